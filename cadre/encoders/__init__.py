@@ -1,0 +1,1 @@
+"""Frozen pretrained encoders shipped in PyPI packages: MiniLM for text, EfficientNet-Lite0 for images."""

