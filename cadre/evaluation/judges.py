@@ -1,0 +1,267 @@
+"""Judges: score one model answer against a reference, returning a float in [0, 1].
+
+Built-ins: `exact`, `numeric`, `choice`, `code` and `llm:MODEL`. `get_judge(spec)` turns
+a spec string into a callable `judge(answer, reference) -> float`; an unknown name is
+rejected with the list of valid ones.
+
+What the `code` judge enforces (a best-effort sandbox, not a security boundary against a
+determined attacker; run untrusted code in a container for that):
+  - a fresh temporary folder as cwd, deleted afterwards; `python -I` (isolated mode: no
+    PYTHONPATH, no user site-packages, no cwd on sys.path) and an empty environment;
+  - a wall-clock timeout (the whole process group is killed) and, via `resource`,
+    limits on CPU time, address space (memory), file size and open files; no forking
+    for non-root users (RLIMIT_NPROC);
+  - no network: the program runs under `unshare -n` (an empty network namespace, kernel
+    enforced) when that works on this machine, else `unshare -rn` (user namespace);
+    in every case a prelude makes `socket.socket()` and `socket.create_connection()`
+    raise, which blocks ordinary library use of the network.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from typing import Any, Callable, Sequence
+
+from cadre.errors import CadreError
+from cadre.evaluation.metrics import normalize_answer
+
+Judge = Callable[[str, Any], float]
+
+
+# ----------------------------------------------------------------------------- exact
+def exact(answer: str, reference: Any) -> float:
+    """1.0 when the normalised answer equals the normalised reference, else 0.0."""
+    return float(normalize_answer(str(answer)) == normalize_answer(str(reference)))
+
+
+# ----------------------------------------------------------------------------- numeric
+_NUM = r"-?\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\$?\s*\.\d+"
+_FINAL_PATTERNS = (
+    re.compile(r"####\s*(" + _NUM + ")"),                              # GSM8K
+    re.compile(r"\\boxed\{\s*(" + _NUM + r")\s*\}"),                   # LaTeX
+    re.compile(r"answer(?:\s+is)?\s*[:=]?\s*\**\s*(" + _NUM + ")", re.I),  # Answer: 42
+)
+
+
+def _to_float(token: str) -> float | None:
+    token = token.replace(",", "").replace("$", "").replace(" ", "")
+    try:
+        return float(token)
+    except ValueError:
+        return None
+
+
+def extract_number(text: Any) -> float | None:
+    """The final number of an answer: `#### 42`, `\\boxed{42}`, `Answer: 42`, else the last
+    number in the text. Commas and `$` are ignored; None when there is no number."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    text = str(text)
+    for pattern in _FINAL_PATTERNS:
+        found = pattern.findall(text)
+        if found:
+            return _to_float(found[-1])
+    found = re.findall(_NUM, text)
+    return _to_float(found[-1]) if found else None
+
+
+def numeric(answer: str, reference: Any, rel_tol: float = 1e-6) -> float:
+    """1.0 when the final numbers of answer and reference agree (within rel_tol)."""
+    got, want = extract_number(answer), extract_number(reference)
+    if got is None or want is None:
+        return 0.0
+    return float(math.isclose(got, want, rel_tol=rel_tol, abs_tol=1e-9))
+
+
+# ----------------------------------------------------------------------------- choice
+_LETTER_PATTERNS = (
+    re.compile(r"answer\s*(?:is)?\s*[:=]?\s*\(?([A-J])\b\)?", re.I),
+    re.compile(r"^\s*\(?([A-J])(?:[.):]|\s*$)"),  # "B." / "(B)" / "B" alone; not "I think"
+    re.compile(r"\(([A-J])\)"),
+)
+
+
+def extract_choice(answer: str, options: Sequence[str] | None = None) -> str | None:
+    """The letter an answer picks: `Answer: B`, `(B)`, `B.` at the start, or the one option
+    text it contains (when `options` is given). None when it is ambiguous or absent."""
+    valid = "ABCDEFGHIJ"[:len(options)] if options else "ABCDEFGHIJ"
+    for pattern in _LETTER_PATTERNS:
+        m = pattern.search(answer)
+        if m and m.group(1).upper() in valid:
+            return m.group(1).upper()
+    if options:
+        norm = normalize_answer(answer)
+        hits = [i for i, opt in enumerate(options) if normalize_answer(opt) and normalize_answer(opt) in norm]
+        if len(hits) == 1:
+            return "ABCDEFGHIJ"[hits[0]]
+    return None
+
+
+def choice(answer: str, reference: Any, options: Sequence[str] | None = None) -> float:
+    """1.0 when the answer picks the reference option (a letter, or the option's text)."""
+    ref = str(reference).strip()
+    if len(ref) != 1 and options:
+        matches = [i for i, opt in enumerate(options) if normalize_answer(opt) == normalize_answer(ref)]
+        ref = "ABCDEFGHIJ"[matches[0]] if matches else ref
+    if len(ref) == 1:
+        return float(extract_choice(answer, options) == ref.upper())
+    return exact(answer, ref)  # a free-text reference with no options
+
+
+# ----------------------------------------------------------------------------- code
+_NET_PRELUDE = '''\
+import socket as _s
+class _NoNetwork(_s.socket):  # a subclass, so ssl.SSLSocket etc. still import
+    def __init__(self, *a, **k):
+        raise OSError("network access is disabled in the cadre code sandbox")
+def _no_connection(*a, **k):
+    raise OSError("network access is disabled in the cadre code sandbox")
+_s.socket, _s.create_connection = _NoNetwork, _no_connection
+del _s, _NoNetwork, _no_connection
+'''
+_FENCE = re.compile(r"```(?:python|py|python3)?[ \t]*\n(.*?)```", re.S)
+
+
+def extract_code(answer: str) -> str:
+    """The Python code in an answer: the fenced blocks joined, else the whole text."""
+    blocks = _FENCE.findall(answer)
+    if blocks:
+        return "\n\n".join(b.strip("\n") for b in blocks)
+    if "```" in answer:  # an unterminated fence (generation cut off): keep what follows it
+        return re.sub(r"^.*?```(?:python|py|python3)?[ \t]*\n?", "", answer, count=1, flags=re.S)
+    return answer
+
+
+@functools.lru_cache(maxsize=1)
+def network_isolation() -> list[str]:
+    """The command prefix that cuts the network off ([] when no namespace is available)."""
+    exe = shutil.which("unshare")
+    if not exe:
+        return []
+    for prefix in ([exe, "-n"], [exe, "-r", "-n"]):
+        try:
+            if subprocess.run(prefix + ["true"], capture_output=True, timeout=10).returncode == 0:
+                return prefix
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return []
+
+
+def _limits(cpu_s: int, memory_mb: int) -> Callable[[], None]:
+    """A preexec_fn that applies resource limits in the child before exec."""
+    def apply() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+        mem = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+        if os.getuid() != 0:  # root ignores RLIMIT_NPROC; for others it stops fork bombs
+            resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
+    return apply
+
+
+def run_python(program: str, timeout: float = 10.0, memory_mb: int = 1024) -> tuple[int, str]:
+    """Run a Python program in the sandbox; returns (exit code, tail of stderr+stdout).
+
+    Exit code -9 with "timeout" in the message means the wall-clock limit was hit.
+    """
+    with tempfile.TemporaryDirectory(prefix="cadre-judge-") as tmp:
+        path = os.path.join(tmp, "program.py")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(_NET_PRELUDE + program)
+        cmd = network_isolation() + [sys.executable, "-I", "-B", path]
+        proc = subprocess.Popen(cmd, cwd=tmp, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                preexec_fn=_limits(max(1, math.ceil(timeout)), memory_mb),
+                                start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return -9, f"timeout after {timeout:g} s"
+        return proc.returncode, out.decode("utf-8", "replace")[-2000:]
+
+
+def code(answer: str, reference: Any, setup: str = "", timeout: float = 10.0,
+         memory_mb: int = 1024) -> float:
+    """1.0 when the answer's code passes the tests (pass@1 for one sample), else 0.0.
+
+    `reference` is the test code: a string, a list of assert lines, or a dict with
+    `test_list` (and optionally `test_setup_code`), as in MBPP.
+    """
+    if isinstance(reference, dict):
+        setup = reference.get("test_setup_code") or setup
+        reference = reference.get("test_list") or reference.get("tests") or []
+    tests = "\n".join(reference) if isinstance(reference, (list, tuple)) else str(reference)
+    program = f"{setup}\n{extract_code(answer)}\n\n{tests}\n"
+    rc, _ = run_python(program, timeout=timeout, memory_mb=memory_mb)
+    return float(rc == 0)
+
+
+# ----------------------------------------------------------------------------- llm
+LLM_JUDGE_PROMPT = (
+    "You are grading an answer against a reference answer.\n\n"
+    "Question or task:\n{question}\n\nReference answer:\n{reference}\n\n"
+    "Answer to grade:\n{answer}\n\n"
+    "Is the answer correct and consistent with the reference? Reply with one line "
+    "'Score: N' where N is an integer from 0 (wrong) to 10 (fully correct)."
+)
+
+
+class LLMJudge:
+    """An LLM-as-judge: asks `generate(prompt) -> str` for a 0-10 score, scaled to [0, 1].
+
+    The runtime supplies `generate` (bound to MODEL); an unparsable verdict scores 0.0.
+    """
+
+    def __init__(self, model: str, generate: Callable[[str], str] | None = None):
+        self.model = model
+        self.generate = generate
+
+    def __call__(self, answer: str, reference: Any, question: str = "") -> float:
+        """Score one answer; raises CadreError when no generate callable was given."""
+        if self.generate is None:
+            raise CadreError(f"judge llm:{self.model} needs a generate(prompt) callable; "
+                             "the runtime supplies it")
+        reply = self.generate(LLM_JUDGE_PROMPT.format(question=question, reference=reference, answer=answer))
+        return parse_llm_score(reply)
+
+
+def parse_llm_score(reply: str) -> float:
+    """The 0-10 score in a judge's reply (`Score: 7`, `7/10`, a bare number), scaled to [0, 1]."""
+    m = (re.search(r"score\s*[:=]?\s*(\d+(?:\.\d+)?)", reply, re.I)
+         or re.search(r"(\d+(?:\.\d+)?)\s*/\s*10", reply) or re.search(r"\b(\d+(?:\.\d+)?)\b", reply))
+    if m:
+        return min(1.0, max(0.0, float(m.group(1)) / 10.0))
+    verdict = reply.strip().lower()
+    return 1.0 if verdict.startswith(("correct", "yes")) else 0.0
+
+
+# ----------------------------------------------------------------------------- registry
+JUDGES: dict[str, Judge] = {"exact": exact, "numeric": numeric, "choice": choice, "code": code}
+
+
+def judge_names() -> list[str]:
+    """Valid judge specs, for error messages and CLI help."""
+    return sorted(JUDGES) + ["llm:MODEL"]
+
+
+def get_judge(spec: str, generate: Callable[[str], str] | None = None) -> Judge:
+    """Resolve a judge spec: `exact`, `numeric`, `choice`, `code`, or `llm:MODEL`
+    (with `generate`, a callable prompt → text for MODEL, supplied by the runtime)."""
+    spec = spec.strip()
+    if spec.startswith("llm:") and spec[4:].strip():
+        return LLMJudge(spec[4:].strip(), generate)
+    if spec not in JUDGES:
+        raise CadreError(f"unknown judge {spec!r}; valid: {', '.join(judge_names())}")
+    return JUDGES[spec]
