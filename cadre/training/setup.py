@@ -1,0 +1,188 @@
+"""Setting up a training run (data, tokenizer, model, optimizer, resumed state) and
+saving it: the `setup` and `save` stages of the trainer."""
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cadre.errors import CadreError
+from cadre.training.encoding import Encoded, ExampleEncoder, collate
+from cadre.training.state import STATE_FILE, load_optimizer, save_optimizer
+from cadre.training.trainer import FEW_PAIRS, TrainConfig, TrainState, resolve_device
+
+log = logging.getLogger("cadre.train")
+
+
+@dataclass
+class Run:
+    """The live objects of one training run."""
+
+    model: object
+    optimizer: object
+    encoder: ExampleEncoder
+    tokenizer_path: Path
+    train: list[Encoded]
+    val: list[Encoded]
+    labels: list[str] | None
+    state: TrainState
+    device: str
+    preset: str
+    data_hash: str
+    truncated: int
+    batch_size: int
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.train) // self.batch_size)
+
+
+def prepare(cfg: TrainConfig) -> Run:
+    """Validate everything first, so a bad flag or file writes nothing."""
+    import torch
+
+    from cadre import presets
+    from cadre.tokenizer import load_tokenizer, tokenizer_file
+
+    if cfg.resume:
+        cfg.__dict__.update(_resume_config(cfg))
+    device = resolve_device(cfg.device)
+    preset = presets.from_name(cfg.model_size, **({"context": cfg.context} if cfg.context else {}))
+    tok_path = tokenizer_file(cfg.tokenizer)
+    examples, dhash = _load_data(cfg)
+    labels = _labels(cfg, examples)
+    torch.manual_seed(cfg.seed)
+    encoder = ExampleEncoder(load_tokenizer(str(tok_path)), preset.context)
+    train, val, truncated = _encode_split(cfg, examples, labels, encoder)
+    model = _model(cfg, preset, encoder, labels).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    run = Run(model, optimizer, encoder, tok_path, train, val, labels, TrainState(), device,
+              preset.name, dhash, truncated, cfg.batch_size)
+    if cfg.resume:
+        _restore(run, Path(cfg.resume))
+    return run
+
+
+def _resume_config(cfg: TrainConfig) -> dict:
+    folder = Path(cfg.resume)
+    state_file = folder / STATE_FILE
+    if not state_file.is_file():
+        raise CadreError(f"{folder}: nothing to resume (no {STATE_FILE})")
+    try:
+        saved = json.loads(state_file.read_text())["config"]
+    except (json.JSONDecodeError, KeyError):
+        raise CadreError(f"{state_file}: corrupt trainer state") from None
+    saved.update(output=str(folder), resume=str(folder), quiet=cfg.quiet)
+    if cfg.epochs:
+        saved["epochs"] = cfg.epochs
+    return saved
+
+
+def _load_data(cfg: TrainConfig):
+    from cadre.data import load_examples
+    from cadre.data.splits import data_hash, dedupe
+
+    if not cfg.data:
+        raise CadreError("no --data given")
+    examples = [ex for path in cfg.data for ex in load_examples(path)]
+    examples, dropped = dedupe(examples)
+    if dropped:
+        log.info("dropped %d near-duplicate examples", dropped)
+    if len(examples) < FEW_PAIRS:
+        warnings.warn(f"only {len(examples)} pairs: aim for 100+ (500+ for good results); training goes on")
+    return examples, data_hash(examples)
+
+
+def _labels(cfg: TrainConfig, examples) -> list[str] | None:
+    if not cfg.is_router:
+        return None
+    missing = [ex.source for ex in examples if ex.label is None]
+    if missing:
+        raise CadreError(f"{missing[0]}: router examples need a label (A: [E:tool]intent, or a label column)")
+    labels = sorted({ex.label for ex in examples})
+    if len(labels) < 2:
+        raise CadreError(f"router data has a single class ({labels[0]!r}); a router needs at least two")
+    return labels
+
+
+def _encode_split(cfg, examples, labels, encoder):
+    from cadre.data.splits import train_val_split
+
+    train_ex, val_ex = train_val_split(examples, cfg.val_split, cfg.seed)
+    index = {label: i for i, label in enumerate(labels or [])}
+
+    def enc(ex):
+        return encoder.classification(ex.question, index[ex.label]) if labels else encoder.causal(ex.question, ex.answer)
+
+    train, val = [enc(e) for e in train_ex], [enc(e) for e in val_ex]
+    if not train:
+        raise CadreError("no training examples left after the validation split")
+    return train, val, sum(e.truncated for e in train + val)
+
+
+def _model(cfg, preset, encoder, labels):
+    from cadre.modeling import build_model, load_checkpoint
+
+    ids = dict(pad_id=encoder.pad, bos_id=encoder.bos, eos_id=encoder.eos)
+    vocab = encoder.tok.get_vocab_size()
+    model = build_model(preset, vocab, len(labels) if labels else None, **ids)
+    if cfg.init_from:
+        source, meta = load_checkpoint(cfg.init_from)
+        if meta.get("preset") != preset.name:
+            raise CadreError(f"--init-from {cfg.init_from} is a {meta.get('preset')!r} model, not {preset.name!r}")
+        state = {k: v for k, v in source.state_dict().items() if not k.startswith("score.")}
+        model.load_state_dict(state, strict=False)  # a classifier keeps a fresh head for its labels
+    return model
+
+
+def _restore(run: Run, folder: Path) -> None:
+    from cadre.modeling import load_checkpoint
+
+    model, _ = load_checkpoint(folder, run.device)
+    run.model.load_state_dict(model.state_dict())
+    load_optimizer(run.optimizer, folder)
+    saved = json.loads((folder / STATE_FILE).read_text())
+    run.state = TrainState(saved["epoch"], saved["global_step"], saved["history"])
+
+
+def save_run(run: Run, cfg: TrainConfig) -> None:
+    """Write the checkpoint, optimizer and trainer state for this epoch, atomically."""
+    from cadre.fsutil import atomic_dir
+    from cadre.modeling import CAUSAL, CLASSIFIER, save_checkpoint
+
+    last = run.state.history[-1] if run.state.history else {}
+    meta = {"type": cfg.type, "task_kind": CLASSIFIER if run.labels else CAUSAL, "preset": run.preset,
+            "labels": run.labels, "data_hash": run.data_hash, "metrics": last,
+            "train_examples": len(run.train), "val_examples": len(run.val)}
+    with atomic_dir(cfg.output) as tmp:
+        save_checkpoint(tmp, run.model, run.tokenizer_path, meta)
+        save_optimizer(run.optimizer, tmp)
+        state = {"config": asdict(cfg), **asdict(run.state)}
+        (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
+
+
+def evaluate_encoded(run: Run, examples: list[Encoded], batch_size: int) -> dict:
+    """Mean loss over examples; accuracy and macro-F1 too when the model is a classifier."""
+    import torch
+    from sklearn.metrics import f1_score
+
+    run.model.eval()
+    total, count, preds, gold = 0.0, 0, [], []
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            batch = examples[start: start + batch_size]
+            ids, mask, labels = (t.to(run.device) for t in collate(batch, run.encoder.pad))
+            out = run.model(input_ids=ids, attention_mask=mask, labels=labels)
+            total += out.loss.item() * len(batch)
+            count += len(batch)
+            if run.labels:
+                preds += out.logits.argmax(-1).tolist()
+                gold += labels.tolist()
+    run.model.train()
+    result = {"loss": total / count}
+    if run.labels:
+        result["accuracy"] = sum(p == g for p, g in zip(preds, gold)) / len(gold)
+        result["macro_f1"] = float(f1_score(gold, preds, average="macro"))
+    return result

@@ -1,0 +1,192 @@
+"""The specialist trainer: from scratch, resumed, or initialised from another model.
+
+Shape: setup → train (one checkpoint per epoch, written atomically) → cleanup. A router
+learns a sequence classifier over its labels; every other type learns a causal LM with
+the loss on the answer tokens only.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from cadre.errors import CadreError
+from cadre.training.encoding import ExampleEncoder, collate
+
+log = logging.getLogger("cadre.train")
+
+TYPE_DEFAULTS = {"router": ("nano", 50), "vision": ("tiny", 40), "code": ("small", 40), "math": ("small", 40)}
+GENERIC_DEFAULT = ("small", 40)
+FEW_PAIRS = 100
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; mirrors the seed CLI's flags."""
+
+    type: str
+    data: list[str]
+    model_size: str | None = None
+    epochs: int | None = None
+    batch_size: int = 8
+    lr: float = 3e-4
+    device: str = "auto"
+    output: str | None = None
+    quiet: bool = False
+    val_split: float = 0.1
+    seed: int = 0
+    init_from: str | None = None
+    resume: str | None = None
+    tokenizer: str | None = None
+    context: int | None = None
+    warmup_fraction: float = 0.05
+
+    def resolved(self) -> "TrainConfig":
+        """Fill defaults by type: router nano/50, vision tiny/40, code and math small/40."""
+        size, epochs = TYPE_DEFAULTS.get(self.type, GENERIC_DEFAULT)
+        out = self.output or f"runs/{self.type}_{self.model_size or size}"
+        return TrainConfig(**{**asdict(self), "model_size": self.model_size or size,
+                              "epochs": self.epochs or epochs, "output": out})
+
+    @property
+    def is_router(self) -> bool:
+        return self.type == "router"
+
+
+@dataclass
+class EpochStats:
+    epoch: int
+    train_loss: float
+    val_loss: float | None
+    perplexity: float | None
+    tokens_per_s: float
+    val_accuracy: float | None = None
+    val_macro_f1: float | None = None
+
+
+@dataclass
+class TrainState:
+    epoch: int = 0
+    global_step: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def resolve_device(name: str) -> str:
+    """auto → cuda when available; asking for cuda without it is an error."""
+    import torch
+
+    if name not in {"auto", "cpu", "cuda"}:
+        raise CadreError(f"unknown device {name!r}; use auto, cuda or cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise CadreError("--device cuda was asked for, but CUDA is not available on this machine")
+    return "cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name)
+
+
+def lr_at(step: int, total: int, base: float, warmup_fraction: float) -> float:
+    """Linear warmup, then cosine decay to 10% of the base rate."""
+    warmup = max(1, int(total * warmup_fraction))
+    if step < warmup:
+        return base * (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+class Trainer:
+    """Runs one training job; see `cadre train --help` for the flags."""
+
+    def __init__(self, config: TrainConfig, on_step: Callable[[int], None] | None = None):
+        from cadre.training.setup import prepare
+
+        self.config = config.resolved()
+        self.on_step = on_step
+        self.run = prepare(self.config)  # data, tokenizer, model, optimizer, state
+
+    def train(self) -> list[EpochStats]:
+        """Train the remaining epochs, checkpointing after each; returns every epoch's stats."""
+        run, cfg = self.run, self.config
+        total_steps = cfg.epochs * run.steps_per_epoch
+        bar = _progress(total_steps, run.state.global_step, cfg.quiet)
+        try:
+            for epoch in range(run.state.epoch + 1, cfg.epochs + 1):
+                stats = self._epoch(epoch, total_steps, bar)
+                run.state.epoch = epoch
+                run.state.history.append(asdict(stats))
+                from cadre.training.setup import save_run
+
+                save_run(run, cfg)
+                _log_epoch(stats, cfg, bar)
+        finally:
+            bar.close()
+        return [EpochStats(**h) for h in run.state.history]
+
+    def _epoch(self, epoch: int, total_steps: int, bar) -> EpochStats:
+        import torch
+
+        run, cfg = self.run, self.config
+        run.model.train()
+        order = torch.randperm(len(run.train), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
+        losses, tokens, started = [], 0, time.perf_counter()
+        for start in range(0, len(order), cfg.batch_size):
+            batch = [run.train[i] for i in order[start: start + cfg.batch_size].tolist()]
+            loss, n_tokens = self._step(batch, total_steps)
+            losses.append(loss)
+            tokens += n_tokens
+            rate = tokens / max(time.perf_counter() - started, 1e-9)
+            bar.set_postfix_str(f"epoch {epoch}/{cfg.epochs} loss {loss:.3f} {rate:,.0f} tok/s")
+            bar.update(1)
+            if self.on_step:
+                self.on_step(run.state.global_step)
+        val = self.evaluate(run.val)
+        return EpochStats(epoch, sum(losses) / len(losses), val.get("loss"),
+                          math.exp(min(val["loss"], 50)) if val else None,
+                          tokens / max(time.perf_counter() - started, 1e-9),
+                          val.get("accuracy"), val.get("macro_f1"))
+
+    def _step(self, batch, total_steps: int) -> tuple[float, int]:
+        import torch
+
+        run, cfg = self.run, self.config
+        ids, mask, labels = (t.to(run.device) for t in collate(batch, run.encoder.pad))
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr_at(run.state.global_step, total_steps, cfg.lr, cfg.warmup_fraction)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=run.device == "cuda"):
+            loss = run.model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(run.model.parameters(), 1.0)
+        run.optimizer.step()
+        run.state.global_step += 1
+        return loss.item(), int(mask.sum())
+
+    def evaluate(self, examples) -> dict:
+        """Loss (and accuracy/macro-F1 for routers) over encoded examples."""
+        from cadre.training.setup import evaluate_encoded
+
+        return evaluate_encoded(self.run, examples, self.config.batch_size * 4) if examples else {}
+
+
+def _progress(total: int, done: int, quiet: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=done, disable=quiet, unit="step", dynamic_ncols=True)
+
+
+def _log_epoch(stats: EpochStats, cfg: TrainConfig, bar) -> None:
+    if cfg.quiet:
+        return
+    parts = [f"epoch {stats.epoch}/{cfg.epochs}", f"train loss {stats.train_loss:.4f}"]
+    if stats.val_loss is not None:
+        parts += [f"val loss {stats.val_loss:.4f}", f"ppl {stats.perplexity:.2f}"]
+    if stats.val_accuracy is not None:
+        parts += [f"val acc {stats.val_accuracy:.4f}", f"macro-F1 {stats.val_macro_f1:.4f}"]
+    parts.append(f"{stats.tokens_per_s:,.0f} tok/s")
+    bar.write(" | ".join(parts))
+
+
+def summary(stats: list[EpochStats]) -> str:
+    """JSON of the final epoch's metrics."""
+    return json.dumps(asdict(stats[-1]) if stats else {}, indent=2)
