@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cadre.console import warn
 from cadre.errors import CadreError
 from cadre.training.encoding import Encoded, ExampleEncoder, collate
 from cadre.training.state import STATE_FILE, load_optimizer, save_optimizer
@@ -46,8 +46,6 @@ def prepare(cfg: TrainConfig) -> Run:
     from cadre import presets
     from cadre.tokenizer import load_tokenizer, tokenizer_file
 
-    if cfg.resume:
-        cfg.__dict__.update(_resume_config(cfg))
     device = resolve_device(cfg.device)
     preset = presets.from_name(cfg.model_size, **({"context": cfg.context} if cfg.context else {}))
     tok_path = tokenizer_file(cfg.tokenizer)
@@ -65,7 +63,8 @@ def prepare(cfg: TrainConfig) -> Run:
     return run
 
 
-def _resume_config(cfg: TrainConfig) -> dict:
+def resume_config(cfg: TrainConfig) -> TrainConfig:
+    """The saved run's config, with --epochs (if given) and --quiet taken from this call."""
     folder = Path(cfg.resume)
     state_file = folder / STATE_FILE
     if not state_file.is_file():
@@ -77,7 +76,7 @@ def _resume_config(cfg: TrainConfig) -> dict:
     saved.update(output=str(folder), resume=str(folder), quiet=cfg.quiet)
     if cfg.epochs:
         saved["epochs"] = cfg.epochs
-    return saved
+    return TrainConfig(**saved)
 
 
 def _load_data(cfg: TrainConfig):
@@ -91,7 +90,7 @@ def _load_data(cfg: TrainConfig):
     if dropped:
         log.info("dropped %d near-duplicate examples", dropped)
     if len(examples) < FEW_PAIRS:
-        warnings.warn(f"only {len(examples)} pairs: aim for 100+ (500+ for good results); training goes on")
+        warn(f"only {len(examples)} pairs: aim for 100+ (500+ for good results); training goes on")
     return examples, data_hash(examples)
 
 

@@ -99,9 +99,9 @@ class Trainer:
     """Runs one training job; see `cadre train --help` for the flags."""
 
     def __init__(self, config: TrainConfig, on_step: Callable[[int], None] | None = None):
-        from cadre.training.setup import prepare
+        from cadre.training.setup import prepare, resume_config
 
-        self.config = config.resolved()
+        self.config = (resume_config(config) if config.resume else config).resolved()
         self.on_step = on_step
         self.run = prepare(self.config)  # data, tokenizer, model, optimizer, state
 
