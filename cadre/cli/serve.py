@@ -1,0 +1,52 @@
+"""`cadre serve`: the OpenAI-compatible API in front of the team of models."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project file (cadre.yaml or specialized_models.json); default: $CADRE_CONFIG, ./cadre.yaml, then the built-in default."),
+          host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default)."),
+          port: int = typer.Option(8000, min=0, max=65535, help="TCP port (0 picks a free one)."),
+          api_key: Optional[str] = typer.Option(None, "--api-key", envvar="CADRE_API_KEY", show_envvar=True,
+                                                help="Require `Authorization: Bearer KEY` (comma-separate several keys)."),
+          cors_origin: List[str] = typer.Option(None, "--cors-origin", help="Allow this browser origin (repeatable; CORS is off by default)."),
+          max_request_bytes: int = typer.Option(1 << 20, min=1, help="Larger request bodies get 413."),
+          queue_size: int = typer.Option(8, min=1, help="Requests admitted per model at once; more get 429 with Retry-After."),
+          graceful_timeout: float = typer.Option(30.0, min=0, help="Seconds to let in-flight requests finish on shutdown."),
+          log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
+    """Serve chat/completions, completions, models, route, health and metrics over HTTP."""
+    import uvicorn
+
+    from cadre.server.app import create_app
+    from cadre.server.settings import ServerSettings, api_keys_from
+
+    keys = api_keys_from(api_key)
+    settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
+                              max_request_bytes=max_request_bytes, queue_size=queue_size)
+    engine = build_engine(config, queue_size)
+    if host not in LOOPBACK and not keys:
+        typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
+                   err=True)
+    app = create_app(engine, settings)
+    # uvicorn stops accepting on SIGINT/SIGTERM and lets requests in flight finish first.
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                                           timeout_graceful_shutdown=graceful_timeout))
+    server.run()
+
+
+def build_engine(config: Optional[Path], queue_size: int):
+    """The engine for a project file (or the project found the usual way)."""
+    from cadre.config import find_config
+    from cadre.runtime.engine import Engine
+
+    project = find_config(config)
+    return Engine(project)

@@ -1,0 +1,153 @@
+"""The OpenAI-compatible HTTP API in front of the engine.
+
+`create_app(engine, settings)` builds a FastAPI app that keeps everything it needs on
+`app.state` (no module-level server state), so several apps can live in one process.
+The engine is synchronous; every call into it runs in a worker thread, so the event
+loop keeps answering /health, /metrics and other requests while models generate.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from cadre.server import generation
+from cadre.server.errors import ApiError, install_error_handlers, to_api_error
+from cadre.server.limits import ModelQueues
+from cadre.server.metrics import MetricsMiddleware, ServerMetrics
+from cadre.server.middleware import GuardMiddleware
+from cadre.server.schemas import (ChatCompletionRequest, CompletionRequest, ModelCard, ModelList,
+                                  RouteRequest, RouteResponse)
+from cadre.server.settings import ServerSettings
+
+log = logging.getLogger("cadre.server")
+routes = APIRouter()
+
+
+def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
+    """Build the app for one engine; all state lives on `app.state`."""
+    settings = settings or ServerSettings()
+    app = FastAPI(title="cadre", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine = engine
+    app.state.settings = settings
+    app.state.metrics = ServerMetrics()
+    app.state.queues = ModelQueues(settings.queue_size, settings.retry_after)
+    app.state.started = time.time()
+    install_error_handlers(app)
+    app.include_router(routes)
+    # Starlette wraps in reverse order: metrics sees everything, CORS answers preflights
+    # before the key check, and the guard runs closest to the endpoints.
+    app.add_middleware(GuardMiddleware, api_keys=settings.api_keys, max_bytes=settings.max_request_bytes)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "POST", "OPTIONS"],
+                           allow_headers=["authorization", "content-type"],
+                           expose_headers=["x-cadre-route", "retry-after"])
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+async def parse_body(request: Request, model: type[BaseModel]):
+    """Read and validate a JSON body (any content type): bad JSON or fields → 400."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, "request body is not valid JSON", None, "invalid_json") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "request body must be a JSON object", None, "invalid_json")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _invalid(exc) from None
+
+
+def _invalid(exc: ValidationError) -> ApiError:
+    """The first validation problem as a 400 naming the parameter."""
+    first = exc.errors()[0]
+    param = ".".join(str(p) for p in first.get("loc", ())) or None
+    if first.get("type") == "extra_forbidden":
+        return ApiError(400, f"unrecognized request argument: {param}", param, "unknown_parameter")
+    msg = first.get("msg", "invalid value").removeprefix("Value error, ")
+    return ApiError(400, f"{param}: {msg}" if param else msg, param, "invalid_value")
+
+
+async def call_engine(fn, *args, **kwargs):
+    """Run a synchronous engine call in a worker thread; its errors become ApiErrors."""
+    try:
+        return await run_in_threadpool(fn, *args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - every failure is answered as JSON
+        raise to_api_error(exc) from None
+
+
+@routes.post("/v1/chat/completions")
+async def chat_completions(request: Request):
+    """OpenAI chat completions, streamed (SSE) or whole; `model="auto"` routes."""
+    body = await parse_body(request, ChatCompletionRequest)
+    return await generation.chat(request, body)
+
+
+@routes.post("/v1/completions")
+async def completions(request: Request):
+    """OpenAI text completions: one prompt, streamed or whole."""
+    body = await parse_body(request, CompletionRequest)
+    return await generation.complete(request, body)
+
+
+@routes.post("/v1/route")
+async def route(request: Request):
+    """The routing decision for a text or chat, without generating anything."""
+    body = await parse_body(request, RouteRequest)
+    state = request.app.state
+    choice = await call_engine(state.engine.route, body.text(), **_router_kwargs(body.model))
+    state.metrics.route(choice.name, body.model)
+    payload = RouteResponse(route=choice.name, score=float(choice.score),
+                            scores={k: float(v) for k, v in choice.scores.items()},
+                            reason=choice.reason)
+    return JSONResponse(payload.model_dump(), headers=generation.route_headers(choice.reason))
+
+
+def _router_kwargs(model: str) -> dict:
+    """Only a non-default router name is passed on (the engine's route() defaults to auto)."""
+    return {} if model == "auto" else {"model": model}
+
+
+@routes.get("/v1/models")
+async def models(request: Request):
+    """Every registry model, then the virtual routing models (auto, router-<kind>-<t>)."""
+    state = request.app.state
+    engine = state.engine
+    names = list(engine.model_names()) + [n for n in engine.router_names() if n]
+    seen, cards = set(), []
+    for name in names:
+        if name not in seen:
+            seen.add(name)
+            cards.append(ModelCard(id=name, created=int(state.started), owned_by="cadre"))
+    return ModelList(data=cards).model_dump()
+
+
+@routes.get("/health")
+async def health(request: Request):
+    """Liveness: answers as long as the event loop does (never touches the models)."""
+    state = request.app.state
+    return {"status": "ok", "models": len(state.engine.model_names()),
+            "uptime_s": round(time.time() - state.started, 1)}
+
+
+@routes.get("/metrics")
+async def metrics(request: Request):
+    """Prometheus exposition: requests, latency, routes, loaded models and memory."""
+    state = request.app.state
+    try:
+        snapshot = await run_in_threadpool(state.engine.metrics_snapshot)
+    except Exception:  # noqa: BLE001 - metrics must still answer
+        log.exception("metrics_snapshot failed")
+        snapshot = None
+    return Response(state.metrics.render(snapshot), media_type="text/plain; version=0.0.4")

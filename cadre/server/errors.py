@@ -1,0 +1,112 @@
+"""Every failure as OpenAI's error JSON: {"error": {"message", "type", "param", "code"}}.
+
+Exception handlers map cadre's errors to HTTP statuses; anything unexpected is logged
+with its traceback and answered with a plain 500 that names no internals.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cadre.errors import CadreError
+
+log = logging.getLogger("cadre.server")
+
+_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
+          405: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error",
+          500: "server_error", 502: "server_error", 503: "server_error"}
+
+
+class ApiError(Exception):
+    """An error answered as OpenAI's error JSON with this status."""
+
+    def __init__(self, status: int, message: str, param: str | None = None,
+                 code: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.param, self.code = status, message, param, code
+        self.headers = headers or {}
+
+
+def error_body(status: int, message: str, param: str | None = None, code: str | None = None) -> dict:
+    """The OpenAI error object for one failure."""
+    return {"error": {"message": message, "type": _TYPES.get(status, "server_error"),
+                      "param": param, "code": code}}
+
+
+def error_response(status: int, message: str, param: str | None = None, code: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """A JSONResponse holding the OpenAI error object."""
+    return JSONResponse(error_body(status, message, param, code), status_code=status, headers=headers)
+
+
+def error_bytes(status: int, message: str, code: str | None = None) -> bytes:
+    """The error object already encoded, for raw ASGI middleware."""
+    return json.dumps(error_body(status, message, None, code)).encode()
+
+
+def validation_error(exc: RequestValidationError) -> JSONResponse:
+    """A pydantic/JSON failure → 400 naming the first offending parameter."""
+    first = exc.errors()[0] if exc.errors() else {"msg": "invalid request", "loc": ()}
+    loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+    if first.get("type") == "json_invalid":
+        return error_response(400, "request body is not valid JSON", None, "invalid_json")
+    if first.get("type") == "extra_forbidden":
+        return error_response(400, f"unrecognized request argument: {'.'.join(loc)}",
+                              ".".join(loc) or None, "unknown_parameter")
+    if first.get("type") == "missing" and not loc:
+        return error_response(400, "request body must be a JSON object", None, "invalid_json")
+    param = ".".join(loc) or None
+    message = f"{param}: {first.get('msg', 'invalid value')}" if param else first.get("msg", "invalid")
+    return error_response(400, message, param, "invalid_value")
+
+
+def to_api_error(exc: Exception) -> ApiError:
+    """Map an exception raised by the engine to an ApiError (unexpected → logged 500)."""
+    from cadre.runtime.errors import BackendError, Overloaded, UnknownModel
+
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, UnknownModel):
+        return ApiError(404, str(exc), "model", "model_not_found")
+    if isinstance(exc, Overloaded):
+        retry = max(1, round(float(getattr(exc, "retry_after", 1) or 1)))
+        return ApiError(429, str(exc) or "model queue is full", None, "queue_full",
+                        {"Retry-After": str(retry)})
+    if isinstance(exc, BackendError):
+        log.error("backend failed: %s", exc)
+        return ApiError(502, f"upstream model failed: {exc}", None, "backend_error")
+    if isinstance(exc, CadreError):
+        return ApiError(400, str(exc), None, "invalid_request")
+    log.error("engine failed", exc_info=exc)
+    return ApiError(500, "the server failed to answer this request; see its log", None,
+                    "internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register handlers so that no failure leaves the app as a traceback or HTML page."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError):
+        return validation_error(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException):
+        message = exc.detail if isinstance(exc.detail, str) else "request failed"
+        if exc.status_code == 404 and message == "Not Found":
+            message = "no such endpoint"
+        return error_response(exc.status_code, message, None, None, getattr(exc, "headers", None))
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError):
+        return error_response(exc.status, exc.message, exc.param, exc.code, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _any(_: Request, exc: Exception):
+        # Last resort (a bug in the server itself): still JSON, still logged.
+        err = to_api_error(exc)
+        return error_response(err.status, err.message, err.param, err.code, err.headers)

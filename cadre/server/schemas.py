@@ -1,0 +1,207 @@
+"""Request and response bodies of the OpenAI-compatible API, as pydantic models.
+
+Requests forbid unknown fields (a typo is a 400, not silently ignored). The optional
+OpenAI fields that cadre accepts but does not act on are listed in `ACCEPTED_NOOPS`.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_TOKENS_CAP = 8192
+
+
+class Strict(BaseModel):
+    """Base of every request body: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextPart(Strict):
+    type: Literal["text"]
+    text: str
+
+
+class ImageUrl(Strict):
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class ImagePart(Strict):
+    type: Literal["image_url"]
+    image_url: ImageUrl
+
+
+class FunctionCall(Strict):
+    name: str
+    arguments: str
+
+
+class ToolCall(Strict):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ChatMessage(BaseModel):
+    """One chat message in OpenAI's format (content is text or a list of parts).
+
+    Unknown message fields are ignored, not rejected: clients echo back assistant
+    messages with extra fields (`refusal`, `annotations`, ...).
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[TextPart | ImagePart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    @field_validator("content")
+    @classmethod
+    def _not_too_empty(cls, v):
+        if isinstance(v, list) and not v:
+            raise ValueError("content parts must not be empty")
+        return v
+
+
+class FunctionDef(Strict):
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ToolDef(Strict):
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class NamedToolChoice(Strict):
+    type: Literal["function"]
+    function: dict[str, str]
+
+    @field_validator("function")
+    @classmethod
+    def _has_name(cls, v):
+        if not v.get("name"):
+            raise ValueError("tool_choice.function needs a name")
+        return v
+
+
+class StreamOptions(Strict):
+    include_usage: bool = False
+
+
+class Sampling(Strict):
+    """Fields shared by chat and text completions."""
+
+    model: str = Field(min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_CAP)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
+    n: Literal[1] = 1
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    stop: str | list[str] | None = None
+    seed: int | None = None          # accepted; generation at temperature 0 is deterministic
+    user: str | None = None          # accepted; not stored
+    presence_penalty: Literal[0, 0.0] | None = None
+    frequency_penalty: Literal[0, 0.0] | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stops(cls, v):
+        stops = [v] if isinstance(v, str) else (v or [])
+        if len(stops) > 4 or any(not s for s in stops):
+            raise ValueError("stop takes at most 4 non-empty strings")
+        return v
+
+    def stop_list(self) -> list[str]:
+        """The stop sequences as a list."""
+        return [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
+
+
+class ChatCompletionRequest(Sampling):
+    """POST /v1/chat/completions."""
+
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_CAP)
+    tools: list[ToolDef] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    metadata: dict[str, str] | None = None
+
+    def token_limit(self, default: int = 256) -> int:
+        """max_completion_tokens wins over the older max_tokens."""
+        return self.max_completion_tokens or self.max_tokens or default
+
+    def engine_messages(self) -> list[dict]:
+        """Messages as plain dicts for the engine, without unset fields; `content` is
+        always present ('' for an assistant turn that only made tool calls)."""
+        return [{"content": "", **m.model_dump(exclude_none=True)} for m in self.messages]
+
+
+class CompletionRequest(Sampling):
+    """POST /v1/completions (one prompt; `echo`, `suffix` and `logprobs` are not supported)."""
+
+    prompt: str | list[str]
+    max_tokens: int | None = Field(default=16, ge=1, le=MAX_TOKENS_CAP)
+
+    @field_validator("prompt")
+    @classmethod
+    def _one_prompt(cls, v):
+        if isinstance(v, list):
+            if len(v) != 1:
+                raise ValueError("cadre answers one prompt per request")
+            return v[0]
+        return v
+
+
+class RouteRequest(Strict):
+    """POST /v1/route: text or chat messages to route (no generation)."""
+
+    model: str = "auto"
+    input: str | None = None
+    messages: list[ChatMessage] | None = None
+
+    def text(self) -> str:
+        """The text the router sees: `input`, else the last user message."""
+        if self.input is not None:
+            return self.input
+        return last_user_text([m.model_dump(exclude_none=True) for m in self.messages or []])
+
+
+def last_user_text(messages: list[dict]) -> str:
+    """Text of the last user message (text parts joined), or '' when there is none."""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content") or ""
+            if isinstance(content, list):
+                return " ".join(p["text"] for p in content if p.get("type") == "text")
+            return content
+    return ""
+
+
+# ---- responses (plain dicts are built from these shapes; kept as models for docs/tests) ----
+
+class RouteResponse(BaseModel):
+    object: Literal["route"] = "route"
+    route: str
+    score: float
+    scores: dict[str, float]
+    reason: str
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]

@@ -1,0 +1,133 @@
+"""Server-sent events in OpenAI's chunk format, stop sequences, and cancellation.
+
+A stream ends with `data: [DONE]`. A client that disconnects cancels its generation
+(`StreamHandle.cancel()`), whether it was streaming or waiting for a whole answer.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import AsyncIterator, Callable, Iterator
+
+import anyio
+from starlette.responses import StreamingResponse
+
+_END = object()
+log = logging.getLogger("cadre.server")
+
+
+def new_id(prefix: str) -> str:
+    """An OpenAI-style object id, e.g. chatcmpl-3f2a..."""
+    return f"{prefix}-{uuid.uuid4().hex[:24]}"
+
+
+def sse(payload: dict | str) -> str:
+    """One server-sent event."""
+    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+    return f"data: {data}\n\n"
+
+
+class StopFilter:
+    """Cut text at the first stop sequence, holding back a tail that could begin one."""
+
+    def __init__(self, stops: list[str]):
+        self.stops = [s for s in stops if s]
+        self.hold = max((len(s) for s in self.stops), default=1) - 1
+        self.buffer, self.stopped = "", False
+
+    def feed(self, piece: str) -> str:
+        """Add a piece; return the text that is safe to emit now."""
+        if self.stopped:
+            return ""
+        self.buffer += piece
+        cut = min((i for i in (self.buffer.find(s) for s in self.stops) if i >= 0), default=-1)
+        if cut >= 0:
+            out, self.buffer, self.stopped = self.buffer[:cut], "", True
+            return out
+        keep = len(self.buffer) - self.hold if self.hold else len(self.buffer)
+        out, self.buffer = self.buffer[:max(keep, 0)], self.buffer[max(keep, 0):]
+        return out
+
+    def flush(self) -> str:
+        """The held-back tail once the stream ended without a stop."""
+        out, self.buffer = self.buffer, ""
+        return out
+
+
+def apply_stops(text: str, stops: list[str]) -> tuple[str, bool]:
+    """Truncate a whole answer at its first stop sequence; True when one was found."""
+    f = StopFilter(stops)
+    out = f.feed(text)
+    return (out, True) if f.stopped else (out + f.flush(), False)
+
+
+def filtered_deltas(handle, stops: list[str]) -> Iterator[str]:
+    """The handle's deltas cut at the first stop sequence (generation is cancelled there)."""
+    if not stops:
+        yield from handle.deltas
+        return
+    f = StopFilter(stops)
+    for piece in handle.deltas:
+        out = f.feed(piece)
+        if out:
+            yield out
+        if f.stopped:
+            handle.cancel()
+            handle.finish_reason = "stop"
+            return
+    tail = f.flush()
+    if tail:
+        yield tail
+
+
+async def next_piece(iterator: Iterator[str]):
+    """The next delta, computed in a worker thread (the engine is synchronous)."""
+    return await anyio.to_thread.run_sync(next, iterator, _END)
+
+
+async def pieces(iterator: Iterator[str]) -> AsyncIterator[str]:
+    """Iterate a synchronous delta iterator without blocking the event loop."""
+    while (piece := await next_piece(iterator)) is not _END:
+        yield piece
+
+
+def chunk(base: dict, delta: dict, finish: str | None = None, kind: str = "chat") -> dict:
+    """One chat.completion.chunk (or text_completion chunk for kind='text')."""
+    if kind == "text":
+        choice = {"index": 0, "text": delta.get("content", ""), "logprobs": None,
+                  "finish_reason": finish}
+    else:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+    return {**base, "choices": [choice]}
+
+
+def stream_base(model: str, kind: str) -> dict:
+    """Fields every chunk of one stream shares."""
+    prefix, obj = ("cmpl", "text_completion") if kind == "text" else ("chatcmpl", "chat.completion.chunk")
+    return {"id": new_id(prefix), "object": obj, "created": int(time.time()), "model": model}
+
+
+class CancellingStream(StreamingResponse):
+    """A StreamingResponse that runs `on_close` however it ends (done, error or disconnect)."""
+
+    def __init__(self, content, on_close: Callable[[], None], headers: dict | None = None):
+        super().__init__(content, media_type="text/event-stream", headers=headers)
+        self.on_close = on_close
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_close()
+
+
+async def wait_for_disconnect(receive, on_disconnect: Callable[[], None]) -> None:
+    """Call `on_disconnect` when the client goes away (run beside a blocking generation)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            log.info("client disconnected; cancelling its generation")
+            on_disconnect()
+            return
