@@ -17,6 +17,7 @@ VERB_MODULES = (
     "cadre.cli.train",
     "cadre.cli.tokenizer",
     "cadre.cli.presets",
+    "cadre.cli.router",
 )
 
 
