@@ -1,0 +1,277 @@
+"""The `local` backend: transformers in-process.
+
+It loads four kinds of model, told apart by what the path holds:
+- a cadre checkpoint (cadre.json): a generative specialist answers in the Q/A format,
+  a classifier is served as a router;
+- a LoRA adapter folder (cadre.json `{"type": "lora", "base": ...}` + PEFT files): the
+  base (through cadre.pretrained.resolve_base) with the adapter merged in;
+- a Hugging Face folder or hub name: answered through its chat template;
+- a .gguf file or the name `smollm2-135m-instruct`: converted once into the user cache.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from cadre.errors import CadreError
+from cadre.runtime.backends.base import Backend, TextStream, last_user_text, register_backend
+from cadre.runtime.errors import BackendError
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>")
+
+
+class LocalOptions(BaseModel):
+    """`options:` of a local model."""
+
+    model_config = ConfigDict(extra="forbid")
+    system_prompt: str | None = None   # prepended for chat-template models without one
+    threads: int | None = None
+
+
+class LocalBackend(Backend):
+    """transformers in-process: cadre checkpoints, LoRA folders, HF folders, GGUF."""
+
+    Options = LocalOptions
+
+    def __init__(self, spec, device: str = "cpu"):
+        super().__init__(spec, device)
+        self.model = self.tokenizer = self.encoder = self.router = None
+        self.kind = None
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def prepare(cls) -> None:
+        """Import torch and transformers before a load is measured (a one-off per process)."""
+        import torch  # noqa: F401
+        from transformers import AutoModelForCausalLM, LlamaForCausalLM  # noqa: F401
+
+    def load(self) -> None:
+        """Load the model, then run one token through it so its weights are in memory."""
+        try:
+            self.kind = source_kind(self.spec.path)
+            {"cadre": self._load_cadre, "lora": self._load_lora}.get(self.kind, self._load_hf)()
+            if self.model is not None:
+                self._quantize()
+                self._warm_up()
+        except CadreError as exc:
+            self.unload()
+            raise BackendError(f"model {self.spec.name!r}: {exc}") from None
+        except (OSError, ValueError, RuntimeError, ImportError, KeyError) as exc:
+            self.unload()
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BackendError(f"model {self.spec.name!r}: cannot load {self.spec.path} ({first})") from None
+        self.loaded = True
+
+    def _load_cadre(self) -> None:
+        from cadre.checkpoint import read_metadata
+
+        meta = read_metadata(self.spec.path)
+        if meta.get("task_kind") == "classifier" or meta.get("type") == "router" or meta.get("router_kind"):
+            from cadre.routing.base import load_router
+
+            self.router = load_router(self.spec.path)
+            return
+        from cadre.training.evaluate import open_checkpoint
+
+        model, _, self.encoder = open_checkpoint(self.spec.path)
+        self.model, self.tokenizer = model.to(self.device), self.encoder.tok
+
+    def _load_lora(self) -> None:
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from cadre.checkpoint import read_metadata
+        from cadre.pretrained import resolve_base
+
+        folder = Path(self.spec.path)
+        base = resolve_base(read_metadata(folder).get("base") or "smollm2-135m-instruct")
+        model = AutoModelForCausalLM.from_pretrained(base)
+        model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()  # one dense model
+        has_tok = (folder / "tokenizer_config.json").is_file() or (folder / "tokenizer.json").is_file()
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder) if has_tok else base)
+        self.model = model.to(self.device).eval()
+
+    def _load_hf(self) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from cadre.pretrained import resolve_base
+
+        path = resolve_base(self.spec.path)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModelForCausalLM.from_pretrained(path).to(self.device).eval()
+
+    def _quantize(self) -> None:
+        """int8 dynamic quantization of the Linear layers (CPU only)."""
+        if self.spec.quantization != "int8":
+            return
+        if not self.device.startswith("cpu"):
+            raise CadreError("int8 dynamic quantization runs on the CPU only; set device: cpu")
+        import torch
+        from torch.ao.quantization import quantize_dynamic
+
+        self.model = quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+
+    def _warm_up(self) -> None:
+        import torch
+
+        with torch.inference_mode():
+            self.model(input_ids=torch.tensor([[1]], device=self.device))
+
+    def unload(self) -> None:
+        """Drop the model, tokenizer and router."""
+        self.model = self.tokenizer = self.encoder = self.router = None
+        self.loaded = False
+
+    # ------------------------------------------------------------------ serving
+    def route(self, text: str):
+        """The RouteChoice of a router checkpoint."""
+        if self.router is None:
+            raise CadreError(f"model {self.spec.name!r} is not a router")
+        return self.router.route(text)
+
+    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None) -> TextStream:
+        """Answer chat messages token by token, using the KV cache."""
+        if self.router is not None:
+            label = self.route(last_user_text(messages)).name
+            return TextStream(lambda out: iter([label]))
+        if self.model is None:
+            raise BackendError(f"model {self.spec.name!r} is not loaded")
+        with self._lock:
+            ids, stop_ids = self._prompt(messages)
+        return TextStream(lambda out: self._pieces(out, ids, stop_ids, max_tokens, temperature,
+                                                   top_p, stop or [], cancel))
+
+    def _prompt(self, messages) -> tuple[list[int], set[int]]:
+        """Prompt ids and stop ids: the Q/A format for cadre models, else the chat template."""
+        if self.encoder is not None:
+            ids, _ = self.encoder.prompt_ids(last_user_text(messages), budget=max(self.encoder.context // 2, 8))
+            return ids, {self.encoder.eos, self.encoder.pad}
+        tok = self.tokenizer
+        if self.options.system_prompt and messages and messages[0].get("role") != "system":
+            messages = [{"role": "system", "content": self.options.system_prompt}, *messages]
+        plain = [{"role": m.get("role", "user"), "content": _content(m)} for m in messages]
+        if getattr(tok, "chat_template", None):
+            text = tok.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
+        else:
+            text = "\n".join(m["content"] for m in plain) + "\n"
+        ids = tok.encode(text, add_special_tokens=False)
+        stops = {tok.eos_token_id} | {tok.convert_tokens_to_ids(t) for t in _STOP_TOKENS if t in tok.get_vocab()}
+        return ids[-self.spec.max_context:], {s for s in stops if s is not None}
+
+    def _pieces(self, out: TextStream, ids, stop_ids, max_tokens, temperature, top_p, stop, cancel):
+        from cadre.generation import stream_ids
+
+        produced, emitted = [], ""
+        out.usage.prompt_tokens = len(ids)
+        for token in stream_ids(self.model, ids, max_tokens, stop_ids, temperature, top_p):
+            produced.append(token)
+            out.usage.completion_tokens = len(produced)
+            text = self.tokenizer.decode(produced)
+            if text.endswith("\ufffd"):
+                continue  # an incomplete UTF-8 sequence: wait for the next byte
+            cut = _first_stop(text, stop)
+            if cut is not None:
+                yield text[len(emitted):cut]
+                return
+            yield text[len(emitted):]
+            emitted = text
+            if cancel is not None and cancel.is_set():
+                out.finish_reason = "cancelled"
+                return
+        if len(produced) >= max_tokens:
+            out.finish_reason = "length"
+
+    # ------------------------------------------------------------------ memory
+    def tensor_bytes(self) -> int:
+        """Bytes of parameters and buffers, counting tied weights once."""
+        if self.model is None:
+            return 0
+        seen, total = set(), 0
+        for t in [*self.model.parameters(), *self.model.buffers()]:
+            if t.data_ptr() not in seen:
+                seen.add(t.data_ptr())
+                total += t.numel() * t.element_size()
+        return total
+
+    def estimate_bytes(self) -> int | None:
+        """Weight file sizes (fp32 on disk ≈ in memory), scaled for int8, plus overhead."""
+        folder = _weights_folder(self.spec.path)
+        if folder is None:
+            return None
+        size = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
+        if self.kind == "lora" or (folder / "adapter_config.json").is_file():
+            size += _lora_base_bytes(folder)
+        if self.spec.quantization == "int8":
+            size = int(size * 0.35)
+        return int(size * 1.15) + 4_000_000 if size else None
+
+
+def _content(message: dict) -> str:
+    from cadre.runtime.backends.base import message_text
+
+    text = message_text(message.get("content"))
+    if message.get("tool_calls") and not text:
+        import json
+
+        text = "\n".join(f"<tool_call>{json.dumps(c.get('function', c))}</tool_call>" for c in message["tool_calls"])
+    return text
+
+
+def _first_stop(text: str, stop: list[str]) -> int | None:
+    hits = [text.find(s) for s in stop if s and s in text]
+    return min(hits) if hits else None
+
+
+def source_kind(path: str | None) -> str:
+    """cadre, lora, hf (folder), gguf, or name (a known name or hub id); missing → error."""
+    if not path:
+        raise CadreError("no path given")
+    p = Path(path)
+    if p.is_dir():
+        if (p / "cadre.json").is_file():
+            from cadre.checkpoint import read_metadata
+
+            return "lora" if read_metadata(p).get("type") == "lora" else "cadre"
+        if (p / "config.json").is_file():
+            return "hf"
+        raise CadreError(f"{p}: neither a cadre checkpoint nor a Hugging Face folder (no cadre.json or config.json)")
+    if p.is_file():
+        if p.suffix == ".gguf":
+            return "gguf"
+        raise CadreError(f"{p}: a model path must be a folder or a .gguf file")
+    from cadre.pretrained import SMOLLM2
+
+    if path.lower() in {SMOLLM2, "smollm2", "huggingfacetb/smollm2-135m-instruct"}:
+        return "name"
+    if _HUB_ID.match(path) and not Path(path.split("/")[0]).exists():
+        return "name"  # a hub id: normal transformers loading (network or local HF cache)
+    raise CadreError(f"{path}: model path not found")
+
+
+def _weights_folder(path: str | None) -> Path | None:
+    if not path:
+        return None
+    p = Path(path)
+    if p.is_dir():
+        return p
+    from cadre.pretrained import SMOLLM2, cache_dir
+
+    name = SMOLLM2 if path.lower() in {SMOLLM2, "smollm2"} else (p.stem if p.suffix == ".gguf" else None)
+    cached = cache_dir() / "models" / name if name else None
+    return cached if cached and cached.is_dir() else None
+
+
+def _lora_base_bytes(folder: Path) -> int:
+    try:
+        from cadre.checkpoint import read_metadata
+
+        base = _weights_folder(read_metadata(folder).get("base") or "smollm2-135m-instruct")
+        return sum(f.stat().st_size for f in base.glob("*.safetensors")) if base else 0
+    except CadreError:
+        return 0
+
+
+register_backend("local", LocalBackend)

@@ -1,0 +1,355 @@
+"""The Engine: one call answers a request with the right model.
+
+`model="auto"` routes by intent (router model → keyword rules → default route) to a
+specialist, a tool or the primary; a registry name skips routing; `router-<kind>-<t>`
+picks the router. A missing or failing specialist falls back to the primary, and every
+result says which model answered and why. With `tool_calling: primary` (or `auto` and a
+primary that supports function calling) the primary calls the built-in tools itself.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+import weakref
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cadre.errors import CadreError
+from cadre.routing.base import RouteChoice
+from cadre.runtime.backends.base import last_user_text, message_text
+from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
+from cadre.runtime.manager import ModelManager
+from cadre.runtime.registry import ModelCapability, Registry
+from cadre.runtime.selector import RouteSelector
+from cadre.runtime.tools import TOOL_SCHEMAS, Prepared, ToolBox, run_tool_loop
+from cadre.runtime.types import EngineResult, StreamHandle, Usage
+from cadre.runtime.vision import VISION_MARK
+
+ROLES = {"system", "user", "assistant", "tool"}
+_LANG = re.compile(r"\b(?:into|to|in)\s+([A-Z][a-z]+|[a-z]+ish|french|german|italian|japanese|chinese|"
+                   r"korean|russian|portuguese|dutch|greek|arabic|hindi)\b", re.IGNORECASE)
+
+
+@dataclass
+class Plan:
+    """How one request is answered: a ready text, or a model to stream from."""
+
+    model: str
+    reason: str
+    route: RouteChoice | None = None
+    text: str | None = None
+    prepared: Prepared | None = None
+    tool_calls: list[dict] = field(default_factory=list)
+    finish_reason: str = "stop"
+
+
+class Engine:
+    """Routes each request to a specialist, a tool or the primary, within the manager's budget."""
+
+    def __init__(self, config, use_routing: bool = True, manager: ModelManager | None = None):
+        self.config = config
+        self.registry = manager.registry if manager is not None else Registry.from_config(config)
+        self.manager = manager or ModelManager.from_config(config, self.registry)
+        self.use_routing = use_routing and config.router.enabled
+        self.routes = config.all_routes()
+        self.selector = RouteSelector(config, self.registry, self.manager)
+        self.toolbox = ToolBox(self.manager)
+        self.primary = self.registry.primary().name
+        self.counts: Counter = Counter()
+        self._count_lock = threading.Lock()
+
+    @classmethod
+    def from_config_file(cls, path, **kwargs) -> "Engine":
+        """An engine for a cadre.yaml or a seed-style specialized_models.json."""
+        from cadre.config import load_config
+
+        return cls(load_config(Path(path)), **kwargs)
+
+    # ------------------------------------------------------------------ names
+    def model_names(self) -> list[str]:
+        """Registry models."""
+        return self.registry.names()
+
+    def router_names(self) -> list[str]:
+        """Virtual models: auto, then router-<kind>-<threshold>."""
+        return self.selector.names()
+
+    # ------------------------------------------------------------------ routing
+    def route(self, text: str, model: str = "auto") -> RouteChoice:
+        """The route a text would take (no generation)."""
+        if not isinstance(text, str):
+            raise CadreError(f"text to route must be a string, not {type(text).__name__}")
+        if not self.use_routing:
+            return RouteChoice(self.selector.default, 1.0, {}, "routing disabled → primary")
+        return self.selector.route(text, model)
+
+    # ------------------------------------------------------------------ answering
+    def generate(self, prompt: str, max_tokens: int = 256, temperature: float = 0.0) -> EngineResult:
+        """Seed 000's `engine.generate(prompt)`: route one prompt and answer it."""
+        return self.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=temperature)
+
+    def chat(self, messages: list[dict], model: str = "auto", tools: list[dict] | None = None,
+             tool_choice=None, max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0) -> EngineResult:
+        """Answer a chat; tool calls for the client's own tools come back in `tool_calls`."""
+        started = time.perf_counter()
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
+        usage = Usage()
+        if plan.prepared is not None:
+            try:
+                text, usage, plan.finish_reason = plan.prepared.backend.chat(
+                    plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+            finally:
+                self._release(plan.prepared)
+            plan.text = text.strip()
+        self._count(plan)
+        return EngineResult(plan.text or "", plan.model, plan.reason, plan.route,
+                            (time.perf_counter() - started) * 1000, usage, plan.tool_calls,
+                            "tool_calls" if plan.tool_calls else plan.finish_reason)
+
+    def chat_stream(self, messages, model: str = "auto", max_tokens: int = 256, temperature: float = 0.0,
+                    top_p: float = 1.0, tools=None, tool_choice=None) -> StreamHandle:
+        """Route now (model and reason are known at once), then stream the answer."""
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
+        self._count(plan)
+        handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason)
+        if plan.prepared is None:
+            handle.deltas = iter([plan.text or ""])
+            return handle
+        release = _Once(lambda: self._release(plan.prepared))
+        weakref.finalize(handle, release)  # a handle dropped before streaming still releases
+        handle.deltas = self._deltas(handle, plan.prepared, release, max_tokens, temperature, top_p)
+        return handle
+
+    def _deltas(self, handle: StreamHandle, prepared: Prepared, release, max_tokens, temperature, top_p):
+        try:
+            stream = prepared.backend.stream(prepared.messages, max_tokens, temperature, top_p,
+                                             cancel=handle.cancelled)
+            first = True
+            for piece in stream:
+                piece = piece.lstrip() if first else piece
+                first = first and not piece
+                if piece:
+                    yield piece
+            handle.usage, handle.finish_reason = stream.usage, stream.finish_reason
+        finally:
+            release()
+
+    def _release(self, prepared: Prepared) -> None:
+        prepared.release()
+        self.manager.restore_pinned()
+
+    # ------------------------------------------------------------------ planning
+    def _plan(self, messages, model, tools, tool_choice, max_tokens, temperature, top_p) -> Plan:
+        check_messages(messages)
+        if not isinstance(model, str) or not model:
+            raise CadreError("model must be a name: auto, router-<kind>-<threshold> or a registry model")
+        if tools and tool_choice != "none":
+            return self._client_tools(messages, model, tools, max_tokens, temperature, top_p)
+        if model in self.registry:
+            return Plan(model, f"model {model} requested by name", None,
+                        prepared=self._acquire(model, messages, ""))
+        text, image = last_user_text(messages), last_image(messages)
+        if self._primary_calls_tools() and image is None:
+            self.selector.parse(model)  # an unknown router name is still an error
+            return self._tool_loop(messages, max_tokens, temperature, top_p)
+        if image is not None and self.use_routing:
+            choice = RouteChoice("vision", 1.0, {}, "image attached")
+        elif text.lstrip().startswith(VISION_MARK) and self.use_routing:
+            choice = RouteChoice("vision", 1.0, {}, f"{VISION_MARK} features given")
+        else:
+            choice = self.route(text, model)
+        return self._dispatch(choice, messages, text, image)
+
+    def _dispatch(self, choice: RouteChoice, messages, text: str, image) -> Plan:
+        target = self.routes.get(choice.name)
+        if target is None or target.capability == "primary_chat":
+            why = "" if target is not None else f" → no target for {choice.name!r}"
+            return self._primary_plan(choice, messages, f"{choice.reason}{why} → primary")
+        if target.model:
+            return Plan(target.model, f"{choice.reason} → {target.model}", choice,
+                        prepared=self._acquire(target.model, messages, ""))
+        if target.capability:
+            return self._capability_plan(choice, messages, target.capability, "{text}", choice.reason)
+        return self._tool_plan(choice, messages, target.tool, text, image)
+
+    def _tool_plan(self, choice: RouteChoice, messages, tool: str, text: str, image) -> Plan:
+        reason = f"{choice.reason} → {tool}"
+        if tool == "solve_math":
+            try:
+                from cadre.runtime.mathsolve import solve_math
+
+                return Plan("tool:solve_math", f"{reason} (sympy)", choice, text=solve_math(text).text)
+            except ToolError as exc:
+                return self._capability_plan(choice, messages, "math", "{text}", f"{reason}: {exc}")
+        if tool == "describe_image":
+            return self._vision_plan(choice, reason, text, image, messages)
+        from cadre.runtime import tools as t
+
+        instruction = {"generate_code": t.CODE_INSTRUCTION, "enhance_prompt": t.ENHANCE_INSTRUCTION,
+                       "summarize": t.SUMMARY_INSTRUCTION.replace("{n}", "3"),
+                       "translate": t.TRANSLATE_INSTRUCTION.replace("{lang}", target_language(text))}[tool]
+        capability = {"generate_code": "code_generation", "enhance_prompt": "prompt_enhancement",
+                      "summarize": "summarization", "translate": "translation"}[tool]
+        return self._capability_plan(choice, messages, capability, instruction, reason)
+
+    def _vision_plan(self, choice, reason: str, text: str, image, messages) -> Plan:
+        from cadre.runtime.vision import VISION_MARK, describe_image
+
+        source = image if image is not None else _image_in_text(text)
+        if source is None:
+            if VISION_MARK not in text:
+                return self._primary_plan(choice, messages, f"{reason}: no image attached → primary")
+            source = text[text.index(VISION_MARK):]
+        try:
+            result = describe_image(source, self.manager)
+        except ToolError as exc:
+            return self._primary_plan(choice, messages, f"{reason}: {exc} → primary")
+        return Plan(result.model, f"{reason} (features: {result.features})", choice, text=result.text)
+
+    def _capability_plan(self, choice, messages, capability: str, instruction: str, reason: str) -> Plan:
+        """The best model for a capability; the primary when none can serve."""
+        try:
+            prepared = self.toolbox.prepare(capability, last_user_text(messages), instruction)
+        except (BackendError, BudgetError, Overloaded) as exc:
+            raise BackendError(f"no model could answer ({exc})") from None
+        if prepared.name == self.primary and instruction == "{text}":
+            prepared.messages = list(messages)  # the primary sees the whole conversation
+        note = f" ({prepared.note})" if prepared.note else ""
+        return Plan(prepared.name, f"{reason} → {prepared.name}{note}", choice, prepared=prepared)
+
+    def _primary_plan(self, choice, messages, reason: str) -> Plan:
+        return Plan(self.primary, reason, choice, prepared=self._acquire(self.primary, messages, ""))
+
+    def _acquire(self, name: str, messages, note: str) -> Prepared:
+        backend = self.manager.acquire(name)
+        return Prepared(name, backend, list(messages), note, lambda: self.manager.release(name))
+
+    # ------------------------------------------------------------------ tool calling
+    def _primary_calls_tools(self) -> bool:
+        mode = self.config.runtime.tool_calling
+        return mode == "primary" or (mode == "auto" and self.registry.get(self.primary).supports_function_calling)
+
+    def _generate_with(self, name: str, max_tokens, temperature, top_p):
+        def generate(convo: list[dict]) -> str:
+            with self.manager.use(name) as backend:
+                return backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)[0]
+        return generate
+
+    def _tool_loop(self, messages, max_tokens, temperature, top_p) -> Plan:
+        loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p), self.toolbox,
+                             messages, list(TOOL_SCHEMAS.values()), self.config.runtime.max_tool_steps)
+        used = [s["tool"] for s in loop.steps if s.get("tool")]
+        if not loop.steps:
+            return Plan(self.primary, "tool calling: primary answered without tools", text=loop.text.strip())
+        last = next((s["model"] for s in reversed(loop.steps) if s.get("ok")), self.primary)
+        failed = [s["result"] for s in loop.steps if not s["ok"]]
+        why = f"tool calling: primary called {', '.join(used) or 'nothing valid'}" + (
+            f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})"
+        return Plan(last, why, text=loop.text.strip())
+
+    def _client_tools(self, messages, model, tools, max_tokens, temperature, top_p) -> Plan:
+        """The client's own tools: the primary (or the named model) writes calls that go back."""
+        name = model if model in self.registry else self.primary
+        if model not in self.registry:
+            self.selector.parse(model)
+        names = {t.get("function", t).get("name") for t in tools}
+        loop = run_tool_loop(self._generate_with(name, max_tokens, temperature, top_p), self.toolbox,
+                             messages, tools, 1, client_tools=names)
+        if loop.client_calls:
+            calls = [c.to_openai() for c in loop.client_calls]
+            return Plan(name, f"{name} called {', '.join(c.name for c in loop.client_calls)}",
+                        tool_calls=calls, text="", finish_reason="tool_calls")
+        errors = [s["result"] for s in loop.steps if not s["ok"]]
+        why = f"{name} wrote no valid tool call" + (f" ({errors[0][:80]})" if errors else "")
+        return Plan(name, why, text=loop.raw.strip())
+
+    # ------------------------------------------------------------------ metrics
+    def _count(self, plan: Plan) -> None:
+        with self._count_lock:
+            self.counts["requests"] += 1
+            self.counts[f"model:{plan.model}"] += 1
+            if plan.route is not None:
+                self.counts[f"route:{plan.route.name}"] += 1
+            if "→ primary" in plan.reason and plan.route is not None and plan.route.name != "chat":
+                self.counts["fallbacks"] += 1
+
+    def metrics_snapshot(self) -> dict:
+        """Loaded models with measured memory, budgets and usage per device, request counts."""
+        status = self.manager.status()
+        snap: dict = {"models": {s["name"]: {"loaded": s["state"] == "loaded", "bytes": s["charged_bytes"],
+                                             "measured_bytes": s["measured_bytes"],
+                                             "estimated_bytes": s["estimated_bytes"], "loads": s["loads"]}
+                                 for s in status}}
+        for device, used in self.manager.used_bytes().items():
+            snap[f"used_bytes_{device}"] = used
+            snap[f"budget_bytes_{device}"] = self.manager.budget(device)
+        with self._count_lock:
+            snap["requests"] = self.counts["requests"]
+            snap["fallbacks"] = self.counts["fallbacks"]
+            snap["counts"] = dict(self.counts)
+        return snap
+
+    def close(self) -> None:
+        """Unload everything idle and stop background threads."""
+        self.manager.close()
+
+
+class _Once:
+    def __init__(self, fn):
+        self.fn, self.done, self.lock = fn, False, threading.Lock()
+
+    def __call__(self):
+        with self.lock:
+            if self.done:
+                return
+            self.done = True
+        self.fn()
+
+
+def check_messages(messages) -> None:
+    """A clear error for a malformed chat (names the message index)."""
+    if not isinstance(messages, list) or not messages:
+        raise CadreError("messages must be a non-empty list of {role, content} objects")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            raise CadreError(f"messages[{i}]: role must be one of {sorted(ROLES)}")
+        if not isinstance(m.get("content"), (str, list, type(None))):
+            raise CadreError(f"messages[{i}]: content must be a string or a list of parts")
+
+
+def last_image(messages: list[dict]):
+    """The image of the latest user message: an image_url part (data URL or path) or an image part."""
+    for message in reversed(messages):
+        if message.get("role") != "user":
+            continue
+        for part in message.get("content") if isinstance(message.get("content"), list) else ():
+            if not isinstance(part, dict):
+                continue
+            if part.get("type") == "image_url":
+                url = part.get("image_url", {})
+                url = url.get("url") if isinstance(url, dict) else url
+                if isinstance(url, str) and url.startswith(("http://", "https://")):
+                    raise ToolError("remote image URLs are not fetched; send the image as a base64 data URL")
+                return url
+            if part.get("type") == "image":
+                return part.get("image")
+        return None
+    return None
+
+
+def _image_in_text(text: str):
+    for token in re.findall(r"[\w./~-]+\.(?:jpe?g|png|gif|bmp|webp)\b", text, re.IGNORECASE):
+        if Path(token).expanduser().is_file():
+            return token
+    return None
+
+
+def target_language(text: str) -> str:
+    """The language a translation request names ('into French'), English by default."""
+    match = _LANG.search(text)
+    return match.group(1).capitalize() if match else "English"
+
+
+__all__ = ["Engine", "Plan", "check_messages", "last_image", "message_text", "ModelCapability"]

@@ -1,0 +1,31 @@
+"""The runtime's errors. All are CadreError, so the CLI prints them as one line; the
+server maps them to HTTP statuses (UnknownModel 404, Overloaded 429, BackendError 502).
+"""
+from __future__ import annotations
+
+from cadre.errors import CadreError
+
+
+class UnknownModel(CadreError):
+    """A model name that is neither a registry model nor a router name."""
+
+
+class Overloaded(CadreError):
+    """A model's request queue is full; the client should retry after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float = 1.0):
+        super().__init__(message)
+        self.retry_after = float(retry_after)
+
+
+class BackendError(CadreError):
+    """A backend failed: an endpoint that refuses, times out or errors, or a model that
+    cannot load. The message names the model; other models keep serving."""
+
+
+class BudgetError(CadreError):
+    """A model cannot fit in its device's memory budget, even after evicting others."""
+
+
+class ToolError(CadreError):
+    """A tool call that cannot run: unknown tool, invalid JSON arguments, or a tool that raised."""

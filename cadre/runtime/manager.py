@@ -1,0 +1,441 @@
+"""The ModelManager: the only place that loads and unloads models.
+
+- A budget per device (explicit, or automatic from free RAM/VRAM); a model loads lazily on
+  first use, with its estimate reserved first and its measured footprint (RSS or CUDA
+  allocation difference) recorded after.
+- Idle models are evicted least recently used first; pinned models (the primary) only
+  when nothing else frees enough, and they are restored after the swap (seed 002's
+  `return_to_primary`). Idle models unload after their `keep_alive` TTL.
+- Thread-safe: a model in use is never evicted, concurrent requests share one loaded
+  model, loads are serialised (so each measurement is one model's), and a full per-model
+  queue raises `Overloaded`.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+
+from cadre.runtime.backends.base import Backend, get_backend
+from cadre.runtime.errors import BackendError, BudgetError, Overloaded
+from cadre.runtime.memory import Meter, auto_budget, human, parse_budgets, resolve_device
+from cadre.runtime.registry import ModelCapability, ModelSpec, Registry
+
+log = logging.getLogger("cadre.runtime")
+DEFAULT_ESTIMATE = 50_000_000  # reserved for a model whose size cannot be guessed
+
+
+@dataclass
+class Slot:
+    """One registry model's life in the manager."""
+
+    spec: ModelSpec
+    device: str
+    backend: Backend | None = None
+    state: str = "unloaded"          # unloaded | loading | loaded
+    in_use: int = 0
+    waiting: int = 0
+    last_used: float = 0.0
+    estimate: int | None = None      # bytes, before loading
+    measured: int | None = None      # bytes, RSS/CUDA difference of the latest load
+    tensors: int | None = None       # bytes of parameters and buffers
+    peak_measured: int = 0
+    displaced: bool = False          # a pinned model evicted to make room, to be restored
+    loads: int = 0
+    load_seconds: float = 0.0
+    last_load_ms: float | None = None
+    last_unload_ms: float | None = None
+    error: str | None = None
+    history: list = field(default_factory=list)
+
+    @property
+    def charge(self) -> int:
+        """Bytes this slot counts against its budget."""
+        if self.state == "unloaded" or self.device == "remote":
+            return 0
+        known = max(self.peak_measured, self.tensors or 0)
+        return known if self.state == "loaded" else max(known, self.estimate or DEFAULT_ESTIMATE)
+
+
+class ModelManager:
+    """Loads, shares and evicts the models of a registry within per-device budgets."""
+
+    def __init__(self, registry: Registry, memory_budget="auto", keep_alive: float = 300.0,
+                 quantize_int8: bool = False, max_concurrent: int = 4, max_queue: int = 32,
+                 device: str = "auto", wait_timeout: float = 120.0):
+        self.registry, self.keep_alive, self.quantize_int8 = registry, keep_alive, quantize_int8
+        self.max_concurrent, self.max_queue, self.wait_timeout = max_concurrent, max_queue, wait_timeout
+        self.default_device = device
+        self._budget_spec = parse_budgets(memory_budget)
+        self.budgets: dict[str, int] = {}
+        self.slots = {spec.name: self._slot(spec) for spec in registry}
+        self._cond = threading.Condition()
+        self._load_lock = threading.Lock()
+        self._closed = threading.Event()
+        self._check_smallest()
+        self._start_reaper()
+
+    @classmethod
+    def from_config(cls, config, registry: Registry | None = None, memory_budget=None) -> "ModelManager":
+        """A manager with a project's runtime settings (`memory_budget` overrides the file's)."""
+        rt = config.runtime
+        return cls(registry or Registry.from_config(config), memory_budget or rt.memory_budget,
+                   keep_alive=rt.keep_alive, quantize_int8=rt.quantize_int8, max_concurrent=rt.max_concurrent,
+                   max_queue=rt.max_queue, device=rt.device)
+
+    # ------------------------------------------------------------------ setup
+    def _slot(self, spec: ModelSpec) -> Slot:
+        if self.quantize_int8 and spec.backend == "local" and spec.quantization is None:
+            spec = dataclasses.replace(spec, quantization="int8")
+        remote = spec.backend not in ("local", "onnx") and not spec.path
+        device = "remote" if remote else resolve_device(spec.device if spec.device != "auto" else self.default_device)
+        if device.startswith("cuda") and spec.quantization == "int8":
+            device = "cpu"  # dynamic int8 runs on the CPU
+        slot = Slot(spec, device)
+        slot.estimate = self._estimate(slot)
+        return slot
+
+    def _estimate(self, slot: Slot) -> int | None:
+        if slot.device == "remote":
+            return 0
+        if slot.spec.memory_mb:
+            return int(slot.spec.memory_mb * 1e6)
+        try:
+            return get_backend(slot.spec.backend)(slot.spec, slot.device).estimate_bytes()
+        except Exception:  # an unknown size is not an error until the model is used
+            return None
+
+    def budget(self, device: str) -> int:
+        """The byte budget of a device (automatic budgets are measured once)."""
+        if device not in self.budgets:
+            value = self._budget_spec.get(device, self._budget_spec.get("*", "auto"))
+            if value == "auto" and device.startswith("cuda") and "cuda" in self._budget_spec:
+                value = self._budget_spec["cuda"]
+            self.budgets[device] = auto_budget(device) if value == "auto" else int(value)
+        return self.budgets[device]
+
+    def _check_smallest(self) -> None:
+        """A budget smaller than every model on its device can never serve: say so now."""
+        by_device: dict[str, list[Slot]] = {}
+        for slot in self.slots.values():
+            if slot.device != "remote" and slot.estimate:
+                by_device.setdefault(slot.device, []).append(slot)
+        for device, slots in by_device.items():
+            smallest = min(slots, key=lambda s: s.estimate)
+            if smallest.estimate > self.budget(device):
+                raise BudgetError(f"the {device} memory budget {human(self.budget(device))} is smaller than the "
+                                  f"smallest model ({smallest.spec.name}, ~{human(smallest.estimate)}); "
+                                  f"raise --memory-budget")
+
+    # ------------------------------------------------------------------ use
+    @contextlib.contextmanager
+    def use(self, target: "ModelCapability | str", return_to_primary: bool = True):
+        """`with manager.use(ModelCapability.CODE_GENERATION) as model:` (or a model name):
+        swap the model in, share it while in use, restore a displaced primary afterwards."""
+        name, backend = self.acquire_any(target)
+        try:
+            yield backend
+        finally:
+            self.release(name)
+            if return_to_primary:
+                self.restore_pinned()
+
+    def acquire_any(self, target: "ModelCapability | str") -> tuple[str, Backend]:
+        """Acquire a model by name, or the best loadable model for a capability."""
+        if isinstance(target, str) and target in self.slots:
+            return target, self.acquire(target)
+        candidates = self.registry.candidates(target)
+        if not candidates:
+            raise BackendError(f"no model has the {ModelCapability.parse(target).value} capability")
+        error = None
+        for spec in candidates:  # the next model down serves when the best one cannot load
+            try:
+                return spec.name, self.acquire(spec.name)
+            except (BackendError, BudgetError) as exc:
+                error = exc
+        raise error
+
+    def acquire(self, name: str) -> Backend:
+        """Mark a model in use (loading it first if needed) and return its backend."""
+        if name not in self.slots:
+            self.registry.get(name)  # raises UnknownModel naming the valid models
+        slot = self.slots[name]
+        deadline = time.monotonic() + self.wait_timeout
+        with self._cond:
+            self._admit(slot)
+            try:
+                while True:
+                    if slot.state == "loaded" and slot.in_use < self.max_concurrent:
+                        slot.in_use += 1
+                        slot.last_used = time.monotonic()
+                        return slot.backend
+                    if slot.state == "unloaded" and self._make_room(slot):
+                        slot.state = "loading"  # reserves its estimate in `charge`
+                        break
+                    self._wait(slot, deadline)
+            finally:
+                slot.waiting -= 1
+        return self._load(slot)
+
+    def _admit(self, slot: Slot) -> None:
+        busy = slot.state != "loaded" or slot.in_use >= self.max_concurrent
+        if busy and slot.waiting >= self.max_queue:
+            raise Overloaded(f"model {slot.spec.name!r} has {slot.waiting} requests waiting; retry later",
+                             retry_after=max(1.0, (slot.last_load_ms or 1000) / 1000))
+        slot.waiting += 1
+
+    def _wait(self, slot: Slot, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise Overloaded(f"model {slot.spec.name!r} could not be served within {self.wait_timeout:g}s "
+                             f"(memory held by models in use)", retry_after=5.0)
+        self._cond.wait(min(remaining, 1.0))
+
+    def release(self, name: str) -> None:
+        """End one use of a model; a TTL of 0 unloads it at once."""
+        with self._cond:
+            slot = self.slots[name]
+            slot.in_use = max(0, slot.in_use - 1)
+            slot.last_used = time.monotonic()
+            if slot.in_use == 0 and self._ttl(slot) == 0 and not slot.spec.pinned:
+                self._unload(slot)
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ loading
+    def _make_room(self, slot: Slot) -> bool:
+        """Evict idle models (LRU, pinned last) until `slot` fits; False means wait."""
+        budget, need = self.budget(slot.device), max(slot.peak_measured, slot.tensors or 0,
+                                                     slot.estimate or DEFAULT_ESTIMATE)
+        if slot.device == "remote":
+            return True
+        if need > budget:
+            raise BudgetError(f"model {slot.spec.name!r} needs ~{human(need)} but the {slot.device} memory "
+                              f"budget is {human(budget)}; raise --memory-budget or pick a smaller model")
+        idle = [s for s in self.slots.values() if s.device == slot.device and s.state == "loaded" and s.in_use == 0]
+        idle.sort(key=lambda s: (s.spec.pinned, s.last_used))
+        while self._used(slot.device) + need > budget and idle:
+            self._unload(idle.pop(0), displaced=True)
+        if self._used(slot.device) + need <= budget:
+            return True
+        busy = any(s.device == slot.device and (s.in_use or s.state == "loading") for s in self.slots.values())
+        if not busy:
+            raise BudgetError(f"model {slot.spec.name!r} (~{human(need)}) does not fit the {slot.device} budget "
+                              f"{human(budget)} even with every other model unloaded")
+        return False
+
+    def _used(self, device: str) -> int:
+        return sum(s.charge for s in self.slots.values() if s.device == device)
+
+    def _load(self, slot: Slot) -> Backend:
+        """Load outside the manager lock (one load at a time), measuring the footprint."""
+        started = time.perf_counter()
+        try:
+            with self._load_lock:
+                cls = get_backend(slot.spec.backend)
+                cls.prepare()
+                meter = Meter(slot.device)
+                before = meter.read()
+                backend = cls(slot.spec, slot.device)
+                backend.load()
+                measured = max(0, meter.read() - before)
+        except Exception as exc:
+            with self._cond:
+                slot.state, slot.error = "unloaded", str(exc)
+                self._cond.notify_all()
+            if isinstance(exc, (BackendError, BudgetError)):
+                raise
+            raise BackendError(f"model {slot.spec.name!r}: cannot load ({type(exc).__name__}: {exc})") from None
+        return self._loaded(slot, backend, measured, time.perf_counter() - started)
+
+    def _loaded(self, slot: Slot, backend: Backend, measured: int, seconds: float) -> Backend:
+        with self._cond:
+            slot.backend, slot.state, slot.error = backend, "loaded", None
+            slot.measured, slot.tensors = measured, backend.tensor_bytes()
+            slot.peak_measured = max(slot.peak_measured, measured)
+            slot.loads, slot.load_seconds = slot.loads + 1, slot.load_seconds + seconds
+            slot.last_load_ms = seconds * 1000
+            slot.in_use += 1
+            slot.last_used = time.monotonic()
+            slot.displaced = False
+            over = self._settle(slot)
+            self._cond.notify_all()
+        if over:
+            self.release(slot.spec.name)
+            with self._cond:
+                self._unload(slot)
+            raise BudgetError(over)
+        log.info("loaded %s on %s in %.0f ms (measured %s, estimate %s)", slot.spec.name, slot.device,
+                 seconds * 1000, human(measured), human(slot.estimate))
+        return backend
+
+    def _settle(self, slot: Slot) -> str | None:
+        """After measuring: evict idle models if the real size overshot the reservation."""
+        budget = self.budget(slot.device)
+        idle = sorted((s for s in self.slots.values() if s.device == slot.device and s is not slot
+                       and s.state == "loaded" and s.in_use == 0), key=lambda s: (s.spec.pinned, s.last_used))
+        while self._used(slot.device) > budget and idle:
+            self._unload(idle.pop(0), displaced=True)
+        if self._used(slot.device) > budget:
+            return (f"model {slot.spec.name!r} measured {human(slot.charge)} (estimate {human(slot.estimate)}), "
+                    f"over the {slot.device} budget {human(budget)} with the models in use; the next try "
+                    f"reserves the measured size")
+        return None
+
+    def _unload(self, slot: Slot, displaced: bool = False) -> None:
+        """Drop a model (caller holds the lock; the model is idle)."""
+        if slot.state != "loaded":
+            return
+        started = time.perf_counter()
+        slot.backend.unload()
+        slot.backend, slot.state = None, "unloaded"
+        slot.displaced = displaced and slot.spec.pinned
+        slot.last_unload_ms = (time.perf_counter() - started) * 1000
+        self._cond.notify_all()
+
+    def load(self, name: str) -> None:
+        """Load a model now (for warm-up); it stays loaded until evicted."""
+        self.acquire(name)
+        self.release(name)
+
+    def unload(self, name: str) -> bool:
+        """Unload an idle model; False when it is in use (it is never pulled from under a request)."""
+        with self._cond:
+            slot = self.slots[name]
+            if slot.in_use:
+                return False
+            self._unload(slot)
+            return True
+
+    def restore_pinned(self) -> None:
+        """Reload pinned models that were evicted to make room, when they fit without waiting."""
+        for slot in list(self.slots.values()):
+            if not slot.displaced:
+                continue
+            with self._cond:
+                fits = slot.state == "unloaded" and self._fits_now(slot)
+            if fits:
+                try:
+                    self.load(slot.spec.name)
+                except (BackendError, BudgetError, Overloaded) as exc:
+                    log.warning("could not restore %s: %s", slot.spec.name, exc)
+
+    def _fits_now(self, slot: Slot) -> bool:
+        need = max(slot.peak_measured, slot.tensors or 0, slot.estimate or DEFAULT_ESTIMATE)
+        idle = sum(s.charge for s in self.slots.values() if s.device == slot.device and s.state == "loaded"
+                   and s.in_use == 0 and not s.spec.pinned)
+        return self._used(slot.device) - idle + need <= self.budget(slot.device)
+
+    # ------------------------------------------------------------------ keep_alive
+    def _ttl(self, slot: Slot) -> float:
+        return self.keep_alive if slot.spec.keep_alive is None else slot.spec.keep_alive
+
+    def reap(self) -> list[str]:
+        """Unload idle, unpinned models whose keep_alive has passed; returns their names."""
+        now, gone = time.monotonic(), []
+        with self._cond:
+            for slot in self.slots.values():
+                if (slot.state == "loaded" and slot.in_use == 0 and not slot.spec.pinned
+                        and now - slot.last_used >= self._ttl(slot)):
+                    self._unload(slot)
+                    gone.append(slot.spec.name)
+        return gone
+
+    def _start_reaper(self) -> None:
+        ttls = [self._ttl(s) for s in self.slots.values() if self._ttl(s) > 0]
+        if not ttls:
+            return
+        period, ref = max(0.05, min(min(ttls) / 4, 5.0)), weakref.ref(self)
+        stop = self._closed
+
+        def loop():  # holds only a weak reference, so an unused manager can be collected
+            while not stop.wait(period):
+                manager = ref()
+                if manager is None:
+                    return
+                manager.reap()
+                del manager
+
+        threading.Thread(target=loop, name="cadre-keep-alive", daemon=True).start()
+
+    def close(self) -> None:
+        """Stop the keep_alive thread and unload every idle model."""
+        self._closed.set()
+        with self._cond:
+            for slot in self.slots.values():
+                if slot.in_use == 0:
+                    self._unload(slot)
+
+    # ------------------------------------------------------------------ seed 002
+    def use_specialized_model(self, capability, prompt: str, max_tokens: int = 256, **sampling) -> str | None:
+        """Load the best model for a capability, answer one prompt, restore the primary.
+        Returns None when no model can serve (the caller keeps its fallback), as in seed 002."""
+        try:
+            with self.use(capability) as model:
+                return model.invoke(prompt, max_tokens=max_tokens, **sampling)
+        except (BackendError, BudgetError, Overloaded) as exc:
+            log.warning("use_specialized_model(%s): %s", capability, exc)
+            return None
+
+    def load_specialized_model(self, capability, return_to_primary: bool = True) -> "Lease | None":
+        """Seed 002's manual form: a lease on the model (`.invoke(...)` many times), released
+        by `close()` or a `with` block; None when no model can serve."""
+        try:
+            name, backend = self.acquire_any(capability)
+        except (BackendError, BudgetError, Overloaded) as exc:
+            log.warning("load_specialized_model(%s): %s", capability, exc)
+            return None
+        return Lease(self, name, backend, return_to_primary)
+
+    # ------------------------------------------------------------------ reporting
+    def status(self) -> list[dict]:
+        """Every model: state, device, memory (estimated, measured, tensors), loads, latency."""
+        with self._cond:
+            return [{"name": s.spec.name, "backend": s.spec.backend, "device": s.device,
+                     "state": s.state, "in_use": s.in_use, "pinned": s.spec.pinned,
+                     "capabilities": [c.value for c in s.spec.capabilities],
+                     "estimated_bytes": s.estimate, "measured_bytes": s.measured, "tensor_bytes": s.tensors,
+                     "charged_bytes": s.charge, "loads": s.loads, "load_seconds": round(s.load_seconds, 4),
+                     "last_load_ms": s.last_load_ms, "last_unload_ms": s.last_unload_ms, "error": s.error}
+                    for s in self.slots.values()]
+
+    def used_bytes(self) -> dict[str, int]:
+        """Bytes charged per device right now (what the budget is checked against)."""
+        with self._cond:
+            devices = {s.device for s in self.slots.values() if s.device != "remote"}
+            return {d: self._used(d) for d in sorted(devices)}
+
+
+class Lease:
+    """A model held for several calls (seed 002's `load_specialized_model`)."""
+
+    def __init__(self, manager: ModelManager, name: str, backend: Backend, return_to_primary: bool):
+        self.manager, self.name, self.backend = manager, name, backend
+        self.return_to_primary, self.closed = return_to_primary, False
+
+    def invoke(self, prompt: str, max_tokens: int = 256, **sampling) -> str:
+        """Answer one prompt with the leased model."""
+        return self.backend.invoke(prompt, max_tokens=max_tokens, **sampling)
+
+    def close(self) -> None:
+        """Release the model and restore the primary if asked."""
+        if not self.closed:
+            self.closed = True
+            self.manager.release(self.name)
+            if self.return_to_primary:
+                self.manager.restore_pinned()
+
+    def __enter__(self) -> "Lease":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,80 @@
+"""Memory: device budgets (explicit, or automatic from free RAM/VRAM), measuring what a
+load really took (RSS difference on the CPU, `torch.cuda.memory_allocated` difference on
+a GPU), and human-readable sizes.
+"""
+from __future__ import annotations
+
+from cadre.config import parse_size
+from cadre.errors import CadreError
+
+AUTO_RAM_FRACTION = 0.8   # leave room for the process itself and the OS
+AUTO_VRAM_FRACTION = 0.9
+
+
+def resolve_device(name: str = "auto") -> str:
+    """auto → cuda:0 when CUDA is available, else cpu; `cuda` → cuda:0."""
+    if name == "remote":
+        return name
+    if name == "auto":
+        import torch
+
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    return "cuda:0" if name == "cuda" else name
+
+
+def auto_budget(device: str) -> int:
+    """A budget from what is free now: 80% of available RAM, or 90% of free VRAM."""
+    if device == "cpu":
+        import psutil
+
+        return int(psutil.virtual_memory().available * AUTO_RAM_FRACTION)
+    import torch
+
+    index = int(device.split(":")[1]) if ":" in device else 0
+    free, _ = torch.cuda.mem_get_info(index)
+    return int(free * AUTO_VRAM_FRACTION)
+
+
+def parse_budgets(spec) -> dict[str, int | str]:
+    """`2GB`, `auto`, or {cpu: 2GB, cuda: auto} → {device: bytes or "auto"}."""
+    if spec is None or spec == "auto":
+        return {"*": "auto"}
+    if isinstance(spec, dict):
+        return {("cuda:0" if d == "cuda" else d): (v if v == "auto" else _size(v)) for d, v in spec.items()}
+    return {"*": _size(spec)}
+
+
+def _size(value) -> int:
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise CadreError(f"memory budget: {exc}") from None
+
+
+class Meter:
+    """Bytes in use on one device, read before and after a load."""
+
+    def __init__(self, device: str):
+        self.device = device
+
+    def read(self) -> int:
+        """Current bytes: process RSS on the CPU, allocated CUDA memory on a GPU."""
+        if self.device.startswith("cuda"):
+            import torch
+
+            return int(torch.cuda.memory_allocated(self.device))
+        if self.device == "remote":
+            return 0
+        import psutil
+
+        return int(psutil.Process().memory_info().rss)
+
+
+def human(n: int | float | None) -> str:
+    """12.3 MB style sizes; '-' for unknown."""
+    if n is None:
+        return "-"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{int(n)} B"

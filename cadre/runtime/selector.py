@@ -1,0 +1,133 @@
+"""Choosing the route of a request: the project's router model (through the manager),
+then the keyword rules, then the default route. Every step shows in `reason`.
+
+`model="router-<kind>-<threshold>"` picks the router kind (a registry router whose folder
+is of that kind, or `keyword`) and one threshold for every route.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from cadre.routing.base import OUT_OF_SCOPE, RouteChoice
+from cadre.runtime.errors import BackendError, BudgetError, Overloaded, UnknownModel
+from cadre.runtime.registry import ModelCapability
+
+_ROUTER_NAME = re.compile(r"^router-(?P<kind>[a-z0-9_]+)-(?P<threshold>[0-9]*\.?[0-9]+)$")
+DEFAULT_THRESHOLD = 0.5
+
+
+class RouteSelector:
+    """The router chain of one engine."""
+
+    def __init__(self, config, registry, manager):
+        self.settings, self.registry, self.manager = config.router, registry, manager
+        self.default = self.settings.default_route
+        self._keyword = None
+        self._lock = threading.Lock()
+        self.router_models = [s.name for s in registry.candidates(ModelCapability.INTENT_CLASSIFICATION)]
+        if self.settings.model:  # the named router first
+            self.router_models.remove(self.settings.model)
+            self.router_models.insert(0, self.settings.model)
+
+    def kinds(self) -> dict[str, str]:
+        """Router kind → registry model name (first model of each kind), read without loading."""
+        out: dict[str, str] = {}
+        for name in self.router_models:
+            out.setdefault(_kind_of(self.registry.get(name).path), name)
+        return out
+
+    def names(self) -> list[str]:
+        """The virtual model names: auto, then router-<kind>-<threshold> per available kind."""
+        threshold = self.settings.threshold if self.settings.threshold is not None else DEFAULT_THRESHOLD
+        kinds = list(self.kinds()) + (["keyword"] if self.settings.keyword_fallback else [])
+        return ["auto"] + [f"router-{k}-{threshold:g}" for k in dict.fromkeys(kinds)]
+
+    def parse(self, model: str) -> tuple[str | None, float | None]:
+        """(router model name or 'keyword' or None for the default chain, threshold override)."""
+        if model == "auto":
+            return None, self.settings.threshold
+        match = _ROUTER_NAME.match(model)
+        if not match:
+            raise UnknownModel(f"unknown model {model!r}; use auto, a router name ({', '.join(self.names()[1:])}) "
+                               f"or a model ({', '.join(self.registry.names())})")
+        kind, threshold = match["kind"], float(match["threshold"])
+        if threshold > 1:
+            raise UnknownModel(f"{model}: threshold {threshold:g} is above 1")
+        if kind == "keyword":
+            return "keyword", threshold
+        if kind not in self.kinds():
+            raise UnknownModel(f"{model}: no {kind!r} router in this project; routers: {', '.join(self.names())}")
+        return self.kinds()[kind], threshold
+
+    def route(self, text: str, model: str = "auto") -> RouteChoice:
+        """The route of a text, falling down the chain and saying why."""
+        chosen, threshold = self.parse(model)
+        if chosen == "keyword":
+            return self._keyword_step(text, "", threshold)
+        names = [chosen] if chosen else self.router_models
+        why = ""
+        for name in names:
+            try:
+                with self.manager.use(name, return_to_primary=False) as backend:
+                    choice = _apply(getattr(backend, "router", None), text, threshold)
+            except (BackendError, BudgetError, Overloaded) as exc:
+                why = f"{why}router {name} unavailable ({_short(exc)}) → "
+                continue
+            if choice.name != OUT_OF_SCOPE:
+                return choice
+            return self._keyword_step(text, f"{choice.reason} → ", None, choice.scores)
+        return self._keyword_step(text, why or "no router model → ", None)
+
+    def _keyword_step(self, text: str, why: str, threshold, scores=None) -> RouteChoice:
+        if self.settings.keyword_fallback:
+            choice = _apply(self.keyword_router(), text, threshold)
+            if choice.name != OUT_OF_SCOPE:
+                return RouteChoice(choice.name, choice.score, scores or choice.scores, f"{why}{choice.reason}")
+            why = f"{why}{choice.reason} → "
+        return RouteChoice(self.default, 0.0, scores or {}, f"{why}default {self.default}")
+
+    def keyword_router(self):
+        """The bundled keyword rules (loaded once)."""
+        with self._lock:
+            if self._keyword is None:
+                from cadre.routing.keyword import KeywordRouter
+
+                self._keyword = KeywordRouter.from_yaml()
+            return self._keyword
+
+
+def _apply(router, text: str, threshold: float | None) -> RouteChoice:
+    """The router's decision with its own per-route thresholds, or one threshold for all;
+    out_of_scope when below (the selector owns the rest of the chain)."""
+    if router is None:
+        raise BackendError("the intent_classification model has no router")
+    return _decide(router, router.scores(text), threshold)
+
+
+def _decide(router, scores: dict[str, float], threshold: float | None) -> RouteChoice:
+    best = max(scores, key=scores.get)
+    score = scores[best]
+    limit = router.thresholds.get(best, 0.0) if threshold is None else threshold
+    if best != OUT_OF_SCOPE and score >= limit:
+        return RouteChoice(best, score, scores, f"{router.kind} {best} {score:.2f} ≥ {limit:.2f}")
+    why = (f"{router.kind} says out_of_scope ({score:.2f})" if best == OUT_OF_SCOPE
+           else f"{router.kind} {best} {score:.2f} < {limit:.2f}")
+    return RouteChoice(OUT_OF_SCOPE, score, scores, why)
+
+
+def _kind_of(path: str | None) -> str:
+    """A router folder's kind from its cadre.json (nano for `cadre train --type router`)."""
+    import json
+
+    try:
+        meta = json.loads((Path(path) / "cadre.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return "nano"
+    return meta.get("router_kind") or "nano"
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    return text if len(text) < 120 else text[:117] + "..."

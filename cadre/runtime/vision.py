@@ -1,0 +1,95 @@
+"""`describe_image`: an image (path, PIL image, base64 or data URL) or a string of
+features in, a sentence out.
+
+EfficientNet-Lite0's top-k ImageNet labels become the features (`daisy, bee, pot`), and
+the tiny vision captioner (the VISION_CAPTIONING model, trained on `[E:vision] features`
+→ description pairs) turns them into a sentence. Without a captioner, the labels are
+reported as they are.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cadre.errors import CadreError
+from cadre.runtime.errors import ToolError
+
+VISION_MARK = "[E:vision]"
+MIN_PROB = 0.02          # labels below this are noise, but the top one is always kept
+ENCODER_NAME = "efficientnet-lite0"
+
+
+@dataclass
+class VisionResult:
+    """A description, the features it was made from, and who made it."""
+
+    text: str
+    features: str
+    labels: list[tuple[str, float]] = field(default_factory=list)
+    model: str = ENCODER_NAME
+
+
+def is_image(source) -> bool:
+    """True for a PIL image, bytes, an existing file, a data URL or long base64 text."""
+    if isinstance(source, (bytes, bytearray)) or type(source).__module__.startswith("PIL"):
+        return True
+    if isinstance(source, Path):
+        return True
+    if not isinstance(source, str):
+        return False
+    text = source.strip()
+    if text.startswith("data:image/"):
+        return True
+    if len(text) < 4096 and Path(text).expanduser().is_file():
+        return True
+    return len(text) > 200 and re.fullmatch(r"[A-Za-z0-9+/=\s]+", text) is not None
+
+
+def image_labels(source, k: int = 5) -> list[tuple[str, float]]:
+    """The top-k ImageNet labels of an image, first synonym only, noise dropped."""
+    from cadre.encoders.image import top_labels
+
+    try:
+        ranked = top_labels(source, k=k)
+    except CadreError as exc:
+        raise ToolError(f"describe_image: {exc}") from None
+    kept = [(label.split(",")[0].strip(), p) for label, p in ranked]
+    return [kept[0]] + [(label, p) for label, p in kept[1:] if p >= MIN_PROB]
+
+
+def features_text(source) -> tuple[str, list[tuple[str, float]]]:
+    """Features for the captioner: from an image's labels, or a feature string as given."""
+    if is_image(source):
+        labels = image_labels(source)
+        return ", ".join(label for label, _ in labels), labels
+    if not isinstance(source, str) or not source.strip():
+        raise ToolError("describe_image needs an image (path, PIL image, base64) or a string of features")
+    text = source.strip()
+    return (text[len(VISION_MARK):].strip() if text.startswith(VISION_MARK) else text), []
+
+
+def describe_image(source, manager=None, max_tokens: int = 64) -> VisionResult:
+    """Describe an image or a feature string, with the captioner when one is registered."""
+    features, labels = features_text(source)
+    if manager is not None and manager.registry.for_capability("vision_captioning") is not None:
+        from cadre.runtime.errors import BackendError, BudgetError, Overloaded
+
+        try:
+            name, model = manager.acquire_any("vision_captioning")
+        except (BackendError, BudgetError, Overloaded) as exc:
+            return _fallback(features, labels, f"captioner unavailable ({exc})")
+        try:
+            text = model.invoke(f"{VISION_MARK} {features}", max_tokens=max_tokens).strip()
+        finally:
+            manager.release(name)
+        if text:
+            return VisionResult(text, features, labels, name)
+    return _fallback(features, labels, "no captioner")
+
+
+def _fallback(features: str, labels, why: str) -> VisionResult:
+    if labels:
+        parts = ", ".join(f"{label} ({p:.0%})" for label, p in labels)
+        return VisionResult(f"The image most likely shows: {parts}.", features, labels, ENCODER_NAME)
+    return VisionResult(f"Features: {features}.", features, labels, f"{ENCODER_NAME} ({why})")

@@ -1,0 +1,99 @@
+"""Shared session fixtures: tiny cadre checkpoints trained once per test session.
+
+- `tiny_router_dir`: a nano intent classifier (cadre.json type "router") over
+  ROUTER_LABELS, trained for a few epochs on templated examples;
+- `tiny_causal_dir`: a nano generative checkpoint trained briefly on Q/A pairs (its
+  answers are poor; it exists to exercise loading, generation and memory accounting);
+- `tiny_causal_copies`: four independent copies of it, for swap tests.
+
+They read nothing from /work/shared and write only under pytest's temp folders.
+"""
+from __future__ import annotations
+
+import random
+import shutil
+
+import pytest
+
+ROUTER_LABELS = {
+    "chat": ["how are you", "good morning", "tell me a story about", "what do you think of", "hello there"],
+    "code": ["write a python function to", "code a javascript snippet that", "implement in rust",
+             "write a sql query to", "fix this python bug in"],
+    "math": ["what is 12 times", "solve the equation", "calculate the integral of", "compute 7 plus",
+             "find the derivative of"],
+    "vision": ["what do you see in this image of", "describe this photo of", "what is in this picture of",
+               "look at this image of", "caption this photo of"],
+    "image": ["draw a picture of", "paint", "generate an image of", "sketch", "illustrate"],
+    "translate": ["translate into french", "say in spanish", "how do you say in german",
+                  "translate to italian", "what is the japanese for"],
+    "summarize": ["summarize this article about", "give me a summary of", "tl;dr of", "condense this text about",
+                  "summarise the report on"],
+}
+THINGS = ["a dog", "the sea", "my cat", "a castle", "two birds", "a red car", "the moon", "a tree", "lists",
+          "strings", "the weather", "a sunset"]
+QA_PAIRS = [
+    ("write a function to add two numbers", "def add(a, b):\n    return a + b"),
+    ("write a function to reverse a string", "def reverse(s):\n    return s[::-1]"),
+    ("write a function to sort a list", "def sort_list(items):\n    return sorted(items)"),
+    ("[E:vision] cat, sleeping, couch", "A cat is sleeping on a couch."),
+    ("[E:vision] dog, grass, ball", "A dog plays with a ball on the grass."),
+    ("[E:vision] sunset, ocean, clouds", "The sun sets over the ocean under clouds."),
+]
+
+
+def _write_router_data(path, per_label: int = 24, seed: int = 0):
+    rng = random.Random(seed)
+    blocks = [f"Q: {rng.choice(cues)} {rng.choice(THINGS)} {i}\nA: [E:tool]{label}"
+              for label, cues in ROUTER_LABELS.items() for i in range(per_label)]
+    rng.shuffle(blocks)
+    path.write_text("\n\n".join(blocks) + "\n")
+    return path
+
+
+def _write_qa_data(path, repeats: int = 6):
+    blocks = [f"Q: {q} (v{i})\nA: {a}" for i in range(repeats) for q, a in QA_PAIRS]
+    path.write_text("\n\n".join(blocks) + "\n")
+    return path
+
+
+def _train(**kw):
+    import torch
+
+    from cadre.training.trainer import TrainConfig, Trainer
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        Trainer(TrainConfig(quiet=True, seed=1, batch_size=16, **kw)).train()
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def tiny_router_dir(tmp_path_factory):
+    """A nano router checkpoint over ROUTER_LABELS (val accuracy is high on this easy data)."""
+    root = tmp_path_factory.mktemp("tiny_router")
+    data = _write_router_data(root / "router.txt")
+    _train(type="router", data=[str(data)], model_size="nano", epochs=4, lr=3e-3, output=str(root / "router"))
+    return root / "router"
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_dir(tmp_path_factory):
+    """A nano generative checkpoint trained for two epochs on a few dozen Q/A pairs."""
+    root = tmp_path_factory.mktemp("tiny_causal")
+    data = _write_qa_data(root / "qa.txt")
+    _train(type="code", data=[str(data)], model_size="nano", epochs=2, lr=1e-3, output=str(root / "causal"))
+    return root / "causal"
+
+
+@pytest.fixture(scope="session")
+def tiny_causal_copies(tmp_path_factory, tiny_causal_dir):
+    """Four copies of the tiny causal checkpoint under different folders (spec1..spec4)."""
+    root = tmp_path_factory.mktemp("copies")
+    out = []
+    for i in range(1, 5):
+        target = root / f"spec{i}"
+        shutil.copytree(tiny_causal_dir, target)
+        out.append(target)
+    return out
