@@ -18,6 +18,9 @@ VERB_MODULES = (
     "cadre.cli.tokenizer",
     "cadre.cli.presets",
     "cadre.cli.router",
+    "cadre.cli.router_intent",
+    "cadre.cli.models",
+    "cadre.cli.serve",
 )
 
 

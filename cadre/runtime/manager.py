@@ -53,12 +53,16 @@ class Slot:
     history: list = field(default_factory=list)
 
     @property
+    def need(self) -> int:
+        """Bytes to reserve for a load: what earlier loads measured, else the estimate."""
+        return max(self.peak_measured, self.tensors or 0) or self.estimate or DEFAULT_ESTIMATE
+
+    @property
     def charge(self) -> int:
-        """Bytes this slot counts against its budget."""
+        """Bytes this slot counts against its budget (the reservation while loading)."""
         if self.state == "unloaded" or self.device == "remote":
             return 0
-        known = max(self.peak_measured, self.tensors or 0)
-        return known if self.state == "loaded" else max(known, self.estimate or DEFAULT_ESTIMATE)
+        return max(self.peak_measured, self.tensors or 0) if self.state == "loaded" else self.need
 
 
 class ModelManager:
@@ -182,7 +186,7 @@ class ModelManager:
         return self._load(slot)
 
     def _admit(self, slot: Slot) -> None:
-        busy = slot.state != "loaded" or slot.in_use >= self.max_concurrent
+        busy = slot.state == "loading" or slot.in_use >= self.max_concurrent
         if busy and slot.waiting >= self.max_queue:
             raise Overloaded(f"model {slot.spec.name!r} has {slot.waiting} requests waiting; retry later",
                              retry_after=max(1.0, (slot.last_load_ms or 1000) / 1000))
@@ -208,10 +212,9 @@ class ModelManager:
     # ------------------------------------------------------------------ loading
     def _make_room(self, slot: Slot) -> bool:
         """Evict idle models (LRU, pinned last) until `slot` fits; False means wait."""
-        budget, need = self.budget(slot.device), max(slot.peak_measured, slot.tensors or 0,
-                                                     slot.estimate or DEFAULT_ESTIMATE)
         if slot.device == "remote":
             return True
+        budget, need = self.budget(slot.device), slot.need
         if need > budget:
             raise BudgetError(f"model {slot.spec.name!r} needs ~{human(need)} but the {slot.device} memory "
                               f"budget is {human(budget)}; raise --memory-budget or pick a smaller model")
@@ -324,7 +327,7 @@ class ModelManager:
                     log.warning("could not restore %s: %s", slot.spec.name, exc)
 
     def _fits_now(self, slot: Slot) -> bool:
-        need = max(slot.peak_measured, slot.tensors or 0, slot.estimate or DEFAULT_ESTIMATE)
+        need = slot.need
         idle = sum(s.charge for s in self.slots.values() if s.device == slot.device and s.state == "loaded"
                    and s.in_use == 0 and not s.spec.pinned)
         return self._used(slot.device) - idle + need <= self.budget(slot.device)

@@ -150,15 +150,26 @@ class ToolBox:
 
     def __init__(self, manager):
         self.manager = manager
+        self.schemas = dict(TOOL_SCHEMAS)
         self.impl = {"generate_code": self._code, "describe_image": self._image, "solve_math": self._math,
                      "enhance_prompt": self._enhance, "summarize": self._summarize, "translate": self._translate}
+
+    def add_tool(self, schema: dict, fn: Callable[..., "tuple[str, str] | str"]) -> None:
+        """Add a tool: an OpenAI function schema and a function of its arguments returning
+        text (or (text, model)); a duplicate name is rejected."""
+        name = schema.get("function", schema)["name"]
+        if name in self.impl:
+            raise ValueError(f"tool {name!r} already exists")
+        self.schemas[name] = schema if "function" in schema else {"type": "function", "function": schema}
+        self.impl[name] = fn
 
     def run(self, name: str, arguments: "str | dict") -> ToolOutcome:
         """Run one tool; every failure (bad JSON, unknown tool, a tool that raises) is an outcome."""
         try:
-            args = (check_args(name, arguments) if isinstance(arguments, dict)
-                    else check_call(ToolCall(name, arguments), TOOL_SCHEMAS))
-            text, model = self.impl[name](**args)
+            args = (check_args(name, arguments, self.schemas) if isinstance(arguments, dict)
+                    else check_call(ToolCall(name, arguments), self.schemas))
+            out = self.impl[name](**args)
+            text, model = out if isinstance(out, tuple) else (str(out), f"tool:{name}")
             return ToolOutcome(name, text, model)
         except ToolError as exc:
             return ToolOutcome(name, f"error: {exc}", f"tool:{name}", ok=False)

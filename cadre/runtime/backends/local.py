@@ -109,10 +109,14 @@ class LocalBackend(Backend):
             return
         if not self.device.startswith("cpu"):
             raise CadreError("int8 dynamic quantization runs on the CPU only; set device: cpu")
+        import warnings
+
         import torch
         from torch.ao.quantization import quantize_dynamic
 
-        self.model = quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+        with warnings.catch_warnings():  # torch.ao is deprecated in favour of torchao, not installed here
+            warnings.simplefilter("ignore")
+            self.model = quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
 
     def _warm_up(self) -> None:
         import torch

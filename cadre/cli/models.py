@@ -1,0 +1,102 @@
+"""`cadre models list` (status, estimated and measured memory) and `cadre models ask`
+(one request through the Engine, printing the route, the reason and the latency)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+models_app = typer.Typer(help="The project's models: status, memory, and one-off requests.", no_args_is_help=True)
+CONFIG_HELP = "Project file (cadre.yaml or specialized_models.json); default: $CADRE_CONFIG, ./cadre.yaml, built-in."
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def list_models(config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+                measure: bool = typer.Option(False, help="Load each model once (one at a time) to measure its memory."),
+                memory_budget: Optional[str] = typer.Option(None, help="Budget such as 2GB (default: the project's, or auto)."),
+                as_json: bool = typer.Option(False, "--json", help="One JSON object per model.")) -> None:
+    """Every model with its status (loaded, not loaded, missing), estimated and measured memory."""
+    from cadre.config import find_config
+    from cadre.runtime.manager import ModelManager
+
+    project = find_config(config)
+    manager = ModelManager.from_config(project, memory_budget=memory_budget)
+    rows = []
+    for name in manager.slots:
+        problem = _problem(manager.slots[name].spec)
+        if measure and not problem:
+            problem = _measure(manager, name)
+        row = next(s for s in manager.status() if s["name"] == name)
+        row["state"] = f"missing: {problem}" if problem else ("loaded" if row["state"] == "loaded" else "not loaded")
+        rows.append(row)
+    manager.close()
+    _print(rows, as_json)
+
+
+@models_app.command("ask")
+def ask(prompt: str = typer.Argument(..., help="The request."),
+        config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+        model: str = typer.Option("auto", help="auto, router-<kind>-<threshold>, or a model name."),
+        max_tokens: int = typer.Option(128, help="Most tokens to generate."),
+        memory_budget: Optional[str] = typer.Option(None, help="Budget such as 2GB.")) -> None:
+    """Answer one request through the Engine and say which model answered and why."""
+    from cadre.config import find_config
+    from cadre.runtime.engine import Engine
+    from cadre.runtime.manager import ModelManager
+
+    project = find_config(config)
+    engine = Engine(project, manager=ModelManager.from_config(project, memory_budget=memory_budget))
+    result = engine.chat([{"role": "user", "content": prompt}], model=model, max_tokens=max_tokens)
+    typer.echo(f"model:   {result.model}\nreason:  {result.reason}\nlatency: {result.latency_ms:.0f} ms\n")
+    typer.echo(result.text)
+    engine.close()
+
+
+def _problem(spec) -> str | None:
+    """Why a model cannot load, found without loading it (None when it looks fine)."""
+    from cadre.errors import CadreError
+
+    if spec.backend not in ("local", "onnx"):
+        return None
+    from cadre.runtime.backends.local import source_kind
+
+    try:
+        source_kind(spec.path)
+    except CadreError as exc:
+        return str(exc)
+    return None
+
+
+def _measure(manager, name: str) -> str | None:
+    from cadre.errors import CadreError
+
+    try:
+        manager.load(name)
+        manager.unload(name)
+    except CadreError as exc:
+        return str(exc)
+    return None
+
+
+def _print(rows: list[dict], as_json: bool) -> None:
+    from cadre.runtime.memory import human
+
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    header = f"{'NAME':<16} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  CAPABILITIES"
+    typer.echo(header)
+    for r in rows:
+        status = r["state"] if len(r["state"]) <= 12 else "missing"
+        typer.echo(f"{r['name']:<16} {r['backend']:<8} {r['device']:<7} {status:<12} "
+                   f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {','.join(r['capabilities'])}")
+    for r in rows:
+        if r["state"].startswith("missing:"):
+            typer.echo(f"  {r['name']}: {r['state']}")
