@@ -82,7 +82,7 @@ class Engine:
         if not isinstance(text, str):
             raise CadreError(f"text to route must be a string, not {type(text).__name__}")
         if not self.use_routing:
-            return RouteChoice(self.selector.default, 1.0, {}, "routing disabled → primary")
+            return RouteChoice(self.selector.default, 1.0, {}, "routing disabled")
         return self.selector.route(text, model)
 
     # ------------------------------------------------------------------ answering

@@ -1,0 +1,59 @@
+import json
+
+from typer.testing import CliRunner
+
+from cadre.cli.main import app
+
+runner = CliRunner()
+
+
+def write_project(tmp_path, causal_dir):
+    text = f"""
+models:
+  - name: primary
+    path: {causal_dir}
+    capabilities: [primary_chat]
+  - name: ghost
+    path: {tmp_path}/no/such/model
+    capabilities: [code_generation]
+    memory_mb: 25
+"""
+    path = tmp_path / "cadre.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_models_list_shows_status_and_memory(tmp_path, tiny_causal_dir):
+    path = write_project(tmp_path, tiny_causal_dir)
+    result = runner.invoke(app, ["models", "list", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split()[:6] == ["NAME", "BACKEND", "DEVICE", "STATUS", "ESTIMATED", "MEASURED"]
+    assert "not loaded" in lines[1] and "25.0 MB" in lines[2] and "missing" in lines[2]
+    assert "ghost: missing:" in result.output and "model path not found" in result.output
+
+
+def test_models_list_measure_json(tmp_path, tiny_causal_dir):
+    path = write_project(tmp_path, tiny_causal_dir)
+    result = runner.invoke(app, ["models", "list", "--config", str(path), "--measure", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in map(json.loads, result.output.splitlines())}
+    assert rows["primary"]["measured_bytes"] is not None and rows["primary"]["loads"] == 1
+    assert rows["ghost"]["measured_bytes"] is None and rows["ghost"]["state"].startswith("missing")
+
+
+def test_models_ask_prints_route_reason_and_latency(tmp_path, tiny_causal_dir):
+    path = write_project(tmp_path, tiny_causal_dir)
+    result = runner.invoke(app, ["models", "ask", "what is 6 times 7", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "model:   tool:solve_math" in result.output and "= 42" in result.output and "latency:" in result.output
+
+
+def test_bad_project_and_budget_are_one_line_errors(tmp_path, tiny_causal_dir):
+    path = write_project(tmp_path, tiny_causal_dir)
+    result = runner.invoke(app, ["models", "list", "--config", str(path), "--memory-budget", "1kB"])
+    assert result.exit_code == 2 and "smaller than the smallest model" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("models: []\n")
+    result = runner.invoke(app, ["models", "list", "--config", str(bad)])
+    assert result.exit_code == 2 and "bad.yaml:1: models:" in result.output
