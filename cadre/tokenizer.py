@@ -82,6 +82,15 @@ def hf_tokenizer(path: str | Path | None = None):
                                    bos_token=BOS, eos_token=EOS, unk_token=UNK)
 
 
+def encode_prompt(tok, text: str, budget: int) -> tuple[list[int], bool]:
+    """`<|bos|><|q|> text <|a|>` in at most `budget` tokens, keeping the markers when the
+    text is cut to fit: returns (ids, truncated). Routers and the trainer share it."""
+    body = tok.encode(text).ids
+    room = max(budget - 3, 1)
+    ids = [tok.token_to_id(BOS), tok.token_to_id(Q_MARK), *body[:room], tok.token_to_id(A_MARK)]
+    return ids, len(body) > room
+
+
 def special_id(tok, token: str) -> int:
     """Id of a special token."""
     return tok.token_to_id(token)

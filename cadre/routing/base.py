@@ -2,7 +2,10 @@
 thresholds and the fallback chain (model → keyword → default route).
 
 Concrete routers implement one method, `score_batch(texts) -> (N, R) probabilities`,
-and register themselves with one line: `register_router("kind", cls)`.
+and register themselves with one line: `register_router("kind", cls, loader)`.
+A router whose labels include `out_of_scope` can say so itself; either way, a text
+below its route's threshold falls through: fallback router, then default route, then
+`out_of_scope`. `input_note(text)` lets a router add a note such as truncation.
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ class Route:
     name: str
     utterances: list[str] = field(default_factory=list)
     patterns: list[str] = field(default_factory=list)
-    threshold: float = 0.0
+    threshold: float | None = 0.0  # None: not set (a routes YAML may leave it out)
 
 
 class Router(ABC):
@@ -78,25 +81,55 @@ class Router(ABC):
         rows = self.score_batch(list(texts))
         return [self.decide(t, dict(zip(self.labels, map(float, r)))) for t, r in zip(texts, rows)]
 
+    def input_note(self, text: str) -> str:
+        """A note about the input that `reason` should carry (e.g. truncation); "" for none."""
+        return ""
+
     def decide(self, text: str, scores: dict[str, float]) -> RouteChoice:
         """Apply the best route's threshold, then the fallback chain."""
+        note = self.input_note(text)
+        note = f" ({note})" if note else ""
+        if not scores:
+            return self._fall_through(text, scores, f"{self.kind}: no routes{note}")
         best = max(scores, key=scores.get)
         score, threshold = scores[best], self.thresholds.get(best, 0.0)
         if best != OUT_OF_SCOPE and score >= threshold:
-            return RouteChoice(best, score, scores, f"{self.kind} {best} {score:.2f} ≥ {threshold:.2f}")
+            return RouteChoice(best, score, scores, f"{self.kind} {best} {score:.2f} ≥ {threshold:.2f}{note}")
         why = (f"{self.kind} says out_of_scope ({score:.2f})" if best == OUT_OF_SCOPE
                else f"{self.kind} {best} {score:.2f} < {threshold:.2f}")
-        return self._fall_through(text, scores, why)
+        return self._fall_through(text, scores, why + note)
 
     def _fall_through(self, text: str, scores: dict[str, float], why: str) -> RouteChoice:
+        """Below threshold: ask the fallback router, then the default route, else out_of_scope."""
         if self.fallback is not None:
             choice = self.fallback.route(text)
             if choice.name != OUT_OF_SCOPE:
-                return RouteChoice(choice.name, choice.score, scores,
-                                   f"{why} → {choice.reason}")
+                return RouteChoice(choice.name, choice.score, scores, f"{why} → {choice.reason}")
             why = f"{why} → {choice.reason}"
-        name = self.default_route or OUT_OF_SCOPE
-        return RouteChoice(name, 0.0, scores, f"{why} → default {name}")
+        if self.default_route:
+            return RouteChoice(self.default_route, 0.0, scores, f"{why} → default {self.default_route}")
+        return RouteChoice(OUT_OF_SCOPE, 0.0, scores, why)
+
+    def routes(self) -> list[Route]:
+        """The routes as data (name and threshold; subclasses add utterances or patterns)."""
+        return [Route(name, threshold=self.thresholds.get(name, 0.0))
+                for name in self.labels if name != OUT_OF_SCOPE]
+
+    def to_yaml(self) -> str:
+        """The routes as YAML (see `cadre.routing.routes`)."""
+        from cadre.routing.routes import routes_to_yaml
+
+        return routes_to_yaml(self.routes(), default_route=self.default_route)
+
+    def apply_yaml(self, path: str | Path) -> None:
+        """Take thresholds from a routes YAML; a route this router lacks is an error."""
+        from cadre.routing.routes import read_routes_yaml
+
+        routes, _ = read_routes_yaml(path)
+        unknown = sorted(r.name for r in routes if r.name not in self.labels)
+        if unknown:
+            raise CadreError(f"{path}: unknown route(s) {unknown}; this router's routes are {self.labels}")
+        self.set_thresholds({r.name: r.threshold for r in routes if r.threshold is not None})
 
 
 ROUTER_KINDS: dict[str, type[Router]] = {}
@@ -113,6 +146,22 @@ def register_router(kind: str, cls: type[Router], loader: Callable[[Path], Route
         _LOADERS[kind] = loader
 
 
+BUILTIN_MODULES = ("cadre.routing.nano", "cadre.routing.embedding", "cadre.routing.keyword",
+                   "cadre.routing.ensemble")
+
+
+def _register_builtins() -> None:
+    """Import the built-in router modules, each of which registers its kind in one line."""
+    import importlib
+
+    for name in BUILTIN_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a missing dependency, not a missing optional module
+                raise
+
+
 def load_router(path: str | Path) -> Router:
     """Load any saved router folder; its cadre.json names the kind."""
     from cadre.checkpoint import read_metadata
@@ -120,6 +169,8 @@ def load_router(path: str | Path) -> Router:
     path = Path(path)
     meta = read_metadata(path)
     kind = meta.get("router_kind") or ("nano" if meta.get("type") == "router" else None)
+    if kind not in _LOADERS:
+        _register_builtins()
     if kind not in _LOADERS:
         raise CadreError(f"{path}: not a router folder (kind {kind!r}); known kinds: {sorted(_LOADERS)}")
     return _LOADERS[kind](path)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cadre.tokenizer import A_MARK, BOS, EOS, PAD, Q_MARK
+from cadre.tokenizer import A_MARK, BOS, EOS, PAD, Q_MARK, encode_prompt
 
 IGNORE = -100
 
@@ -30,10 +30,7 @@ class ExampleEncoder:
 
     def prompt_ids(self, text: str, budget: int | None = None) -> tuple[list[int], bool]:
         """`<|bos|><|q|> text <|a|>`, keeping the markers when the text is cut to fit."""
-        budget = self.context if budget is None else budget
-        body = self.tok.encode(text).ids
-        room = max(budget - 3, 1)
-        return [self.bos, self.q, *body[:room], self.a], len(body) > room
+        return encode_prompt(self.tok, text, self.context if budget is None else budget)
 
     def classification(self, text: str, label_index: int) -> Encoded:
         ids, cut = self.prompt_ids(text)

@@ -1,0 +1,169 @@
+"""`cadre router train|eval|calibrate` for intent routers (nano, embedding, keyword) and
+the top-level `cadre route DIR "text"`.
+
+TRAIN/TEST/VAL files are Q/A text (`A: [E:tool]intent`) or CSV/JSONL with text,label;
+the label `oos` or `out_of_scope` marks out-of-scope examples.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cadre.cli.router import router_app
+
+KINDS = ("nano", "embedding", "keyword")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the `router` group and the top-level `route` command."""
+    from cadre.cli.router import register as register_group
+
+    register_group(app)
+    app.command("route")(route_cmd)
+
+
+def _examples(path: Path):
+    from cadre.data import load_examples
+
+    return load_examples(path)
+
+
+def _threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
+@router_app.command("train")
+def train_cmd(
+        kind: str = typer.Option(..., "--kind", help="nano, embedding or keyword."),
+        data: Optional[Path] = typer.Option(None, "--data", help="Training data (Q/A text, CSV or JSONL text,label)."),
+        output: Path = typer.Option(..., "--output", help="Router folder to write."),
+        val: Optional[Path] = typer.Option(None, "--val", help="Validation data for thresholds (default: a 10% split of --data)."),
+        target_precision: Optional[float] = typer.Option(None, help="Fit per-route thresholds to this validation precision."),
+        model_size: str = typer.Option("nano", help="nano: size preset."),
+        epochs: int = typer.Option(20, help="nano: epochs."),
+        batch_size: int = typer.Option(32, help="nano: examples per step."),
+        lr: float = typer.Option(1e-3, help="nano: peak learning rate."),
+        head: str = typer.Option("logreg", help="embedding: logreg or mlp."),
+        mode: str = typer.Option("head", help="embedding: head (trained) or nearest (utterance similarity)."),
+        rules: Optional[Path] = typer.Option(None, help="keyword: rules YAML (default: learn word patterns from --data, "
+                                                         "or the bundled rules without --data)."),
+        fallback_rules: Optional[Path] = typer.Option(None, help="Keyword rules YAML to fall back to below threshold."),
+        default_route: Optional[str] = typer.Option(None, help="Route taken when every step of the chain declines."),
+        threads: int = typer.Option(1, help="CPU threads for torch."),
+        quiet: bool = typer.Option(False, help="No progress output.")) -> None:
+    """Train an intent router and write its folder (cadre.json names the kind)."""
+    from cadre.errors import CadreError
+
+    if kind not in KINDS:
+        raise CadreError(f"unknown router kind {kind!r}; use one of {', '.join(KINDS)}")
+    if data is None and not (kind == "keyword"):
+        raise CadreError("give --data TRAIN")
+    _threads(threads)
+    train = _examples(data) if data else None
+    val_ex = _examples(val) if val else None
+    if kind == "nano":
+        meta = _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
+                           default_route, fallback_rules, quiet)
+        labels = meta["labels"]
+    else:
+        labels = _train_light(kind, train, val_ex, output, target_precision, head, mode, rules,
+                              default_route, fallback_rules)
+    typer.echo(f"saved {kind} router to {output} ({len(labels)} routes)")
+
+
+def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
+                default_route, fallback_rules, quiet) -> dict:
+    from cadre.routing.fit import finish_nano, split_examples
+    from cadre.training.trainer import TrainConfig, Trainer
+
+    cfg = TrainConfig(type="router", data=[str(data)], model_size=model_size, epochs=epochs, batch_size=batch_size,
+                      lr=lr, output=str(output), quiet=quiet, device="cpu")
+    trainer = Trainer(cfg)
+    trainer.train()
+    if val_ex is None and target_precision:  # the trainer's own held-out split, recomputed
+        from cadre.data.splits import dedupe
+
+        _, val_ex = split_examples(dedupe(_examples(data))[0], cfg.val_split, cfg.seed)
+    return finish_nano(output, val_ex, target_precision, default_route=default_route, fallback_rules=fallback_rules)
+
+
+def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules):
+    from cadre.routing.fit import calibrate, copy_rules, fit_embedding, fit_keyword, split_examples, texts_labels
+
+    if kind == "keyword":
+        router = fit_keyword(None if rules else train, rules)
+    else:
+        if val_ex is None and target_precision:
+            train, val_ex = split_examples(train)
+        router = fit_embedding(train, head=head, mode=mode)
+    if val_ex and target_precision:
+        calibrate(router, *texts_labels(val_ex), target_precision)
+    router.default_route = default_route or router.default_route
+    router.save(output)
+    if fallback_rules:
+        copy_rules(fallback_rules, output)
+    return router.labels
+
+
+def _open(router_dir: Path, thresholds: Optional[Path]):
+    from cadre.routing import load_router
+
+    router = load_router(router_dir)
+    if thresholds:
+        router.apply_yaml(thresholds)
+    return router
+
+
+@router_app.command("eval")
+def eval_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
+             data: Path = typer.Option(..., "--data", help="Test data (Q/A text, CSV or JSONL text,label)."),
+             thresholds: Optional[Path] = typer.Option(None, help="Routes/thresholds YAML to apply first."),
+             latency_samples: int = typer.Option(200, help="Single requests timed for p50/p99."),
+             threads: int = typer.Option(1, help="CPU threads for torch."),
+             as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+    """Accuracy, macro-F1, in-scope accuracy, OOS recall, p50/p99 latency and throughput."""
+    from cadre.evaluation.intent import evaluate_router
+    from cadre.routing.fit import texts_labels
+
+    _threads(threads)
+    router = _open(router_dir, thresholds)
+    texts, gold = texts_labels(_examples(data))
+    report = {"router": str(router_dir), "kind": router.kind, **evaluate_router(router, texts, gold, latency_samples)}
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    for key, value in report.items():
+        typer.echo(f"{key:18} {value:.4f}" if isinstance(value, float) else f"{key:18} {value}")
+
+
+@router_app.command("calibrate")
+def calibrate_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
+                  val: Path = typer.Option(..., "--val", help="Validation data (text,label; oos allowed)."),
+                  target_precision: float = typer.Option(0.9, help="Per-route precision to reach.")) -> None:
+    """Fit per-route thresholds on validation data and store them in the folder."""
+    from cadre.routing.fit import calibrate, texts_labels
+    from cadre.routing.store import update_meta
+
+    router = _open(router_dir, None)
+    fitted = calibrate(router, *texts_labels(_examples(val)), target_precision)
+    update_meta(router_dir, thresholds=fitted, calibration={"target_precision": target_precision})
+    typer.echo(f"calibrated {len(fitted)} thresholds (median {sorted(fitted.values())[len(fitted) // 2]:.3f})")
+
+
+def route_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
+              text: str = typer.Argument(..., help="The text to route."),
+              thresholds: Optional[Path] = typer.Option(None, help="Routes/thresholds YAML to apply first."),
+              as_json: bool = typer.Option(False, "--json", help="Print the RouteChoice as JSON.")) -> None:
+    """Route one text: the chosen route and the reason (every fallback step shown)."""
+    router = _open(router_dir, thresholds)
+    choice = router.route(text)
+    if as_json:
+        top = dict(sorted(choice.scores.items(), key=lambda kv: -kv[1])[:5])
+        typer.echo(json.dumps({**choice.to_dict(), "scores": top}, ensure_ascii=False))
+    else:
+        typer.echo(f"{choice.name}\t{choice.score:.3f}\t{choice.reason}")

@@ -1,0 +1,61 @@
+"""Judging an intent router on labelled texts: accuracy, macro-F1, in-scope accuracy,
+out-of-scope recall, single-request latency (p50/p99) and batched throughput.
+
+The router is duck-typed (anything with `route(text)` and `route_batch(texts)` returning
+objects with `.name`), so this module stays below `cadre.routing` in the layers.
+"""
+from __future__ import annotations
+
+import time
+from typing import Sequence
+
+import numpy as np
+
+from cadre.evaluation.metrics import macro_f1
+
+OUT_OF_SCOPE = "out_of_scope"
+OOS_LABELS = frozenset({"oos", OUT_OF_SCOPE})
+
+
+def canonical(label: str) -> str:
+    """`oos` and `out_of_scope` are the same outcome."""
+    return OUT_OF_SCOPE if label in OOS_LABELS else label
+
+
+def quality(gold: Sequence[str], pred: Sequence[str]) -> dict:
+    """Accuracy, macro-F1, in-scope accuracy (a rejected in-scope text counts as wrong),
+    OOS recall and precision; the last three are None when there is nothing to measure."""
+    gold, pred = [canonical(g) for g in gold], [canonical(p) for p in pred]
+    inscope = [p == g for p, g in zip(pred, gold) if g != OUT_OF_SCOPE]
+    oos = [p == OUT_OF_SCOPE for g, p in zip(gold, pred) if g == OUT_OF_SCOPE]
+    said = [g == OUT_OF_SCOPE for g, p in zip(gold, pred) if p == OUT_OF_SCOPE]
+    mean = lambda xs: float(np.mean(xs)) if xs else None  # noqa: E731
+    return {"examples": len(gold), "accuracy": mean([p == g for p, g in zip(pred, gold)]),
+            "macro_f1": float(macro_f1(gold, pred)), "in_scope_accuracy": mean(inscope),
+            "oos_recall": mean(oos), "oos_precision": mean(said), "oos_examples": len(oos)}
+
+
+def latency(router, texts: Sequence[str], samples: int = 200, warmup: int = 10) -> dict:
+    """Single-request latency over `samples` texts (cycled): p50 and p99 in milliseconds."""
+    if not texts:
+        return {"p50_ms": None, "p99_ms": None}
+    for text in texts[:warmup]:
+        router.route(text)
+    times = []
+    for i in range(samples):
+        start = time.perf_counter()
+        router.route(texts[i % len(texts)])
+        times.append(time.perf_counter() - start)
+    ms = np.array(times) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)), "samples": samples}
+
+
+def evaluate_router(router, texts: Sequence[str], gold: Sequence[str], latency_samples: int = 200) -> dict:
+    """Quality (one batched pass, timed for throughput) and single-request latency."""
+    start = time.perf_counter()
+    choices = router.route_batch(list(texts))
+    elapsed = time.perf_counter() - start
+    report = quality(gold, [c.name for c in choices])
+    report["throughput_per_s"] = len(texts) / max(elapsed, 1e-9)
+    report.update(latency(router, list(texts), latency_samples) if latency_samples else {})
+    return report
