@@ -1,0 +1,92 @@
+"""Foundation benchmarks: the nano router on the bundled data with default settings,
+Banking77 through `cadre train` + `cadre eval`, and training tokens/s per preset.
+
+    .venv/bin/python benchmarks/train_router.py [--skip-banking77] [--threads 1]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report import table, write_section  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUTER_DATA = ROOT / "data" / "specialized" / "router_training.txt"
+CODE_DATA = ROOT / "data" / "specialized" / "code_training.txt"
+BANKING77 = ROOT.parent / "shared" / "datasets" / "banking77"
+
+
+def cadre(*args: str) -> subprocess.CompletedProcess:
+    """Run the real CLI, as a user would."""
+    cmd = [sys.executable, "-m", "cadre.cli.main", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+
+
+def bundled_router(workdir: Path, threads: int) -> list:
+    start = time.perf_counter()
+    out = workdir / "router"
+    cadre("train", "--type", "router", "--data", str(ROUTER_DATA), "--output", str(out), "--quiet", "--threads", str(threads))
+    seconds = time.perf_counter() - start
+    metrics = json.loads((out / "cadre.json").read_text())["metrics"]
+    return ["bundled router (nano, 50 epochs, defaults)", metrics["val_accuracy"], metrics["val_macro_f1"], f"{seconds:.0f} s"]
+
+
+def banking77(workdir: Path, threads: int) -> list:
+    out = workdir / "b77"
+    start = time.perf_counter()
+    cadre("train", "--type", "router", "--data", str(BANKING77 / "train.csv"), "--output", str(out), "--quiet",
+          "--epochs", "8", "--batch-size", "32", "--lr", "2e-3", "--val-split", "0.05", "--threads", str(threads))
+    seconds = time.perf_counter() - start
+    report = json.loads(cadre("eval", str(out), "--data", str(BANKING77 / "test.csv"), "--json").stdout)
+    return ["Banking77 test (nano, 8 epochs, batch 32, lr 2e-3)", report["accuracy"], report["macro_f1"], f"{seconds:.0f} s"]
+
+
+def tokens_per_second(preset: str, steps: int, threads: int) -> float:
+    """Causal-LM training throughput on the bundled code data (batch 8)."""
+    import torch
+
+    from cadre.training.trainer import TrainConfig, Trainer
+
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(TrainConfig(type="code", data=[str(CODE_DATA)], model_size=preset, epochs=1,
+                                      quiet=True, output=tmp, val_split=0.0))
+        batches = [trainer.run.train[i:i + 8] for i in range(0, 8 * steps, 8)]
+        trainer._step(batches[0], steps)  # warm-up
+        start, tokens = time.perf_counter(), 0
+        for batch in batches[1:]:
+            trainer._step(batch, steps)
+            tokens += sum(len(e.ids) for e in batch)
+        return tokens / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-banking77", action="store_true")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rows.append(bundled_router(Path(tmp), args.threads))
+        print(rows[-1], flush=True)
+        if not args.skip_banking77 and BANKING77.is_dir():
+            rows.append(banking77(Path(tmp), args.threads))
+            print(rows[-1], flush=True)
+    speed = [[p, f"{tokens_per_second(p, s, args.threads):,.0f}"] for p, s in (("nano", 30), ("tiny", 20), ("small", 8))]
+    body = (table(["run", "val/test accuracy", "macro-F1", "wall time"], rows)
+            + f"\n\nCausal-LM training throughput on the CPU ({args.threads} thread, batch 8, bundled code data):\n\n"
+            + table(["preset", "tokens/s"], speed)
+            + "\n\nGPU (bf16) throughput and MFU: not measured — no GPU was lent to this session.")
+    print(body)
+    write_section("Foundation: nano router training", body,
+                  f"python benchmarks/train_router.py --threads {args.threads}")
+
+
+if __name__ == "__main__":
+    main()
