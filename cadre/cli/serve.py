@@ -20,7 +20,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
                                                 help="Require `Authorization: Bearer KEY` (comma-separate several keys)."),
           cors_origin: List[str] = typer.Option(None, "--cors-origin", help="Allow this browser origin (repeatable; CORS is off by default)."),
           max_request_bytes: int = typer.Option(1 << 20, min=1, help="Larger request bodies get 413."),
-          queue_size: int = typer.Option(8, min=1, help="Requests admitted per model at once; more get 429 with Retry-After."),
+          queue_size: Optional[int] = typer.Option(None, min=0, help="Requests that may wait per model while it is busy (default: runtime.max_queue of the project); more get 429 with Retry-After."),
           graceful_timeout: float = typer.Option(30.0, min=0, help="Seconds to let in-flight requests finish on shutdown."),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
     """Serve chat/completions, completions, models, route, health and metrics over HTTP."""
@@ -31,7 +31,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
 
     keys = api_keys_from(api_key)
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
-                              max_request_bytes=max_request_bytes, queue_size=queue_size)
+                              max_request_bytes=max_request_bytes)
     engine = build_engine(config, queue_size)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
@@ -40,13 +40,20 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     # uvicorn stops accepting on SIGINT/SIGTERM and lets requests in flight finish first.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
                                            timeout_graceful_shutdown=graceful_timeout))
-    server.run()
+    try:
+        server.run()
+    finally:
+        engine.close()
 
 
-def build_engine(config: Optional[Path], queue_size: int):
-    """The engine for a project file (or the project found the usual way)."""
+def build_engine(config: Optional[Path], queue_size: Optional[int]):
+    """The engine for a project file (or the project found the usual way); `queue_size`
+    overrides the project's per-model waiting room (runtime.max_queue)."""
     from cadre.config import find_config
     from cadre.runtime.engine import Engine
 
     project = find_config(config)
+    if queue_size is not None:
+        runtime = project.runtime.model_copy(update={"max_queue": queue_size})
+        project = project.model_copy(update={"runtime": runtime})
     return Engine(project)

@@ -14,11 +14,10 @@ import time
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from cadre.server import generation
-from cadre.server.errors import ApiError, install_error_handlers, to_api_error
-from cadre.server.limits import ModelQueues
+from cadre.server.errors import ApiError, install_error_handlers, invalid_params, to_api_error
+from cadre.server.limits import ThreadPools, generation_threads
 from cadre.server.metrics import MetricsMiddleware, ServerMetrics
 from cadre.server.middleware import GuardMiddleware
 from cadre.server.schemas import (ChatCompletionRequest, CompletionRequest, ModelCard, ModelList,
@@ -36,7 +35,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings
     app.state.metrics = ServerMetrics()
-    app.state.queues = ModelQueues(settings.queue_size, settings.retry_after)
+    app.state.pools = ThreadPools(settings.route_threads, generation_threads(engine))
     app.state.started = time.time()
     install_error_handlers(app)
     app.include_router(routes)
@@ -66,23 +65,14 @@ async def parse_body(request: Request, model: type[BaseModel]):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise invalid_params(exc.errors()) from None
 
 
-def _invalid(exc: ValidationError) -> ApiError:
-    """The first validation problem as a 400 naming the parameter."""
-    first = exc.errors()[0]
-    param = ".".join(str(p) for p in first.get("loc", ())) or None
-    if first.get("type") == "extra_forbidden":
-        return ApiError(400, f"unrecognized request argument: {param}", param, "unknown_parameter")
-    msg = first.get("msg", "invalid value").removeprefix("Value error, ")
-    return ApiError(400, f"{param}: {msg}" if param else msg, param, "invalid_value")
-
-
-async def call_engine(fn, *args, **kwargs):
-    """Run a synchronous engine call in a worker thread; its errors become ApiErrors."""
+async def call_engine(state, fn, *args, **kwargs):
+    """Run a quick synchronous engine call (routing, listing) in a worker thread; its
+    errors become ApiErrors."""
     try:
-        return await run_in_threadpool(fn, *args, **kwargs)
+        return await state.pools.run("route", fn, *args, **kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure is answered as JSON
         raise to_api_error(exc) from None
 
@@ -106,17 +96,12 @@ async def route(request: Request):
     """The routing decision for a text or chat, without generating anything."""
     body = await parse_body(request, RouteRequest)
     state = request.app.state
-    choice = await call_engine(state.engine.route, body.text(), **_router_kwargs(body.model))
-    state.metrics.route(choice.name, body.model)
+    choice = await call_engine(state, state.engine.route, body.text(), model=body.model)
+    state.metrics.decided(choice.name, body.model)
     payload = RouteResponse(route=choice.name, score=float(choice.score),
                             scores={k: float(v) for k, v in choice.scores.items()},
                             reason=choice.reason)
     return JSONResponse(payload.model_dump(), headers=generation.route_headers(choice.reason))
-
-
-def _router_kwargs(model: str) -> dict:
-    """Only a non-default router name is passed on (the engine's route() defaults to auto)."""
-    return {} if model == "auto" else {"model": model}
 
 
 @routes.get("/v1/models")
@@ -146,7 +131,7 @@ async def metrics(request: Request):
     """Prometheus exposition: requests, latency, routes, loaded models and memory."""
     state = request.app.state
     try:
-        snapshot = await run_in_threadpool(state.engine.metrics_snapshot)
+        snapshot = await state.pools.run("route", state.engine.metrics_snapshot)
     except Exception:  # noqa: BLE001 - metrics must still answer
         log.exception("metrics_snapshot failed")
         snapshot = None

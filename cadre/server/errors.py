@@ -49,20 +49,16 @@ def error_bytes(status: int, message: str, code: str | None = None) -> bytes:
     return json.dumps(error_body(status, message, None, code)).encode()
 
 
-def validation_error(exc: RequestValidationError) -> JSONResponse:
-    """A pydantic/JSON failure → 400 naming the first offending parameter."""
-    first = exc.errors()[0] if exc.errors() else {"msg": "invalid request", "loc": ()}
-    loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+def invalid_params(errors: list[dict]) -> ApiError:
+    """The first pydantic problem as a 400 naming the parameter (e.g. `messages.0.role`)."""
+    first = errors[0] if errors else {"msg": "invalid request", "loc": ()}
+    param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
     if first.get("type") == "json_invalid":
-        return error_response(400, "request body is not valid JSON", None, "invalid_json")
+        return ApiError(400, "request body is not valid JSON", None, "invalid_json")
     if first.get("type") == "extra_forbidden":
-        return error_response(400, f"unrecognized request argument: {'.'.join(loc)}",
-                              ".".join(loc) or None, "unknown_parameter")
-    if first.get("type") == "missing" and not loc:
-        return error_response(400, "request body must be a JSON object", None, "invalid_json")
-    param = ".".join(loc) or None
-    message = f"{param}: {first.get('msg', 'invalid value')}" if param else first.get("msg", "invalid")
-    return error_response(400, message, param, "invalid_value")
+        return ApiError(400, f"unrecognized request argument: {param}", param, "unknown_parameter")
+    msg = first.get("msg", "invalid value").removeprefix("Value error, ")
+    return ApiError(400, f"{param}: {msg}" if param else msg, param, "invalid_value")
 
 
 def to_api_error(exc: Exception) -> ApiError:
@@ -92,14 +88,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError):
-        return validation_error(exc)
+        err = invalid_params(list(exc.errors()))
+        return error_response(err.status, err.message, err.param, err.code)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException):
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint"
-        return error_response(exc.status_code, message, None, None, getattr(exc, "headers", None))
+        code = {413: "request_too_large", 405: "method_not_allowed"}.get(exc.status_code)
+        return error_response(exc.status_code, message, None, code, getattr(exc, "headers", None))
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError):

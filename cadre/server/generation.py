@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from contextlib import ExitStack
 from urllib.parse import quote
 
 import anyio
@@ -19,7 +18,8 @@ from fastapi.responses import JSONResponse
 
 from cadre.server.errors import ApiError, error_body, to_api_error
 from cadre.server.streaming import (_END, CancellingStream, apply_stops, chunk, filtered_deltas,
-                                    new_id, next_piece, pieces, sse, stream_base, wait_for_disconnect)
+                                    new_id, next_piece, pieces, sse, stop_stream, stream_base,
+                                    wait_for_disconnect)
 
 log = logging.getLogger("cadre.server")
 _READABLE = {"≥": ">=", "≤": "<=", "→": "->", "←": "<-", "…": "...", "—": "-", "–": "-"}
@@ -44,37 +44,37 @@ def _sampling(body, default_max: int) -> dict:
     return {"max_tokens": limit or default_max, "temperature": body.temperature, "top_p": body.top_p}
 
 
-def _count_route(state, requested: str, model: str) -> None:
-    state.metrics.route(model, requested if _is_virtual(state, requested) else "direct")
+def _join(pieces) -> str:
+    return "".join(pieces)
 
 
-def _is_virtual(state, name: str) -> bool:
-    return name == "auto" or name.startswith("router-")
+def _count(state, requested: str, answer) -> None:
+    """Metrics for one generation: who answered, and the routing decision if any."""
+    virtual = requested == "auto" or requested.startswith("router-")
+    route = getattr(answer, "route", None)
+    state.metrics.answered(answer.model, requested if virtual else "direct",
+                           route.name if route is not None else None)
 
 
 async def _open_stream(state, messages: list[dict], model: str, sampling: dict):
-    """Start a stream (routing happens here) and admit it to the chosen model's queue."""
+    """Start a stream: routing and admission to the chosen model's queue happen here
+    (a full queue raises Overloaded → 429), before any response byte is sent."""
     try:
-        handle = await anyio.to_thread.run_sync(
-            lambda: state.engine.chat_stream(messages, model=model, **sampling))
+        handle = await state.pools.run("generation", state.engine.chat_stream, messages,
+                                       model=model, **sampling)
     except Exception as exc:  # noqa: BLE001
         raise to_api_error(exc) from None
-    try:
-        state.queues.enter(handle.model)
-    except Exception as exc:  # noqa: BLE001 - a full queue: drop the handle, answer 429
-        handle.cancel()
-        raise to_api_error(exc) from None
-    _count_route(state, model, handle.model)
+    _count(state, model, handle)
     return handle
 
 
 async def _collect(request: Request, handle, stops: list[str]) -> str:
     """Whole answer from a stream in a worker thread; a client that leaves cancels it."""
-    text, failure = "", None
+    state, text, failure = request.app.state, "", None
     async with anyio.create_task_group() as group:
         group.start_soon(wait_for_disconnect, request.receive, handle.cancel)
         try:
-            text = await anyio.to_thread.run_sync(lambda: "".join(filtered_deltas(handle, stops)))
+            text = await state.pools.run("generation", _join, filtered_deltas(handle, stops))
         except Exception as exc:  # noqa: BLE001 - raised below, outside the task group
             failure = exc
         group.cancel_scope.cancel()
@@ -93,10 +93,10 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     handle = await _open_stream(state, messages, body.model, sampling)
     if body.stream:
         return await _stream(request, handle, body, "chat")
-    with ExitStack() as stack:
-        stack.callback(state.queues.leave, handle.model)
-        stack.callback(handle.cancel)
+    try:
         text = await _collect(request, handle, body.stop_list())
+    finally:
+        stop_stream(handle)  # a no-op once finished; releases the model if we failed midway
     message = {"role": "assistant", "content": text}
     return _whole(handle.model, handle.reason, message, handle.finish_reason, handle.usage, "chat")
 
@@ -106,13 +106,12 @@ async def _chat_with_tools(request: Request, body, messages: list[dict], samplin
     state = request.app.state
     tools = [t.model_dump(exclude_none=True) for t in body.tools]
     choice = body.tool_choice.model_dump() if hasattr(body.tool_choice, "model_dump") else body.tool_choice
-    with state.queues.admit(body.model):
-        try:
-            result = await anyio.to_thread.run_sync(lambda: state.engine.chat(
-                messages, model=body.model, tools=tools, tool_choice=choice, **sampling))
-        except Exception as exc:  # noqa: BLE001
-            raise to_api_error(exc) from None
-    _count_route(state, body.model, result.model)
+    try:
+        result = await state.pools.run("generation", state.engine.chat, messages, model=body.model,
+                                       tools=tools, tool_choice=choice, **sampling)
+    except Exception as exc:  # noqa: BLE001
+        raise to_api_error(exc) from None
+    _count(state, body.model, result)
     text, stopped = apply_stops(result.text or "", body.stop_list())
     message = {"role": "assistant", "content": text or (None if result.tool_calls else "")}
     if result.tool_calls:
@@ -140,25 +139,20 @@ def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str
 async def _stream(request: Request, handle, body, kind: str) -> CancellingStream:
     """SSE for a handle; the first piece is computed before the 200 goes out, so a model
     that fails to load is still answered with its proper status."""
-    state = request.app.state
+    pools = request.app.state.pools
     iterator = filtered_deltas(handle, body.stop_list())
     try:
-        first = await next_piece(iterator)
+        first = await next_piece(pools, iterator)
     except Exception as exc:  # noqa: BLE001
-        handle.cancel()
-        state.queues.leave(handle.model)
+        stop_stream(handle, iterator)
         raise to_api_error(exc) from None
-
-    def close():
-        handle.cancel()
-        state.queues.leave(handle.model)
-
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    events = _events(handle, first, iterator, kind, include_usage)
-    return CancellingStream(events, on_close=close, headers=route_headers(handle.reason))
+    events = _events(pools, handle, first, iterator, kind, include_usage)
+    return CancellingStream(events, on_close=lambda: stop_stream(handle, iterator),
+                            headers=route_headers(handle.reason))
 
 
-async def _events(handle, first, iterator, kind: str, include_usage: bool):
+async def _events(pools, handle, first, iterator, kind: str, include_usage: bool):
     """The SSE events of one stream, ending with [DONE] (an error mid-stream is an event)."""
     base = stream_base(handle.model, kind)
     if kind == "chat":
@@ -166,7 +160,7 @@ async def _events(handle, first, iterator, kind: str, include_usage: bool):
     try:
         if first is not _END:
             yield sse(chunk(base, {"content": first}, kind=kind))
-            async for piece in pieces(iterator):
+            async for piece in pieces(pools, iterator):
                 yield sse(chunk(base, {"content": piece}, kind=kind))
     except Exception as exc:  # noqa: BLE001 - headers are gone; report in-band
         err = to_api_error(exc)
@@ -205,10 +199,10 @@ async def complete(request: Request, body) -> JSONResponse | CancellingStream:
     handle = await _open_stream(state, messages, body.model, sampling)
     if body.stream:
         return await _stream(request, handle, body, "text")
-    with ExitStack() as stack:
-        stack.callback(state.queues.leave, handle.model)
-        stack.callback(handle.cancel)
+    try:
         text = await _collect(request, handle, body.stop_list())
+    finally:
+        stop_stream(handle)
     return _whole(handle.model, handle.reason, {"content": text}, handle.finish_reason,
                   handle.usage, "text")
 

@@ -1,54 +1,40 @@
-"""A bounded queue per model: at most `size` requests admitted (running or waiting) for
-one model at a time; the next one is refused at once with Overloaded (→ 429 +
-Retry-After) instead of piling up threads and memory.
+"""Worker-thread pools of one app. The engine is synchronous, so every call into it
+runs in a thread; routing and generation get separate pools so that requests waiting
+for a busy model never starve `/v1/route`.
+
+The per-model queue itself is the model manager's (runtime.max_concurrent running +
+runtime.max_queue waiting per model, then Overloaded → 429): the generation pool is
+sized so that it fills only after every model's queue is full, so a request is
+refused with 429 rather than parked behind a thread pool with no bound.
 """
 from __future__ import annotations
 
-import threading
-from contextlib import contextmanager
-from typing import Iterator
+from functools import partial
 
-from cadre.runtime.errors import Overloaded
+import anyio
+from anyio import to_thread
 
 
-class ModelQueues:
-    """Per-model admission counters, safe across threads."""
+def generation_threads(engine, spare: int = 8) -> int:
+    """Threads that every model's running + waiting requests could occupy at once."""
+    runtime = getattr(getattr(engine, "config", None), "runtime", None)
+    per_model = (runtime.max_concurrent + runtime.max_queue) if runtime else 36
+    return len(engine.model_names()) * per_model + spare
 
-    def __init__(self, size: int = 8, retry_after: float = 1.0):
-        if size < 1:
-            raise ValueError("queue size must be at least 1")
-        self.size, self.retry_after = size, retry_after
-        self._counts: dict[str, int] = {}
-        self._lock = threading.Lock()
 
-    def enter(self, model: str) -> None:
-        """Admit one request for `model`, or raise Overloaded when its queue is full."""
-        with self._lock:
-            count = self._counts.get(model, 0)
-            if count >= self.size:
-                raise Overloaded(f"model {model!r} has {count} requests queued (limit {self.size}); "
-                                 f"retry later", retry_after=self.retry_after)
-            self._counts[model] = count + 1
+class ThreadPools:
+    """Two capacity limiters, created lazily inside the running event loop."""
 
-    def leave(self, model: str) -> None:
-        """Release one admitted request for `model`."""
-        with self._lock:
-            count = self._counts.get(model, 0) - 1
-            if count > 0:
-                self._counts[model] = count
-            else:
-                self._counts.pop(model, None)
+    def __init__(self, route_threads: int, generation_threads: int):
+        self.sizes = {"route": route_threads, "generation": generation_threads}
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
 
-    @contextmanager
-    def admit(self, model: str) -> Iterator[None]:
-        """Hold one slot of `model`'s queue for the duration of the block."""
-        self.enter(model)
-        try:
-            yield
-        finally:
-            self.leave(model)
+    def limiter(self, kind: str) -> anyio.CapacityLimiter:
+        """The limiter of one pool ('route' or 'generation')."""
+        if kind not in self._limiters:
+            self._limiters[kind] = anyio.CapacityLimiter(self.sizes[kind])
+        return self._limiters[kind]
 
-    def depth(self, model: str) -> int:
-        """Requests currently admitted for `model`."""
-        with self._lock:
-            return self._counts.get(model, 0)
+    async def run(self, kind: str, fn, *args, **kwargs):
+        """Run `fn(*args, **kwargs)` in a worker thread of pool `kind`."""
+        return await to_thread.run_sync(partial(fn, *args, **kwargs), limiter=self.limiter(kind))

@@ -25,8 +25,11 @@ class ServerMetrics:
                                 ["endpoint", "status"], registry=r)
         self.latency = Histogram("cadre_request_latency_seconds", "Request latency to the last byte",
                                  ["endpoint"], buckets=LATENCY_BUCKETS, registry=r)
-        self.routes = Counter("cadre_routes", "Routing decisions by chosen model and endpoint",
-                              ["model", "endpoint"], registry=r)
+        self.answers = Counter("cadre_model_requests", "Generation requests by the model that answered "
+                               "and the name asked for (auto, router-<kind>-<t>, or direct)",
+                               ["model", "requested"], registry=r)
+        self.decisions = Counter("cadre_route_decisions", "Routing decisions by route and router name",
+                                 ["route", "requested"], registry=r)
         self.in_flight = Gauge("cadre_requests_in_flight", "Requests being answered", registry=r)
         self.loaded = Gauge("cadre_model_loaded", "1 when the model is loaded", ["model"], registry=r)
         self.model_bytes = Gauge("cadre_model_memory_bytes", "Measured memory of a loaded model",
@@ -38,9 +41,15 @@ class ServerMetrics:
         self.requests.labels(endpoint, str(status)).inc()
         self.latency.labels(endpoint).observe(seconds)
 
-    def route(self, model: str, endpoint: str) -> None:
-        """Count one routing decision."""
-        self.routes.labels(model, endpoint).inc()
+    def answered(self, model: str, requested: str, route: str | None) -> None:
+        """Count one generation request (and its routing decision, if it was routed)."""
+        self.answers.labels(model, requested).inc()
+        if route is not None:
+            self.decisions.labels(route, requested).inc()
+
+    def decided(self, route: str, requested: str) -> None:
+        """Count one routing decision made without generation (/v1/route)."""
+        self.decisions.labels(route, requested).inc()
 
     def render(self, snapshot: dict | None) -> bytes:
         """Refresh the engine gauges from a snapshot, then expose everything."""

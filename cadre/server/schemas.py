@@ -140,8 +140,13 @@ class ChatCompletionRequest(Sampling):
 
     def engine_messages(self) -> list[dict]:
         """Messages as plain dicts for the engine, without unset fields; `content` is
-        always present ('' for an assistant turn that only made tool calls)."""
-        return [{"content": "", **m.model_dump(exclude_none=True)} for m in self.messages]
+        always present ('' for an assistant turn that only made tool calls), and the
+        newer `developer` role is passed on as `system`."""
+        out = [{"content": "", **m.model_dump(exclude_none=True)} for m in self.messages]
+        for message in out:
+            if message["role"] == "developer":
+                message["role"] = "system"
+        return out
 
 
 class CompletionRequest(Sampling):

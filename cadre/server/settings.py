@@ -5,7 +5,6 @@ import os
 from dataclasses import dataclass
 
 DEFAULT_MAX_REQUEST_BYTES = 1 << 20   # 1 MiB: long chats fit; an accidental upload does not
-DEFAULT_QUEUE_SIZE = 8
 
 
 @dataclass(frozen=True)
@@ -15,23 +14,21 @@ class ServerSettings:
     api_keys: accepted bearer keys; empty means no authentication.
     cors_origins: origins allowed by CORS; empty (the default) means CORS is off.
     max_request_bytes: larger request bodies get 413.
-    queue_size: requests admitted per model at once (running or waiting); more get 429.
-    retry_after: seconds sent in Retry-After with a 429.
+    route_threads: worker threads for routing, listing and metrics calls.
     default_max_tokens: completion length when a chat request names none.
     """
 
     api_keys: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
-    queue_size: int = DEFAULT_QUEUE_SIZE
-    retry_after: float = 1.0
+    route_threads: int = 16
     default_max_tokens: int = 256
 
     def __post_init__(self):
         if self.max_request_bytes < 1:
             raise ValueError("max_request_bytes must be positive")
-        if self.queue_size < 1:
-            raise ValueError("queue_size must be at least 1")
+        if self.route_threads < 1:
+            raise ValueError("route_threads must be at least 1")
 
 
 def api_keys_from(cli_key: str | None, env: dict | None = None) -> tuple[str, ...]:

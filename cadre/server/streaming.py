@@ -11,7 +11,6 @@ import time
 import uuid
 from typing import AsyncIterator, Callable, Iterator
 
-import anyio
 from starlette.responses import StreamingResponse
 
 _END = object()
@@ -82,14 +81,14 @@ def filtered_deltas(handle, stops: list[str]) -> Iterator[str]:
         yield tail
 
 
-async def next_piece(iterator: Iterator[str]):
-    """The next delta, computed in a worker thread (the engine is synchronous)."""
-    return await anyio.to_thread.run_sync(next, iterator, _END)
+async def next_piece(pools, iterator: Iterator[str]):
+    """The next delta, computed in a generation worker thread (the engine is synchronous)."""
+    return await pools.run("generation", next, iterator, _END)
 
 
-async def pieces(iterator: Iterator[str]) -> AsyncIterator[str]:
+async def pieces(pools, iterator: Iterator[str]) -> AsyncIterator[str]:
     """Iterate a synchronous delta iterator without blocking the event loop."""
-    while (piece := await next_piece(iterator)) is not _END:
+    while (piece := await next_piece(pools, iterator)) is not _END:
         yield piece
 
 
@@ -107,6 +106,19 @@ def stream_base(model: str, kind: str) -> dict:
     """Fields every chunk of one stream shares."""
     prefix, obj = ("cmpl", "text_completion") if kind == "text" else ("chatcmpl", "chat.completion.chunk")
     return {"id": new_id(prefix), "object": obj, "created": int(time.time()), "model": model}
+
+
+def stop_stream(handle, iterator=None) -> None:
+    """End a generation for good: set its cancel flag and close its generators, so the
+    engine's cleanup (releasing the model) runs now rather than at garbage collection."""
+    handle.cancel()
+    for gen in (iterator, handle.deltas):
+        close = getattr(gen, "close", None)
+        if close is not None:
+            try:
+                close()
+            except ValueError:  # still running in a worker thread: the cancel flag stops it
+                pass
 
 
 class CancellingStream(StreamingResponse):

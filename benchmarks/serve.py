@@ -1,0 +1,221 @@
+"""Load tests of `cadre serve` on loopback: routing throughput with 64 concurrent
+clients, the latency `model=auto` adds over naming the model, and a soak with RSS
+sampled over time. Every loop is bounded; the script stops by itself.
+
+    python benchmarks/serve.py --config configs/cadre.yaml [--soak-seconds 300]
+
+The server runs as a separate process (`cadre serve`), so its RSS is measured alone.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks._report import table, write_section  # noqa: E402
+
+PROMPTS = [
+    "hello there, how are you today?", "write a python function to reverse a list",
+    "what is 17 times 23?", "translate 'good morning' into french",
+    "summarize this article about the history of the bicycle", "draw a picture of a red car",
+    "tell me a story about a castle", "solve the equation 2x + 3 = 11",
+    "write a sql query to count users by country", "what do you think of the moon?",
+]
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(config: str, port: int, queue_size: int) -> subprocess.Popen:
+    """`cadre serve` on 127.0.0.1 in its own process; returns once /health answers."""
+    cmd = [sys.executable, "-m", "cadre.cli.main", "serve", "--config", config, "--host", "127.0.0.1",
+           "--port", str(port), "--queue-size", str(queue_size), "--log-level", "warning"]
+    env = {**os.environ, "CADRE_API_KEY": ""}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited with {proc.returncode}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    proc.terminate()
+    raise SystemExit("server did not start within 180 s")
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-th percentile (nearest rank) of values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+async def route_load(base: str, clients: int, per_client: int) -> dict:
+    """`clients` concurrent clients each sending `per_client` /v1/route requests."""
+    latencies, errors = [], 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        async def worker(seed: int):
+            nonlocal errors
+            rng = random.Random(seed)
+            for _ in range(per_client):
+                start = time.perf_counter()
+                r = await client.post("/v1/route", json={"input": rng.choice(PROMPTS)})
+                latencies.append((time.perf_counter() - start) * 1000)
+                errors += r.status_code != 200
+        await worker(-1)  # warm-up (router loaded) outside the measurement
+        latencies.clear()
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(clients)))
+        elapsed = time.perf_counter() - start
+    return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
+            "p50": pct(latencies, 50), "p99": pct(latencies, 99)}
+
+
+def chat(client: httpx.Client, model: str, prompt: str, max_tokens: int) -> tuple[float, str]:
+    """One whole chat completion: (latency ms, answering model)."""
+    body = {"model": model, "messages": [{"role": "user", "content": prompt}],
+            "max_tokens": max_tokens, "temperature": 0}
+    start = time.perf_counter()
+    r = client.post("/v1/chat/completions", json=body)
+    ms = (time.perf_counter() - start) * 1000
+    r.raise_for_status()
+    return ms, r.json()["model"]
+
+
+def auto_overhead(base: str, pairs: int, max_tokens: int) -> dict:
+    """Paired calls: model=auto, then the model it chose named directly, same prompt."""
+    auto_ms, direct_ms, diffs, chosen = [], [], [], {}
+    with httpx.Client(base_url=base, timeout=120) as client:
+        for prompt in PROMPTS:  # warm-up: every model the prompts route to gets loaded
+            chat(client, "auto", prompt, max_tokens)
+        for i in range(pairs):
+            prompt = PROMPTS[i % len(PROMPTS)]
+            a, model = chat(client, "auto", prompt, max_tokens)
+            d, _ = chat(client, model, prompt, max_tokens)
+            auto_ms.append(a), direct_ms.append(d), diffs.append(a - d)
+            chosen[model] = chosen.get(model, 0) + 1
+    return {"pairs": pairs, "auto_p50": pct(auto_ms, 50), "auto_p99": pct(auto_ms, 99),
+            "direct_p50": pct(direct_ms, 50), "direct_p99": pct(direct_ms, 99),
+            "diff_p50": pct(diffs, 50), "diff_p99": pct(diffs, 99), "chosen": chosen}
+
+
+async def soak(base: str, pid: int, seconds: float, clients: int, max_tokens: int) -> dict:
+    """Mixed traffic for `seconds`; the server's RSS is sampled every few seconds."""
+    proc, samples, counts = psutil.Process(pid), [], {"ok": 0, "errors": 0}
+    deadline = time.time() + seconds
+    async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+        async def worker(seed: int):
+            rng = random.Random(seed)
+            while time.time() < deadline:
+                ok = await one_request(client, rng, max_tokens)
+                counts["ok" if ok else "errors"] += 1
+
+        async def sampler():
+            while time.time() < deadline:
+                samples.append(proc.memory_info().rss / 2**20)
+                await asyncio.sleep(min(5.0, max(0.5, seconds / 60)))
+            samples.append(proc.memory_info().rss / 2**20)
+        await asyncio.gather(sampler(), *(worker(i) for i in range(clients)))
+    half = samples[len(samples) // 2:]
+    return {**counts, "seconds": seconds, "rss_first": samples[0], "rss_last": samples[-1],
+            "rss_max": max(samples), "rss_second_half_growth": half[-1] - half[0], "samples": len(samples)}
+
+
+async def one_request(client: httpx.AsyncClient, rng: random.Random, max_tokens: int) -> bool:
+    """One request of a random kind; True when it succeeded end to end."""
+    prompt, kind = rng.choice(PROMPTS), rng.choice(["route", "route", "chat", "stream", "completion",
+                                                    "models", "metrics"])
+    messages = [{"role": "user", "content": prompt}]
+    if kind == "route":
+        r = await client.post("/v1/route", json={"input": prompt})
+    elif kind == "chat":
+        r = await client.post("/v1/chat/completions", json={"model": "auto", "messages": messages,
+                                                            "max_tokens": max_tokens})
+    elif kind == "stream":
+        body = {"model": "auto", "messages": messages, "max_tokens": max_tokens, "stream": True}
+        async with client.stream("POST", "/v1/chat/completions", json=body) as r:
+            lines = [line async for line in r.aiter_lines() if line]
+        return r.status_code == 200 and lines[-1] == "data: [DONE]"
+    elif kind == "completion":
+        r = await client.post("/v1/completions", json={"model": "auto", "prompt": prompt,
+                                                       "max_tokens": max_tokens})
+    else:
+        r = await client.get("/v1/models" if kind == "models" else "/metrics")
+    return r.status_code == 200
+
+
+def report(route: dict, overhead: dict, soaked: dict, args) -> str:
+    """The Markdown body for docs/benchmarks.md."""
+    chosen = ", ".join(f"{m} ×{n}" for m, n in sorted(overhead["chosen"].items()))
+    parts = [
+        f"**/v1/route, {args.clients} concurrent clients** ({route['requests']} requests, "
+        f"{route['errors']} errors)",
+        table(["decisions/s", "p50 ms", "p99 ms"], [[route["rps"], route["p50"], route["p99"]]]),
+        f"**Chat completions, `model=auto` vs the chosen model named directly** "
+        f"({overhead['pairs']} sequential pairs, max_tokens={args.max_tokens}, temperature 0; chosen: {chosen})",
+        table(["", "p50 ms", "p99 ms"], [["model=auto", overhead["auto_p50"], overhead["auto_p99"]],
+                                         ["model named", overhead["direct_p50"], overhead["direct_p99"]],
+                                         ["added by auto (paired difference)", overhead["diff_p50"],
+                                          overhead["diff_p99"]]]),
+        f"**Soak: {soaked['seconds']:.0f} s of mixed traffic, {args.soak_clients} clients** "
+        f"(route, chat, streamed chat, completions, models, metrics)",
+        table(["requests ok", "errors", "RSS first MiB", "RSS last MiB", "RSS max MiB",
+               "growth over 2nd half MiB", "samples"],
+              [[soaked["ok"], soaked["errors"], soaked["rss_first"], soaked["rss_last"], soaked["rss_max"],
+                soaked["rss_second_half_growth"], soaked["samples"]]]),
+    ]
+    return "\n\n".join(parts)
+
+
+def main(argv=None) -> None:
+    """Run the three measurements and write the `serve` section of docs/benchmarks.md."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--config", default="configs/cadre.yaml")
+    p.add_argument("--clients", type=int, default=64)
+    p.add_argument("--per-client", type=int, default=20, help="/v1/route requests per client")
+    p.add_argument("--pairs", type=int, default=100, help="auto/direct chat pairs")
+    p.add_argument("--max-tokens", type=int, default=8)
+    p.add_argument("--soak-seconds", type=float, default=300)
+    p.add_argument("--soak-clients", type=int, default=4)
+    p.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = p.parse_args(argv)
+    port = free_port()
+    server = start_server(args.config, port, queue_size=max(256, args.clients * 2))
+    base = f"http://127.0.0.1:{port}"
+    try:
+        route = asyncio.run(route_load(base, args.clients, args.per_client))
+        print("route", route, flush=True)
+        overhead = auto_overhead(base, args.pairs, args.max_tokens)
+        print("auto overhead", overhead, flush=True)
+        soaked = asyncio.run(soak(base, server.pid, args.soak_seconds, args.soak_clients, args.max_tokens))
+        print("soak", soaked, flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    body = report(route, overhead, soaked, args)
+    print(body)
+    if not args.no_write:
+        command = "python benchmarks/serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section("serve", body, command.strip())
+
+
+if __name__ == "__main__":
+    main()
