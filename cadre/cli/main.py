@@ -21,6 +21,7 @@ VERB_MODULES = (
     "cadre.cli.router_intent",
     "cadre.cli.models",
     "cadre.cli.serve",
+    "cadre.cli.specialist",
 )
 
 

@@ -1,0 +1,437 @@
+"""The LoRA specialist pipeline, in a fixed shape:
+setup → baseline → train → evaluate → gate → export → cleanup.
+
+The base model is measured zero-shot with the specialist's prompt template, a LoRA adapter
+is trained with PEFT (a plain loop: AdamW, warmup + cosine schedule, gradient
+accumulation; bf16 autocast and gradient checkpointing on CUDA only), the adapter is
+measured on the same test split, and the report (JSON + Markdown) is written before the
+gates decide the exit code. Only an adapter that passes its gates is exported: PEFT's
+adapter_model.safetensors + tokenizer + cadre.json, optionally merged into a full model.
+"""
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cadre.errors import CadreError, GateFailed
+from cadre.training.specialists import SpecialistSpec, resolve_data_path
+
+DEFAULT_RUNS = Path("runs") / "specialists"
+
+
+@dataclass
+class RunOptions:
+    """Command-line choices for one run of a specialist."""
+
+    baseline_only: bool = False
+    local_test: bool = False
+    base: str | None = None      # overrides the spec's base model
+    data: str | None = None      # overrides the spec's dataset path
+    output: str | None = None    # default: runs/specialists/<name>
+    merge: bool = False          # also write a merged full model
+    batch_size: int | None = None
+    max_steps: int | None = None
+    progress: bool = True
+
+
+@dataclass
+class Context:
+    """What setup() builds and the later stages share."""
+
+    spec: SpecialistSpec
+    out: Path
+    base_path: str
+    tokenizer: object
+    model: object
+    device: str
+    data: dict
+    timings: dict = field(default_factory=dict)
+
+
+def output_dir(name: str, output: str | None = None) -> Path:
+    """Where a specialist's run writes: --output, else runs/specialists/<name>."""
+    return Path(output) if output else DEFAULT_RUNS / name
+
+
+def effective_spec(spec: SpecialistSpec, opts: RunOptions) -> SpecialistSpec:
+    """The spec after --local-test, --base, --batch-size and --max-steps."""
+    if opts.local_test:
+        spec = spec.for_local_test()
+    training = spec.training.model_dump()
+    if opts.batch_size:
+        training["batch_size"] = opts.batch_size
+    if opts.max_steps:
+        training["max_steps"] = opts.max_steps
+    return spec.with_overrides(base=opts.base or spec.base, training=training)
+
+
+def run(spec: SpecialistSpec, opts: RunOptions) -> dict:
+    """Run the whole pipeline; returns the report. A missed gate raises GateFailed (exit 3)
+    after the report is written."""
+    spec = effective_spec(spec, opts)
+    ctx = setup(spec, opts)
+    try:
+        report = _new_report(ctx, opts)
+        report["baseline"] = _timed(ctx, "baseline", lambda: _evaluate(ctx, ctx.model, "baseline", opts))
+        model = None
+        if not opts.baseline_only:
+            model = attach_lora(ctx.model, spec.lora, spec.base)
+            report["training"] = _timed(ctx, "train", lambda: train(model, ctx, opts.progress))
+            report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate(ctx, model, "finetuned", opts))
+        report["gates"] = check_gates(spec, report, opts.baseline_only)
+        if model is not None and report["gates"]["passed"]:
+            report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
+        report["timings"] = ctx.timings
+        write_report(report, ctx.out)
+    finally:
+        cleanup(ctx)
+    if not report["gates"]["passed"]:
+        raise GateFailed(f"{spec.name}: gate missed ({report['gates']['summary']}); "
+                         f"report in {ctx.out / 'report.md'}")
+    return report
+
+
+# ----------------------------------------------------------------------------- setup
+def setup(spec: SpecialistSpec, opts: RunOptions) -> Context:
+    """Prepare and save the data, then load the base model and tokenizer."""
+    from cadre.data.specialist_data import prepare, save_prepared
+
+    out = output_dir(spec.name, opts.output)
+    lt = spec.local_test
+    sizes = ({"train": lt.train_size, "validation": lt.validation_size, "test": lt.test_size}
+             if opts.local_test else None)
+    path = resolve_data_path(opts.data or spec.dataset.path)
+    data = prepare(spec.dataset, spec.prompt, classification=spec.is_classification,
+                   reference=spec.reference, path=path, sizes=sizes)
+    save_prepared(data, out / "data")
+    base_path, tokenizer, model, device = load_base(spec.base, spec.training)
+    return Context(spec, out, base_path, tokenizer, model, device, data)
+
+
+def load_base(name: str, training=None):
+    """Resolve and load a base model + tokenizer; a missing model is a one-line error.
+
+    Returns (resolved path or hub name, tokenizer, model, device).
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from cadre.pretrained import resolve_base
+
+    path = resolve_base(name)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    bf16 = device == "cuda" and (training is None or training.bf16) and torch.cuda.is_bf16_supported()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if bf16 else torch.float32)
+    except (OSError, ValueError, EnvironmentError) as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise CadreError(f"base model {name!r} not found: not a local model folder and not "
+                         f"loadable from the Hugging Face hub ({first})") from None
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return path, tokenizer, model.to(device), device
+
+
+def linear_module_names(model) -> list[str]:
+    """Short names of the model's linear layers (what LoRA's target_modules may name)."""
+    import torch.nn as nn
+    from transformers.pytorch_utils import Conv1D
+
+    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
+                   if isinstance(m, (nn.Linear, Conv1D)) and n})
+
+
+def attach_lora(model, lora, base_name: str):
+    """Wrap the base in a PEFT LoRA model, checking the target modules exist."""
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    names = linear_module_names(model)
+    missing = [t for t in lora.target_modules if t not in names]
+    if missing:
+        raise CadreError(f"LoRA target module(s) {', '.join(missing)} not in {base_name}; "
+                         f"its linear modules: {', '.join(names)}")
+    config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora.rank, lora_alpha=lora.alpha,
+                        lora_dropout=lora.dropout, target_modules=list(lora.target_modules))
+    return get_peft_model(model, config)
+
+
+# ----------------------------------------------------------------------------- train
+def tokenize_examples(tokenizer, examples: list[dict], system: str | None, max_length: int) -> list[dict]:
+    """Prompt + response token ids, with the loss on the response (and end-of-turn) only."""
+    from cadre.training.specialist_eval import encode_prompt, encode_response, render_prompt
+
+    out = []
+    for ex in examples:
+        prompt = encode_prompt(tokenizer, render_prompt(tokenizer, ex["prompt"], system))
+        response = encode_response(tokenizer, ex["response"])
+        if len(prompt) >= max_length - 1:
+            continue  # nothing of the response would fit
+        ids = (prompt + response)[:max_length]
+        out.append({"input_ids": ids, "labels": ([-100] * len(prompt) + response)[:max_length]})
+    if not out:
+        raise CadreError(f"no training example fits in max_length={max_length}; raise training.max_length")
+    return out
+
+
+def _collate(rows: list[dict], pad_id: int):
+    """Right-padded (B, T) input_ids / attention_mask / labels (-100 on padding)."""
+    import torch
+
+    from cadre.training.specialist_eval import pad_batch
+
+    ids, mask = pad_batch([r["input_ids"] for r in rows], pad_id, left=False)
+    labels, _ = pad_batch([r["labels"] for r in rows], -100, left=False)
+    return ids, mask, labels
+
+
+def _schedule(optimizer, kind: str, warmup: int, total: int):
+    from transformers import (get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup,
+                              get_linear_schedule_with_warmup)
+
+    if kind == "constant":
+        return get_constant_schedule_with_warmup(optimizer, warmup)
+    make = get_cosine_schedule_with_warmup if kind == "cosine" else get_linear_schedule_with_warmup
+    return make(optimizer, warmup, total)
+
+
+def train(model, ctx: Context, progress: bool = True) -> dict:
+    """Fine-tune the LoRA parameters on the train split; returns loss history and speed."""
+    import torch
+    from tqdm.auto import tqdm
+
+    cfg, tok = ctx.spec.training, ctx.tokenizer
+    rows = tokenize_examples(tok, ctx.data["splits"]["train"], ctx.spec.prompt.system, cfg.max_length)
+    per_step = cfg.batch_size * cfg.gradient_accumulation_steps
+    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * len(rows) / per_step))
+    cuda = ctx.device == "cuda"
+    if cuda and cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+    sched = _schedule(opt, cfg.lr_scheduler, math.ceil(cfg.warmup_ratio * total), total)
+    micro = _micro_batches(rows, cfg.batch_size, cfg.seed)
+    torch.manual_seed(cfg.seed)
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    model.train()
+    history, tokens, start = [], 0, time.perf_counter()
+    bar = tqdm(range(total), desc=f"train {ctx.spec.name}", disable=not progress, unit="step")
+    for _ in bar:
+        loss_sum = 0.0
+        for _ in range(cfg.gradient_accumulation_steps):
+            ids, mask, labels = _collate(next(micro), tok.pad_token_id)
+            tokens += int(mask.sum())
+            loss = _micro_step(model, ids, mask, labels, ctx, cfg)
+            loss_sum += loss / cfg.gradient_accumulation_steps
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
+        history.append(loss_sum)
+        bar.set_postfix(loss=f"{loss_sum:.3f}")
+    model.eval()
+    seconds = time.perf_counter() - start
+    return _train_summary(history, tokens, seconds, total, len(rows), per_step, ctx.device)
+
+
+def _micro_batches(rows: list[dict], size: int, seed: int):
+    """An endless stream of shuffled micro-batches (a new order every epoch)."""
+    rng, epoch = random.Random(seed), 0
+    while True:
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        for i in range(0, len(order), size):
+            yield [rows[j] for j in order[i:i + size]]
+        epoch += 1
+
+
+def _micro_step(model, ids, mask, labels, ctx: Context, cfg) -> float:
+    """Forward + backward on one micro-batch; CUDA OOM becomes a batch-size hint."""
+    import torch
+
+    dev = ctx.device
+    use_bf16 = dev == "cuda" and cfg.bf16 and torch.cuda.is_bf16_supported()
+    try:
+        with torch.autocast(device_type=dev, dtype=torch.bfloat16, enabled=use_bf16):
+            loss = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
+        (loss / cfg.gradient_accumulation_steps).backward()
+    except torch.cuda.OutOfMemoryError:
+        smaller = max(1, cfg.batch_size // 2)
+        raise CadreError(f"CUDA out of memory at batch size {cfg.batch_size}; try --batch-size {smaller} "
+                         f"(training.gradient_accumulation_steps keeps the effective batch)") from None
+    if not math.isfinite(loss.item()):
+        raise CadreError(f"training loss became {loss.item()}; lower training.learning_rate")
+    return loss.item()
+
+
+def peak_memory_mb(device: str) -> float:
+    """Peak memory of this process: CUDA allocator peak, else the CPU resident-set peak."""
+    if device == "cuda":
+        import torch
+
+        return torch.cuda.max_memory_allocated() / 2**20
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _train_summary(history, tokens, seconds, steps, n_rows, per_step, device) -> dict:
+    k = max(1, len(history) // 10)
+    return {"steps": steps, "examples": n_rows, "effective_batch": per_step,
+            "epochs": round(steps * per_step / n_rows, 3),
+            "loss_first": sum(history[:k]) / k, "loss_last": sum(history[-k:]) / k,
+            "loss_history": [round(x, 5) for x in history[:: max(1, len(history) // 200)]],
+            "seconds": round(seconds, 2), "tokens": tokens,
+            "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else None,
+            "peak_memory_mb": round(peak_memory_mb(device), 1)}
+
+
+# ----------------------------------------------------------------------------- evaluate
+def _evaluate(ctx: Context, model, stage: str, opts: RunOptions) -> dict:
+    """Score `model` on the test split; predictions go to predictions/<stage>.jsonl."""
+    import json
+
+    from tqdm.auto import tqdm
+
+    from cadre.fsutil import atomic_write_text
+    from cadre.training.specialist_eval import evaluate
+
+    test = ctx.data["splits"]["test"]
+    with tqdm(total=len(test), desc=f"{stage} {ctx.spec.name}", disable=not opts.progress, unit="ex") as bar:
+        result = evaluate(model, ctx.tokenizer, ctx.spec, test, ctx.data["labels"], progress=bar.update)
+    preds = result.pop("predictions")
+    atomic_write_text(ctx.out / "predictions" / f"{stage}.jsonl",
+                      "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))
+    return result
+
+
+def _timed(ctx: Context, name: str, fn):
+    start = time.perf_counter()
+    out = fn()
+    ctx.timings[name] = round(time.perf_counter() - start, 2)
+    return out
+
+
+# ----------------------------------------------------------------------------- gate
+def check_gates(spec: SpecialistSpec, report: dict, baseline_only: bool) -> dict:
+    """Apply the gates: a baseline-only run checks baseline_target; a full run checks
+    finetuned_target and that fine-tuning beat the baseline by more than min_improvement."""
+    g, metric = spec.gates, spec.gates.metric
+    base = report["baseline"]["metrics"][metric]
+    checks = []
+    if baseline_only or g.baseline_target is not None:
+        if g.baseline_target is not None:
+            checks.append({"check": f"baseline {metric} >= {g.baseline_target}", "value": base,
+                           "passed": base >= g.baseline_target, "enforced": baseline_only})
+    if not baseline_only:
+        tuned = report["finetuned"]["metrics"][metric]
+        if g.finetuned_target is not None:
+            checks.append({"check": f"fine-tuned {metric} >= {g.finetuned_target}", "value": tuned,
+                           "passed": tuned >= g.finetuned_target, "enforced": True})
+        checks.append({"check": f"fine-tuned - baseline {metric} > {g.min_improvement}",
+                       "value": tuned - base, "passed": tuned - base > g.min_improvement, "enforced": True})
+    failed = [c for c in checks if c["enforced"] and not c["passed"]]
+    summary = "; ".join(f"{c['check']}: {c['value']:.4f}" for c in failed) or "all gates passed"
+    return {"metric": metric, "checks": checks, "passed": not failed, "summary": summary}
+
+
+# ----------------------------------------------------------------------------- export
+def export(model, ctx: Context, report: dict, merge: bool) -> dict:
+    """Write the adapter folder (adapter_model.safetensors, adapter_config.json, tokenizer,
+    cadre.json) and, with `merge`, a merged full-model folder; both atomically."""
+    from cadre.checkpoint import write_metadata
+    from cadre.fsutil import atomic_dir
+
+    spec = ctx.spec
+    meta = {"type": "lora", "base": spec.base, "base_path": ctx.base_path, "task": spec.task,
+            "specialist": spec.name, "labels": ctx.data["labels"], "prompt_template": spec.prompt.template,
+            "system_prompt": spec.prompt.system, "response_template": spec.prompt.response,
+            "scoring": spec.scoring, "judge": spec.judge, "lora": spec.lora.model_dump(),
+            "data_manifest": ctx.data["manifest"].get("source_files", {}),
+            "metrics": {"baseline": report["baseline"]["metrics"], "finetuned": report["finetuned"]["metrics"]}}
+    adapter = ctx.out / "adapter"
+    with atomic_dir(adapter) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        ctx.tokenizer.save_pretrained(tmp)
+        write_metadata(tmp, meta)
+    out = {"adapter": str(adapter)}
+    if merge:
+        merged_dir = ctx.out / "merged"
+        merged = model.merge_and_unload()
+        with atomic_dir(merged_dir) as tmp:
+            merged.save_pretrained(tmp)
+            ctx.tokenizer.save_pretrained(tmp)
+            write_metadata(tmp, {**meta, "type": "lora-merged"})
+        out["merged"] = str(merged_dir)
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+def _new_report(ctx: Context, opts: RunOptions) -> dict:
+    spec = ctx.spec
+    return {"specialist": spec.name, "task": spec.task, "base": spec.base, "base_path": ctx.base_path,
+            "device": ctx.device, "local_test": opts.local_test, "baseline_only": opts.baseline_only,
+            "labels": ctx.data["labels"], "data": ctx.data["manifest"], "scoring": spec.scoring,
+            "lora": spec.lora.model_dump(), "training_config": spec.training.model_dump()}
+
+
+def render_markdown(report: dict) -> str:
+    """The human-readable report: baseline vs fine-tuned per metric, gates, training."""
+    base, tuned = report["baseline"]["metrics"], report.get("finetuned", {}).get("metrics", {})
+    lines = [f"# Specialist `{report['specialist']}` ({report['task']})", "",
+             f"- base: `{report['base']}` on {report['device']}"
+             f"{' (local test)' if report['local_test'] else ''}",
+             f"- test examples: {report['baseline']['n']}; train examples: {report['data']['rows']['train']}", "",
+             "| metric | baseline | fine-tuned | change |", "|---|---|---|---|"]
+    for name, b in base.items():
+        t = tuned.get(name)
+        lines.append(f"| {name} | {b:.4f} | {'' if t is None else f'{t:.4f}'} | "
+                     f"{'' if t is None else f'{t - b:+.4f}'} |")
+    lines += ["", "## Gates", ""]
+    lines += [f"- {'PASS' if c['passed'] else 'FAIL'}{'' if c['enforced'] else ' (info)'}: "
+              f"{c['check']} (got {c['value']:.4f})" for c in report["gates"]["checks"]] or ["- (no gates set)"]
+    if "training" in report:
+        t = report["training"]
+        lines += ["", "## Training", "",
+                  f"- {t['steps']} steps x {t['effective_batch']} examples ({t['epochs']} epochs), "
+                  f"loss {t['loss_first']:.4f} → {t['loss_last']:.4f}",
+                  f"- {t['seconds']} s, {t['tokens_per_s']} tokens/s, peak memory {t['peak_memory_mb']} MB"]
+    exported = report.get("exported")
+    lines += ["", f"Adapter: `{exported['adapter']}`" if exported else "Adapter: not exported"
+              + ("" if report["baseline_only"] else " (gate missed)")]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(report: dict, out: Path) -> None:
+    """report.json and report.md in the run folder, atomically."""
+    from cadre.fsutil import atomic_write_json, atomic_write_text
+
+    atomic_write_json(out / "report.json", report)
+    atomic_write_text(out / "report.md", render_markdown(report))
+
+
+def read_report(out: Path) -> str:
+    """The Markdown report of a finished run, or a clear error."""
+    path = Path(out) / "report.md"
+    if not path.is_file():
+        raise CadreError(f"no report at {path}; run `cadre specialist run` first")
+    return path.read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- cleanup
+def cleanup(ctx: Context) -> None:
+    """Free the model (and CUDA cache) so a caller can run the next specialist."""
+    import gc
+
+    ctx.model = None
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
