@@ -14,6 +14,7 @@ router_app = typer.Typer(help="Train, evaluate and run routers.", no_args_is_hel
 COMMAND_MODULES = (
     "cadre.cli.router_learned",
     "cadre.cli.router_intent",
+    "cadre.cli.router_collect",
 )
 
 _registered: set[int] = set()

@@ -277,6 +277,8 @@ class ModelManager:
 
     def _settle(self, slot: Slot) -> str | None:
         """After measuring: evict idle models if the real size overshot the reservation."""
+        if slot.device == "remote":  # remote models hold no local memory (and have no budget)
+            return None
         budget = self.budget(slot.device)
         idle = sorted((s for s in self.slots.values() if s.device == slot.device and s is not slot
                        and s.state == "loaded" and s.in_use == 0), key=lambda s: (s.spec.pinned, s.last_used))

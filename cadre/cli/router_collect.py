@@ -1,0 +1,53 @@
+"""`cadre router collect`: run registry models over a questions file, judge the answers, and
+write a routing table (`prompt`, `model_scores`, `model_costs`) for `fit-learned`."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from cadre.cli.router import router_app
+
+
+def register(app: typer.Typer) -> None:
+    """Attach the `router` group (with this command) to the main app."""
+    from cadre.cli.router import register as register_group
+
+    register_group(app)
+
+
+@router_app.command("collect")
+def collect_cmd(
+        models: str = typer.Option(..., "--models", help="Comma-separated registry model names."),
+        data: Path = typer.Option(..., "--data", help="Questions: JSONL (.gz) or a JSON list."),
+        judge: str = typer.Option(..., "--judge", help="exact, numeric, choice, code or llm:MODEL."),
+        output: Path = typer.Option(..., "--output", help="Routing table to write (JSONL, .gz allowed)."),
+        config: Optional[Path] = typer.Option(None, "--config", help="Project file (default: the one in effect)."),
+        concurrency: int = typer.Option(4, "--concurrency", min=1, max=256, help="Calls running at once."),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Use only the first N usable questions."),
+        max_tokens: int = typer.Option(256, "--max-tokens", min=1, help="Answer length limit."),
+        temperature: float = typer.Option(0.0, "--temperature", min=0.0, help="Sampling temperature."),
+        prompt_column: Optional[str] = typer.Option(None, help="Prompt column (default: prompt or question)."),
+        reference_column: Optional[str] = typer.Option(
+            None, help="Reference column (default: answer, reference, tests or test_list)."),
+        id_column: Optional[str] = typer.Option(None, help="Row id column (default: id or idx, else a prompt hash)."),
+        system: Optional[str] = typer.Option(None, help="System prompt sent before every question."),
+        retry_errors: bool = typer.Option(False, "--retry-errors", help="Rerun calls that failed earlier."),
+        keep_answers: bool = typer.Option(False, "--keep-answers", help="Also write the answers (model_answers)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")) -> None:
+    """Ask each model every question, judge the answers, write scores and costs (resumable)."""
+    from cadre.runtime.collect import CollectSettings, collect
+
+    settings = CollectSettings(
+        models=models.split(","), judge=judge, max_tokens=max_tokens, temperature=temperature,
+        concurrency=concurrency, limit=limit, prompt_column=prompt_column, reference_column=reference_column,
+        id_column=id_column, system=system, retry_errors=retry_errors, keep_answers=keep_answers)
+    summary = collect(data, output, settings, config=config, progress=progress and not as_json)
+    if as_json:
+        typer.echo(json.dumps(summary.to_dict(), indent=2))
+        return
+    for line in summary.lines():
+        typer.echo(line)
