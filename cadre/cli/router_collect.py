@@ -34,6 +34,8 @@ def collect_cmd(
             None, help="Reference column (default: answer, reference, tests or test_list)."),
         id_column: Optional[str] = typer.Option(None, help="Row id column (default: id or idx, else a prompt hash)."),
         system: Optional[str] = typer.Option(None, help="System prompt sent before every question."),
+        template: Optional[str] = typer.Option(
+            None, help="Build each prompt from the row's columns, e.g. '{text}\\nTests:\\n{test_list}'."),
         retry_errors: bool = typer.Option(False, "--retry-errors", help="Rerun calls that failed earlier."),
         keep_answers: bool = typer.Option(False, "--keep-answers", help="Also write the answers (model_answers)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
@@ -44,10 +46,16 @@ def collect_cmd(
     settings = CollectSettings(
         models=models.split(","), judge=judge, max_tokens=max_tokens, temperature=temperature,
         concurrency=concurrency, limit=limit, prompt_column=prompt_column, reference_column=reference_column,
-        id_column=id_column, system=system, retry_errors=retry_errors, keep_answers=keep_answers)
+        id_column=id_column, system=system, template=_unescape(template), retry_errors=retry_errors,
+        keep_answers=keep_answers)
     summary = collect(data, output, settings, config=config, progress=progress and not as_json)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return
     for line in summary.lines():
         typer.echo(line)
+
+
+def _unescape(template: Optional[str]) -> Optional[str]:
+    """Shell-friendly templates: a literal backslash-n becomes a newline."""
+    return template.replace("\\n", "\n") if template else template

@@ -53,6 +53,7 @@ class CollectSettings:
     reference_column: str | None = None
     id_column: str | None = None
     system: str | None = None           # a system prompt sent before each question
+    template: str | None = None         # build prompts from columns: "{text}\nTests:\n{test_list}"
     retry_errors: bool = False          # rerun (row, model) pairs whose earlier call failed
     keep_answers: bool = False          # also write each model's answer (model_answers)
     judge_max_tokens: int = 32          # for llm:MODEL verdicts ("Score: N")
@@ -263,7 +264,7 @@ def collect(data: str | Path, output: str | Path, settings: CollectSettings,
     check_judge(settings.judge, registry)
     _check_settings(settings, data, output)
     questions, report = read_questions(data, settings.prompt_column, settings.reference_column,
-                                       settings.id_column, settings.limit, settings.system)
+                                       settings.id_column, settings.limit, settings.system, settings.template)
     journal = Journal(output.with_name(output.name + ".journal"), {"judge": settings.judge.strip()})
     summary = CollectSummary(str(output), models, settings.judge, questions=len(questions), input=report.to_dict(),
                              per_model={m: ModelTally() for m in models})

@@ -101,6 +101,17 @@ def _records(path: Path):
     return iter_records(path)
 
 
+def render(template: str, record: dict, where: str) -> str:
+    """A prompt from a template over the row's columns (`{text}`; lists join by lines)."""
+    values = {k: "\n".join(map(str, v)) if isinstance(v, list) else v for k, v in record.items()}
+    try:
+        return template.format_map(values)
+    except KeyError as exc:
+        raise CadreError(f"{where}: the prompt template names column {exc}, which this row lacks") from None
+    except (ValueError, IndexError) as exc:
+        raise CadreError(f"prompt template {template!r}: {exc}") from None
+
+
 def _pick(record: dict, explicit: str | None, candidates: tuple[str, ...]) -> str | None:
     if explicit:
         return explicit if explicit in record else None
@@ -108,9 +119,10 @@ def _pick(record: dict, explicit: str | None, candidates: tuple[str, ...]) -> st
 
 
 def read_questions(path: str | Path, prompt_column: str | None = None, reference_column: str | None = None,
-                   id_column: str | None = None, limit: int | None = None,
-                   system: str | None = None) -> tuple[list[Question], InputReport]:
-    """The usable questions of a file (at most `limit`), and the counts of skipped rows."""
+                   id_column: str | None = None, limit: int | None = None, system: str | None = None,
+                   template: str | None = None) -> tuple[list[Question], InputReport]:
+    """The usable questions of a file (at most `limit`), and the counts of skipped rows.
+    `template` builds each prompt from the row's columns instead of a prompt column."""
     path = Path(path)
     if not path.is_file():
         raise CadreError(f"{path}: questions file not found")
@@ -119,7 +131,7 @@ def read_questions(path: str | Path, prompt_column: str | None = None, reference
         if limit is not None and len(questions) >= limit:
             break
         report.rows_read += 1
-        question = _question(n, rec, report, prompt_column, reference_column, id_column, system)
+        question = _question(n, rec, report, prompt_column, reference_column, id_column, system, template)
         if question is None:
             continue
         if question.row_id in seen:
@@ -136,7 +148,7 @@ def read_questions(path: str | Path, prompt_column: str | None = None, reference
 
 
 def _question(n: int, rec, report: InputReport, prompt_column, reference_column, id_column,
-              system) -> Question | None:
+              system, template) -> Question | None:
     """One record → Question, or None when it is skipped (counted)."""
     if not isinstance(rec, dict):
         report.bad_lines += 1
@@ -144,6 +156,8 @@ def _question(n: int, rec, report: InputReport, prompt_column, reference_column,
         return None
     pcol = _pick(rec, prompt_column, PROMPT_COLUMNS)
     prompt = rec.get(pcol) if pcol else None
+    if template:
+        prompt = render(template, rec, f"{report.path}:{n}")
     text = prompt_text(prompt)[0] if prompt is not None else ""
     if not text.strip():
         report.empty_prompts += 1

@@ -189,11 +189,14 @@ def test_code_judge_on_mbpp_rows_and_an_llm_judge(server, tmp_path):
          "test_list": ["assert add(2, 3) == 5", "assert add(-1, 1) == 0"]},
         {"task_id": 9, "text": "Write a python function mul(a, b) returning the product.",
          "test_list": ["assert mul(2, 3) == SIX"], "test_setup_code": "SIX = 6"}]))
-    settings = CollectSettings(["good", "cheap"], "code", prompt_column="text", id_column="task_id",
-                               keep_answers=True)
+    settings = CollectSettings(["good", "cheap"], "code", template="{text}\nYour code should pass:\n{test_list}",
+                               id_column="task_id", keep_answers=True)
     summary = collect(data, out, settings, config=project(server, ("good", "cheap")))
     got = lines(out)
     assert [r["task_id"] for r in got] == [7, 9] and summary.rows_with_errors == 0
+    assert got[0]["prompt"].endswith("pass:\nassert add(2, 3) == 5\nassert add(-1, 1) == 0") and "text" in got[0]
+    with pytest.raises(CadreError, match=r"mbpp.jsonl:1: the prompt template names column 'tests'"):
+        collect(data, out, CollectSettings(["good"], "code", template="{text} {tests}"), config=project(server))
     assert all(r["model_scores"] == {"good": 1.0, "cheap": 0.0} for r in got)
     assert "def mul" in got[1]["model_answers"]["good"] and row_id(got[0], got[0]["prompt"], "task_id") == "task_id:7"
     assert collect(data, out, settings, config=project(server, ("good", "cheap"))).calls == 0
