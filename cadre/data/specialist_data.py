@@ -248,9 +248,11 @@ def split_source(source: dict, dataset) -> dict[str, tuple[str, list[dict]]]:
 
 
 def carve(splits: dict[str, list], seed: int, fraction: float = 0.1) -> dict[str, list]:
-    """Carve missing validation/test splits out of train (seeded)."""
+    """Carve the validation/test splits that the source lacks out of train (seeded).
+
+    A split that the source has but that is empty stays empty (and is reported)."""
     for name in ("validation", "test"):
-        if not splits.get(name):
+        if name not in splits:
             train = _shuffled(splits["train"], seed)
             n = max(1, int(round(fraction * len(train))))
             splits[name], splits["train"] = train[:n], train[n:]

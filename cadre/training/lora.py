@@ -96,7 +96,8 @@ def run(spec: SpecialistSpec, opts: RunOptions) -> dict:
 
 # ----------------------------------------------------------------------------- setup
 def setup(spec: SpecialistSpec, opts: RunOptions) -> Context:
-    """Prepare and save the data, then load the base model and tokenizer."""
+    """Prepare the data, load the base model and check the LoRA targets; only then is
+    anything written (the prepared data), so bad input leaves no files behind."""
     from cadre.data.specialist_data import prepare, save_prepared
 
     out = output_dir(spec.name, opts.output)
@@ -106,8 +107,10 @@ def setup(spec: SpecialistSpec, opts: RunOptions) -> Context:
     path = resolve_data_path(opts.data or spec.dataset.path)
     data = prepare(spec.dataset, spec.prompt, classification=spec.is_classification,
                    reference=spec.reference, path=path, sizes=sizes)
-    save_prepared(data, out / "data")
     base_path, tokenizer, model, device = load_base(spec.base, spec.training)
+    if not opts.baseline_only:
+        check_targets(model, spec.lora.target_modules, spec.base)
+    save_prepared(data, out / "data")
     return Context(spec, out, base_path, tokenizer, model, device, data)
 
 
@@ -145,15 +148,20 @@ def linear_module_names(model) -> list[str]:
                    if isinstance(m, (nn.Linear, Conv1D)) and n})
 
 
+def check_targets(model, targets: list[str], base_name: str) -> None:
+    """A LoRA target the model lacks is an error listing the model's linear modules."""
+    names = linear_module_names(model)
+    missing = [t for t in targets if t not in names]
+    if missing:
+        raise CadreError(f"LoRA target module(s) {', '.join(missing)} not in {base_name}; "
+                         f"its linear modules: {', '.join(names)}")
+
+
 def attach_lora(model, lora, base_name: str):
     """Wrap the base in a PEFT LoRA model, checking the target modules exist."""
     from peft import LoraConfig, TaskType, get_peft_model
 
-    names = linear_module_names(model)
-    missing = [t for t in lora.target_modules if t not in names]
-    if missing:
-        raise CadreError(f"LoRA target module(s) {', '.join(missing)} not in {base_name}; "
-                         f"its linear modules: {', '.join(names)}")
+    check_targets(model, lora.target_modules, base_name)
     config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora.rank, lora_alpha=lora.alpha,
                         lora_dropout=lora.dropout, target_modules=list(lora.target_modules))
     return get_peft_model(model, config)
