@@ -258,7 +258,8 @@ def collect(data: str | Path, output: str | Path, settings: CollectSettings,
     every journaled result (for callers that report progress their own way).
     """
     started, data, output = time.perf_counter(), Path(data), Path(output)
-    config = config if isinstance(config, ProjectConfig) else find_config(config)
+    if manager is None:
+        config = config if isinstance(config, ProjectConfig) else find_config(config)
     registry = manager.registry if manager is not None else Registry.from_config(config)
     models = check_models(settings.models, registry)
     check_judge(settings.judge, registry)
