@@ -54,7 +54,8 @@ class Slot:
 
     @property
     def need(self) -> int:
-        """Bytes to reserve for a load: what earlier loads measured, else the estimate."""
+        """Bytes to reserve: what loads measured (never below the tensor bytes), else the
+        estimate (also when nothing could be measured, e.g. memory reused by the allocator)."""
         return max(self.peak_measured, self.tensors or 0) or self.estimate or DEFAULT_ESTIMATE
 
     @property
@@ -62,7 +63,7 @@ class Slot:
         """Bytes this slot counts against its budget (the reservation while loading)."""
         if self.state == "unloaded" or self.device == "remote":
             return 0
-        return max(self.peak_measured, self.tensors or 0) if self.state == "loaded" else self.need
+        return self.need
 
 
 class ModelManager:

@@ -45,7 +45,7 @@ TOOL_PROMPT = (
     '<tool_call>[{{"name": "func_name1", "arguments": {{"argument1": "value1"}}}}]</tool_call>'
 )
 _BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
+_FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)```", re.S)  # ```python fences are code, not calls
 
 
 @dataclass
@@ -71,7 +71,7 @@ def parse_tool_calls(text: str) -> tuple[list[ToolCall], list[str]]:
     blocks = _BLOCK.findall(text or "")
     if not blocks:
         stripped = (text or "").strip()
-        fenced = _FENCE.findall(stripped)
+        fenced = [b for b in _FENCE.findall(stripped) if b.strip()[:1] in "[{"]
         blocks = fenced if fenced else ([stripped] if stripped[:1] in "[{" else [])
     calls, errors = [], []
     for block in blocks:

@@ -1,0 +1,213 @@
+"""`make demo` (`python -m cadre.demo`): train a team on the bundled data, then answer.
+
+1. trains the shared tokenizer on data/specialized/*.txt (the `cadre tokenizer train`
+   code path) into runs/demo/tokenizer;
+2. trains the nano router, the vision captioner and the code specialist on the CPU, each
+   within a time budget: one epoch is timed, then the epochs that fit are run (with the
+   learning-rate schedule set for that many) — 10 minutes at most for everything;
+3. answers chat, code, a description of the bundled photo, and math through the Engine
+   of configs/cadre.yaml, printing route, reason, latency and answer for each.
+
+A second run reuses the trained models (`--fresh` retrains).
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+OUT = Path("runs/demo")
+DATA = Path("data/specialized")
+PHOTO = Path("data/images/flower.jpg")
+CONFIG = Path("configs/cadre.yaml")
+TOTAL_BUDGET_S = 600.0
+ANSWER_RESERVE_S = 120.0   # loading SmolLM2 and answering the four requests
+
+
+@dataclass
+class Stage:
+    """One specialist to train: preset, epochs at most, and its share of the time."""
+
+    type: str
+    size: str
+    max_epochs: int
+    share: float
+    lr: float
+    batch_size: int
+    context: int
+
+
+STAGES = [
+    Stage("router", "nano", 40, 0.20, 3e-3, 32, 64),
+    Stage("vision", "micro", 80, 0.35, 2e-3, 16, 96),
+    Stage("code", "micro", 60, 0.45, 2e-3, 16, 384),
+]
+
+
+class TimeUp(Exception):
+    """Raised from the trainer's step callback when a stage's time is spent."""
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def train_tokenizer(out: Path) -> Path:
+    """The shared tokenizer from every bundled file (as `cadre tokenizer train` does)."""
+    from cadre.data import load_examples
+    from cadre.tokenizer import corpus_texts, save_tokenizer, train_tokenizer as fit
+
+    folder = out / "tokenizer"
+    if (folder / "tokenizer.json").is_file():
+        say(f"  tokenizer  reusing {folder}")
+        return folder
+    started = time.perf_counter()
+    examples = [ex for f in sorted(DATA.glob("*_training.txt")) for ex in load_examples(f)]
+    tok = fit(corpus_texts(examples), vocab_size=4096)
+    save_tokenizer(tok, folder)
+    say(f"  tokenizer  {tok.get_vocab_size()} tokens from {len(examples)} examples "
+        f"in {time.perf_counter() - started:.1f} s → {folder}")
+    return folder
+
+
+def is_trained(folder: Path) -> bool:
+    """A complete checkpoint (and, for a router, its finished metadata)."""
+    from cadre.checkpoint import REQUIRED_FILES
+
+    return all((folder / f).is_file() for f in REQUIRED_FILES)
+
+
+def train_stage(stage: Stage, tokenizer: Path, budget_s: float) -> None:
+    """Time one epoch, run the epochs that fit the budget, stop at the budget regardless."""
+    from cadre.training.trainer import TrainConfig, Trainer
+
+    folder = OUT / stage.type
+    if is_trained(folder) and (stage.type != "router" or (folder / "model.onnx").is_file()):
+        say(f"  {stage.type:<10} reusing {folder}")
+        return
+    started = time.perf_counter()
+    cfg = TrainConfig(type=stage.type, data=[str(DATA / f"{stage.type}_training.txt")], model_size=stage.size,
+                      epochs=1, batch_size=stage.batch_size, lr=stage.lr, output=str(folder), quiet=True,
+                      tokenizer=str(tokenizer), context=stage.context, device="cpu", seed=0)
+    stats = Trainer(cfg).train()
+    per_epoch = time.perf_counter() - started
+    epochs = max(1, min(stage.max_epochs, int(budget_s // max(per_epoch, 1e-3))))
+    if epochs > 1:
+        stats = _continue(folder, epochs, started + budget_s) or stats
+    done = stats[-1]
+    quality = (f"val acc {done.val_accuracy:.2f}" if done.val_accuracy is not None
+               else f"val loss {done.val_loss:.2f}" if done.val_loss is not None else "")
+    say(f"  {stage.type:<10} {stage.size} preset, {done.epoch} epoch(s) of {epochs} planned "
+        f"({per_epoch:.0f} s/epoch, budget {budget_s:.0f} s) in {time.perf_counter() - started:.0f} s, {quality}")
+    if stage.type == "router":
+        _finish_router(folder)
+
+
+def _continue(folder: Path, epochs: int, deadline: float):
+    """Resume the one-epoch checkpoint up to `epochs`; stop early (keeping the last saved
+    epoch) if the deadline passes."""
+    from cadre.training.trainer import EpochStats, TrainConfig, Trainer
+
+    trainer = Trainer(TrainConfig(type="resume", data=[], resume=str(folder), epochs=epochs, quiet=True))
+
+    def guard(step: int) -> None:
+        if time.perf_counter() > deadline:
+            raise TimeUp()
+
+    trainer.on_step = guard
+    try:
+        return trainer.train()
+    except TimeUp:
+        return [EpochStats(**h) for h in trainer.run.state.history] or None
+
+
+def _finish_router(folder: Path) -> None:
+    """ONNX export and thresholds fitted for 90% precision on the held-out split."""
+    from cadre.data import load_examples
+    from cadre.data.splits import dedupe
+    from cadre.routing.fit import finish_nano, split_examples
+
+    _, val = split_examples(dedupe(load_examples(DATA / "router_training.txt"))[0], 0.1, 0)
+    meta = finish_nano(folder, val, target_precision=0.9, default_route="chat")
+    say(f"  router     exported to ONNX, thresholds fitted on {len(val)} held-out examples "
+        f"(target precision 0.9; median {sorted(meta['thresholds'].values())[len(meta['thresholds']) // 2]:.2f})")
+
+
+def requests() -> list[tuple[str, list[dict]]]:
+    """The four demo requests (the photo travels as an OpenAI image_url data URL)."""
+    photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
+    return [
+        ("chat", [{"role": "user", "content": "Hi! In one sentence, what is a good way to start learning to cook?"}]),
+        ("code", [{"role": "user", "content": "Write a Python function to reverse a string."}]),
+        ("vision", [{"role": "user", "content": [{"type": "text", "text": "What do you see in this photo?"},
+                                                  {"type": "image_url", "image_url": {"url": photo}}]}]),
+        ("math", [{"role": "user", "content": "Solve 3x + 7 = 22 for x."}]),
+    ]
+
+
+def answer(engine) -> None:
+    """Answer each request and print who answered, why, and how fast."""
+    for label, messages in requests():
+        result = engine.chat(messages, max_tokens=64)
+        say(f"\n[{label}] {_text(messages)}")
+        say(f"  route:   {result.route.name if result.route else '-'} → {result.model}")
+        say(f"  reason:  {result.reason}")
+        say(f"  latency: {result.latency_ms:.0f} ms")
+        say("  answer:  " + result.text.strip().replace("\n", "\n           "))
+
+
+def _text(messages) -> str:
+    content = messages[-1]["content"]
+    if isinstance(content, str):
+        return content
+    return " ".join(p.get("text", "[image: data/images/flower.jpg]") for p in content)
+
+
+def memory_table(engine) -> None:
+    """Loaded models with measured and estimated memory."""
+    from cadre.runtime.memory import human
+
+    say("\nmodels (memory budget " + human(engine.manager.budget("cpu")) + "):")
+    for row in engine.manager.status():
+        say(f"  {row['name']:<8} {row['state']:<9} measured {human(row['measured_bytes']):>9}  "
+            f"estimated {human(row['estimated_bytes']):>9}  loads {row['loads']}")
+
+
+def main(argv=None) -> None:
+    """Train (or reuse) the team, then answer the demo requests end to end."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fresh", action="store_true", help="retrain everything")
+    parser.add_argument("--budget-minutes", type=float, default=TOTAL_BUDGET_S / 60)
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    started = time.perf_counter()
+    if args.fresh:
+        import shutil
+
+        shutil.rmtree(OUT, ignore_errors=True)
+    train_budget = max(60.0, args.budget_minutes * 60 - ANSWER_RESERVE_S)
+    say(f"cadre demo: training on the CPU ({torch.get_num_threads()} threads) within {train_budget:.0f} s, "
+        f"then answering within the rest of {args.budget_minutes:.0f} min")
+    say("  presets are cut down to fit: router nano, vision micro, code micro (the seed suggests tiny/small "
+        "for hours of training; here each trains for the epochs its time share allows)")
+    tokenizer = train_tokenizer(OUT)
+    for stage in STAGES:
+        left = train_budget - (time.perf_counter() - started)
+        train_stage(stage, tokenizer, max(10.0, min(stage.share * train_budget, left)))
+    say(f"training done in {time.perf_counter() - started:.0f} s\n\nanswering with {CONFIG}:")
+    from cadre.runtime.engine import Engine
+
+    engine = Engine.from_config_file(CONFIG)
+    answer(engine)
+    memory_table(engine)
+    say(f"\ndemo finished in {time.perf_counter() - started:.0f} s")
+    engine.close()
+
+
+if __name__ == "__main__":
+    main()
