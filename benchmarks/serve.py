@@ -101,18 +101,25 @@ def chat(client: httpx.Client, model: str, prompt: str, max_tokens: int) -> tupl
 
 
 def auto_overhead(base: str, pairs: int, max_tokens: int) -> dict:
-    """Paired calls: model=auto, then the model it chose named directly, same prompt."""
+    """Paired calls: model=auto, then the model it chose named directly, same prompt.
+    Prompts that auto answers with a built-in tool (e.g. sympy for math) have no model
+    to name, so they are left out of the pairs."""
     auto_ms, direct_ms, diffs, chosen = [], [], [], {}
     with httpx.Client(base_url=base, timeout=120) as client:
+        registry = {m["id"] for m in client.get("/v1/models").json()["data"]}
+        prompts = []
         for prompt in PROMPTS:  # warm-up: every model the prompts route to gets loaded
-            chat(client, "auto", prompt, max_tokens)
+            _, model = chat(client, "auto", prompt, max_tokens)
+            if model in registry:
+                chat(client, model, prompt, max_tokens)
+                prompts.append(prompt)
         for i in range(pairs):
-            prompt = PROMPTS[i % len(PROMPTS)]
+            prompt = prompts[i % len(prompts)]
             a, model = chat(client, "auto", prompt, max_tokens)
             d, _ = chat(client, model, prompt, max_tokens)
             auto_ms.append(a), direct_ms.append(d), diffs.append(a - d)
             chosen[model] = chosen.get(model, 0) + 1
-    return {"pairs": pairs, "auto_p50": pct(auto_ms, 50), "auto_p99": pct(auto_ms, 99),
+    return {"pairs": pairs, "prompts": len(prompts), "auto_p50": pct(auto_ms, 50), "auto_p99": pct(auto_ms, 99),
             "direct_p50": pct(direct_ms, 50), "direct_p99": pct(direct_ms, 99),
             "diff_p50": pct(diffs, 50), "diff_p99": pct(diffs, 99), "chosen": chosen}
 
@@ -170,7 +177,8 @@ def report(route: dict, overhead: dict, soaked: dict, args) -> str:
         f"{route['errors']} errors)",
         table(["decisions/s", "p50 ms", "p99 ms"], [[route["rps"], route["p50"], route["p99"]]]),
         f"**Chat completions, `model=auto` vs the chosen model named directly** "
-        f"({overhead['pairs']} sequential pairs, max_tokens={args.max_tokens}, temperature 0; chosen: {chosen})",
+        f"({overhead['pairs']} sequential pairs over {overhead['prompts']} prompts, max_tokens={args.max_tokens}, "
+        f"temperature 0; chosen: {chosen})",
         table(["", "p50 ms", "p99 ms"], [["model=auto", overhead["auto_p50"], overhead["auto_p99"]],
                                          ["model named", overhead["direct_p50"], overhead["direct_p99"]],
                                          ["added by auto (paired difference)", overhead["diff_p50"],
@@ -181,6 +189,8 @@ def report(route: dict, overhead: dict, soaked: dict, args) -> str:
                "growth over 2nd half MiB", "samples"],
               [[soaked["ok"], soaked["errors"], soaked["rss_first"], soaked["rss_last"], soaked["rss_max"],
                 soaked["rss_second_half_growth"], soaked["samples"]]]),
+        f"Load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+        f"(clients and server share the machine). {args.note}".strip(),
     ]
     return "\n\n".join(parts)
 
@@ -191,8 +201,10 @@ def main(argv=None) -> None:
     p.add_argument("--config", default="configs/cadre.yaml")
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--per-client", type=int, default=20, help="/v1/route requests per client")
-    p.add_argument("--pairs", type=int, default=100, help="auto/direct chat pairs")
-    p.add_argument("--max-tokens", type=int, default=8)
+    p.add_argument("--pairs", type=int, default=30, help="auto/direct chat pairs")
+    p.add_argument("--max-tokens", type=int, default=1,
+                   help="completion tokens per chat (1 keeps generation time, which auto does not change, small)")
+    p.add_argument("--note", default="", help="a line added under the tables (e.g. how the checkpoints were made)")
     p.add_argument("--soak-seconds", type=float, default=300)
     p.add_argument("--soak-clients", type=int, default=4)
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")

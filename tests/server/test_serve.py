@@ -127,6 +127,14 @@ def test_text_completions_whole_and_streamed(client):
     assert "".join(c.choices[0].text for c in streamed) == whole.choices[0].text
 
 
+def test_stop_sequences_end_the_answer(client):
+    kwargs = dict(model="slow", messages=user("go"), max_tokens=20, stop=["tick3"])
+    whole = client.chat.completions.create(**kwargs)
+    assert whole.choices[0].message.content == "tick0 tick1 tick2 " and whole.choices[0].finish_reason == "stop"
+    chunks = list(client.chat.completions.create(stream=True, **kwargs))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks) == "tick0 tick1 tick2 "
+
+
 def test_tools_come_back_as_openai_tool_calls(client):
     messages = weather_shots() + user("What is the weather in Paris?")
     reply = client.chat.completions.create(model="smollm2", messages=messages, tools=[WEATHER],
@@ -141,7 +149,7 @@ def test_tools_come_back_as_openai_tool_calls(client):
     assert calls[0].function.name == "get_weather" and streamed[-1].choices[0].finish_reason == "tool_calls"
     # The client runs the tool and sends the result back; the model answers in text.
     follow = messages + [choice.message, {"role": "tool", "tool_call_id": call.id, "content": "rainy"}]
-    answer = client.chat.completions.create(model="smollm2", messages=follow, max_tokens=12)
+    answer = client.chat.completions.create(model="smollm2", messages=follow, max_tokens=2)
     assert answer.choices[0].finish_reason in ("stop", "length") and answer.choices[0].message.content
 
 
