@@ -106,12 +106,13 @@ def fix_text(text: str) -> str:
     """Repair common mojibake (UTF-8 read as cp1252), normalise to NFC, drop control
     characters, unify newlines and strip trailing spaces; one-line text has its runs of
     spaces collapsed, multi-line text (code, worked answers) keeps its indentation."""
+    text = _CONTROL.sub("", text)
     if re.search("[ÃÂâ][\u0080-\u00bf\u2018-\u201e\u20ac]", text):
         try:
             text = text.encode("cp1252").decode("utf-8")
         except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", text)).replace("\r\n", "\n").replace("\r", "\n")
+            pass  # not mojibake after all (or mixed with text cp1252 cannot hold)
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     if "\n" not in text.strip():
         return " ".join(text.split())
     return "\n".join(line.rstrip() for line in text.strip("\n").split("\n")).strip()
@@ -283,12 +284,14 @@ def prepare(dataset, prompt, *, classification: bool, reference: str, path: str 
             apply_label_names([r for r in mapped if not _is_empty(r.get("label"))], dataset.label_names, where)
         splits[name], wheres[name] = clean_rows(mapped, keys, stats, required, dataset.strip), where
     splits = _remove_leaks(splits, keys, stats)
+    splits = _min_words(splits, getattr(dataset, "train_min_words", {}), stats)
     if dataset.split == "files":
         splits = carve(splits, dataset.seed)
     for name in SPLITS:
         if not splits.get(name):
+            dropped = ", ".join(f"{v} {k}" for k, v in stats.items()) or "none"
             raise CadreError(f"{wheres.get(name, path)}: split {name!r} is empty after cleaning "
-                             f"(dropped {stats.get('empty', 0)} empty, {stats.get('duplicate', 0)} duplicate rows)")
+                             f"(rows dropped: {dropped})")
     splits = {k: _cap(splits[k], (sizes or {}).get(k), dataset.seed) for k in SPLITS}
     labels = _labels(splits, dataset.label_names, wheres) if classification else None
     formatted = {k: [format_example(r, prompt, reference, path) for r in v] for k, v in splits.items()}
@@ -307,6 +310,19 @@ def _remove_leaks(splits: dict[str, list], keys: list[str], stats: dict) -> dict
                 before = len(splits[name])
                 splits[name] = [r for r in splits[name] if input_key(r, keys) not in seen]
                 stats["leaked"] = stats.get("leaked", 0) + before - len(splits[name])
+    return splits
+
+
+def _min_words(splits: dict[str, list], minimum: dict[str, int], stats: dict) -> dict[str, list]:
+    """Drop train/validation rows with fewer than `minimum[field]` words in a field."""
+    if not minimum:
+        return splits
+    for name in ("train", "validation"):
+        if name in splits:
+            before = len(splits[name])
+            splits[name] = [r for r in splits[name]
+                            if all(len(str(r.get(f, "")).split()) >= n for f, n in minimum.items())]
+            stats["short"] = stats.get("short", 0) + before - len(splits[name])
     return splits
 
 

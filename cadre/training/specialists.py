@@ -41,6 +41,9 @@ class DatasetSpec(_Strict):
     columns: dict[str, str]
     label_names: dict[str, str] = Field(default_factory=dict)
     strip: dict[str, str] = Field(default_factory=dict)  # field → regex removed while cleaning
+    # field → fewest words kept in train/validation (SST-2's train split is mostly phrase
+    # fragments, its test split full sentences); the test split is never filtered
+    train_min_words: dict[str, int] = Field(default_factory=dict)
     split: Literal["files", "random", "ranges"] = "random"
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 42
