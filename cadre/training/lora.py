@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadre.errors import CadreError, GateFailed
+from cadre.training.specialist_report import read_report, render_markdown, write_report  # noqa: F401
 from cadre.training.specialists import SpecialistSpec, resolve_data_path
 
 DEFAULT_RUNS = Path("runs") / "specialists"
@@ -384,49 +385,6 @@ def _new_report(ctx: Context, opts: RunOptions) -> dict:
             "device": ctx.device, "local_test": opts.local_test, "baseline_only": opts.baseline_only,
             "labels": ctx.data["labels"], "data": ctx.data["manifest"], "scoring": spec.scoring,
             "lora": spec.lora.model_dump(), "training_config": spec.training.model_dump()}
-
-
-def render_markdown(report: dict) -> str:
-    """The human-readable report: baseline vs fine-tuned per metric, gates, training."""
-    base, tuned = report["baseline"]["metrics"], report.get("finetuned", {}).get("metrics", {})
-    lines = [f"# Specialist `{report['specialist']}` ({report['task']})", "",
-             f"- base: `{report['base']}` on {report['device']}"
-             f"{' (local test)' if report['local_test'] else ''}",
-             f"- test examples: {report['baseline']['n']}; train examples: {report['data']['rows']['train']}", "",
-             "| metric | baseline | fine-tuned | change |", "|---|---|---|---|"]
-    for name, b in base.items():
-        t = tuned.get(name)
-        lines.append(f"| {name} | {b:.4f} | {'' if t is None else f'{t:.4f}'} | "
-                     f"{'' if t is None else f'{t - b:+.4f}'} |")
-    lines += ["", "## Gates", ""]
-    lines += [f"- {'PASS' if c['passed'] else 'FAIL'}{'' if c['enforced'] else ' (info)'}: "
-              f"{c['check']} (got {c['value']:.4f})" for c in report["gates"]["checks"]] or ["- (no gates set)"]
-    if "training" in report:
-        t = report["training"]
-        lines += ["", "## Training", "",
-                  f"- {t['steps']} steps x {t['effective_batch']} examples ({t['epochs']} epochs), "
-                  f"loss {t['loss_first']:.4f} → {t['loss_last']:.4f}",
-                  f"- {t['seconds']} s, {t['tokens_per_s']} tokens/s, peak memory {t['peak_memory_mb']} MB"]
-    exported = report.get("exported")
-    lines += ["", f"Adapter: `{exported['adapter']}`" if exported else "Adapter: not exported"
-              + ("" if report["baseline_only"] else " (gate missed)")]
-    return "\n".join(lines) + "\n"
-
-
-def write_report(report: dict, out: Path) -> None:
-    """report.json and report.md in the run folder, atomically."""
-    from cadre.fsutil import atomic_write_json, atomic_write_text
-
-    atomic_write_json(out / "report.json", report)
-    atomic_write_text(out / "report.md", render_markdown(report))
-
-
-def read_report(out: Path) -> str:
-    """The Markdown report of a finished run, or a clear error."""
-    path = Path(out) / "report.md"
-    if not path.is_file():
-        raise CadreError(f"no report at {path}; run `cadre specialist run` first")
-    return path.read_text(encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- cleanup
