@@ -214,3 +214,29 @@ def test_smoke_real_smollm2_sentiment_spec(tmp_path):
     assert math.isfinite(report["training"]["loss_last"])
     if res.exit_code == 0:
         assert json.loads((out / "adapter" / "cadre.json").read_text())["labels"] == ["negative", "positive"]
+
+
+def test_generation_pipeline_with_numeric_judge(tmp_path, tiny_base):
+    """A generation specialist: greedy decoding, the numeric judge and text metrics."""
+    rng = random.Random(0)
+    rows = [{"q": f"What is {a} plus {b}?", "a": f"{a} + {b} = <<{a}+{b}={a + b}>>{a + b}\n#### {a + b}"}
+            for a, b in ((rng.randint(1, 9), rng.randint(1, 9)) for _ in range(60))]
+    path = tmp_path / "sums.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    spec = {"name": "sums", "task": "generation", "base": tiny_base,
+            "dataset": {"path": str(path), "columns": {"question": "q", "answer": "a"},
+                        "strip": {"answer": "<<[^>]*>>"}},
+            "prompt": {"template": "{question}", "response": "{answer}"},
+            "reference": "answer", "judge": "numeric", "metrics": ["accuracy", "exact_match", "rouge_l"],
+            "lora": {"target_modules": ["q_proj", "v_proj"]},
+            "training": {"batch_size": 8, "gradient_accumulation_steps": 1, "max_steps": 3,
+                         "max_new_tokens": 6, "eval_batch_size": 8, "max_length": 64},
+            "gates": {"metric": "accuracy", "min_improvement": -1.0}}
+    (tmp_path / "sums.yaml").write_text(yaml.safe_dump(spec))
+    out = tmp_path / "run"
+    report = lora.run(load_spec_file(tmp_path / "sums.yaml"), lora.RunOptions(output=str(out), progress=False))
+    assert set(report["finetuned"]["metrics"]) == {"accuracy", "exact_match", "rouge_l"}
+    assert report["data"]["rows"]["test"] == 6  # 80/10/10 of 60 (seeded, no repeat within test)
+    preds = [json.loads(l) for l in (out / "predictions" / "baseline.jsonl").read_text().splitlines()]
+    assert all("####" in p["reference"] and "<<" not in p["reference"] for p in preds)
+    assert (out / "adapter" / "adapter_model.safetensors").is_file()
