@@ -13,31 +13,36 @@ import numpy as np
 
 from cadre.evaluation import routing_report as rr
 from cadre.routing import learned_policy as policy
-from cadre.routing.learned import LearnedRouter, complete_rows
+from cadre.routing.learned import LearnedRouter
+from cadre.routing.learned_fit import complete_rows
 from cadre.routing.learned_embed import featurize
 
 
 def test_arrays(router: LearnedRouter, table, cache=True, features=None):
-    """(P, Y, C) on the table's complete rows, plus the number of rows skipped."""
+    """(P, expected costs, Y, C) on the table's complete rows, and the number of rows skipped.
+
+    Expected costs (N, M) are what the router decides with; C holds the table's actual
+    costs (expected ones where the table has none), which the outcome is charged with.
+    """
     X = features if features is not None else featurize(
         table.prompts, [r.images for r in table.rows], router.spec, cache)
     Y, C = table.score_matrix(), table.cost_matrix()
     rows = complete_rows(Y)
-    C = np.where(np.isnan(C), router.costs[None, :], C)
-    P = router.predict_features(X[rows])
-    return P, Y[rows], C[rows], int((~rows).sum())
+    P, E = router.predict_arrays(X[rows], [p for p, keep in zip(table.prompts, rows) if keep])
+    C = np.where(np.isnan(C[rows]), E, C[rows])
+    return P, E, Y[rows], C, int((~rows).sum())
 
 
 def evaluate(router: LearnedRouter, table, cache=True, features=None, plot: str | Path | None = None,
              title: str = "learned router") -> dict:
     """Accuracy, mean cost, oracle, per-model metrics, selections, curve, AIQ and APGR."""
-    P, Y, C, skipped = test_arrays(router, table, cache, features)
+    P, E, Y, C, skipped = test_arrays(router, table, cache, features)
     models = router.labels
-    choice = router.choose(P)
+    choice = router.choose(P, E)
     acc, cost = policy.outcome(choice, Y, C)
     oracle_acc, oracle_cost = rr.oracle(Y, C)
     singles = rr.single_models(Y, C, models)
-    curve = [(p["cost"], p["accuracy"]) for p in policy.sweep(P, Y, C, router.costs, "utility")]
+    curve = [(p["cost"], p["accuracy"]) for p in policy.sweep(P, Y, C, E, "utility", router.scale)]
     summary = rr.curve_summary(curve, singles)
     strong = singles[summary["strong_model"]]
     out = {

@@ -95,6 +95,7 @@ class MLPPredictor(_NetPredictor):
 
         torch.manual_seed(seed)
         net = nets.build_mlp(X.shape[1], Y.shape[1], hp["hidden_dims"], hp["dropout"])
+        nets.init_output_bias(net[-1].bias, Y)
         return cls._fit_net(net, X, Y, hp, seed)
 
 
@@ -111,7 +112,9 @@ class MFPredictor(_NetPredictor):
         import torch
 
         torch.manual_seed(seed)
-        return cls._fit_net(nets.build_mf(X.shape[1], Y.shape[1], hp["dim"]), X, Y, hp, seed)
+        net = nets.build_mf(X.shape[1], Y.shape[1], hp["dim"])
+        nets.init_output_bias(net.bias, Y)
+        return cls._fit_net(net, X, Y, hp, seed)
 
 
 def _unit_rows(X: np.ndarray) -> np.ndarray:

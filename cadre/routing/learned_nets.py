@@ -4,7 +4,7 @@ matrix-factorisation model, trained with a masked, class-weighted BCE and early 
 Both map a feature vector to one logit per model; P(correct) = sigmoid(logit). Missing
 scores (NaN in Y) are masked out of the loss. Class weights (the seed's
 `USE_CLASS_WEIGHTS`) scale each model's positives by neg/pos, clipped to [1/4, 4]; the
-router calibrates the resulting probabilities afterwards (`learned_policy.platt_fit`).
+router calibrates the resulting probabilities afterwards (`learned_calib`).
 """
 from __future__ import annotations
 
@@ -65,6 +65,15 @@ def pos_weights(Y: np.ndarray) -> np.ndarray:
     pos = np.nansum(Y, axis=0)
     neg = obs.sum(axis=0) - pos
     return np.clip(neg / np.maximum(pos, 1e-6), 0.25, 4.0).astype(np.float32)  # (M,)
+
+
+def init_output_bias(bias, Y: np.ndarray) -> None:
+    """Start each model's output bias at the logit of its observed success rate."""
+    import torch
+
+    rate = np.clip(np.nan_to_num(np.nanmean(Y, axis=0), nan=0.5), 0.02, 0.98)
+    with torch.no_grad():
+        bias.copy_(torch.from_numpy(np.log(rate / (1 - rate)).astype(np.float32)))
 
 
 def masked_bce(logits, y, mask, pos_weight=None):

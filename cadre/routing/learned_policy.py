@@ -7,9 +7,10 @@ Two rules turn P(correct) per model into a choice:
 - `utility`: the model maximising P − λ · cost / cost_scale (cost_scale = the dearest
   model's mean cost, so λ is "accuracy points given up per dearest-model call saved").
 
-`calibrate` picks the operating point (one shared threshold, or λ) on *validation*
-predictions: the cheapest point whose accuracy reaches a target, or the most accurate
-point whose mean cost fits a budget. `platt_fit` recalibrates each model's probabilities.
+Costs are either one figure per model (M,) or one per prompt and model (N, M), such as
+the expected cost for the prompt's format. `calibrate` picks the operating point (one
+shared threshold, or λ) on *validation* predictions: the cheapest point whose accuracy
+reaches a target, or the most accurate point whose mean cost fits a budget.
 """
 from __future__ import annotations
 
@@ -24,13 +25,19 @@ LAMBDA_GRID = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 241)])
 def choose_threshold(P: np.ndarray, costs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Index of the cheapest model with P ≥ its threshold, else of the most likely; (N,)."""
     ok = P >= thresholds[None, :]  # (N, M)
-    cheapest = np.where(ok, costs[None, :], np.inf).argmin(axis=1)
+    cheapest = np.where(ok, np.broadcast_to(costs, P.shape), np.inf).argmin(axis=1)
     return np.where(ok.any(axis=1), cheapest, P.argmax(axis=1))
 
 
 def choose_utility(P: np.ndarray, costs: np.ndarray, lam: float, cost_scale: float) -> np.ndarray:
     """Index of the model with the highest P − λ·cost/cost_scale; (N,)."""
-    return (P - lam * costs[None, :] / max(cost_scale, 1e-12)).argmax(axis=1)
+    return (P - lam * np.broadcast_to(costs, P.shape) / max(cost_scale, 1e-12)).argmax(axis=1)
+
+
+def cost_scale(costs: np.ndarray) -> float:
+    """The dearest model's mean cost: the unit of λ."""
+    costs = np.asarray(costs, np.float64)
+    return float(np.max(costs.mean(axis=0) if costs.ndim == 2 else costs))
 
 
 def outcome(choice: np.ndarray, Y: np.ndarray, C: np.ndarray) -> tuple[float, float]:
@@ -40,10 +47,13 @@ def outcome(choice: np.ndarray, Y: np.ndarray, C: np.ndarray) -> tuple[float, fl
 
 
 def sweep(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
-          objective: str = "utility") -> list[dict]:
-    """Every operating point of a rule on (P, Y, C): [{param, accuracy, cost}, ...]."""
+          objective: str = "utility", scale: float | None = None) -> list[dict]:
+    """Every operating point of a rule on (P, Y, C): [{param, accuracy, cost}, ...].
+
+    `costs` are what the rule decides with; C is what each choice is charged.
+    """
     points = []
-    scale = float(np.max(costs))
+    scale = scale or cost_scale(costs)
     grid = LAMBDA_GRID if objective == "utility" else THRESHOLD_GRID
     for g in grid:
         choice = (choose_utility(P, costs, g, scale) if objective == "utility"
@@ -55,7 +65,7 @@ def sweep(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
 
 def calibrate(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
               objective: str = "utility", target_quality: float | None = None,
-              budget: float | None = None) -> dict:
+              budget: float | None = None, scale: float | None = None) -> dict:
     """Choose the operating point on validation data; returns a JSON-ready dict.
 
     With `target_quality`: the cheapest point whose validation accuracy reaches it (else
@@ -64,7 +74,7 @@ def calibrate(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
     """
     if (target_quality is None) == (budget is None):
         raise CadreError("calibrate needs exactly one of target_quality or budget")
-    points = sweep(P, Y, C, costs, objective)
+    points = sweep(P, Y, C, costs, objective, scale)
     if target_quality is not None:
         ok = [p for p in points if p["accuracy"] >= target_quality]
         best = (min(ok, key=lambda p: (p["cost"], -p["accuracy"])) if ok
@@ -76,30 +86,3 @@ def calibrate(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
     return {"objective": objective, "param": best["param"], "val_accuracy": best["accuracy"],
             "val_cost": best["cost"], "target_quality": target_quality, "budget": budget,
             "reached": bool(ok)}
-
-
-def platt_fit(P: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """Per-model Platt scaling on logit(P): returns (M, 2) rows of (a, b), p' = σ(a·logit p + b)."""
-    from sklearn.linear_model import LogisticRegression
-
-    out = np.tile([1.0, 0.0], (P.shape[1], 1))
-    for j in range(P.shape[1]):
-        seen = ~np.isnan(Y[:, j])
-        y = Y[seen, j] >= 0.5
-        if seen.sum() < 20 or y.all() or not y.any():
-            continue
-        z = _logit(P[seen, j])[:, None]
-        lr = LogisticRegression(C=10.0).fit(z, y)
-        out[j] = [float(lr.coef_[0, 0]), float(lr.intercept_[0])]
-    return out.astype(np.float64)
-
-
-def platt_apply(P: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """Apply `platt_fit` parameters to P (N, M)."""
-    z = _logit(P) * ab[None, :, 0] + ab[None, :, 1]
-    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, np.float64), 1e-5, 1 - 1e-5)
-    return np.log(p / (1 - p))
