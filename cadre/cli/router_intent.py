@@ -52,6 +52,8 @@ def train_cmd(
         mode: str = typer.Option("head", help="embedding: head (trained) or nearest (utterance similarity)."),
         rules: Optional[Path] = typer.Option(None, help="keyword: rules YAML (default: learn word patterns from --data, "
                                                          "or the bundled rules without --data)."),
+        distill_from: Optional[Path] = typer.Option(None, help="nano: a trained router folder (e.g. an ensemble) whose "
+                                                               "probabilities on --data are soft targets."),
         fallback_rules: Optional[Path] = typer.Option(None, help="Keyword rules YAML to fall back to below threshold."),
         default_route: Optional[str] = typer.Option(None, help="Route taken when every step of the chain declines."),
         threads: int = typer.Option(1, help="CPU threads for torch."),
@@ -68,7 +70,7 @@ def train_cmd(
     val_ex = _examples(val) if val else None
     if kind == "nano":
         meta = _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
-                           default_route, fallback_rules, quiet)
+                           default_route, fallback_rules, quiet, distill_from)
         labels = meta["labels"]
     else:
         labels = _train_light(kind, train, val_ex, output, target_precision, head, mode, rules,
@@ -77,19 +79,49 @@ def train_cmd(
 
 
 def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
-                default_route, fallback_rules, quiet) -> dict:
+                default_route, fallback_rules, quiet, distill_from) -> dict:
     from cadre.routing.fit import finish_nano, split_examples
-    from cadre.training.trainer import TrainConfig, Trainer
 
-    cfg = TrainConfig(type="router", data=[str(data)], model_size=model_size, epochs=epochs, batch_size=batch_size,
-                      lr=lr, output=str(output), quiet=quiet, device="cpu")
-    trainer = Trainer(cfg)
-    trainer.train()
-    if val_ex is None and target_precision:  # the trainer's own held-out split, recomputed
+    if distill_from is not None:
+        _distill_nano(data, output, distill_from, model_size, epochs, batch_size, lr, quiet)
+        val_split = 0.0
+    else:
+        from cadre.training.trainer import TrainConfig, Trainer
+
+        cfg = TrainConfig(type="router", data=[str(data)], model_size=model_size, epochs=epochs,
+                          batch_size=batch_size, lr=lr, output=str(output), quiet=quiet, device="cpu")
+        Trainer(cfg).train()
+        val_split = cfg.val_split
+    if val_ex is None and target_precision and val_split:  # the trainer's own held-out split, recomputed
         from cadre.data.splits import dedupe
 
-        _, val_ex = split_examples(dedupe(_examples(data))[0], cfg.val_split, cfg.seed)
+        _, val_ex = split_examples(dedupe(_examples(data))[0], val_split)
     return finish_nano(output, val_ex, target_precision, default_route=default_route, fallback_rules=fallback_rules)
+
+
+def _distill_nano(data, output, teacher_dir, model_size, epochs, batch_size, lr, quiet) -> None:
+    """Train on --data with the teacher router's probabilities as soft targets."""
+    import numpy as np
+
+    from cadre.errors import CadreError
+    from cadre.routing import load_router
+    from cadre.routing.fit import check_classes, texts_labels
+    from cadre.routing.store import canonical_labels
+    from cadre.training.distill import DistillConfig, train_router
+
+    texts, labels = texts_labels(_examples(data))
+    labels = canonical_labels(labels)
+    check_classes(labels)
+    teacher = load_router(teacher_dir)
+    classes = sorted(set(labels))
+    missing = sorted(set(classes) - set(teacher.labels))
+    if missing:
+        raise CadreError(f"{teacher_dir}: the teacher lacks route(s) {missing} of the training data")
+    probs = np.asarray(teacher.score_batch(texts))[:, [teacher.labels.index(c) for c in classes]]
+    probs = probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
+    cfg = DistillConfig(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=lr)
+    report = None if quiet else (lambda e, loss: typer.echo(f"epoch {e}/{epochs} loss {loss:.4f}"))
+    train_router(texts, labels, output, probs, cfg, progress=report)
 
 
 def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules):

@@ -45,9 +45,10 @@ class EmbeddingRouter(Router):
         """Sentence vectors, (N, D)."""
         return self.encoder([t if t.strip() else " " for t in texts])
 
-    def score_batch(self, texts: Sequence[str]) -> np.ndarray:
-        """Probabilities (head) or best cosine similarities (nearest), (N, R)."""
-        return self.score_vectors(self.embed(texts))
+    def score_batch(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities (head) or best cosine similarities (nearest), (N, R); `vectors`
+        (N, D), when given, are the texts' precomputed sentence vectors."""
+        return self.score_vectors(self.embed(texts) if vectors is None else vectors)
 
     def score_vectors(self, x: np.ndarray) -> np.ndarray:
         """Score precomputed vectors x (N, D): (N, R)."""
