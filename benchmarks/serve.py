@@ -3,6 +3,7 @@ clients, the latency `model=auto` adds over naming the model, and a soak with RS
 sampled over time. Every loop is bounded; the script stops by itself.
 
     python benchmarks/serve.py --config configs/cadre.yaml [--soak-seconds 300]
+    python benchmarks/serve.py --checkpoints runs/serve-bench   # runs/demo/<name> → DIR/<name>
 
 The server runs as a separate process (`cadre serve`), so its RSS is measured alone.
 """
@@ -13,8 +14,8 @@ import asyncio
 import os
 import random
 import socket
-import statistics
 import subprocess
+import tempfile
 import sys
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._report import table, write_section  # noqa: E402
+from benchmarks._report import table, write_section
 
 PROMPTS = [
     "hello there, how are you today?", "write a python function to reverse a list",
@@ -33,6 +34,28 @@ PROMPTS = [
     "tell me a story about a castle", "solve the equation 2x + 3 = 11",
     "write a sql query to count users by country", "what do you think of the moon?",
 ]
+
+
+def with_checkpoints(config: str, folder: str, out_dir: Path) -> str:
+    """A copy of the project with `runs/demo/<name>` paths moved to `folder/<name>`;
+    models whose folder is missing there are left out (and named)."""
+    import yaml
+
+    data = yaml.safe_load(Path(config).read_text(encoding="utf-8"))
+    kept = []
+    for model in data["models"]:
+        path = str(model.get("path") or "")
+        if path.startswith("runs/demo/"):
+            moved = Path(folder).resolve() / Path(path).name
+            if not moved.is_dir():
+                print(f"note: {model['name']} left out ({moved} not found)", flush=True)
+                continue
+            model["path"] = str(moved)
+        kept.append(model)
+    data["models"] = kept
+    target = out_dir / "cadre.yaml"
+    target.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return str(target)
 
 
 def free_port() -> int:
@@ -89,6 +112,18 @@ async def route_load(base: str, clients: int, per_client: int) -> dict:
             "p50": pct(latencies, 50), "p99": pct(latencies, 99)}
 
 
+def route_alone(base: str, n: int) -> dict:
+    """One client, one request at a time: what a routing decision costs end to end (the
+    cost `model=auto` adds before generation starts)."""
+    latencies = []
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for i in range(n):
+            start = time.perf_counter()
+            client.post("/v1/route", json={"input": PROMPTS[i % len(PROMPTS)]}).raise_for_status()
+            latencies.append((time.perf_counter() - start) * 1000)
+    return {"requests": n, "p50": pct(latencies, 50), "p99": pct(latencies, 99)}
+
+
 def chat(client: httpx.Client, model: str, prompt: str, max_tokens: int) -> tuple[float, str]:
     """One whole chat completion: (latency ms, answering model)."""
     body = {"model": model, "messages": [{"role": "user", "content": prompt}],
@@ -141,9 +176,10 @@ async def soak(base: str, pid: int, seconds: float, clients: int, max_tokens: in
                 await asyncio.sleep(min(5.0, max(0.5, seconds / 60)))
             samples.append(proc.memory_info().rss / 2**20)
         await asyncio.gather(sampler(), *(worker(i) for i in range(clients)))
-    half = samples[len(samples) // 2:]
-    return {**counts, "seconds": seconds, "rss_first": samples[0], "rss_last": samples[-1],
-            "rss_max": max(samples), "rss_second_half_growth": half[-1] - half[0], "samples": len(samples)}
+    quarter = [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in (1, 2, 3)]
+    return {**counts, "seconds": seconds, "rss_first": samples[0], "rss_quarters": quarter,
+            "rss_last": samples[-1], "rss_max": max(samples),
+            "rss_second_half_growth": samples[-1] - quarter[1], "samples": len(samples)}
 
 
 async def one_request(client: httpx.AsyncClient, rng: random.Random, max_tokens: int) -> bool:
@@ -169,13 +205,15 @@ async def one_request(client: httpx.AsyncClient, rng: random.Random, max_tokens:
     return r.status_code == 200
 
 
-def report(route: dict, overhead: dict, soaked: dict, args) -> str:
+def report(route: dict, alone: dict, overhead: dict, soaked: dict, args) -> str:
     """The Markdown body for docs/benchmarks.md."""
     chosen = ", ".join(f"{m} ×{n}" for m, n in sorted(overhead["chosen"].items()))
     parts = [
-        f"**/v1/route, {args.clients} concurrent clients** ({route['requests']} requests, "
-        f"{route['errors']} errors)",
-        table(["decisions/s", "p50 ms", "p99 ms"], [[route["rps"], route["p50"], route["p99"]]]),
+        f"**/v1/route** ({route['requests']} requests from {args.clients} concurrent clients, "
+        f"{route['errors']} errors; then {alone['requests']} from one client, one at a time)",
+        table(["clients", "decisions/s", "p50 ms", "p99 ms"],
+              [[args.clients, route["rps"], route["p50"], route["p99"]],
+               [1, 1000 / alone["p50"], alone["p50"], alone["p99"]]]),
         f"**Chat completions, `model=auto` vs the chosen model named directly** "
         f"({overhead['pairs']} sequential pairs over {overhead['prompts']} prompts, max_tokens={args.max_tokens}, "
         f"temperature 0; chosen: {chosen})",
@@ -185,10 +223,11 @@ def report(route: dict, overhead: dict, soaked: dict, args) -> str:
                                           overhead["diff_p99"]]]),
         f"**Soak: {soaked['seconds']:.0f} s of mixed traffic, {args.soak_clients} clients** "
         f"(route, chat, streamed chat, completions, models, metrics)",
-        table(["requests ok", "errors", "RSS first MiB", "RSS last MiB", "RSS max MiB",
+        table(["requests ok", "errors", "RSS MiB at 0 / 25 / 50 / 75 / 100 %", "RSS max MiB",
                "growth over 2nd half MiB", "samples"],
-              [[soaked["ok"], soaked["errors"], soaked["rss_first"], soaked["rss_last"], soaked["rss_max"],
-                soaked["rss_second_half_growth"], soaked["samples"]]]),
+              [[soaked["ok"], soaked["errors"],
+                " / ".join(f"{v:.0f}" for v in [soaked["rss_first"], *soaked["rss_quarters"], soaked["rss_last"]]),
+                soaked["rss_max"], soaked["rss_second_half_growth"], soaked["samples"]]]),
         f"Load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
         f"(clients and server share the machine). {args.note}".strip(),
     ]
@@ -199,6 +238,7 @@ def main(argv=None) -> None:
     """Run the three measurements and write the `serve` section of docs/benchmarks.md."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="configs/cadre.yaml")
+    p.add_argument("--checkpoints", help="folder holding the specialists instead of runs/demo")
     p.add_argument("--clients", type=int, default=64)
     p.add_argument("--per-client", type=int, default=20, help="/v1/route requests per client")
     p.add_argument("--pairs", type=int, default=30, help="auto/direct chat pairs")
@@ -209,12 +249,16 @@ def main(argv=None) -> None:
     p.add_argument("--soak-clients", type=int, default=4)
     p.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = p.parse_args(argv)
+    tmp = tempfile.TemporaryDirectory()
+    config = with_checkpoints(args.config, args.checkpoints, Path(tmp.name)) if args.checkpoints else args.config
     port = free_port()
-    server = start_server(args.config, port, queue_size=max(256, args.clients * 2))
+    server = start_server(config, port, queue_size=max(256, args.clients * 2))
     base = f"http://127.0.0.1:{port}"
     try:
         route = asyncio.run(route_load(base, args.clients, args.per_client))
         print("route", route, flush=True)
+        alone = route_alone(base, 200)
+        print("route alone", alone, flush=True)
         overhead = auto_overhead(base, args.pairs, args.max_tokens)
         print("auto overhead", overhead, flush=True)
         soaked = asyncio.run(soak(base, server.pid, args.soak_seconds, args.soak_clients, args.max_tokens))
@@ -222,11 +266,12 @@ def main(argv=None) -> None:
     finally:
         server.terminate()
         server.wait(timeout=60)
-    body = report(route, overhead, soaked, args)
+    body = report(route, alone, overhead, soaked, args)
     print(body)
     if not args.no_write:
-        command = "python benchmarks/serve.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section("serve", body, command.strip())
+        shown = {k: v for k, v in vars(args).items() if v != p.get_default(k) and k not in ("note", "no_write")}
+        command = " ".join(["python benchmarks/serve.py"] + [f"--{k.replace('_', '-')} {v}" for k, v in shown.items()])
+        write_section("serve", body, command)
 
 
 if __name__ == "__main__":

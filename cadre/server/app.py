@@ -16,12 +16,23 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from cadre.server import generation
-from cadre.server.errors import ApiError, install_error_handlers, invalid_params, to_api_error
+from cadre.server.errors import (
+    ApiError,
+    install_error_handlers,
+    invalid_params,
+    to_api_error,
+)
 from cadre.server.limits import ThreadPools, generation_threads
 from cadre.server.metrics import MetricsMiddleware, ServerMetrics
 from cadre.server.middleware import GuardMiddleware
-from cadre.server.schemas import (ChatCompletionRequest, CompletionRequest, ModelCard, ModelList,
-                                  RouteRequest, RouteResponse)
+from cadre.server.schemas import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    ModelCard,
+    ModelList,
+    RouteRequest,
+    RouteResponse,
+)
 from cadre.server.settings import ServerSettings
 
 log = logging.getLogger("cadre.server")
@@ -73,7 +84,7 @@ async def call_engine(state, fn, *args, **kwargs):
     errors become ApiErrors."""
     try:
         return await state.pools.run("route", fn, *args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - every failure is answered as JSON
+    except Exception as exc:
         raise to_api_error(exc) from None
 
 
@@ -108,14 +119,23 @@ async def route(request: Request):
 async def models(request: Request):
     """Every registry model, then the virtual routing models (auto, router-<kind>-<t>)."""
     state = request.app.state
-    engine = state.engine
-    names = list(engine.model_names()) + [n for n in engine.router_names() if n]
-    seen, cards = set(), []
-    for name in names:
-        if name not in seen:
-            seen.add(name)
-            cards.append(ModelCard(id=name, created=int(state.started), owned_by="cadre"))
+    cards = [ModelCard(id=name, created=int(state.started), owned_by="cadre") for name in _model_ids(state)]
     return ModelList(data=cards).model_dump()
+
+
+@routes.get("/v1/models/{model_id:path}")
+async def model(model_id: str, request: Request):
+    """One model card; an unknown name is 404."""
+    state = request.app.state
+    if model_id not in _model_ids(state):
+        raise ApiError(404, f"unknown model {model_id!r}", "model", "model_not_found")
+    return ModelCard(id=model_id, created=int(state.started), owned_by="cadre").model_dump()
+
+
+def _model_ids(state) -> list[str]:
+    """Registry names, then virtual names, without duplicates."""
+    names = list(state.engine.model_names()) + list(state.engine.router_names())
+    return list(dict.fromkeys(n for n in names if n))
 
 
 @routes.get("/health")
@@ -132,7 +152,7 @@ async def metrics(request: Request):
     state = request.app.state
     try:
         snapshot = await state.pools.run("route", state.engine.metrics_snapshot)
-    except Exception:  # noqa: BLE001 - metrics must still answer
+    except Exception:
         log.exception("metrics_snapshot failed")
         snapshot = None
     return Response(state.metrics.render(snapshot), media_type="text/plain; version=0.0.4")

@@ -16,10 +16,21 @@ import anyio
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from cadre.server.errors import ApiError, error_body, to_api_error
-from cadre.server.streaming import (_END, CancellingStream, apply_stops, chunk, filtered_deltas,
-                                    new_id, next_piece, pieces, sse, stop_stream, stream_base,
-                                    wait_for_disconnect)
+from cadre.server.errors import error_body, to_api_error
+from cadre.server.streaming import (
+    _END,
+    CancellingStream,
+    apply_stops,
+    chunk,
+    filtered_deltas,
+    new_id,
+    next_piece,
+    pieces,
+    sse,
+    stop_stream,
+    stream_base,
+    wait_for_disconnect,
+)
 
 log = logging.getLogger("cadre.server")
 _READABLE = {"≥": ">=", "≤": "<=", "→": "->", "←": "<-", "…": "...", "—": "-", "–": "-"}
@@ -62,7 +73,7 @@ async def _open_stream(state, messages: list[dict], model: str, sampling: dict):
     try:
         handle = await state.pools.run("generation", state.engine.chat_stream, messages,
                                        model=model, **sampling)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise to_api_error(exc) from None
     _count(state, model, handle)
     return handle
@@ -75,7 +86,7 @@ async def _collect(request: Request, handle, stops: list[str]) -> str:
         group.start_soon(wait_for_disconnect, request.receive, handle.cancel)
         try:
             text = await state.pools.run("generation", _join, filtered_deltas(handle, stops))
-        except Exception as exc:  # noqa: BLE001 - raised below, outside the task group
+        except Exception as exc:
             failure = exc
         group.cancel_scope.cancel()
     if failure is not None:
@@ -109,7 +120,7 @@ async def _chat_with_tools(request: Request, body, messages: list[dict], samplin
     try:
         result = await state.pools.run("generation", state.engine.chat, messages, model=body.model,
                                        tools=tools, tool_choice=choice, **sampling)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise to_api_error(exc) from None
     _count(state, body.model, result)
     text, stopped = apply_stops(result.text or "", body.stop_list())
@@ -143,9 +154,11 @@ async def _stream(request: Request, handle, body, kind: str) -> CancellingStream
     iterator = filtered_deltas(handle, body.stop_list())
     try:
         first = await next_piece(pools, iterator)
-    except Exception as exc:  # noqa: BLE001
+    except BaseException as exc:  # a failure, or the client leaving before the first piece
         stop_stream(handle, iterator)
-        raise to_api_error(exc) from None
+        if isinstance(exc, Exception):
+            raise to_api_error(exc) from None
+        raise
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     events = _events(pools, handle, first, iterator, kind, include_usage)
     return CancellingStream(events, on_close=lambda: stop_stream(handle, iterator),
@@ -162,7 +175,7 @@ async def _events(pools, handle, first, iterator, kind: str, include_usage: bool
             yield sse(chunk(base, {"content": first}, kind=kind))
             async for piece in pieces(pools, iterator):
                 yield sse(chunk(base, {"content": piece}, kind=kind))
-    except Exception as exc:  # noqa: BLE001 - headers are gone; report in-band
+    except Exception as exc:
         err = to_api_error(exc)
         yield sse(error_body(err.status, err.message, err.param, err.code))
         yield sse("[DONE]")
@@ -206,5 +219,3 @@ async def complete(request: Request, body) -> JSONResponse | CancellingStream:
     return _whole(handle.model, handle.reason, {"content": text}, handle.finish_reason,
                   handle.usage, "text")
 
-
-__all__ = ["chat", "complete", "route_headers", "ApiError"]

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/models", "/v1/route", "/health",
              "/metrics")
@@ -84,6 +90,8 @@ class ServerMetrics:
 
 def endpoint_label(path: str) -> str:
     """A bounded label set: known endpoints by path, everything else 'other'."""
+    if path.startswith("/v1/models/"):
+        return "/v1/models/{id}"
     return path if path in ENDPOINTS else "other"
 
 

@@ -9,7 +9,7 @@ import json
 import logging
 import time
 import uuid
-from typing import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from starlette.responses import StreamingResponse
 

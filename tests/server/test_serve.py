@@ -55,6 +55,9 @@ def test_models_lists_every_registry_model_then_the_virtual_routers(client, serv
     assert ids[:6] == ["smollm2", "router", "code", "slow", "boom", "ghost"]
     assert ids[6:] == serve_engine.router_names() and ids[6] == "auto"
     assert any(i.startswith("router-nano-") for i in ids)
+    assert client.models.retrieve("auto").id == "auto"
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-17")
 
 
 def test_health_needs_no_key_but_everything_else_does(live, client):
