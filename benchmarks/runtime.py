@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks._report import table, write_section  # noqa: E402
+from benchmarks._report import table, write_section
 
 ROOT = Path("runs/bench")
 SEED_LATENCY = {"router": "< 10 ms", "vision": "50–100 ms", "code": "200–500 ms", "math": "-"}
@@ -174,12 +174,20 @@ def section_overhead(reps: int = 40) -> str:
 
 
 # ------------------------------------------------------------------ swap storm
-def section_storm(requests: int = 1000, workers: int = 4) -> str:
-    """1,000 requests over 4 specialists, 4 threads, budget measured to hold 2 of them."""
-    import random
+def section_storm(requests: int = 1000) -> str:
+    """1,000 requests over 4 specialists under a budget measured to hold 2 of them, from
+    4 threads and from 1 (to separate concurrency from the manager's own accounting)."""
+    runs = [_storm(requests, workers) for workers in (4, 1)]
+    keys = list(runs[0])
+    rows = [[k, *(r[k] for r in runs)] for k in keys]
+    return table(["swap storm", "4 threads", "1 thread"], rows) + (
+        "\n\nFour micro-preset specialists, requests in a seeded random order, 2 new tokens each. Charged memory "
+        "is the manager's books (each model's measured RSS Δ, never below its tensor bytes), sampled every 5 ms; "
+        "RSS growth is the whole process above its level before the storm: inference buffers, per-thread "
+        "allocator arenas and heap slack that the books do not hold (unloads call malloc_trim).")
 
-    import psutil
 
+def _storm_manager():
     from cadre.runtime.manager import ModelManager
     from cadre.runtime.registry import ModelCapability as C
     from cadre.runtime.registry import ModelSpec, Registry
@@ -188,24 +196,29 @@ def section_storm(requests: int = 1000, workers: int = 4) -> str:
     specs = [ModelSpec(f"s{i}", path=str(build_checkpoint(f"storm{i}", "micro")), capabilities=(caps[i],))
              for i in range(4)]
     manager = ModelManager(Registry(specs), memory_budget="8GB", keep_alive=3600)
-    for name in manager.slots:  # measure each once, then size the budget to hold two
-        manager.load(name)
-        manager.unload(name)
-    biggest = max(s.charge or s.need for s in manager.slots.values())
-    manager.budgets["cpu"] = budget = int(biggest * 2.5)
-    rss0 = psutil.Process().memory_info().rss
-    loads0 = sum(s.loads for s in manager.slots.values())
-    seconds0 = sum(s.load_seconds for s in manager.slots.values())
-    samples, stop = [], threading.Event()
+    for _ in range(2):  # measure each (the second load is past one-off first-load costs)
+        for name in manager.slots:
+            manager.load(name)
+            manager.unload(name)
+    needs = sorted(s.need for s in manager.slots.values())
+    manager.budgets["cpu"] = needs[-1] + needs[-2] + needs[0] // 2  # any 2 fit, no 3
+    return manager, needs
+
+
+def _storm(requests: int, workers: int) -> dict:
+    import random
+
+    import psutil
+
+    manager, needs = _storm_manager()
+    budget, rss0 = manager.budget("cpu"), psutil.Process().memory_info().rss
+    before = {n: (s.loads, s.load_seconds) for n, s in manager.slots.items()}
+    samples, stop, failures, latencies, lock = [], threading.Event(), [], [], threading.Lock()
 
     def sampler():
         while not stop.is_set():
             samples.append((manager.used_bytes()["cpu"], psutil.Process().memory_info().rss - rss0))
             time.sleep(0.005)
-
-    rng = random.Random(0)
-    order = [f"s{rng.randrange(4)}" for _ in range(requests)]
-    failures, latencies, lock = [], [], threading.Lock()
 
     def worker(items):
         for name in items:
@@ -219,6 +232,8 @@ def section_storm(requests: int = 1000, workers: int = 4) -> str:
             with lock:
                 latencies.append((time.perf_counter() - started) * 1000)
 
+    rng = random.Random(0)
+    order = [f"s{rng.randrange(4)}" for _ in range(requests)]
     threading.Thread(target=sampler, daemon=True).start()
     started = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(order[i::workers],)) for i in range(workers)]
@@ -228,21 +243,19 @@ def section_storm(requests: int = 1000, workers: int = 4) -> str:
         t.join()
     wall = time.perf_counter() - started
     stop.set()
-    loads = sum(s.loads for s in manager.slots.values()) - loads0
-    load_s = sum(s.load_seconds for s in manager.slots.values()) - seconds0
-    peak = max(u for u, _ in samples)
-    rows = [["requests / threads", f"{requests} / {workers}"], ["failures", len(failures)],
-            ["budget MB (holds 2 of 4)", mb(budget)], ["peak charged MB (sampled)", mb(peak)],
-            ["samples over budget", sum(u > budget for u, _ in samples)], ["memory samples", len(samples)],
-            ["peak RSS growth MB (sampled)", mb(max(r for _, r in samples))], ["loads", loads],
-            ["time loading s (sum over loads)", round(load_s, 2)], ["wall s", round(wall, 2)],
-            ["request p50 / p95 ms", f"{p50(latencies):.1f} / {sorted(latencies)[int(0.95 * len(latencies))]:.1f}"]]
+    loads = sum(s.loads - before[n][0] for n, s in manager.slots.items())
+    load_s = sum(s.load_seconds - before[n][1] for n, s in manager.slots.items())
+    lat = sorted(latencies)
+    out = {"requests": requests, "failures": len(failures), "per-model charge MB": ", ".join(mb(n) for n in needs),
+           "budget MB (holds 2 of 4)": mb(budget), "peak charged MB (sampled)": mb(max(u for u, _ in samples)),
+           "samples over budget": f"{sum(u > budget for u, _ in samples)} of {len(samples)}",
+           "peak RSS growth MB (sampled)": mb(max(r for _, r in samples)), "loads": loads,
+           "time loading s (sum)": round(load_s, 2), "wall s": round(wall, 2),
+           "share of wall time loading": f"{load_s / wall:.0%}" if workers == 1 else "-",
+           "request p50 / p95 ms": f"{p50(lat):.1f} / {lat[int(0.95 * len(lat))]:.1f}"}
     if failures:
-        rows.append(["first failure", failures[0][:120]])
-    return table(["swap storm", "value"], rows) + (
-        "\n\nFour micro-preset specialists, requests in a seeded random order over 4 threads, 2 new tokens each. "
-        "Charged memory is the manager's books (measured RSS Δ per model, never below its tensor bytes); "
-        "RSS growth is the whole process above its level before the storm.")
+        out["first failure"] = failures[0][:120]
+    return out
 
 
 # ------------------------------------------------------------------ SmolLM2 tool calls
@@ -262,19 +275,42 @@ CHAT_PROMPTS = ["Hi, how are you today?", "Tell me a fun fact about the ocean.",
                 "Give me one tip for better sleep."]
 
 
+SHOTS = [{"role": "user", "content": "What is 15 plus 27?"},
+         {"role": "assistant", "content": '<tool_call>[{"name": "solve_math", "arguments": {"problem": "15 + 27"}}]</tool_call>'},
+         {"role": "user", "content": "Summarize: the shop opens at nine and closes at five."},
+         {"role": "assistant", "content": '<tool_call>[{"name": "summarize", "arguments": {"text": "the shop opens at nine '
+                                          'and closes at five."}}]</tool_call>'}]
+
+
 def section_toolcalls(max_tokens: int = 64) -> str:
     from cadre.runtime.backends.local import LocalBackend
     from cadre.runtime.registry import ModelCapability as C
     from cadre.runtime.registry import ModelSpec
-    from cadre.runtime.tools import TOOL_SCHEMAS, check_call, parse_tool_calls, tool_prompt
+    from cadre.runtime.tools import TOOL_SCHEMAS, tool_prompt
 
     backend = LocalBackend(ModelSpec("smollm2", path="smollm2-135m-instruct", capabilities=(C.PRIMARY_CHAT,)))
     backend.load()
-    system = tool_prompt(list(TOOL_SCHEMAS.values()))
+    system = [{"role": "system", "content": tool_prompt(list(TOOL_SCHEMAS.values()))}]
+    rows, examples = [], []
+    for variant, prefix in (("schemas only (the engine's prompt)", system), ("schemas + 2 worked examples", system + SHOTS)):
+        counts = _score_variant(backend, prefix, max_tokens, examples, variant)
+        rows.append([variant, *counts])
+    n = len(TOOL_PROMPTS)
+    summary = table(["prompt", f"call-like (of {n})", f"valid call (of {n})", f"right tool (of {n})",
+                     f"calls on chat prompts (of {len(CHAT_PROMPTS)})"], rows)
+    return summary + "\n\n" + table(["variant", "prompt", "expected", "parsed", "output (start)"], examples) + (
+        f"\n\nGreedy decoding, all 6 tool schemas in the system prompt (`cadre.runtime.tools.tool_prompt`), at most "
+        f"{max_tokens} new tokens (stopped early once the answer is plain prose). A valid call parses, names a known "
+        "tool and has its required arguments. Because of this rate the example project sets "
+        "`supports_function_calling: false` for SmolLM2, so the router decides (`tool_calling: auto`).")
+
+
+def _score_variant(backend, prefix, max_tokens, examples, variant) -> list[str]:
+    from cadre.runtime.tools import TOOL_SCHEMAS, check_call, parse_tool_calls
+
     valid = right = attempted = false_calls = 0
-    examples = []
     for prompt, expected in TOOL_PROMPTS + [(p, None) for p in CHAT_PROMPTS]:
-        text = _until_decided(backend, system, prompt, max_tokens)
+        text = _until_decided(backend, prefix, prompt, max_tokens)
         calls, errors = parse_tool_calls(text)
         ok = []
         for call in calls:
@@ -284,31 +320,20 @@ def section_toolcalls(max_tokens: int = 64) -> str:
             except Exception:  # noqa: BLE001 - an invalid call is what is being counted
                 pass
         if expected:
-            attempted += bool(calls or errors)
-            valid += bool(ok)
-            right += expected in ok
+            attempted, valid, right = attempted + bool(calls or errors), valid + bool(ok), right + (expected in ok)
         else:
             false_calls += bool(calls or errors)
-        examples.append([prompt[:40], expected or "(chat)", ", ".join(ok) or ("invalid" if calls or errors else "no call"),
+        examples.append([variant.split(" (")[0], prompt[:40], expected or "(chat)",
+                         ", ".join(ok) or ("invalid" if calls or errors else "no call"),
                          text.strip().replace("\n", " ").replace("|", "/")[:60]])
         print(examples[-1], flush=True)
     n = len(TOOL_PROMPTS)
-    summary = table(["measure", "value"], [
-        ["prompts needing a tool", n], ["wrote something call-like", f"{attempted}/{n}"],
-        ["valid call (parses, known tool, required arguments)", f"{valid}/{n} = {valid / n:.0%}"],
-        ["valid call to the right tool", f"{right}/{n} = {right / n:.0%}"],
-        ["chat prompts answered with a call anyway", f"{false_calls}/{len(CHAT_PROMPTS)}"]])
-    return summary + "\n\n" + table(["prompt", "expected", "parsed", "output (start)"], examples) + (
-        f"\n\nGreedy decoding, the tool prompt of `cadre.runtime.tools.tool_prompt` with all 6 tools, "
-        f"at most {max_tokens} new tokens (stopped early once the answer is plain prose). "
-        "Because of this rate the example project sets `supports_function_calling: false` for SmolLM2, so the "
-        "router decides (`tool_calling: auto`).")
+    return [str(attempted), f"{valid} ({valid / n:.0%})", f"{right} ({right / n:.0%})", str(false_calls)]
 
 
-def _until_decided(backend, system: str, prompt: str, max_tokens: int) -> str:
+def _until_decided(backend, prefix: list[dict], prompt: str, max_tokens: int) -> str:
     """Generate until the answer is clearly prose (no call started in 12 tokens) or done."""
-    stream = backend.stream([{"role": "system", "content": system}, {"role": "user", "content": prompt}],
-                            max_tokens=max_tokens)
+    stream = backend.stream([*prefix, {"role": "user", "content": prompt}], max_tokens=max_tokens)
     text = ""
     for piece in stream:
         text += piece

@@ -12,7 +12,14 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cadre.errors import CadreError
 
@@ -30,7 +37,7 @@ SEED_TYPES = {"router": "intent_classification", "vision": "vision_captioning",
 PRIMARY_DEFAULT = "smollm2-135m-instruct"
 
 
-def parse_size(value: int | float | str) -> int:
+def parse_size(value: float | str) -> int:
     """Bytes of a size like 2GB, 512MB, 1.5GiB or a plain number of bytes."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if value <= 0:
@@ -86,7 +93,7 @@ class ModelEntry(_Strict):
         return name
 
     @model_validator(mode="after")
-    def _location(self) -> "ModelEntry":
+    def _location(self) -> ModelEntry:
         if self.backend in ("local", "onnx") and not self.path:
             raise ValueError(f"backend {self.backend!r} needs a path")
         if self.backend == "openai" and not self.url:
@@ -139,7 +146,7 @@ class RouteTarget(_Strict):
     model: str | None = None
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> "RouteTarget":
+    def _exactly_one(self) -> RouteTarget:
         given = [k for k in ("capability", "tool", "model") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("a route names exactly one of capability, tool or model")
@@ -173,7 +180,7 @@ class ProjectConfig(_Strict):
     base_dir: str = Field(".", exclude=True)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "ProjectConfig":
+    def _consistent(self) -> ProjectConfig:
         names = [m.name for m in self.models]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -58,7 +58,8 @@ def say(text: str = "") -> None:
 def train_tokenizer(out: Path) -> Path:
     """The shared tokenizer from every bundled file (as `cadre tokenizer train` does)."""
     from cadre.data import load_examples
-    from cadre.tokenizer import corpus_texts, save_tokenizer, train_tokenizer as fit
+    from cadre.tokenizer import corpus_texts, save_tokenizer
+    from cadre.tokenizer import train_tokenizer as fit
 
     folder = out / "tokenizer"
     if (folder / "tokenizer.json").is_file():

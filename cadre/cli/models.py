@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,9 +16,9 @@ def register(app: typer.Typer) -> None:
 
 
 @models_app.command("list")
-def list_models(config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+def list_models(config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
                 measure: bool = typer.Option(False, help="Load each model once (one at a time) to measure its memory."),
-                memory_budget: Optional[str] = typer.Option(None, help="Budget such as 2GB (default: the project's, or auto)."),
+                memory_budget: str | None = typer.Option(None, help="Budget such as 2GB (default: the project's, or auto)."),
                 as_json: bool = typer.Option(False, "--json", help="One JSON object per model.")) -> None:
     """Every model with its status (loaded, not loaded, missing), estimated and measured memory."""
     from cadre.config import find_config
@@ -41,10 +40,10 @@ def list_models(config: Optional[Path] = typer.Option(None, "--config", help=CON
 
 @models_app.command("ask")
 def ask(prompt: str = typer.Argument(..., help="The request."),
-        config: Optional[Path] = typer.Option(None, "--config", help=CONFIG_HELP),
+        config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
         model: str = typer.Option("auto", help="auto, router-<kind>-<threshold>, or a model name."),
         max_tokens: int = typer.Option(128, help="Most tokens to generate."),
-        memory_budget: Optional[str] = typer.Option(None, help="Budget such as 2GB.")) -> None:
+        memory_budget: str | None = typer.Option(None, help="Budget such as 2GB.")) -> None:
     """Answer one request through the Engine and say which model answered and why."""
     from cadre.config import find_config
     from cadre.runtime.engine import Engine

@@ -23,7 +23,7 @@ from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolErro
 from cadre.runtime.manager import ModelManager
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
-from cadre.runtime.tools import TOOL_SCHEMAS, Prepared, ToolBox, run_tool_loop
+from cadre.runtime.tools import TOOL_SCHEMAS, Prepared, ToolBox, looks_degenerate, run_tool_loop
 from cadre.runtime.types import EngineResult, StreamHandle, Usage
 from cadre.runtime.vision import VISION_MARK
 
@@ -61,7 +61,7 @@ class Engine:
         self._count_lock = threading.Lock()
 
     @classmethod
-    def from_config_file(cls, path, **kwargs) -> "Engine":
+    def from_config_file(cls, path, **kwargs) -> Engine:
         """An engine for a cadre.yaml or a seed-style specialized_models.json."""
         from cadre.config import load_config
 
@@ -95,18 +95,29 @@ class Engine:
         """Answer a chat; tool calls for the client's own tools come back in `tool_calls`."""
         started = time.perf_counter()
         plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
-        usage = Usage()
-        if plan.prepared is not None:
-            try:
-                text, usage, plan.finish_reason = plan.prepared.backend.chat(
-                    plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
-            finally:
-                self._release(plan.prepared)
-            plan.text = text.strip()
+        usage = self._run(plan, max_tokens, temperature, top_p)
+        if plan.route is not None and plan.model != self.primary and plan.prepared is not None \
+                and looks_degenerate(plan.text):
+            # A tiny specialist that answered nothing usable: the primary answers instead.
+            why = "empty answer" if not plan.text else "degenerate answer"
+            plan = self._primary_plan(plan.route, messages, f"{plan.reason}: {why} → primary")
+            usage = self._run(plan, max_tokens, temperature, top_p)
         self._count(plan)
         return EngineResult(plan.text or "", plan.model, plan.reason, plan.route,
                             (time.perf_counter() - started) * 1000, usage, plan.tool_calls,
                             "tool_calls" if plan.tool_calls else plan.finish_reason)
+
+    def _run(self, plan: Plan, max_tokens: int, temperature: float, top_p: float) -> Usage:
+        """Generate a planned answer from its model (a ready text needs nothing)."""
+        if plan.prepared is None:
+            return Usage()
+        try:
+            text, usage, plan.finish_reason = plan.prepared.backend.chat(
+                plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+        finally:
+            self._release(plan.prepared)
+        plan.text = text.strip()
+        return usage
 
     def chat_stream(self, messages, model: str = "auto", max_tokens: int = 256, temperature: float = 0.0,
                     top_p: float = 1.0, tools=None, tool_choice=None) -> StreamHandle:
@@ -206,7 +217,8 @@ class Engine:
             result = describe_image(source, self.manager)
         except ToolError as exc:
             return self._primary_plan(choice, messages, f"{reason}: {exc} → primary")
-        return Plan(result.model, f"{reason} (features: {result.features})", choice, text=result.text)
+        note = f"; {result.note} → labels" if result.note else ""
+        return Plan(result.model, f"{reason} (features: {result.features}{note})", choice, text=result.text)
 
     def _capability_plan(self, choice, messages, capability: str, instruction: str, reason: str) -> Plan:
         """The best model for a capability; the primary when none can serve."""
@@ -352,4 +364,4 @@ def target_language(text: str) -> str:
     return match.group(1).capitalize() if match else "English"
 
 
-__all__ = ["Engine", "Plan", "check_messages", "last_image", "message_text", "ModelCapability"]
+__all__ = ["Engine", "ModelCapability", "Plan", "check_messages", "last_image", "message_text"]

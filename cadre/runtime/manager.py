@@ -18,52 +18,21 @@ import logging
 import threading
 import time
 import weakref
-from dataclasses import dataclass, field
 
 from cadre.runtime.backends.base import Backend, get_backend
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
-from cadre.runtime.memory import Meter, auto_budget, human, parse_budgets, resolve_device
+from cadre.runtime.memory import (
+    Meter,
+    auto_budget,
+    give_back_freed_memory,
+    human,
+    parse_budgets,
+    resolve_device,
+)
 from cadre.runtime.registry import ModelCapability, ModelSpec, Registry
+from cadre.runtime.slot import Lease, Slot
 
 log = logging.getLogger("cadre.runtime")
-DEFAULT_ESTIMATE = 50_000_000  # reserved for a model whose size cannot be guessed
-
-
-@dataclass
-class Slot:
-    """One registry model's life in the manager."""
-
-    spec: ModelSpec
-    device: str
-    backend: Backend | None = None
-    state: str = "unloaded"          # unloaded | loading | loaded
-    in_use: int = 0
-    waiting: int = 0
-    last_used: float = 0.0
-    estimate: int | None = None      # bytes, before loading
-    measured: int | None = None      # bytes, RSS/CUDA difference of the latest load
-    tensors: int | None = None       # bytes of parameters and buffers
-    peak_measured: int = 0
-    displaced: bool = False          # a pinned model evicted to make room, to be restored
-    loads: int = 0
-    load_seconds: float = 0.0
-    last_load_ms: float | None = None
-    last_unload_ms: float | None = None
-    error: str | None = None
-    history: list = field(default_factory=list)
-
-    @property
-    def need(self) -> int:
-        """Bytes to reserve: what loads measured (never below the tensor bytes), else the
-        estimate (also when nothing could be measured, e.g. memory reused by the allocator)."""
-        return max(self.peak_measured, self.tensors or 0) or self.estimate or DEFAULT_ESTIMATE
-
-    @property
-    def charge(self) -> int:
-        """Bytes this slot counts against its budget (the reservation while loading)."""
-        if self.state == "unloaded" or self.device == "remote":
-            return 0
-        return self.need
 
 
 class ModelManager:
@@ -85,7 +54,7 @@ class ModelManager:
         self._start_reaper()
 
     @classmethod
-    def from_config(cls, config, registry: Registry | None = None, memory_budget=None) -> "ModelManager":
+    def from_config(cls, config, registry: Registry | None = None, memory_budget=None) -> ModelManager:
         """A manager with a project's runtime settings (`memory_budget` overrides the file's)."""
         rt = config.runtime
         return cls(registry or Registry.from_config(config), memory_budget or rt.memory_budget,
@@ -138,7 +107,7 @@ class ModelManager:
 
     # ------------------------------------------------------------------ use
     @contextlib.contextmanager
-    def use(self, target: "ModelCapability | str", return_to_primary: bool = True):
+    def use(self, target: ModelCapability | str, return_to_primary: bool = True):
         """`with manager.use(ModelCapability.CODE_GENERATION) as model:` (or a model name):
         swap the model in, share it while in use, restore a displaced primary afterwards."""
         name, backend = self.acquire_any(target)
@@ -149,7 +118,7 @@ class ModelManager:
             if return_to_primary:
                 self.restore_pinned()
 
-    def acquire_any(self, target: "ModelCapability | str") -> tuple[str, Backend]:
+    def acquire_any(self, target: ModelCapability | str) -> tuple[str, Backend]:
         """Acquire a model by name, or the best loadable model for a capability."""
         if isinstance(target, str) and target in self.slots:
             return target, self.acquire(target)
@@ -236,11 +205,11 @@ class ModelManager:
 
     def _load(self, slot: Slot) -> Backend:
         """Load outside the manager lock (one load at a time), measuring the footprint."""
-        started = time.perf_counter()
         try:
             with self._load_lock:
                 cls = get_backend(slot.spec.backend)
                 cls.prepare()
+                started = time.perf_counter()  # load time proper: not the wait for the lock
                 meter = Meter(slot.device)
                 before = meter.read()
                 backend = cls(slot.spec, slot.device)
@@ -298,6 +267,8 @@ class ModelManager:
         started = time.perf_counter()
         slot.backend.unload()
         slot.backend, slot.state = None, "unloaded"
+        if slot.device == "cpu":
+            give_back_freed_memory()
         slot.displaced = displaced and slot.spec.pinned
         slot.last_unload_ms = (time.perf_counter() - started) * 1000
         self._cond.notify_all()
@@ -386,7 +357,7 @@ class ModelManager:
             log.warning("use_specialized_model(%s): %s", capability, exc)
             return None
 
-    def load_specialized_model(self, capability, return_to_primary: bool = True) -> "Lease | None":
+    def load_specialized_model(self, capability, return_to_primary: bool = True) -> Lease | None:
         """Seed 002's manual form: a lease on the model (`.invoke(...)` many times), released
         by `close()` or a `with` block; None when no model can serve."""
         try:
@@ -413,35 +384,3 @@ class ModelManager:
         with self._cond:
             devices = {s.device for s in self.slots.values() if s.device != "remote"}
             return {d: self._used(d) for d in sorted(devices)}
-
-
-class Lease:
-    """A model held for several calls (seed 002's `load_specialized_model`)."""
-
-    def __init__(self, manager: ModelManager, name: str, backend: Backend, return_to_primary: bool):
-        self.manager, self.name, self.backend = manager, name, backend
-        self.return_to_primary, self.closed = return_to_primary, False
-
-    def invoke(self, prompt: str, max_tokens: int = 256, **sampling) -> str:
-        """Answer one prompt with the leased model."""
-        return self.backend.invoke(prompt, max_tokens=max_tokens, **sampling)
-
-    def close(self) -> None:
-        """Release the model and restore the primary if asked."""
-        if not self.closed:
-            self.closed = True
-            self.manager.release(self.name)
-            if self.return_to_primary:
-                self.manager.restore_pinned()
-
-    def __enter__(self) -> "Lease":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass

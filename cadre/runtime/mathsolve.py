@@ -64,8 +64,12 @@ def _normalise(problem: str) -> str:
 def _parse(source: str, evaluate: bool = True):
     """Parse an expression after the whitelist check (sympy's parser evaluates Python)."""
     import sympy
-    from sympy.parsing.sympy_parser import (convert_xor, implicit_multiplication_application, parse_expr,
-                                            standard_transformations)
+    from sympy.parsing.sympy_parser import (
+        convert_xor,
+        implicit_multiplication_application,
+        parse_expr,
+        standard_transformations,
+    )
 
     source = source.strip().strip(",")
     if not source or not _SAFE.match(source):

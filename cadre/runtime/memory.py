@@ -70,7 +70,26 @@ class Meter:
         return int(psutil.Process().memory_info().rss)
 
 
-def human(n: int | float | None) -> str:
+def give_back_freed_memory() -> None:
+    """Return freed heap pages to the OS (glibc's malloc_trim), so RSS follows unloads."""
+    global _LIBC
+    if _LIBC is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim  # noqa: B018 - missing outside glibc
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
+
+
+def human(n: float | None) -> str:
     """12.3 MB style sizes; '-' for unknown."""
     if n is None:
         return "-"

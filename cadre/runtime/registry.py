@@ -6,10 +6,10 @@ to the model registered first.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Iterable
 
 from cadre.config import CAPABILITIES, ModelEntry, ProjectConfig
 from cadre.errors import CadreError
@@ -31,7 +31,7 @@ class ModelCapability(str, Enum):
     PRIMARY_CONVERSATION = "primary_chat"  # seed 002's name for the same capability
 
     @classmethod
-    def parse(cls, value: "str | ModelCapability") -> "ModelCapability":
+    def parse(cls, value: str | ModelCapability) -> ModelCapability:
         """A capability from its enum member or its name; unknown names are an error."""
         if isinstance(value, cls):
             return value
@@ -73,7 +73,7 @@ class ModelSpec:
         """Seed 002's name for the memory estimate, in GB."""
         return self.memory_mb / 1000 if self.memory_mb else None
 
-    def has(self, capability: "ModelCapability | str") -> bool:
+    def has(self, capability: ModelCapability | str) -> bool:
         """Whether this model serves a capability."""
         return ModelCapability.parse(capability) in self.capabilities
 
@@ -108,13 +108,13 @@ class Registry:
     def __contains__(self, name: str) -> bool:
         return name in self._specs
 
-    def candidates(self, capability: "ModelCapability | str") -> list[ModelSpec]:
+    def candidates(self, capability: ModelCapability | str) -> list[ModelSpec]:
         """Every model with a capability, best (highest priority) first."""
         cap = ModelCapability.parse(capability)
         specs = [s for s in self._specs.values() if cap in s.capabilities]
         return sorted(specs, key=lambda s: -s.priority)  # stable: ties keep registration order
 
-    def for_capability(self, capability: "ModelCapability | str") -> ModelSpec | None:
+    def for_capability(self, capability: ModelCapability | str) -> ModelSpec | None:
         """The model serving a capability (highest priority), or None."""
         found = self.candidates(capability)
         return found[0] if found else None
@@ -127,7 +127,7 @@ class Registry:
         return spec
 
     @classmethod
-    def from_config(cls, config: ProjectConfig) -> "Registry":
+    def from_config(cls, config: ProjectConfig) -> Registry:
         """Build the registry of a project file, resolving relative paths."""
         registry = cls()
         primary_name = max((m for m in config.models if "primary_chat" in m.capabilities),
@@ -176,7 +176,7 @@ def default_registry() -> Registry:
     return _DEFAULT
 
 
-def get_model_for_capability(capability: "ModelCapability | str",
+def get_model_for_capability(capability: ModelCapability | str,
                              registry: Registry | None = None) -> ModelSpec | None:
     """Seed 002's lookup: the highest-priority model serving a capability, or None."""
     return (registry or default_registry()).for_capability(capability)

@@ -73,3 +73,9 @@ def get_router(use_specialized: bool = True) -> ToolRouter:
         if use_specialized not in _ROUTERS:
             _ROUTERS[use_specialized] = ToolRouter(use_specialized=use_specialized)
         return _ROUTERS[use_specialized]
+
+
+def use_specialized_model(capability, prompt: str, max_tokens: int = 256, **sampling) -> str | None:
+    """Seed 002's one-shot helper on the process-wide manager: the best model for a
+    capability answers, the primary is restored; None when nothing can serve."""
+    return get_router().engine.manager.use_specialized_model(capability, prompt, max_tokens, **sampling)

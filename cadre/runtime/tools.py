@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
 
@@ -44,8 +44,8 @@ TOOL_PROMPT = (
     "To call tools, answer ONLY in this format:\n"
     '<tool_call>[{{"name": "func_name1", "arguments": {{"argument1": "value1"}}}}]</tool_call>'
 )
-_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.S)
-_FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)```", re.S)  # ```python fences are code, not calls
+_BLOCK = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+_FENCE = re.compile(r"```(?:json|JSON)?[ \t]*\n(.*?)```", re.DOTALL)  # ```python fences are code, not calls
 
 
 @dataclass
@@ -88,7 +88,7 @@ def parse_tool_calls(text: str) -> tuple[list[ToolCall], list[str]]:
     return calls, errors
 
 
-def _call(item) -> "ToolCall | str":
+def _call(item) -> ToolCall | str:
     if isinstance(item, dict) and "function" in item and isinstance(item["function"], dict):
         item = item["function"]
     if not isinstance(item, dict) or not isinstance(item.get("name"), str):
@@ -154,7 +154,7 @@ class ToolBox:
         self.impl = {"generate_code": self._code, "describe_image": self._image, "solve_math": self._math,
                      "enhance_prompt": self._enhance, "summarize": self._summarize, "translate": self._translate}
 
-    def add_tool(self, schema: dict, fn: Callable[..., "tuple[str, str] | str"]) -> None:
+    def add_tool(self, schema: dict, fn: Callable[..., tuple[str, str] | str]) -> None:
         """Add a tool: an OpenAI function schema and a function of its arguments returning
         text (or (text, model)); a duplicate name is rejected."""
         name = schema.get("function", schema)["name"]
@@ -163,7 +163,7 @@ class ToolBox:
         self.schemas[name] = schema if "function" in schema else {"type": "function", "function": schema}
         self.impl[name] = fn
 
-    def run(self, name: str, arguments: "str | dict") -> ToolOutcome:
+    def run(self, name: str, arguments: str | dict) -> ToolOutcome:
         """Run one tool; every failure (bad JSON, unknown tool, a tool that raises) is an outcome."""
         try:
             args = (check_args(name, arguments, self.schemas) if isinstance(arguments, dict)
@@ -237,6 +237,16 @@ ENHANCE_INSTRUCTION = ("Rewrite this image-generation prompt with vivid visual d
                        "as one line of comma-separated phrases:\n{text}")
 SUMMARY_INSTRUCTION = "Summarize the following text in at most {n} sentences:\n{text}"
 TRANSLATE_INSTRUCTION = "Translate the following text into {lang}. Answer with the translation only:\n{text}"
+
+
+def looks_degenerate(text: str | None) -> bool:
+    """Empty, or one word making up most of a longer answer ("a a a a a"): what an
+    undertrained tiny model produces."""
+    words = re.findall(r"\w+", (text or "").lower())
+    if not words:
+        return True
+    top = max(words.count(w) for w in set(words))
+    return len(words) >= 6 and top / len(words) > 0.5
 
 
 def _short(exc: Exception) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from cadre.errors import CadreError
 from cadre.runtime.errors import ToolError
+from cadre.runtime.tools import looks_degenerate
 
 VISION_MARK = "[E:vision]"
 MIN_PROB = 0.02          # labels below this are noise, but the top one is always kept
@@ -28,6 +29,7 @@ class VisionResult:
     features: str
     labels: list[tuple[str, float]] = field(default_factory=list)
     model: str = ENCODER_NAME
+    note: str = ""                  # why the captioner was not used, when it was not
 
 
 def is_image(source) -> bool:
@@ -83,13 +85,15 @@ def describe_image(source, manager=None, max_tokens: int = 64) -> VisionResult:
             text = model.invoke(f"{VISION_MARK} {features}", max_tokens=max_tokens).strip()
         finally:
             manager.release(name)
-        if text:
+        if not looks_degenerate(text):
             return VisionResult(text, features, labels, name)
+        return _fallback(features, labels, f"{name} gave a degenerate caption")
     return _fallback(features, labels, "no captioner")
 
 
 def _fallback(features: str, labels, why: str) -> VisionResult:
+    """The labels themselves, when no captioner (or no usable caption) is available."""
     if labels:
         parts = ", ".join(f"{label} ({p:.0%})" for label, p in labels)
-        return VisionResult(f"The image most likely shows: {parts}.", features, labels, ENCODER_NAME)
-    return VisionResult(f"Features: {features}.", features, labels, f"{ENCODER_NAME} ({why})")
+        return VisionResult(f"The image most likely shows: {parts}.", features, labels, ENCODER_NAME, why)
+    return VisionResult(f"Features: {features}.", features, labels, ENCODER_NAME, why)

@@ -41,6 +41,15 @@ def test_requests_go_to_the_specialist_tool_or_primary_and_say_why(engine):
     assert chat.usage.completion_tokens <= 4
 
 
+def test_a_degenerate_specialist_answer_is_replaced_by_the_primary(engine):
+    result = engine.generate("write a python function to add two numbers", max_tokens=12)
+    words = result.text.split()
+    if "degenerate answer → primary" in result.reason or "empty answer → primary" in result.reason:
+        assert result.model == "primary" and result.reason.startswith("nano code")
+    else:  # the specialist wrote something varied enough: it stands
+        assert result.model == "code" and len(set(words)) > len(words) / 2
+
+
 def test_routes_without_a_model_fall_back_to_the_primary(engine):
     result = engine.generate("translate into french: good morning", max_tokens=3)
     assert result.model == "primary" and "no translation model" in result.reason

@@ -50,7 +50,9 @@ def test_an_image_becomes_labels_then_a_caption(photo, config):
     probs = [p for _, p in result.labels]
     assert result.labels and probs == sorted(probs, reverse=True) and all(0 < p <= 1 for p in probs)
     assert result.features == ", ".join(label for label, _ in result.labels)
-    assert result.model == "vision" and manager.slots["vision"].loads == 1
+    assert manager.slots["vision"].loads == 1  # the captioner ran
+    # an undertrained captioner's "a a a a a" is replaced by the labels, and says so
+    assert result.model == "vision" or (result.model == "efficientnet-lite0" and "degenerate" in result.note)
 
 
 def test_without_a_captioner_the_labels_are_reported(photo):
@@ -73,6 +75,7 @@ def test_the_engine_describes_an_attached_image(photo, config):
     engine = Engine(config, manager=ModelManager.from_config(config, Registry.from_config(config)))
     result = engine.chat([{"role": "user", "content": [{"type": "text", "text": "what is this?"},
                                                        {"type": "image_url", "image_url": {"url": url}}]}])
-    assert result.model == "vision" and result.reason.startswith("image attached → describe_image (features: ")
+    assert result.model in ("vision", "efficientnet-lite0")
+    assert result.reason.startswith("image attached → describe_image (features: ")
     marked = engine.generate("[E:vision] cat, sleeping, couch", max_tokens=5)
-    assert marked.model == "vision" and "cat, sleeping, couch" in marked.reason
+    assert marked.reason.startswith("[E:vision] features given → describe_image (features: cat, sleeping, couch")

@@ -12,7 +12,8 @@ import importlib.metadata as md
 import logging
 import threading
 from abc import ABC, abstractmethod
-from typing import Callable, ClassVar, Iterator
+from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -34,7 +35,7 @@ class NoOptions(BaseModel):
 class TextStream:
     """Text pieces of one answer; `usage` and `finish_reason` are final once exhausted."""
 
-    def __init__(self, pieces: Callable[["TextStream"], Iterator[str]]):
+    def __init__(self, pieces: Callable[[TextStream], Iterator[str]]):
         self.usage = Usage()
         self.finish_reason = "stop"
         self._pieces = pieces(self)

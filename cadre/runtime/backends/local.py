@@ -16,7 +16,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from cadre.errors import CadreError
-from cadre.runtime.backends.base import Backend, TextStream, last_user_text, register_backend
+from cadre.runtime.backends.base import (
+    Backend,
+    TextStream,
+    last_user_text,
+    register_backend,
+)
 from cadre.runtime.errors import BackendError
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from cadre.errors import CadreError
 from cadre.routing.base import Router
-from cadre.runtime.backends.base import Backend, TextStream, last_user_text, register_backend
+from cadre.runtime.backends.base import (
+    Backend,
+    TextStream,
+    last_user_text,
+    register_backend,
+)
 from cadre.runtime.errors import BackendError
 
 

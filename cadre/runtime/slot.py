@@ -1,0 +1,79 @@
+"""One model's life in the manager (`Slot`), and a model held across calls (`Lease`,
+seed 002's `load_specialized_model`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cadre.runtime.backends.base import Backend
+from cadre.runtime.registry import ModelSpec
+
+DEFAULT_ESTIMATE = 50_000_000  # reserved for a model whose size cannot be guessed
+
+
+@dataclass
+class Slot:
+    """One registry model's life in the manager."""
+
+    spec: ModelSpec
+    device: str
+    backend: Backend | None = None
+    state: str = "unloaded"          # unloaded | loading | loaded
+    in_use: int = 0
+    waiting: int = 0
+    last_used: float = 0.0
+    estimate: int | None = None      # bytes, before loading
+    measured: int | None = None      # bytes, RSS/CUDA difference of the latest load
+    tensors: int | None = None       # bytes of parameters and buffers
+    peak_measured: int = 0
+    displaced: bool = False          # a pinned model evicted to make room, to be restored
+    loads: int = 0
+    load_seconds: float = 0.0
+    last_load_ms: float | None = None
+    last_unload_ms: float | None = None
+    error: str | None = None
+
+    @property
+    def need(self) -> int:
+        """Bytes to reserve: what the latest load measured (never below the tensor bytes),
+        else the estimate (also when nothing could be measured)."""
+        return max(self.measured or 0, self.tensors or 0) or self.estimate or DEFAULT_ESTIMATE
+
+    @property
+    def charge(self) -> int:
+        """Bytes this slot counts against its budget (the reservation while loading)."""
+        if self.state == "unloaded" or self.device == "remote":
+            return 0
+        return self.need
+
+
+
+class Lease:
+    """A model held for several calls (seed 002's `load_specialized_model`)."""
+
+    def __init__(self, manager, name: str, backend: Backend, return_to_primary: bool):
+        self.manager, self.name, self.backend = manager, name, backend
+        self.return_to_primary, self.closed = return_to_primary, False
+
+    def invoke(self, prompt: str, max_tokens: int = 256, **sampling) -> str:
+        """Answer one prompt with the leased model."""
+        return self.backend.invoke(prompt, max_tokens=max_tokens, **sampling)
+
+    def close(self) -> None:
+        """Release the model and restore the primary if asked."""
+        if not self.closed:
+            self.closed = True
+            self.manager.release(self.name)
+            if self.return_to_primary:
+                self.manager.restore_pinned()
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
