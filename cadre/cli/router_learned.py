@@ -68,6 +68,8 @@ def eval_learned_cmd(
         plot: Optional[Path] = typer.Option(None, help="Write the cost–quality curve as a PNG here."),
         lam: Optional[float] = typer.Option(None, "--lambda", help="Override λ (utility rule)."),
         threshold: Optional[float] = typer.Option(None, help="Override with one threshold for every model."),
+        target_quality: Optional[float] = typer.Option(None, help="Re-pick the operating point from the saved validation curve: cheapest reaching this accuracy."),
+        budget: Optional[float] = typer.Option(None, help="Re-pick from the saved validation curve: most accurate within this mean cost."),
         threads: Optional[int] = typer.Option(None, help="CPU threads for torch.")) -> None:
     """Evaluate a learned router: accuracy, mean cost, oracle, AIQ, APGR, per-model AUC/F1."""
     from cadre.data.routing_tables import read_routing_table
@@ -75,7 +77,8 @@ def eval_learned_cmd(
     from cadre.routing.learned_eval import evaluate
 
     _threads(threads)
-    router = LearnedRouter(model_dir, thresholds=threshold, lam=lam)
+    router = LearnedRouter(model_dir, thresholds=threshold, lam=lam, target_quality=target_quality,
+                           budget=budget)
     table = read_routing_table(data, router.labels)
     report = evaluate(router, table, cache=True, plot=plot)
     if as_json:

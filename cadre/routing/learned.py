@@ -26,16 +26,22 @@ class LearnedRouter(Router):
     """Routes a prompt to the cheapest model predicted to answer it correctly.
 
     `thresholds` (model → P, or one float for all) switches to the threshold rule; `lam`
-    to the utility rule with that λ; by default the artifact's calibrated operating point
-    is used. `costs` (model → cost per call) replaces the learned per-format costs.
+    to the utility rule with that λ; `target_quality` or `budget` re-picks the operating
+    point from the validation curve saved at fit time (never from test data); by default
+    the artifact's calibrated operating point is used. `costs` (model → cost per call)
+    replaces the learned per-format costs.
     """
 
     def __init__(self, path: str | Path, thresholds: dict | float | None = None,
-                 costs: dict | None = None, lam: float | None = None, cache=False):
+                 costs: dict | None = None, lam: float | None = None, cache=False,
+                 target_quality: float | None = None, budget: float | None = None):
         self.path = Path(path)
         self.meta, self.model = load_artifact(self.path)
         models = self.meta["models"]
         op = self.meta["operating_point"]
+        if target_quality is not None or budget is not None:
+            op = {**op, **policy.pick_point(op["validation_curve"], target_quality, budget)}
+        self.operating_point = op
         base_thr = op["param"] if op["objective"] == "threshold" else 0.5
         super().__init__(models, thresholds={m: base_thr for m in models})
         self.override_costs = self._check_costs(costs)

@@ -55,6 +55,7 @@ def evaluate(router: LearnedRouter, table, cache=True, features=None, plot: str 
         "cost_vs_strong": cost / strong[0] if strong[0] else float("nan"),
         "objective": router.objective, "operating_param": router.lam if router.objective == "utility" else
         {m: router.thresholds[m] for m in models},
+        "operating_point": {k: v for k, v in router.operating_point.items() if k != "validation_curve"},
         "eval_rows": int(len(Y)), "skipped_incomplete_rows": skipped,
         "selection": rr.selection_frequency(choice, models),
         "per_model": rr.per_model_metrics(P, Y, models),

@@ -66,15 +66,24 @@ def sweep(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
 def calibrate(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
               objective: str = "utility", target_quality: float | None = None,
               budget: float | None = None, scale: float | None = None) -> dict:
-    """Choose the operating point on validation data; returns a JSON-ready dict.
+    """Choose the operating point on validation data; returns a JSON-ready dict that
+    includes the whole validation curve (so another target or budget can be picked later).
+    """
+    points = sweep(P, Y, C, costs, objective, scale)
+    return {**pick_point(points, target_quality, budget), "objective": objective,
+            "validation_curve": points}
+
+
+def pick_point(points: list[dict], target_quality: float | None = None,
+               budget: float | None = None) -> dict:
+    """Pick from a validation curve; exactly one of `target_quality` and `budget` is given.
 
     With `target_quality`: the cheapest point whose validation accuracy reaches it (else
     the most accurate point). With `budget`: the most accurate point whose validation mean
-    cost is within it (else the cheapest point). Exactly one of the two must be given.
+    cost is within it (else the cheapest point).
     """
     if (target_quality is None) == (budget is None):
-        raise CadreError("calibrate needs exactly one of target_quality or budget")
-    points = sweep(P, Y, C, costs, objective, scale)
+        raise CadreError("give exactly one of a target quality or a budget")
     if target_quality is not None:
         ok = [p for p in points if p["accuracy"] >= target_quality]
         best = (min(ok, key=lambda p: (p["cost"], -p["accuracy"])) if ok
@@ -83,6 +92,5 @@ def calibrate(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
         ok = [p for p in points if p["cost"] <= budget]
         best = (max(ok, key=lambda p: (p["accuracy"], -p["cost"])) if ok
                 else min(points, key=lambda p: p["cost"]))
-    return {"objective": objective, "param": best["param"], "val_accuracy": best["accuracy"],
-            "val_cost": best["cost"], "target_quality": target_quality, "budget": budget,
-            "reached": bool(ok)}
+    return {"param": best["param"], "val_accuracy": best["accuracy"], "val_cost": best["cost"],
+            "target_quality": target_quality, "budget": budget, "reached": bool(ok)}

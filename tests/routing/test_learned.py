@@ -186,3 +186,49 @@ def test_cli_fit_and_eval_json(tables, monkeypatch):
     res = runner.invoke(app, ["router", "fit-learned", "--data", str(tables["train"]), "--output", str(out),
                               "--kind", "forest"])
     assert res.exit_code == 2 and "unknown learned-router kind" in res.output
+
+
+def test_stacked_kinds_and_repicking_the_operating_point(tables):
+    table = read_routing_table(tables["train"])
+    out = tables["root"] / "stacked"
+    meta = fit_learned(table, out, kind="knn+mlp", folds=3, hp={"knn": HP["knn"], "mlp": HP["mlp"]},
+                       cache=tables["cache"])
+    assert meta["kinds"] == ["knn", "mlp"] and set(meta["hyperparameters"]) == {"knn", "mlp"}
+    curve = meta["operating_point"]["validation_curve"]
+    cheap = LearnedRouter(out, budget=0.0012)
+    assert cheap.operating_point["val_cost"] <= 0.0012 and cheap.operating_point["budget"] == 0.0012
+    rich = LearnedRouter(out, target_quality=1.0)
+    reached = [p for p in curve if p["accuracy"] >= 1.0]
+    if reached:
+        assert rich.operating_point["val_cost"] == min(p["cost"] for p in reached)
+    auc, _ = _auc_alpha(cheap, tables)
+    assert auc > 0.9
+
+
+def test_image_rows_use_efficientnet_features(tmp_path):
+    import base64
+    import io
+
+    from PIL import Image
+
+    def png(color):
+        buf = io.BytesIO()
+        Image.new("RGB", (32, 32), color).save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode()
+
+    rows = []
+    for i in range(16):
+        red = i % 2 == 0
+        rows.append({"prompt": f"What is in this picture? ({i})", "images": [png((220, 20, 20) if red else (20, 20, 220))],
+                     "model_scores": {"eye": int(red), "big": 1}, "model_costs": {"eye": 0.1, "big": 1.0}})
+    rows.append({"prompt": "no picture here", "model_scores": {"eye": 0, "big": 1}})
+    path = _write(tmp_path / "vision.jsonl", rows)
+    table = read_routing_table(path)
+    meta = fit_learned(table, tmp_path / "vision_router", kind="knn", folds=2, hp={"k": 3},
+                       cache=tmp_path / "cache")
+    assert meta["feature_spec"]["images"] is True
+    router = LearnedRouter(tmp_path / "vision_router", thresholds=0.6)
+    red = router.route("What is in this picture? (x)", images=[png((220, 20, 20))])
+    blue = router.route("What is in this picture? (x)", images=[png((20, 20, 220))])
+    assert red.scores["eye"] > blue.scores["eye"]
+    assert red.name == "eye" and blue.name == "big"

@@ -1,0 +1,135 @@
+"""Baselines and the cadre runner for benchmarks/learned_router.py.
+
+Every function scores on the test table's complete rows (every model has a score) and
+picks operating points on the train table only: "match" = cheapest point whose train /
+validation accuracy reaches the strongest single model's, "half" = most accurate point
+whose train / validation mean cost is at most half of that model's.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from cadre.evaluation import routing_report as rr
+from cadre.routing import learned_policy as policy
+from cadre.routing.learned import LearnedRouter, fit_learned
+from cadre.routing.learned_embed import FeatureSpec, featurize
+from cadre.routing.learned_eval import evaluate
+from cadre.routing.learned_fit import complete_rows
+
+
+def arrays(table):
+    """(Y, C) on complete rows."""
+    Y, C = table.score_matrix(), table.cost_matrix()
+    rows = complete_rows(Y)
+    return Y[rows], C[rows], rows
+
+
+def features(table):
+    """cadre's default features for a table (cached in the user cache)."""
+    return featurize(table.prompts, spec=FeatureSpec(), cache=True, progress=False)
+
+
+def test_singles(test) -> dict:
+    Y, C, _ = arrays(test)
+    return rr.single_models(Y, C, test.models)
+
+
+def oracle_point(test) -> tuple[float, float]:
+    Y, C, _ = arrays(test)
+    return rr.oracle(Y, C)
+
+
+def zero_router(singles: dict) -> dict:
+    """Random mixes of single models: the hull of their points (no operating point)."""
+    return rr.curve_summary(list(singles.values()), singles)
+
+
+def _strong(train) -> tuple[int, float, float]:
+    """Index, train accuracy and train mean cost of the most accurate single model on train."""
+    Y, C, _ = arrays(train)
+    accs = Y.mean(axis=0)
+    j = int(np.argmax(accs))
+    return j, float(accs[j]), float(C[:, j].mean())
+
+
+def _ops(val_points: list[dict], train) -> dict:
+    """The two operating points picked on train-side points."""
+    _, acc, cost = _strong(train)
+    return {"match": policy.pick_point(val_points, target_quality=acc)["param"],
+            "half": policy.pick_point(val_points, budget=0.5 * cost)["param"]}
+
+
+def _score_curve(choose, test_P, test_Y, test_C, ops: dict, singles: dict):
+    """Test results at both operating points plus the full curve's AIQ / APGR."""
+    curve = []
+    for lam in policy.LAMBDA_GRID:
+        acc, cost = policy.outcome(choose(test_P, lam), test_Y, test_C)
+        curve.append((cost, acc))
+    res = {k: policy.outcome(choose(test_P, lam), test_Y, test_C) for k, lam in ops.items()}
+    res.update(rr.curve_summary(curve, singles))
+    return res, curve
+
+
+def task_router(train, test):
+    """Per task (known from the `task` column), the model maximising train accuracy − λ·cost."""
+    Ytr, Ctr, rtr = arrays(train)
+    Yte, Cte, rte = arrays(test)
+    ttr = np.array(train.column("task", "all"))[rtr]
+    tte = np.array(test.column("task", "all"))[rte]
+    tasks = sorted(set(ttr))
+    acc = np.array([Ytr[ttr == t].mean(axis=0) for t in tasks])  # (T, M)
+    cost = np.array([Ctr[ttr == t].mean(axis=0) for t in tasks])
+    scale = float(Ctr.mean(axis=0).max())
+
+    def choose(task_ids, lam):
+        pick = (acc - lam * cost / scale).argmax(axis=1)  # (T,)
+        return pick[task_ids]
+
+    idx_tr = np.array([tasks.index(t) for t in ttr])
+    idx_te = np.array([tasks.index(t) if t in tasks else 0 for t in tte])
+    val = [dict(zip(("accuracy", "cost"), policy.outcome(choose(idx_tr, lam), Ytr, Ctr)), param=lam)
+           for lam in policy.LAMBDA_GRID]
+    return _score_curve(choose, idx_te, Yte, Cte, _ops(val, train), test_singles(test))
+
+
+def tfidf_knn(train, test, k: int = 20, folds: int = 5):
+    """TF-IDF (word 1-2 grams) kNN, mean correctness of 20 neighbours, utility rule."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    Ytr, Ctr, rtr = arrays(train)
+    Yte, Cte, rte = arrays(test)
+    ptr = [p for p, keep in zip(train.prompts, rtr) if keep]
+    pte = [p for p, keep in zip(test.prompts, rte) if keep]
+    costs = Ctr.mean(axis=0)
+    scale = float(costs.max())
+
+    def knn(fit_p, fit_y, query_p):
+        vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fit_p)
+        sims = (vec.transform(query_p) @ vec.transform(fit_p).T).toarray()  # (Q, F)
+        near = np.argsort(-sims, axis=1)[:, :k]
+        return fit_y[near].mean(axis=1)  # (Q, M)
+
+    ids = np.random.default_rng(0).permutation(len(ptr)) % folds
+    oof = np.zeros_like(Ytr)
+    for f in range(folds):
+        oof[ids == f] = knn([p for p, i in zip(ptr, ids) if i != f], Ytr[ids != f],
+                            [p for p, i in zip(ptr, ids) if i == f])
+
+    def choose(P, lam):
+        return policy.choose_utility(P, costs, lam, scale)
+
+    val = [dict(zip(("accuracy", "cost"), policy.outcome(choose(oof, lam), Ytr, Ctr)), param=lam)
+           for lam in policy.LAMBDA_GRID]
+    return _score_curve(choose, knn(ptr, Ytr, pte), Yte, Cte, _ops(val, train), test_singles(test))
+
+
+def cadre_router(kind: str, train, test, X_tr, X_te, out, hp=None):
+    """Fit cadre's learned router; score it at both operating points (picked on validation)."""
+    fit_learned(train, out, kind=kind, features=X_tr, seed=0, hp=hp)
+    _, _, strong_cost = _strong(train)
+    res = {}
+    for key, kw in (("match", {}), ("half", {"budget": 0.5 * strong_cost})):
+        report = evaluate(LearnedRouter(out, **kw), test, features=X_te)
+        res[key] = (report["accuracy"], report["mean_cost"])
+    res.update({"aiq": report["aiq"], "apgr": report["apgr"]})
+    return res, [(p["cost"], p["accuracy"]) for p in report["curve"]]
