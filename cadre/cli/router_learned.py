@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
 def fit_learned_cmd(
         data: Path = typer.Option(..., "--data", help="Training routing table (JSONL or .jsonl.gz)."),
         output: Path = typer.Option(..., "--output", help="Artifact folder to write."),
-        kind: str = typer.Option("mlp", "--kind", help="Predictor: mlp, knn, gbdt or mf; several joined with + (e.g. knn+mlp) are stacked."),
+        kind: str = typer.Option("mlp", "--kind", help="Predictor: mlp, linear, knn, gbdt or mf; several joined with + (e.g. knn+mlp) are stacked."),
         tune: bool = typer.Option(False, "--tune", help="Seeded random search over the kind's grid first."),
         seed: int = typer.Option(0, "--seed", help="Seed for folds, initialisation and the search."),
         folds: int = typer.Option(5, "--folds", help="Cross-fitting folds (out-of-fold predictions calibrate)."),

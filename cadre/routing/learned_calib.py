@@ -7,7 +7,8 @@ the out-of-fold predictions of the training table:
 - prompts are grouped into **format clusters**: k-means over the standardised
   `shape_features` of the prompt (its length, number of examples, answer choices, a
   blank, code markers...), all read off the prompt itself, so the cluster of a new
-  prompt is known at routing time;
+  prompt is known at routing time. k is chosen among 1, 2, 3, 4, 6, 8 (at most one per
+  40 rows) by the 3-fold cross-validated log loss of the calibrator below;
 - a **stacked calibrator** per model, a logistic regression on the logits of every
   model's predicted P (every predictor kind, when several are combined) plus the
   cluster one-hot, turns raw predictions into calibrated P(correct). It pools the
@@ -24,7 +25,7 @@ import numpy as np
 
 from cadre.routing.learned_embed import shape_features
 
-DEFAULT_CLUSTERS = 6
+CLUSTER_CHOICES = (1, 2, 3, 4, 6, 8)
 ROWS_PER_CLUSTER = 40
 STACK_C = 0.1
 
@@ -56,13 +57,23 @@ class Calibrator:
 
     @classmethod
     def fit(cls, P_all: np.ndarray, Y: np.ndarray, shapes: np.ndarray, C: np.ndarray,
-            fallback_costs: np.ndarray, clusters: int = DEFAULT_CLUSTERS, seed: int = 0) -> "Calibrator":
-        """Fit on out-of-fold predictions P_all (N, B·M), scores Y (N, M), costs C (N, M)."""
-        k = max(1, min(clusters, len(Y) // ROWS_PER_CLUSTER))
+            fallback_costs: np.ndarray, clusters: int | None = None, seed: int = 0) -> "Calibrator":
+        """Fit on out-of-fold predictions P_all (N, B·M), scores Y (N, M), costs C (N, M).
+
+        `clusters` fixes k; None chooses it by cross-validated log loss.
+        """
         mean, std = shapes.mean(axis=0), shapes.std(axis=0) + 1e-6
-        centroids, ids = _kmeans((shapes - mean) / std, k, seed)
+        z = (shapes - mean) / std
+        limit = max(1, len(Y) // ROWS_PER_CLUSTER)
+        choices = [min(clusters, limit)] if clusters else [k for k in CLUSTER_CHOICES if k <= limit]
+        fits = {k: _kmeans(z, k, seed) for k in choices}
+        losses = {k: _cv_loss(P_all, Y, np.eye(len(c))[ids], seed) if len(choices) > 1 else 0.0
+                  for k, (c, ids) in fits.items()}
+        k = min(losses, key=lambda k: (round(losses[k], 4), k))
+        centroids, ids = fits[k]
         arrays = {"shape_mean": mean.astype(np.float32), "shape_std": std.astype(np.float32),
-                  "centroids": centroids.astype(np.float32)}
+                  "centroids": centroids.astype(np.float32),
+                  "cluster_cv_logloss": np.array([[k, losses[k]] for k in sorted(losses)])}
         arrays.update(_fit_stack(P_all, Y, np.eye(len(centroids))[ids]))
         arrays["cluster_costs"] = _cluster_costs(C, ids, len(centroids), fallback_costs)
         return cls(arrays)
@@ -75,9 +86,7 @@ class Calibrator:
 
     def apply(self, P_all: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Calibrated P(correct), (N, M)."""
-        feats = np.hstack([logit(P_all), np.eye(self.k)[ids]])  # (N, B·M + K)
-        z = feats @ self.arrays["coef"].T + self.arrays["intercept"][None, :]
-        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+        return _apply_stack(self.arrays, P_all, np.eye(self.k)[ids])
 
     def row_costs(self, ids: np.ndarray) -> np.ndarray:
         """Expected cost of each model for each prompt, from its cluster, (N, M)."""
@@ -94,6 +103,24 @@ def _kmeans(z: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     used = np.unique(km.labels_)
     remap = {c: i for i, c in enumerate(used)}
     return km.cluster_centers_[used], np.array([remap[c] for c in km.labels_])
+
+
+def _apply_stack(arrays: dict, P_all: np.ndarray, onehot: np.ndarray) -> np.ndarray:
+    feats = np.hstack([logit(P_all), onehot])  # (N, B·M + K)
+    z = feats @ arrays["coef"].T + arrays["intercept"][None, :]
+    return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+
+def _cv_loss(P_all: np.ndarray, Y: np.ndarray, onehot: np.ndarray, seed: int, folds: int = 3) -> float:
+    """Cross-validated log loss of the stacked calibrator with these clusters."""
+    from cadre.routing.learned_models import validation_logloss
+
+    ids = np.random.default_rng(seed).permutation(len(Y)) % folds
+    out = np.zeros(Y.shape, dtype=np.float32)
+    for f in range(folds):
+        arrays = _fit_stack(P_all[ids != f], Y[ids != f], onehot[ids != f])
+        out[ids == f] = _apply_stack(arrays, P_all[ids == f], onehot[ids == f])
+    return validation_logloss(out, Y)
 
 
 def _fit_stack(P_all: np.ndarray, Y: np.ndarray, onehot: np.ndarray) -> dict:

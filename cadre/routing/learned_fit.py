@@ -1,6 +1,6 @@
 """Fitting a learned router (stage 3) and choosing its operating point (stage 4).
 
-`fit_learned` trains one or several predictor kinds (mlp, knn, gbdt, mf; several are
+`fit_learned` trains one or several predictor kinds (mlp, linear, knn, gbdt, mf; several are
 given as "knn+mlp") with K-fold cross-fitting: each fold's model predicts the rows it did
 not see, so every training row gets an out-of-fold prediction. Those predictions are the
 validation split carved from train: the calibrator (format clusters, stacked
@@ -20,11 +20,11 @@ import numpy as np
 from cadre.errors import CadreError
 from cadre.routing import learned_policy as policy
 from cadre.routing.learned_artifact import RouterModel, save_artifact
-from cadre.routing.learned_calib import DEFAULT_CLUSTERS, Calibrator, prompt_shapes
+from cadre.routing.learned_calib import Calibrator, prompt_shapes
 from cadre.routing.learned_embed import FeatureSpec, featurize
 from cadre.routing.learned_models import predictor_class, random_search, validation_logloss
 
-KINDS = ("mlp", "knn", "gbdt", "mf")
+KINDS = ("mlp", "linear", "knn", "gbdt", "mf")
 
 
 def parse_kinds(kind: str) -> list[str]:
@@ -130,7 +130,7 @@ def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False
                 folds: int = 5, objective: str = "utility", target_quality: float | None = None,
                 budget: float | None = None, costs: dict | None = None, spec: FeatureSpec | None = None,
                 hp: dict | None = None, cache=True, cost_unit: str = "$", trials: int = 8,
-                clusters: int = DEFAULT_CLUSTERS, features: np.ndarray | None = None,
+                clusters: int | None = None, features: np.ndarray | None = None,
                 progress=None) -> dict:
     """Train a learned router on a RoutingTable and write its artifact folder; returns its metadata.
 
@@ -173,7 +173,9 @@ def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False
     meta = {
         "models": list(models), "costs": dict(zip(models, map(float, flat))), "cost_source": cost_source,
         "cost_unit": cost_unit, "feature_spec": spec.to_dict(), "hyperparameters": params,
-        "tuning": tuning, "folds": folds, "seed": seed, "clusters": calib.k, "operating_point": op,
+        "tuning": tuning, "folds": folds, "seed": seed, "clusters": calib.k,
+        "cluster_cv_logloss": {int(k): float(v) for k, v in calib.arrays["cluster_cv_logloss"]},
+        "operating_point": op,
         "train_rows": len(Y), "data_sha256": _data_hash(table),
         "validation": {"oof_logloss_raw": {k: validation_logloss(o, Y) for k, o in zip(kinds, oofs)},
                        "oof_logloss_calibrated": validation_logloss(P, Y)},

@@ -1,7 +1,9 @@
 """Stage 3 of the learned router: predictors of P(model answers correctly | prompt features).
 
-Four kinds share one interface (`fit`, `predict`, and a state of JSON config + arrays):
+Five kinds share one interface (`fit`, `predict`, and a state of JSON config + arrays):
 
+- `linear`: one L2-regularised logistic regression per model (scikit-learn to fit; its
+  coefficients are plain arrays, so prediction is a matrix product);
 - `mlp`: the seed's multi-output MLP (`learned_nets.build_mlp`);
 - `mf`: RouteLLM's matrix-factorisation scorer, trained pointwise on correctness;
 - `knn`: the mean correctness of the k most similar training prompts (cosine), smoothed
@@ -20,6 +22,8 @@ import numpy as np
 from cadre.errors import CadreError
 from cadre.routing import learned_nets as nets
 
+LINEAR_DEFAULTS = {"C": 0.1}
+LINEAR_GRID = {"C": [0.01, 0.03, 0.1, 0.3, 1.0]}
 KNN_DEFAULTS = {"k": 20, "alpha": 2.0}
 KNN_GRID = {"k": [5, 10, 20, 40, 80], "alpha": [0.5, 2.0, 5.0]}
 GBDT_DEFAULTS = {"pca_dim": 48, "max_iter": 150, "learning_rate": 0.05, "max_leaf_nodes": 15,
@@ -115,6 +119,33 @@ class MFPredictor(_NetPredictor):
         net = nets.build_mf(X.shape[1], Y.shape[1], hp["dim"])
         nets.init_output_bias(net.bias, Y)
         return cls._fit_net(net, X, Y, hp, seed)
+
+
+class LinearPredictor(Predictor):
+    """Per-model logistic regression on the features."""
+
+    kind, defaults, grid = "linear", LINEAR_DEFAULTS, LINEAR_GRID
+
+    @classmethod
+    def fit(cls, X, Y, hp, seed, spec_cols):
+        from sklearn.linear_model import LogisticRegression
+
+        coef = np.zeros((Y.shape[1], X.shape[1]), dtype=np.float32)
+        bias = np.zeros(Y.shape[1], dtype=np.float32)
+        for j in range(Y.shape[1]):
+            seen = ~np.isnan(Y[:, j])
+            y = Y[seen, j] >= 0.5
+            if y.all() or not y.any():
+                rate = (y.sum() + 0.5) / (len(y) + 1.0)
+                bias[j] = np.log(rate / (1 - rate))
+                continue
+            lr = LogisticRegression(C=float(hp["C"]), max_iter=2000).fit(X[seen], y)
+            coef[j], bias[j] = lr.coef_[0], lr.intercept_[0]
+        return cls({"hp": hp}, {"coef": coef, "bias": bias})
+
+    def predict(self, X):
+        z = np.asarray(X, np.float32) @ self.arrays["coef"].T + self.arrays["bias"][None, :]  # (N, M)
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
 
 def _unit_rows(X: np.ndarray) -> np.ndarray:
@@ -232,7 +263,7 @@ def _tree_raw(Z: np.ndarray, a: dict, prefix: str) -> np.ndarray:
 
 
 PREDICTORS: dict[str, type[Predictor]] = {
-    cls.kind: cls for cls in (MLPPredictor, KNNPredictor, GBDTPredictor, MFPredictor)}
+    cls.kind: cls for cls in (MLPPredictor, LinearPredictor, KNNPredictor, GBDTPredictor, MFPredictor)}
 
 
 def predictor_class(kind: str) -> type[Predictor]:

@@ -32,7 +32,7 @@ THINGS = ["the sea", "old castles", "jazz music", "a lonely robot", "autumn leav
           "mountain trains", "a lost cat", "ancient Rome", "coffee shops"]
 HP = {"mlp": {"hidden_dims": [64, 32], "epochs": 40, "patience": 8, "batch_size": 16},
       "mf": {"dim": 32, "epochs": 40, "patience": 8, "batch_size": 16},
-      "gbdt": {"min_samples_leaf": 5, "max_iter": 40, "pca_dim": 8}, "knn": {"k": 7}}
+      "gbdt": {"min_samples_leaf": 5, "max_iter": 40, "pca_dim": 8}, "knn": {"k": 7}, "linear": {"C": 1.0}}
 
 
 def _rows(n: int, seed: int) -> list[dict]:
@@ -67,7 +67,7 @@ def tables(tmp_path_factory):
 def artifacts(tables):
     out = {}
     table = read_routing_table(tables["train"])
-    for kind in ("mlp", "knn", "gbdt", "mf"):
+    for kind in ("mlp", "linear", "knn", "gbdt", "mf"):
         out[kind] = tables["root"] / f"router_{kind}"
         fit_learned(table, out[kind], kind=kind, folds=3, hp=HP[kind], cache=tables["cache"], seed=0)
     return out
@@ -80,7 +80,7 @@ def _auc_alpha(router, tables):
     return roc_auc_score(truth, P[:, router.labels.index("alpha")]), table
 
 
-@pytest.mark.parametrize("kind", ["mlp", "knn", "gbdt", "mf"])
+@pytest.mark.parametrize("kind", ["mlp", "linear", "knn", "gbdt", "mf"])
 def test_every_kind_learns_the_separable_signal(kind, artifacts, tables):
     router = load_router(artifacts[kind])
     assert isinstance(router, LearnedRouter) and router.labels == ["alpha", "beta", "gamma"]
@@ -88,7 +88,7 @@ def test_every_kind_learns_the_separable_signal(kind, artifacts, tables):
     assert auc > 0.9, f"{kind}: alpha's P(correct) does not separate math prompts (AUC {auc:.2f})"
     report = evaluate(router, table, cache=tables["cache"])
     assert report["skipped_incomplete_rows"] == 1 and report["bad_rows"]["empty_prompts"] == 1
-    if kind in ("mlp", "knn"):
+    if kind in ("mlp", "linear", "knn"):
         assert report["accuracy"] >= 0.85 and report["mean_cost"] < 0.5 * COSTS["gamma"]
         assert report["apgr"] > 0.5 and report["aiq"] > report["zero_router_aiq"]
 

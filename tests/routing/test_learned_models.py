@@ -27,7 +27,7 @@ def test_missing_scores_are_masked_and_constant_models_work():
     X = rng.normal(size=(120, 10)).astype(np.float32)
     Y = np.stack([(X[:, 0] > 0), np.ones(120)], axis=1).astype(np.float32)
     Y[::5, 0] = np.nan
-    for kind, hp in (("gbdt", {"pca_dim": 4, "max_iter": 20}), ("knn", {"k": 5}),
+    for kind, hp in (("gbdt", {"pca_dim": 4, "max_iter": 20}), ("knn", {"k": 5}), ("linear", {"C": 1.0}),
                      ("mlp", {"hidden_dims": [16], "epochs": 30, "learning_rate": 3e-3}),
                      ("mf", {"dim": 8, "epochs": 30})):
         cls = lm.predictor_class(kind)
