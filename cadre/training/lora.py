@@ -76,7 +76,7 @@ def run(spec: SpecialistSpec, opts: RunOptions) -> dict:
     ctx = setup(spec, opts)
     try:
         report = _new_report(ctx, opts)
-        report["baseline"] = _timed(ctx, "baseline", lambda: _evaluate(ctx, ctx.model, "baseline", opts))
+        report["baseline"] = _timed(ctx, "baseline", lambda: baseline(ctx, opts))
         model = None
         if not opts.baseline_only:
             model = attach_lora(ctx.model, spec.lora, spec.base)
@@ -187,14 +187,32 @@ def tokenize_examples(tokenizer, examples: list[dict], system: str | None, max_l
 
 
 def _collate(rows: list[dict], pad_id: int):
-    """Right-padded (B, T) input_ids / attention_mask / labels (-100 on padding)."""
-    import torch
+    """Left-padded (B, T) input_ids / attention_mask / labels (-100 on padding).
 
+    Left padding puts every response at the end of its row, so the LM head only has to
+    run over the last few positions (see _response_loss)."""
     from cadre.training.specialist_eval import pad_batch
 
-    ids, mask = pad_batch([r["input_ids"] for r in rows], pad_id, left=False)
-    labels, _ = pad_batch([r["labels"] for r in rows], -100, left=False)
+    ids, mask = pad_batch([r["input_ids"] for r in rows], pad_id, left=True)
+    labels, _ = pad_batch([r["labels"] for r in rows], -100, left=True)
     return ids, mask, labels
+
+
+def _response_loss(model, ids, mask, labels):
+    """Mean next-token cross-entropy over the response tokens only.
+
+    Only the last K+1 positions reach the LM head (K: the longest response in the batch),
+    which saves the (B, T, vocab) logits over the prompt, a fifth of a small model's FLOPs.
+    """
+    import torch.nn.functional as F
+
+    answer = (labels != -100).int()
+    first = int(answer.argmax(1).min())                 # earliest response token in the batch
+    k = ids.shape[1] - first                             # positions holding targets
+    logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=k + 1).logits  # (B, K+1, V)
+    logits = logits[:, :-1].float()                      # position t predicts token t+1
+    targets = labels[:, first:]                          # (B, K)
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
 
 
 def _schedule(optimizer, kind: str, warmup: int, total: int):
@@ -265,7 +283,7 @@ def _micro_step(model, ids, mask, labels, ctx: Context, cfg) -> float:
     use_bf16 = dev == "cuda" and cfg.bf16 and torch.cuda.is_bf16_supported()
     try:
         with torch.autocast(device_type=dev, dtype=torch.bfloat16, enabled=use_bf16):
-            loss = model(input_ids=ids.to(dev), attention_mask=mask.to(dev), labels=labels.to(dev)).loss
+            loss = _response_loss(model, ids.to(dev), mask.to(dev), labels.to(dev))
         (loss / cfg.gradient_accumulation_steps).backward()
     except torch.cuda.OutOfMemoryError:
         smaller = max(1, cfg.batch_size // 2)
@@ -314,6 +332,28 @@ def _evaluate(ctx: Context, model, stage: str, opts: RunOptions) -> dict:
     preds = result.pop("predictions")
     atomic_write_text(ctx.out / "predictions" / f"{stage}.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))
+    return result
+
+
+def baseline(ctx: Context, opts: RunOptions) -> dict:
+    """The zero-shot base model on the test split, reused from the run folder when the
+    base, prompt, scoring and test split are unchanged (the key is their sha256)."""
+    import hashlib
+    import json
+
+    from cadre.fsutil import atomic_write_json
+
+    spec = ctx.spec
+    key = hashlib.sha256(json.dumps([ctx.base_path, spec.prompt.model_dump(), spec.scoring, spec.judge,
+                                     spec.metrics, spec.training.max_new_tokens, ctx.data["labels"],
+                                     ctx.data["splits"]["test"]], sort_keys=True, default=str).encode()).hexdigest()
+    cache = ctx.out / "baseline.json"
+    if cache.is_file() and (ctx.out / "predictions" / "baseline.jsonl").is_file():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved.get("key") == key:
+            return {**saved["result"], "cached": True}
+    result = _evaluate(ctx, ctx.model, "baseline", opts)
+    atomic_write_json(cache, {"key": key, "result": result})
     return result
 
 

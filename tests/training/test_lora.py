@@ -240,3 +240,23 @@ def test_generation_pipeline_with_numeric_judge(tmp_path, tiny_base):
     preds = [json.loads(l) for l in (out / "predictions" / "baseline.jsonl").read_text().splitlines()]
     assert all("####" in p["reference"] and "<<" not in p["reference"] for p in preds)
     assert (out / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_response_loss_matches_full_loss_and_baseline_is_cached(tmp_path, tiny_base):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_base).eval()
+    rows = [{"input_ids": [5, 6, 7, 8, 9, 10], "labels": [-100, -100, -100, -100, 9, 10]},
+            {"input_ids": [11, 12, 13, 14], "labels": [-100, -100, -100, 14]}]
+    ids, mask, labels = lora._collate(rows, 2)
+    ours = lora._response_loss(model, ids, mask, labels)
+    with torch.no_grad():  # reference: each row alone, HF's own shifted loss, token-weighted
+        full = [model(input_ids=torch.tensor([r["input_ids"]]), labels=torch.tensor([r["labels"]])).loss
+                * sum(x != -100 for x in r["labels"][1:]) for r in rows]
+    assert ours.item() == pytest.approx((sum(full) / 3).item(), rel=1e-4)
+    # the second run of the same spec reuses the baseline
+    spec = load_spec_file(_spec(tmp_path, tiny_base, training={"max_steps": 1}))
+    first = lora.run(spec, lora.RunOptions(output=str(tmp_path / "r"), progress=False))
+    again = lora.run(spec, lora.RunOptions(output=str(tmp_path / "r"), progress=False))
+    assert "cached" not in first["baseline"] and again["baseline"]["cached"] is True
+    assert again["baseline"]["metrics"] == first["baseline"]["metrics"]
