@@ -14,6 +14,7 @@ generation runs its full token count. The router for the overhead section is the
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
@@ -92,9 +93,12 @@ def section_load() -> str:
     for name in manager.slots:
         rows.append(_load_row(manager, name, reps=2 if name == "smollm2" else 5))
         print(rows[-1], flush=True)
-    headers = ["model", "preset", "cold load ms", "warm load ms (p50)", "unload ms (p50)", "measured MB (RSS Δ)",
+    headers = ["model", "preset", "cold load ms", "warm load ms (p50)", "unload ms (p50)", "measured MB cold / warm",
                "tensor MB", "estimate MB", "seed RAM", "latency p50 ms", "work", "seed latency"]
-    return table(headers, rows)
+    return table(headers, rows) + (
+        "\n\nCold: the first load in the process (libraries already imported); warm: the median of later loads. "
+        "Measured: RSS difference across the load (cold includes one-off allocations such as ONNX Runtime's "
+        "session setup). The router runs in ONNX Runtime, so it holds no torch tensors.")
 
 
 def _load_row(manager, name: str, reps: int) -> list:
@@ -110,7 +114,8 @@ def _load_row(manager, name: str, reps: int) -> list:
     latency, work = _latency(manager, name)
     manager.unload(name)
     preset = {"router": "nano", "smollm2": "135M"}.get(name) or dict((n, p) for n, p, _ in SPECIALISTS)[name]
-    return [name, preset, round(cold), round(p50(warm)), round(p50(unload), 1), mb(measured), mb(slot.tensors),
+    tensors = "(onnx)" if name == "router" else mb(slot.tensors)
+    return [name, preset, round(cold), round(p50(warm)), round(p50(unload), 1), f"{mb(measured)} / {mb(slot.measured)}", tensors,
             mb(slot.estimate), SEED_RAM.get(name, "-"), round(latency, 1), work, SEED_LATENCY.get(name, "-")]
 
 
@@ -362,7 +367,9 @@ def main() -> None:
         title, fn = SECTIONS[key]
         started = time.perf_counter()
         body = fn()
-        body += f"\n\nSection time {time.perf_counter() - started:.0f} s, torch threads {args.threads}."
+        load = os.getloadavg()[0]
+        body += (f"\n\nSection time {time.perf_counter() - started:.0f} s, torch threads {args.threads}; "
+                 f"1-minute load average at the end {load:.1f} on {os.cpu_count()} cores (a shared machine).")
         print(f"\n## {title}\n\n{body}\n", flush=True)
         write_section(title, body, f"{COMMAND} --only {key}")
 
