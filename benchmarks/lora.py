@@ -17,11 +17,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _report import table, write_section  # noqa: E402
+from _report import table, write_section
 
-from cadre.errors import GateFailed  # noqa: E402
-from cadre.training import lora  # noqa: E402
-from cadre.training.specialists import load_specialist  # noqa: E402
+from cadre.errors import GateFailed
+from cadre.training import lora
+from cadre.training.specialists import load_specialist
 
 SEED_TARGETS = {"sentiment": (0.75, 0.88)}
 
@@ -86,11 +86,11 @@ def main() -> None:
     speed = table(["specialist", "device", "train ex", "steps", "epochs", "wall s", "baseline s", "train s",
                    "fine-tuned eval s", "train tokens/s", "peak MB"], [speed_row(r) for r in reports])
     body = "\n\n".join([
-        "Sentiment: SST-2, evaluated on all 872 GLUE validation sentences (`test.tsv` of the shared copy); "
-        f"base SmolLM2-135M-Instruct (de-quantized from its Q4_1 GGUF). Local-test recipe: {recipe(reports[0])}.",
+        ("Sentiment: SST-2, evaluated on all 872 GLUE validation sentences (`test.tsv` of the shared copy); "
+        f"base SmolLM2-135M-Instruct (de-quantized from its Q4_1 GGUF). Local-test recipe: {recipe(reports[0])}."),
         acc, speed, gpu_note,
-        "The seed's targets (75% baseline, 88% fine-tuned) were set for a 3B base; the numbers above are "
-        "what a 135M base reaches with the few-minute CPU recipe."])
+        ("The seed's targets (75% baseline, 88% fine-tuned) were set for a 3B base; the numbers above are "
+        "what a 135M base reaches with the few-minute CPU recipe.")])
     print(acc, "\n\n", speed, "\n\n", gpu_note)
     write_section("LoRA specialists", body, "python benchmarks/lora.py")
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -21,12 +20,12 @@ def run_cmd(
     name: str = typer.Argument(..., help="Catalog name (cadre specialist list) or a YAML path."),
     baseline_only: bool = typer.Option(False, "--baseline-only", help="Measure the base model only."),
     local_test: bool = typer.Option(False, "--local-test", help="The quick CPU recipe (local_test block)."),
-    base: Optional[str] = typer.Option(None, "--base", help="Base model: HF name or path (default: the spec's)."),
-    data: Optional[str] = typer.Option(None, "--data", help="Dataset path overriding the spec's."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Run folder (default runs/specialists/NAME)."),
+    base: str | None = typer.Option(None, "--base", help="Base model: HF name or path (default: the spec's)."),
+    data: str | None = typer.Option(None, "--data", help="Dataset path overriding the spec's."),
+    output: Path | None = typer.Option(None, "--output", help="Run folder (default runs/specialists/NAME)."),
     merge: bool = typer.Option(False, "--merge", help="Also write a merged full model."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", min=1, help="Per-device batch size."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Cap the optimizer steps."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Per-device batch size."),
+    max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Cap the optimizer steps."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Baseline → LoRA fine-tune → evaluate → gate → export. Exit 3 when a gate is missed."""
@@ -62,7 +61,7 @@ def list_cmd() -> None:
 
 def report_cmd(
     name: str = typer.Argument(..., help="Specialist name."),
-    output: Optional[Path] = typer.Option(None, "--output", help="Run folder (default runs/specialists/NAME)."),
+    output: Path | None = typer.Option(None, "--output", help="Run folder (default runs/specialists/NAME)."),
 ) -> None:
     """Print the report of the last run of a specialist."""
     from cadre.training.lora import output_dir, read_report

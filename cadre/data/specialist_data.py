@@ -17,8 +17,8 @@ import random
 import re
 import string
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from cadre.errors import CadreError
 from cadre.fsutil import atomic_dir
@@ -219,8 +219,8 @@ def _shuffled(rows: list, seed: int) -> list:
 def random_split(rows: list, fractions=(0.8, 0.1, 0.1), seed: int = 42) -> dict[str, list]:
     """Shuffle with `seed`, then cut train/validation/test by `fractions`."""
     rows = _shuffled(rows, seed)
-    n_train = int(round(fractions[0] * len(rows)))
-    n_val = int(round(fractions[1] * len(rows)))
+    n_train = round(fractions[0] * len(rows))
+    n_val = round(fractions[1] * len(rows))
     return {"train": rows[:n_train], "validation": rows[n_train:n_train + n_val],
             "test": rows[n_train + n_val:]}
 
@@ -255,7 +255,7 @@ def carve(splits: dict[str, list], seed: int, fraction: float = 0.1) -> dict[str
     for name in ("validation", "test"):
         if name not in splits:
             train = _shuffled(splits["train"], seed)
-            n = max(1, int(round(fraction * len(train))))
+            n = max(1, round(fraction * len(train)))
             splits[name], splits["train"] = train[:n], train[n:]
     return splits
 

@@ -27,7 +27,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from cadre.errors import CadreError
 from cadre.evaluation.metrics import normalize_answer
@@ -46,7 +47,7 @@ _NUM = r"-?\$?\s*(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|-?\$?\s*\.\d+"
 _FINAL_PATTERNS = (
     re.compile(r"####\s*(" + _NUM + ")"),                              # GSM8K
     re.compile(r"\\boxed\{\s*(" + _NUM + r")\s*\}"),                   # LaTeX
-    re.compile(r"answer(?:\s+is)?\s*[:=]?\s*\**\s*(" + _NUM + ")", re.I),  # Answer: 42
+    re.compile(r"answer(?:\s+is)?\s*[:=]?\s*\**\s*(" + _NUM + ")", re.IGNORECASE),  # Answer: 42
 )
 
 
@@ -82,7 +83,7 @@ def numeric(answer: str, reference: Any, rel_tol: float = 1e-6) -> float:
 
 # ----------------------------------------------------------------------------- choice
 _LETTER_PATTERNS = (
-    re.compile(r"answer\s*(?:is)?\s*[:=]?\s*\(?([A-J])\b\)?", re.I),
+    re.compile(r"answer\s*(?:is)?\s*[:=]?\s*\(?([A-J])\b\)?", re.IGNORECASE),
     re.compile(r"^\s*\(?([A-J])(?:[.):]|\s*$)"),  # "B." / "(B)" / "B" alone; not "I think"
     re.compile(r"\(([A-J])\)"),
 )
@@ -126,7 +127,7 @@ def _no_connection(*a, **k):
 _s.socket, _s.create_connection = _NoNetwork, _no_connection
 del _s, _NoNetwork, _no_connection
 '''
-_FENCE = re.compile(r"```(?:python|py|python3)?[ \t]*\n(.*?)```", re.S)
+_FENCE = re.compile(r"```(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL)
 
 
 def extract_code(answer: str) -> str:
@@ -135,7 +136,7 @@ def extract_code(answer: str) -> str:
     if blocks:
         return "\n\n".join(b.strip("\n") for b in blocks)
     if "```" in answer:  # an unterminated fence (generation cut off): keep what follows it
-        return re.sub(r"^.*?```(?:python|py|python3)?[ \t]*\n?", "", answer, count=1, flags=re.S)
+        return re.sub(r"^.*?```(?:python|py|python3)?[ \t]*\n?", "", answer, count=1, flags=re.DOTALL)
     return answer
 
 
@@ -147,7 +148,7 @@ def network_isolation() -> list[str]:
         return []
     for prefix in ([exe, "-n"], [exe, "-r", "-n"]):
         try:
-            if subprocess.run(prefix + ["true"], capture_output=True, timeout=10).returncode == 0:
+            if subprocess.run(prefix + ["true"], capture_output=True, timeout=10, check=False).returncode == 0:
                 return prefix
         except (OSError, subprocess.SubprocessError):
             continue
@@ -181,7 +182,8 @@ def run_python(program: str, timeout: float = 10.0, memory_mb: int = 1024) -> tu
         cmd = network_isolation() + [sys.executable, "-I", "-B", path]
         proc = subprocess.Popen(cmd, cwd=tmp, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                preexec_fn=_limits(max(1, math.ceil(timeout)), memory_mb),
+                                # preexec_fn: rlimits must be set in the child before exec
+                                preexec_fn=_limits(max(1, math.ceil(timeout)), memory_mb),  # noqa: PLW1509
                                 start_new_session=True)
         try:
             out, _ = proc.communicate(timeout=timeout)
@@ -239,7 +241,7 @@ class LLMJudge:
 
 def parse_llm_score(reply: str) -> float:
     """The 0-10 score in a judge's reply (`Score: 7`, `7/10`, a bare number), scaled to [0, 1]."""
-    m = (re.search(r"score\s*[:=]?\s*(\d+(?:\.\d+)?)", reply, re.I)
+    m = (re.search(r"score\s*[:=]?\s*(\d+(?:\.\d+)?)", reply, re.IGNORECASE)
          or re.search(r"(\d+(?:\.\d+)?)\s*/\s*10", reply) or re.search(r"\b(\d+(?:\.\d+)?)\b", reply))
     if m:
         return min(1.0, max(0.0, float(m.group(1)) / 10.0))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import string
-from typing import Hashable, Sequence
+from collections.abc import Hashable, Sequence
 
 from cadre.errors import CadreError
 

@@ -10,13 +10,12 @@ adapter_model.safetensors + tokenizer + cadre.json, optionally merged into a ful
 """
 from __future__ import annotations
 
-import math
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadre.errors import CadreError, GateFailed
+from cadre.training.lora_train import _collate, _response_loss, peak_memory_mb, train  # noqa: F401
 from cadre.training.specialist_report import read_report, render_markdown, write_report  # noqa: F401
 from cadre.training.specialists import SpecialistSpec, resolve_data_path
 
@@ -131,7 +130,7 @@ def load_base(name: str, training=None):
     try:
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.bfloat16 if bf16 else torch.float32)
-    except (OSError, ValueError, EnvironmentError) as exc:
+    except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise CadreError(f"base model {name!r} not found: not a local model folder and not "
                          f"loadable from the Hugging Face hub ({first})") from None
@@ -142,7 +141,7 @@ def load_base(name: str, training=None):
 
 def linear_module_names(model) -> list[str]:
     """Short names of the model's linear layers (what LoRA's target_modules may name)."""
-    import torch.nn as nn
+    from torch import nn
     from transformers.pytorch_utils import Conv1D
 
     return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules()
@@ -168,159 +167,12 @@ def attach_lora(model, lora, base_name: str):
     return get_peft_model(model, config)
 
 
-# ----------------------------------------------------------------------------- train
-def tokenize_examples(tokenizer, examples: list[dict], system: str | None, max_length: int) -> list[dict]:
-    """Prompt + response token ids, with the loss on the response (and end-of-turn) only."""
-    from cadre.training.specialist_eval import encode_prompt, encode_response, render_prompt
-
-    out = []
-    for ex in examples:
-        prompt = encode_prompt(tokenizer, render_prompt(tokenizer, ex["prompt"], system))
-        response = encode_response(tokenizer, ex["response"])
-        if len(prompt) >= max_length - 1:
-            continue  # nothing of the response would fit
-        ids = (prompt + response)[:max_length]
-        out.append({"input_ids": ids, "labels": ([-100] * len(prompt) + response)[:max_length]})
-    if not out:
-        raise CadreError(f"no training example fits in max_length={max_length}; raise training.max_length")
-    return out
-
-
-def _collate(rows: list[dict], pad_id: int):
-    """Left-padded (B, T) input_ids / attention_mask / labels (-100 on padding).
-
-    Left padding puts every response at the end of its row, so the LM head only has to
-    run over the last few positions (see _response_loss)."""
-    from cadre.training.specialist_eval import pad_batch
-
-    ids, mask = pad_batch([r["input_ids"] for r in rows], pad_id, left=True)
-    labels, _ = pad_batch([r["labels"] for r in rows], -100, left=True)
-    return ids, mask, labels
-
-
-def _response_loss(model, ids, mask, labels):
-    """Mean next-token cross-entropy over the response tokens only.
-
-    Only the last K+1 positions reach the LM head (K: the longest response in the batch),
-    which saves the (B, T, vocab) logits over the prompt, a fifth of a small model's FLOPs.
-    """
-    import torch.nn.functional as F
-
-    answer = (labels != -100).int()
-    first = int(answer.argmax(1).min())                 # earliest response token in the batch
-    k = ids.shape[1] - first                             # positions holding targets
-    logits = model(input_ids=ids, attention_mask=mask, logits_to_keep=k + 1).logits  # (B, K+1, V)
-    logits = logits[:, :-1].float()                      # position t predicts token t+1
-    targets = labels[:, first:]                          # (B, K)
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
-
-
-def _schedule(optimizer, kind: str, warmup: int, total: int):
-    from transformers import (get_constant_schedule_with_warmup, get_cosine_schedule_with_warmup,
-                              get_linear_schedule_with_warmup)
-
-    if kind == "constant":
-        return get_constant_schedule_with_warmup(optimizer, warmup)
-    make = get_cosine_schedule_with_warmup if kind == "cosine" else get_linear_schedule_with_warmup
-    return make(optimizer, warmup, total)
-
-
-def train(model, ctx: Context, progress: bool = True) -> dict:
-    """Fine-tune the LoRA parameters on the train split; returns loss history and speed."""
-    import torch
-    from tqdm.auto import tqdm
-
-    cfg, tok = ctx.spec.training, ctx.tokenizer
-    rows = tokenize_examples(tok, ctx.data["splits"]["train"], ctx.spec.prompt.system, cfg.max_length)
-    per_step = cfg.batch_size * cfg.gradient_accumulation_steps
-    total = cfg.max_steps or max(1, math.ceil(cfg.epochs * len(rows) / per_step))
-    cuda = ctx.device == "cuda"
-    if cuda and cfg.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        model.enable_input_require_grads()
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    sched = _schedule(opt, cfg.lr_scheduler, math.ceil(cfg.warmup_ratio * total), total)
-    micro = _micro_batches(rows, cfg.batch_size, cfg.seed)
-    torch.manual_seed(cfg.seed)
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    model.train()
-    history, tokens, start = [], 0, time.perf_counter()
-    bar = tqdm(range(total), desc=f"train {ctx.spec.name}", disable=not progress, unit="step")
-    for _ in bar:
-        loss_sum = 0.0
-        for _ in range(cfg.gradient_accumulation_steps):
-            ids, mask, labels = _collate(next(micro), tok.pad_token_id)
-            tokens += int(mask.sum())
-            loss = _micro_step(model, ids, mask, labels, ctx, cfg)
-            loss_sum += loss / cfg.gradient_accumulation_steps
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
-        history.append(loss_sum)
-        bar.set_postfix(loss=f"{loss_sum:.3f}")
-    model.eval()
-    seconds = time.perf_counter() - start
-    return _train_summary(history, tokens, seconds, total, len(rows), per_step, ctx.device)
-
-
-def _micro_batches(rows: list[dict], size: int, seed: int):
-    """An endless stream of shuffled micro-batches (a new order every epoch)."""
-    rng, epoch = random.Random(seed), 0
-    while True:
-        order = list(range(len(rows)))
-        rng.shuffle(order)
-        for i in range(0, len(order), size):
-            yield [rows[j] for j in order[i:i + size]]
-        epoch += 1
-
-
-def _micro_step(model, ids, mask, labels, ctx: Context, cfg) -> float:
-    """Forward + backward on one micro-batch; CUDA OOM becomes a batch-size hint."""
-    import torch
-
-    dev = ctx.device
-    use_bf16 = dev == "cuda" and cfg.bf16 and torch.cuda.is_bf16_supported()
-    try:
-        with torch.autocast(device_type=dev, dtype=torch.bfloat16, enabled=use_bf16):
-            loss = _response_loss(model, ids.to(dev), mask.to(dev), labels.to(dev))
-        (loss / cfg.gradient_accumulation_steps).backward()
-    except torch.cuda.OutOfMemoryError:
-        smaller = max(1, cfg.batch_size // 2)
-        raise CadreError(f"CUDA out of memory at batch size {cfg.batch_size}; try --batch-size {smaller} "
-                         f"(training.gradient_accumulation_steps keeps the effective batch)") from None
-    if not math.isfinite(loss.item()):
-        raise CadreError(f"training loss became {loss.item()}; lower training.learning_rate")
-    return loss.item()
-
-
-def peak_memory_mb(device: str) -> float:
-    """Peak memory of this process: CUDA allocator peak, else the CPU resident-set peak."""
-    if device == "cuda":
-        import torch
-
-        return torch.cuda.max_memory_allocated() / 2**20
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _train_summary(history, tokens, seconds, steps, n_rows, per_step, device) -> dict:
-    k = max(1, len(history) // 10)
-    return {"steps": steps, "examples": n_rows, "effective_batch": per_step,
-            "epochs": round(steps * per_step / n_rows, 3),
-            "loss_first": sum(history[:k]) / k, "loss_last": sum(history[-k:]) / k,
-            "loss_history": [round(x, 5) for x in history[:: max(1, len(history) // 200)]],
-            "seconds": round(seconds, 2), "tokens": tokens,
-            "tokens_per_s": round(tokens / seconds, 1) if seconds > 0 else None,
-            "peak_memory_mb": round(peak_memory_mb(device), 1)}
-
-
 # ----------------------------------------------------------------------------- evaluate
 def _evaluate(ctx: Context, model, stage: str, opts: RunOptions) -> dict:
     """Score `model` on the test split; predictions go to predictions/<stage>.jsonl."""
     import json
 
+    import torch
     from tqdm.auto import tqdm
 
     from cadre.fsutil import atomic_write_text
@@ -328,7 +180,12 @@ def _evaluate(ctx: Context, model, stage: str, opts: RunOptions) -> dict:
 
     test = ctx.data["splits"]["test"]
     with tqdm(total=len(test), desc=f"{stage} {ctx.spec.name}", disable=not opts.progress, unit="ex") as bar:
-        result = evaluate(model, ctx.tokenizer, ctx.spec, test, ctx.data["labels"], progress=bar.update)
+        try:
+            result = evaluate(model, ctx.tokenizer, ctx.spec, test, ctx.data["labels"], progress=bar.update)
+        except torch.cuda.OutOfMemoryError:
+            size = ctx.spec.training.eval_batch_size
+            raise CadreError(f"CUDA out of memory while evaluating at batch size {size}; "
+                             f"set training.eval_batch_size to {max(1, size // 2)}") from None
     preds = result.pop("predictions")
     atomic_write_text(ctx.out / "predictions" / f"{stage}.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))
@@ -371,10 +228,9 @@ def check_gates(spec: SpecialistSpec, report: dict, baseline_only: bool) -> dict
     g, metric = spec.gates, spec.gates.metric
     base = report["baseline"]["metrics"][metric]
     checks = []
-    if baseline_only or g.baseline_target is not None:
-        if g.baseline_target is not None:
-            checks.append({"check": f"baseline {metric} >= {g.baseline_target}", "value": base,
-                           "passed": base >= g.baseline_target, "enforced": baseline_only})
+    if g.baseline_target is not None:  # enforced only when the baseline is all there is
+        checks.append({"check": f"baseline {metric} >= {g.baseline_target}", "value": base,
+                       "passed": base >= g.baseline_target, "enforced": baseline_only})
     if not baseline_only:
         tuned = report["finetuned"]["metrics"][metric]
         if g.finetuned_target is not None:

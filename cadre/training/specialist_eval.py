@@ -9,7 +9,7 @@ and one forward per example suffices. Generation: greedy decoding, then a judge.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 PROMPT_FALLBACK = "{prompt}\n\nAnswer:"
 
@@ -175,7 +175,9 @@ def evaluate(model, tokenizer, spec, examples: list[dict], labels: list[str] | N
     Returns {"metrics": {name: float}, "n": int, "predictions": [...]} plus, for
     classification, "per_class" and "confusion" (rows: true label, columns: predicted).
     """
-    from cadre.evaluation import metrics as M  # leaf modules: no cadre imports beyond errors
+    from cadre.evaluation import (
+        metrics as M,  # leaf modules: no cadre imports beyond errors
+    )
 
     prompts = [encode_prompt(tokenizer, render_prompt(tokenizer, ex["prompt"], spec.prompt.system))
                for ex in examples]

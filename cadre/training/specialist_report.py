@@ -11,8 +11,8 @@ def render_markdown(report: dict) -> str:
     """The human-readable report: baseline vs fine-tuned per metric, gates, training."""
     base, tuned = report["baseline"]["metrics"], report.get("finetuned", {}).get("metrics", {})
     lines = [f"# Specialist `{report['specialist']}` ({report['task']})", "",
-             f"- base: `{report['base']}` on {report['device']}"
-             f"{' (local test)' if report['local_test'] else ''}",
+             (f"- base: `{report['base']}` on {report['device']}"
+             f"{' (local test)' if report['local_test'] else ''}"),
              f"- test examples: {report['baseline']['n']}; train examples: {report['data']['rows']['train']}", "",
              "| metric | baseline | fine-tuned | change |", "|---|---|---|---|"]
     for name, b in base.items():
@@ -25,8 +25,8 @@ def render_markdown(report: dict) -> str:
     if "training" in report:
         t = report["training"]
         lines += ["", "## Training", "",
-                  f"- {t['steps']} steps x {t['effective_batch']} examples ({t['epochs']} epochs), "
-                  f"loss {t['loss_first']:.4f} → {t['loss_last']:.4f}",
+                  (f"- {t['steps']} steps x {t['effective_batch']} examples ({t['epochs']} epochs), "
+                  f"loss {t['loss_first']:.4f} → {t['loss_last']:.4f}"),
                   f"- {t['seconds']} s, {t['tokens_per_s']} tokens/s, peak memory {t['peak_memory_mb']} MB"]
     exported = report.get("exported")
     lines += ["", f"Adapter: `{exported['adapter']}`" if exported else "Adapter: not exported"

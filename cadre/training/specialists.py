@@ -52,8 +52,8 @@ class DatasetSpec(_Strict):
 
     @model_validator(mode="after")
     def _check(self):
-        if self.split == "files" and "train" not in self.files:
-            raise ValueError("split: files needs at least files.train")
+        if self.split == "files" and "train" not in self.files and not self.path.startswith("hf:"):
+            raise ValueError("split: files needs at least files.train (hf: datasets bring their own)")
         if self.split == "ranges" and not (self.range_column and "train" in self.ranges):
             raise ValueError("split: ranges needs range_column and ranges.train")
         if abs(sum(self.fractions) - 1.0) > 1e-6:
@@ -159,7 +159,7 @@ class SpecialistSpec(_Strict):
         """True for label-predicting specialists (scored by label likelihood)."""
         return self.task == "classification"
 
-    def for_local_test(self) -> "SpecialistSpec":
+    def for_local_test(self) -> SpecialistSpec:
         """A copy with the local_test overrides applied to training, lora and gates."""
         lt = self.local_test
         data = self.model_dump()
@@ -168,7 +168,7 @@ class SpecialistSpec(_Strict):
         data["gates"] = {**data["gates"], **lt.gates}
         return _validate(data, f"{self.name} (local_test)")
 
-    def with_overrides(self, **fields) -> "SpecialistSpec":
+    def with_overrides(self, **fields) -> SpecialistSpec:
         """A copy with top-level fields replaced (e.g. base=...), re-validated."""
         return _validate({**self.model_dump(), **fields}, self.name)
 

@@ -1,6 +1,7 @@
 """The specialist data pipeline: formats, cleaning, splits, manifests, and catalog errors."""
 import gzip
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -98,7 +99,7 @@ def test_leaks_and_min_words(tmp_path):
 
 
 def test_catalog_yaml_errors(tmp_path):
-    base = yaml.safe_load(open("configs/specialists/sentiment.yaml"))
+    base = yaml.safe_load(Path("configs/specialists/sentiment.yaml").read_text())
     bad = dict(base, lora={**base["lora"], "rnak": 4})
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(bad))
     with pytest.raises(CadreError, match=r"s.yaml: lora.rnak: Extra inputs are not permitted"):
@@ -111,4 +112,4 @@ def test_catalog_yaml_errors(tmp_path):
     assert spec.for_local_test().training.learning_rate != 2e-4
     for name in ("intent", "math", "code"):
         assert load_spec_file(f"configs/specialists/{name}.yaml").name == name
-    assert open("configs/specialists/code.yaml").readline().startswith("# cadre specialist run code")
+    assert Path("configs/specialists/code.yaml").read_text().startswith("# cadre specialist run code")
