@@ -126,8 +126,16 @@ def test_a_lora_adapter_folder_loads_as_base_plus_adapter(tmp_path, tiny_causal_
     peft_model = get_peft_model(model, LoraConfig(r=2, target_modules=["q_proj", "v_proj"]))
     adapter = tmp_path / "adapter"
     peft_model.save_pretrained(adapter)
-    write_metadata(adapter, {"type": "lora", "base": str(hf_base), "task": "code"})
+    write_metadata(adapter, {"type": "lora", "base": "not-a-known-name", "base_path": str(hf_base), "task": "code",
+                             "system_prompt": "You write code."})
     backend = LocalBackend(spec(adapter))
     backend.load()
-    assert backend.kind == "lora"
+    assert backend.kind == "lora" and backend.adapter_system == "You write code."
     assert isinstance(backend.invoke("hello", max_tokens=3), str)
+    merged = tmp_path / "merged"
+    peft_model.merge_and_unload().save_pretrained(merged)
+    PreTrainedTokenizerFast(tokenizer_file=str(tiny_causal_dir / "tokenizer.json"), eos_token="<|eos|>").save_pretrained(merged)
+    write_metadata(merged, {"type": "lora-merged", "base": str(hf_base)})
+    plain = LocalBackend(spec(merged))
+    plain.load()
+    assert plain.kind == "hf" and isinstance(plain.invoke("hello", max_tokens=2), str)

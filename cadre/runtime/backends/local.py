@@ -44,7 +44,7 @@ class LocalBackend(Backend):
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
         self.model = self.tokenizer = self.encoder = self.router = None
-        self.kind = None
+        self.kind = self.adapter_system = None
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -92,7 +92,10 @@ class LocalBackend(Backend):
         from cadre.pretrained import resolve_base
 
         folder = Path(self.spec.path)
-        base = resolve_base(read_metadata(folder).get("base") or "smollm2-135m-instruct")
+        meta = read_metadata(folder)
+        saved = meta.get("base_path")  # where the trainer found the base; else resolve its name
+        base = saved if saved and Path(saved).is_dir() else resolve_base(meta.get("base") or "smollm2-135m-instruct")
+        self.adapter_system = meta.get("system_prompt")
         model = AutoModelForCausalLM.from_pretrained(base)
         model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()  # one dense model
         has_tok = (folder / "tokenizer_config.json").is_file() or (folder / "tokenizer.json").is_file()
@@ -159,8 +162,9 @@ class LocalBackend(Backend):
             ids, _ = self.encoder.prompt_ids(last_user_text(messages), budget=max(self.encoder.context // 2, 8))
             return ids, {self.encoder.eos, self.encoder.pad}
         tok = self.tokenizer
-        if self.options.system_prompt and messages and messages[0].get("role") != "system":
-            messages = [{"role": "system", "content": self.options.system_prompt}, *messages]
+        system = self.options.system_prompt or self.adapter_system  # the prompt a LoRA was tuned with
+        if system and messages and messages[0].get("role") != "system":
+            messages = [{"role": "system", "content": system}, *messages]
         plain = [{"role": m.get("role", "user"), "content": _content(m)} for m in messages]
         if getattr(tok, "chat_template", None):
             text = tok.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
@@ -243,7 +247,8 @@ def source_kind(path: str | None) -> str:
         if (p / "cadre.json").is_file():
             from cadre.checkpoint import read_metadata
 
-            return "lora" if read_metadata(p).get("type") == "lora" else "cadre"
+            kind = read_metadata(p).get("type")
+            return {"lora": "lora", "lora-merged": "hf"}.get(kind, "cadre")  # a merged LoRA is a plain HF model
         if (p / "config.json").is_file():
             return "hf"
         raise CadreError(f"{p}: neither a cadre checkpoint nor a Hugging Face folder (no cadre.json or config.json)")
