@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import socket
@@ -90,37 +91,67 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-async def route_load(base: str, clients: int, per_client: int) -> dict:
-    """`clients` concurrent clients each sending `per_client` /v1/route requests."""
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 client on one asyncio connection: at 64 concurrent
+    clients a full client library costs more CPU than the server, and this machine's
+    cores are shared by both."""
+
+    def __init__(self, port: int):
+        self.port, self.reader, self.writer = port, None, None
+
+    async def post(self, path: str, payload: dict) -> tuple[int, bytes]:
+        """(status, body) of one POST with a JSON body."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        body = json.dumps(payload).encode()
+        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        length = next(int(h.split(":", 1)[1]) for h in lines if h.lower().startswith("content-length:"))
+        return int(lines[0].split()[1]), await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def route_load(port: int, clients: int, per_client: int) -> dict:
+    """`clients` concurrent keep-alive connections each sending `per_client` /v1/route requests."""
     latencies, errors = [], 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
-        async def worker(seed: int):
-            nonlocal errors
-            rng = random.Random(seed)
+
+    async def worker(seed: int):
+        nonlocal errors
+        rng, client = random.Random(seed), RawClient(port)
+        try:
             for _ in range(per_client):
                 start = time.perf_counter()
-                r = await client.post("/v1/route", json={"input": rng.choice(PROMPTS)})
+                status, _ = await client.post("/v1/route", {"input": rng.choice(PROMPTS)})
                 latencies.append((time.perf_counter() - start) * 1000)
-                errors += r.status_code != 200
-        await worker(-1)  # warm-up (router loaded) outside the measurement
-        latencies.clear()
-        start = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(clients)))
-        elapsed = time.perf_counter() - start
+                errors += status != 200
+        finally:
+            client.close()
+    await worker(-1)  # warm-up (router loaded) outside the measurement
+    latencies.clear()
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(clients)))
+    elapsed = time.perf_counter() - start
     return {"requests": len(latencies), "errors": errors, "rps": len(latencies) / elapsed,
             "p50": pct(latencies, 50), "p99": pct(latencies, 99)}
 
 
-def route_alone(base: str, n: int) -> dict:
+async def route_alone(port: int, n: int) -> dict:
     """One client, one request at a time: what a routing decision costs end to end (the
     cost `model=auto` adds before generation starts)."""
-    latencies = []
-    with httpx.Client(base_url=base, timeout=60) as client:
+    latencies, client = [], RawClient(port)
+    try:
         for i in range(n):
             start = time.perf_counter()
-            client.post("/v1/route", json={"input": PROMPTS[i % len(PROMPTS)]}).raise_for_status()
+            status, _ = await client.post("/v1/route", {"input": PROMPTS[i % len(PROMPTS)]})
             latencies.append((time.perf_counter() - start) * 1000)
+            assert status == 200, status
+    finally:
+        client.close()
     return {"requests": n, "p50": pct(latencies, 50), "p99": pct(latencies, 99)}
 
 
@@ -255,9 +286,9 @@ def main(argv=None) -> None:
     server = start_server(config, port, queue_size=max(256, args.clients * 2))
     base = f"http://127.0.0.1:{port}"
     try:
-        route = asyncio.run(route_load(base, args.clients, args.per_client))
+        route = asyncio.run(route_load(port, args.clients, args.per_client))
         print("route", route, flush=True)
-        alone = route_alone(base, 200)
+        alone = asyncio.run(route_alone(port, 200))
         print("route alone", alone, flush=True)
         overhead = auto_overhead(base, args.pairs, args.max_tokens)
         print("auto overhead", overhead, flush=True)

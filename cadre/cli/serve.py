@@ -36,6 +36,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
                    err=True)
+    _log_to_stderr(log_level)
     app = create_app(engine, settings)
     # uvicorn stops accepting on SIGINT/SIGTERM and lets requests in flight finish first.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
@@ -44,6 +45,20 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
         server.run()
     finally:
         engine.close()
+
+
+def _log_to_stderr(level: str) -> None:
+    """cadre's own log lines (failed requests with their traceback, cancelled generations,
+    model loads) go to stderr beside uvicorn's."""
+    import logging
+
+    log = logging.getLogger("cadre")
+    if not any(getattr(h, "_cadre_serve", False) for h in log.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        handler._cadre_serve = True
+        log.addHandler(handler)
+    log.setLevel(getattr(logging, level.upper(), logging.INFO))
 
 
 def build_engine(config: Optional[Path], queue_size: Optional[int]):

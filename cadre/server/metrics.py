@@ -40,7 +40,10 @@ class ServerMetrics:
         self.loaded = Gauge("cadre_model_loaded", "1 when the model is loaded", ["model"], registry=r)
         self.model_bytes = Gauge("cadre_model_memory_bytes", "Measured memory of a loaded model",
                                  ["model"], registry=r)
-        self.memory = Gauge("cadre_memory_bytes", "Engine-wide memory figures", ["kind"], registry=r)
+        self.memory = Gauge("cadre_memory_bytes", "Engine memory: used and budget bytes per device",
+                            ["kind"], registry=r)
+        self.engine_counts = Gauge("cadre_engine_count", "Engine counters (requests, fallbacks)",
+                                   ["kind"], registry=r)
 
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
         """Count one finished request."""
@@ -79,8 +82,10 @@ class ServerMetrics:
             self.loaded.labels(name).set(1 if info.get("loaded", True) else 0)
             self.model_bytes.labels(name).set(float(info.get("bytes") or 0))
         for key, value in snapshot.items():
-            if key != "models" and isinstance(value, (int, float)) and not isinstance(value, bool):
-                self.memory.labels(key).set(float(value))
+            if key == "models" or not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            gauge = self.memory if "bytes" in key else self.engine_counts
+            gauge.labels(key).set(float(value))
 
     def _known_models(self):
         for metric in self.loaded.collect():

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from cadre.runtime.backends.base import BACKENDS, Backend, TextStream, register_backend
+from cadre.runtime.backends import base
+from cadre.runtime.backends.base import Backend, TextStream, register_backend
 
 API_KEY = "test-key"
 MAX_BYTES = 64 * 1024
@@ -56,9 +57,11 @@ class BoomBackend(Backend):
         raise ZeroDivisionError("secret internal detail")
 
 
-for _name, _cls in (("test-slow", SlowBackend), ("test-boom", BoomBackend)):
-    if _name not in BACKENDS:
-        register_backend(_name, _cls)
+def register_test_backends() -> None:
+    """Plug the fault-injection backends in (once per session)."""
+    for name, cls in (("test-slow", SlowBackend), ("test-boom", BoomBackend)):
+        if name not in base.BACKENDS:
+            register_backend(name, cls)
 
 
 def project_yaml(router_dir, code_dir, ghost_dir) -> str:
@@ -115,6 +118,7 @@ def serve_engine(tmp_path_factory, tiny_router_dir, tiny_causal_dir):
     from cadre.runtime.engine import Engine
 
     torch.set_num_threads(1)
+    register_test_backends()
     root = tmp_path_factory.mktemp("serve")
     path = root / "cadre.yaml"
     path.write_text(project_yaml(tiny_router_dir, tiny_causal_dir, root / "missing-model"))

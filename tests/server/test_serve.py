@@ -261,6 +261,7 @@ def test_metrics_count_requests_routes_and_loaded_models(live, client):
     assert samples['cadre_model_loaded{model="smollm2"}'] == 1
     assert samples['cadre_model_memory_bytes{model="smollm2"}'] > 50e6
     assert samples['cadre_memory_bytes{kind="budget_bytes_cpu"}'] == 4e9
+    assert samples['cadre_engine_count{kind="requests"}'] >= 1
 
 
 def test_shutdown_lets_requests_in_flight_finish(serve_engine, slow_log, live_server):
