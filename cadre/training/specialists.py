@@ -112,11 +112,13 @@ class GateSpec(_Strict):
 
 
 class LocalTestSpec(_Strict):
-    """The quick CPU recipe used by `--local-test`: smaller splits, overridden settings."""
+    """The quick CPU recipe used by `--local-test`: smaller splits, overridden settings
+    (each override dict is merged into the spec's block of the same name)."""
 
     train_size: int = Field(256, ge=1)
     validation_size: int = Field(64, ge=1)
     test_size: int | None = Field(None, ge=1)  # None: the whole test split
+    dataset: dict = Field(default_factory=dict)
     training: dict = Field(default_factory=dict)
     lora: dict = Field(default_factory=dict)
     gates: dict = Field(default_factory=dict)
@@ -160,9 +162,10 @@ class SpecialistSpec(_Strict):
         return self.task == "classification"
 
     def for_local_test(self) -> SpecialistSpec:
-        """A copy with the local_test overrides applied to training, lora and gates."""
+        """A copy with the local_test overrides applied to dataset, training, lora and gates."""
         lt = self.local_test
         data = self.model_dump()
+        data["dataset"] = {**data["dataset"], **lt.dataset}
         data["training"] = {**data["training"], **lt.training}
         data["lora"] = {**data["lora"], **lt.lora}
         data["gates"] = {**data["gates"], **lt.gates}
