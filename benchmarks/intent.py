@@ -27,6 +27,8 @@ from _report import table, write_section  # noqa: E402
 from cadre.evaluation.intent import latency, quality  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "cadre" / "bench_minilm"
+TARGETS = (0.95, 0.96, 0.97, 0.975, 0.98)
+TEACHERS: dict[str, tuple] = {}  # dataset -> (out-of-fold ensemble margins, classes): the nano's teacher
 
 
 @dataclass
@@ -41,19 +43,25 @@ class Result:
     kind: str
     scores: dict = field(default_factory=dict)  # dataset -> quality dict
     timing: dict = field(default_factory=dict)  # p50/p99/throughput/size/train_s
+    tradeoff: list = field(default_factory=list)  # CLINC rows at several target precisions
 
 
-def load_data(quick: bool) -> dict[str, dict[str, Split]]:
+def load_data() -> dict[str, dict[str, Split]]:
     """Banking77 train/test and CLINC150 train/val/test (with their oos rows)."""
     from cadre.data.intents import load_banking77, load_clinc150
 
-    def split(examples, step):
-        examples = examples[::step]
+    def split(examples):
         return Split([e.question for e in examples], [e.label for e in examples])
 
-    step = 10 if quick else 1
-    return {"banking77": {"train": split(load_banking77("train"), step), "test": split(load_banking77("test"), step)},
-            "clinc150": {s: split(load_clinc150(s), step) for s in ("train", "val", "test")}}
+    return {"banking77": {"train": split(load_banking77("train")), "test": split(load_banking77("test"))},
+            "clinc150": {s: split(load_clinc150(s)) for s in ("train", "val", "test")}}
+
+
+def subsample(data, step: int) -> None:
+    """Keep every `step`-th row of every split (for --quick)."""
+    for splits in data.values():
+        for s in splits.values():
+            s.texts, s.labels, s.vectors = s.texts[::step], s.labels[::step], s.vectors[::step]
 
 
 def embed_all(data) -> float:
@@ -124,14 +132,31 @@ def tfidf_router(train: Split):
     return router
 
 
-def calibrate_on(router, val: Split, target: float, **score_kw) -> dict:
-    """Per-route thresholds on validation data (CLINC val), set on the router."""
+def calibrate_on(router, val: Split, target: float, per_route: bool, **score_kw) -> dict:
+    """Thresholds fitted on validation data (CLINC val), set on the router."""
     from cadre.routing.calibration import fit_thresholds
 
     probs = np.asarray(router.score_batch(val.texts, **score_kw))
-    thresholds = fit_thresholds(probs, val.labels, router.labels, target)
+    thresholds = fit_thresholds(probs, val.labels, router.labels, target, per_route=per_route)
     router.set_thresholds(thresholds)
     return thresholds
+
+
+def tradeoff(router, val: Split, test: Split, targets) -> list[list]:
+    """CLINC in-scope accuracy and OOS recall at several target precisions (one pooled
+    threshold), for a router that scores precomputed MiniLM vectors."""
+    from cadre.routing.calibration import apply_thresholds, fit_thresholds
+
+    pva = np.asarray(router.score_batch(val.texts, vectors=val.vectors))
+    pte = np.asarray(router.score_batch(test.texts, vectors=test.vectors))
+    rows = []
+    for target in targets:
+        th = fit_thresholds(pva, val.labels, router.labels, target, per_route=False)
+        q = quality(test.labels, apply_thresholds(pte, router.labels, th))
+        v = quality(val.labels, apply_thresholds(pva, router.labels, th))
+        rows.append([target, round(q["in_scope_accuracy"], 4), round(q["oos_recall"], 3),
+                     round(v["in_scope_accuracy"], 4), round(v["oos_recall"], 3)])
+    return rows
 
 
 def run_tfidf(data, args) -> Result:
@@ -156,7 +181,7 @@ def run_embedding(data, args, tmp: Path) -> Result:
                                      vectors=splits["train"].vectors, epochs=60, lr=1e-2)
         res.timing.setdefault("train_s", {})[name] = time.perf_counter() - start
         if "val" in splits:
-            calibrate_on(router, splits["val"], args.target_precision, vectors=splits["val"].vectors)
+            calibrate_on(router, splits["val"], args.target_precision, args.per_route, vectors=splits["val"].vectors)
         res.scores[name] = judge(router, splits["test"], vectors=splits["test"].vectors)
         if name == "banking77":
             router.save(tmp / "embedding")
@@ -170,10 +195,13 @@ def run_ensemble(data, args, tmp: Path) -> Result:
     res = Result("ensemble (MiniLM ⊕ TF-IDF, LinearSVC; OOS detector)")
     for name, splits in data.items():
         start = time.perf_counter()
-        router = EnsembleRouter.fit(splits["train"].texts, splits["train"].labels, vectors=splits["train"].vectors)
+        router = EnsembleRouter.fit(splits["train"].texts, splits["train"].labels, vectors=splits["train"].vectors,
+                                    keep_oof=True)
+        TEACHERS[name] = (router.oof_margins, router.classes)
         res.timing.setdefault("train_s", {})[name] = time.perf_counter() - start
         if "val" in splits:
-            calibrate_on(router, splits["val"], args.target_precision, vectors=splits["val"].vectors)
+            res.tradeoff = tradeoff(router, splits["val"], splits["test"], TARGETS)
+            calibrate_on(router, splits["val"], args.target_precision, args.per_route, vectors=splits["val"].vectors)
         res.scores[name] = judge(router, splits["test"], vectors=splits["test"].vectors)
         if name == "banking77":
             router.save(tmp / "ensemble")
@@ -181,17 +209,16 @@ def run_ensemble(data, args, tmp: Path) -> Result:
     return res
 
 
-def teacher_probs(split: Split, folds: int, temperature: float) -> tuple[np.ndarray, list[str]]:
-    """Out-of-fold ensemble probabilities on the training texts (the distillation teacher)."""
+def teacher_probs(name: str, split: Split, temperature: float) -> np.ndarray:
+    """Out-of-fold ensemble probabilities on the training texts (from run_ensemble, else fitted here)."""
     from cadre.routing.embedding import softmax
-    from cadre.routing.ensemble_fit import cross_fit
-    from cadre.routing.store import canonical_labels
+    from cadre.routing.ensemble import EnsembleRouter
 
-    labels = canonical_labels(split.labels)
-    classes = sorted(set(labels))
-    y = np.array([classes.index(label) for label in labels])
-    d_oof, _ = cross_fit(split.texts, split.vectors, y, classes, 0.5, 2.0, folds, 0)
-    return softmax(d_oof * temperature), classes
+    if name not in TEACHERS:
+        router = EnsembleRouter.fit(split.texts, split.labels, vectors=split.vectors, keep_oof=True)
+        TEACHERS[name] = (router.oof_margins, router.classes)
+    margins, _ = TEACHERS[name]
+    return softmax(margins * temperature)
 
 
 def run_nano(data, args, tmp: Path) -> Result:
@@ -207,7 +234,7 @@ def run_nano(data, args, tmp: Path) -> Result:
     for name, splits in data.items():
         start = time.perf_counter()
         train = splits["train"]
-        teacher = teacher_probs(train, 5, args.teacher_temperature)[0] if distill else None
+        teacher = teacher_probs(name, train, args.teacher_temperature) if distill else None
         cfg = DistillConfig(model_size=args.nano_size, epochs=args.nano_epochs, alpha=args.alpha,
                             word_dropout=args.word_dropout)
         folder = tmp / f"nano_{name}"
@@ -220,7 +247,7 @@ def run_nano(data, args, tmp: Path) -> Result:
         torch.set_num_threads(1)
         router = NanoRouter.load(folder)
         if "val" in splits:
-            calibrate_on(router, splits["val"], args.target_precision)
+            calibrate_on(router, splits["val"], args.target_precision, args.per_route)
         res.scores[name] = judge(router, splits["test"])
         if name == "banking77":
             res.timing.update(speed(router, splits["test"].texts, args.samples), size_mb=folder_mb(folder))
@@ -251,7 +278,14 @@ def render(results: list[Result], args, encode_s: float) -> str:
         f"{encode_s:.0f} s spent encoding in this run). Size is the saved router folder (the baseline: its weights "
         "and vocabularies as they would be stored).",
     ]
-    return table(headers, rows) + "\n" + "\n".join(notes)
+    body = table(headers, rows) + "\n" + "\n".join(notes)
+    for r in results:
+        if r.tradeoff:
+            body += (f"\n\nCLINC150 operating points of the {r.kind.split(' (')[0]} router (one pooled threshold "
+                     "fitted on val to each target precision):\n\n")
+            body += table(["target precision", "test in-scope acc", "test OOS recall", "val in-scope acc",
+                           "val OOS recall"], r.tradeoff)
+    return body
 
 
 def _f(value, digits: int = 4):
@@ -271,15 +305,19 @@ def main(argv=None) -> None:
     parser.add_argument("--alpha", type=float, default=0.7, help="Distillation weight (0: plain training).")
     parser.add_argument("--teacher-temperature", type=float, default=5.0)
     parser.add_argument("--word-dropout", type=float, default=0.1)
-    parser.add_argument("--target-precision", type=float, default=0.95)
+    parser.add_argument("--target-precision", type=float, default=0.97)
+    parser.add_argument("--per-route", action="store_true",
+                        help="Per-route thresholds (shrunk toward the pooled one) instead of one pooled threshold.")
     parser.add_argument("--samples", type=int, default=300, help="Single requests timed per router.")
-    parser.add_argument("--train-threads", type=int, default=2)
+    parser.add_argument("--train-threads", type=int, default=1)
     parser.add_argument("--skip", default="", help="Comma-separated kinds to skip: tfidf,embedding,ensemble,nano.")
     parser.add_argument("--no-write", action="store_true", help="Print the table only.")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    data = load_data(args.quick)
+    data = load_data()
     encode_s = embed_all(data)
+    if args.quick:
+        subsample(data, 10)
     print(f"MiniLM encoding: {encode_s:.0f} s", flush=True)
     skip = set(filter(None, args.skip.split(",")))
     runners = {"tfidf": run_tfidf, "embedding": run_embedding, "ensemble": run_ensemble, "nano": run_nano}

@@ -43,7 +43,10 @@ def train_cmd(
         data: Optional[Path] = typer.Option(None, "--data", help="Training data (Q/A text, CSV or JSONL text,label)."),
         output: Path = typer.Option(..., "--output", help="Router folder to write."),
         val: Optional[Path] = typer.Option(None, "--val", help="Validation data for thresholds (default: a 10% split of --data)."),
-        target_precision: Optional[float] = typer.Option(None, help="Fit per-route thresholds to this validation precision."),
+        target_precision: Optional[float] = typer.Option(None, help="Fit thresholds to this validation precision."),
+        per_route: bool = typer.Option(True, "--per-route/--global", help="One threshold per route (shrunk toward "
+                                       "the pooled one) or one pooled threshold for all (better with few "
+                                       "validation examples per route)."),
         model_size: str = typer.Option("nano", help="nano: size preset."),
         epochs: int = typer.Option(20, help="nano: epochs."),
         batch_size: int = typer.Option(32, help="nano: examples per step."),
@@ -70,16 +73,16 @@ def train_cmd(
     val_ex = _examples(val) if val else None
     if kind == "nano":
         meta = _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
-                           default_route, fallback_rules, quiet, distill_from)
+                           default_route, fallback_rules, quiet, distill_from, per_route)
         labels = meta["labels"]
     else:
         labels = _train_light(kind, train, val_ex, output, target_precision, head, mode, rules,
-                              default_route, fallback_rules)
+                              default_route, fallback_rules, per_route)
     typer.echo(f"saved {kind} router to {output} ({len(labels)} routes)")
 
 
 def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
-                default_route, fallback_rules, quiet, distill_from) -> dict:
+                default_route, fallback_rules, quiet, distill_from, per_route) -> dict:
     from cadre.routing.fit import finish_nano, split_examples
 
     if distill_from is not None:
@@ -96,7 +99,8 @@ def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batc
         from cadre.data.splits import dedupe
 
         _, val_ex = split_examples(dedupe(_examples(data))[0], val_split)
-    return finish_nano(output, val_ex, target_precision, default_route=default_route, fallback_rules=fallback_rules)
+    return finish_nano(output, val_ex, target_precision, default_route=default_route, fallback_rules=fallback_rules,
+                       per_route=per_route)
 
 
 def _distill_nano(data, output, teacher_dir, model_size, epochs, batch_size, lr, quiet) -> None:
@@ -124,7 +128,8 @@ def _distill_nano(data, output, teacher_dir, model_size, epochs, batch_size, lr,
     train_router(texts, labels, output, probs, cfg, progress=report)
 
 
-def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules):
+def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules,
+                 per_route):
     from cadre.routing.fit import calibrate, copy_rules, fit_embedding, fit_keyword, split_examples, texts_labels
 
     if kind == "keyword":
@@ -134,7 +139,7 @@ def _train_light(kind, train, val_ex, output, target_precision, head, mode, rule
             train, val_ex = split_examples(train)
         router = fit_embedding(train, head=head, mode=mode)
     if val_ex and target_precision:
-        calibrate(router, *texts_labels(val_ex), target_precision)
+        calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
     router.default_route = default_route or router.default_route
     router.save(output)
     if fallback_rules:
@@ -176,14 +181,17 @@ def eval_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
 @router_app.command("calibrate")
 def calibrate_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
                   val: Path = typer.Option(..., "--val", help="Validation data (text,label; oos allowed)."),
-                  target_precision: float = typer.Option(0.9, help="Per-route precision to reach.")) -> None:
-    """Fit per-route thresholds on validation data and store them in the folder."""
+                  target_precision: float = typer.Option(0.9, help="Validation precision to reach."),
+                  per_route: bool = typer.Option(True, "--per-route/--global",
+                                                 help="Per-route thresholds, or one pooled threshold.")) -> None:
+    """Fit thresholds on validation data and store them in the folder."""
     from cadre.routing.fit import calibrate, texts_labels
     from cadre.routing.store import update_meta
 
     router = _open(router_dir, None)
-    fitted = calibrate(router, *texts_labels(_examples(val)), target_precision)
-    update_meta(router_dir, thresholds=fitted, calibration={"target_precision": target_precision})
+    fitted = calibrate(router, *texts_labels(_examples(val)), target_precision, per_route=per_route)
+    update_meta(router_dir, thresholds=fitted, calibration={"target_precision": target_precision,
+                                                            "per_route": per_route})
     typer.echo(f"calibrated {len(fitted)} thresholds (median {sorted(fitted.values())[len(fitted) // 2]:.3f})")
 
 

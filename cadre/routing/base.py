@@ -3,7 +3,8 @@ thresholds and the fallback chain (model → keyword → default route).
 
 Concrete routers implement one method, `score_batch(texts) -> (N, R) probabilities`,
 and register themselves with one line: `register_router("kind", cls, loader)`.
-A router whose labels include `out_of_scope` can say so itself; either way, a text
+A router whose labels include `out_of_scope` can say so itself (when that score is the
+highest and reaches the out_of_scope threshold, 0 by default); either way, a text
 below its route's threshold falls through: fallback router, then default route, then
 `out_of_scope`. `input_note(text)` lets a router add a note such as truncation.
 """
@@ -92,6 +93,8 @@ class Router(ABC):
         if not scores:
             return self._fall_through(text, scores, f"{self.kind}: no routes{note}")
         best = max(scores, key=scores.get)
+        if best == OUT_OF_SCOPE and scores[best] < self.thresholds.get(OUT_OF_SCOPE, 0.0) and len(scores) > 1:
+            best = max((k for k in scores if k != OUT_OF_SCOPE), key=scores.get)  # oos below its own threshold
         score, threshold = scores[best], self.thresholds.get(best, 0.0)
         if best != OUT_OF_SCOPE and score >= threshold:
             return RouteChoice(best, score, scores, f"{self.kind} {best} {score:.2f} ≥ {threshold:.2f}{note}")

@@ -36,6 +36,7 @@ class EnsembleRouter(Router):
         self.temperature, self.embed_scale = float(temperature), float(embed_scale)
         self.encoder = encoder or default_encoder
         self.has_detector = "det_w" in weights
+        self.oof_margins: np.ndarray | None = None  # set by fit(keep_oof=True)
         if self.has_detector and OUT_OF_SCOPE not in self.labels:
             self.labels.append(OUT_OF_SCOPE)  # the detector's column
             self.thresholds[OUT_OF_SCOPE] = 0.0
@@ -66,11 +67,14 @@ class EnsembleRouter(Router):
 
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray | None = None, encoder=None,
-            C: float = 0.5, embed_scale: float = 2.0, folds: int = 5, seed: int = 0) -> "EnsembleRouter":
-        """Fit the classifier (and, with enough out-of-scope examples, the detector)."""
+            C: float = 0.5, embed_scale: float = 2.0, folds: int = 5, seed: int = 0,
+            keep_oof: bool = False) -> "EnsembleRouter":
+        """Fit the classifier (and, with enough out-of-scope examples, the detector);
+        `keep_oof` keeps cross-fitted training margins as `oof_margins` (for distillation)."""
         from cadre.routing.ensemble_fit import fit_ensemble
 
-        return fit_ensemble(cls, list(texts), canonical_labels(labels), vectors, encoder, C, embed_scale, folds, seed)
+        return fit_ensemble(cls, list(texts), canonical_labels(labels), vectors, encoder, C, embed_scale, folds,
+                            seed, keep_oof)
 
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
         """Write ensemble.safetensors, vocab.json and cadre.json atomically."""

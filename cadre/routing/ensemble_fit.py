@@ -33,8 +33,11 @@ def fit_linear(texts, x: np.ndarray, y: np.ndarray, n_classes: int, C: float, em
     return tfidf, W, b
 
 
-def fit_ensemble(cls, texts, labels, vectors, encoder, C: float, embed_scale: float, folds: int, seed: int):
-    """Build an EnsembleRouter from texts and canonical labels."""
+def fit_ensemble(cls, texts, labels, vectors, encoder, C: float, embed_scale: float, folds: int, seed: int,
+                 keep_oof: bool = False):
+    """Build an EnsembleRouter from texts and canonical labels. With `keep_oof` (or when a
+    detector is fitted) the out-of-fold margins stay on the router as `oof_margins` (N, C):
+    a distillation teacher's soft labels for the training texts."""
     classes = sorted(set(labels))
     if len([c for c in classes if c != OUT_OF_SCOPE]) < 2:
         raise CadreError(f"router data has a single class ({classes[0]!r}); a router needs at least two")
@@ -43,12 +46,17 @@ def fit_ensemble(cls, texts, labels, vectors, encoder, C: float, embed_scale: fl
     tfidf, W, b = fit_linear(texts, x, y, len(classes), C, embed_scale)
     weights, temperature = {"W": W, "b": b}, 5.0
     is_oos = np.array([label == OUT_OF_SCOPE for label in labels])
-    if is_oos.sum() >= MIN_OOS and folds >= 2:
+    detector = is_oos.sum() >= MIN_OOS and folds >= 2
+    d_oof = None
+    if detector or (keep_oof and folds >= 2):
         d_oof, banks = cross_fit(texts, x, y, classes, C, embed_scale, folds, seed)
         temperature = fit_temperature(d_oof, y)
+    if detector:
         weights.update(fit_detector(d_oof, temperature, x, y, banks, classes, is_oos))
         weights["bank"], weights["bank_label"] = x[~is_oos].astype(np.float16), y[~is_oos].astype(np.int32)
-    return cls(classes, tfidf, weights, temperature, embed_scale, encoder=encoder)
+    router = cls(classes, tfidf, weights, temperature, embed_scale, encoder=encoder)
+    router.oof_margins = d_oof
+    return router
 
 
 def cross_fit(texts, x, y, classes, C, embed_scale, folds, seed):

@@ -37,8 +37,9 @@ def split_examples(examples, val_fraction: float = 0.1, seed: int = 0):
 
 
 def calibrate(router: Router, texts: Sequence[str], gold: Sequence[str], target_precision: float,
-              oos_weight: float = 1.0) -> dict[str, float]:
-    """Fit per-route thresholds on validation texts and set them on the router."""
+              oos_weight: float = 1.0, per_route: bool = True) -> dict[str, float]:
+    """Fit thresholds on validation texts (per route, shrunk toward the pooled one; or one
+    pooled threshold with `per_route=False`) and set them on the router."""
     import numpy as np
 
     from cadre.routing.calibration import fit_thresholds
@@ -46,7 +47,8 @@ def calibrate(router: Router, texts: Sequence[str], gold: Sequence[str], target_
     if not 0.0 < target_precision <= 1.0:
         raise CadreError(f"target precision {target_precision} must be in (0, 1]")
     probs = np.asarray(router.score_batch(list(texts)))
-    thresholds = fit_thresholds(probs, gold, router.labels, target_precision, oos_weight=oos_weight)
+    thresholds = fit_thresholds(probs, gold, router.labels, target_precision, oos_weight=oos_weight,
+                                per_route=per_route)
     router.set_thresholds(thresholds)
     return thresholds
 
@@ -84,7 +86,8 @@ def fit_keyword(train=None, rules: str | Path | None = None):
 
 
 def finish_nano(folder: str | Path, val=None, target_precision: float | None = None, export: bool = True,
-                default_route: str | None = None, fallback_rules: str | Path | None = None) -> dict:
+                default_route: str | None = None, fallback_rules: str | Path | None = None,
+                per_route: bool = True) -> dict:
     """Turn a trainer checkpoint into a nano router folder: ONNX export (when onnxruntime
     is installed), calibrated thresholds, `router_kind`; returns the metadata written."""
     from cadre.routing.nano import NanoRouter, export_onnx, onnx_available
@@ -95,8 +98,8 @@ def finish_nano(folder: str | Path, val=None, target_precision: float | None = N
     fields = {"router_kind": "nano", "default_route": default_route}
     if val and target_precision:
         router = NanoRouter.load(folder, prefer_onnx=export)
-        fields["thresholds"] = calibrate(router, *texts_labels(val), target_precision)
-        fields["calibration"] = {"target_precision": target_precision, "examples": len(val)}
+        fields["thresholds"] = calibrate(router, *texts_labels(val), target_precision, per_route=per_route)
+        fields["calibration"] = {"target_precision": target_precision, "examples": len(val), "per_route": per_route}
     if fallback_rules:
         copy_rules(fallback_rules, folder)
     return update_meta(folder, **fields)

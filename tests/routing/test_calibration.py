@@ -89,3 +89,26 @@ def test_calibrate_rejects_bad_target():
 
     with pytest.raises(CadreError, match="target precision"):
         calibrate(FixedRouter({}, ["a", "b"]), ["x"], ["a"], 1.5)
+
+
+def test_noisy_oos_column_is_ignored_when_thresholds_do_better():
+    from cadre.routing.calibration import NEVER
+
+    rng = np.random.default_rng(2)
+    labels = ["a", "b", OUT_OF_SCOPE]
+    gold = ["a", "b"] * 100 + ["oos"] * 20
+    probs = []
+    for g in gold:
+        if g == "oos":
+            probs.append([0.3, 0.3, 0.4])
+        else:
+            row = [0.7, 0.1, 0.2] if g == "a" else [0.1, 0.7, 0.2]
+            if rng.random() < 0.3:  # the oos column wrongly wins for 30% of in-scope rows
+                row = [0.25, 0.25, 0.5] if g == "a" else [0.2, 0.3, 0.5]
+            probs.append(row)
+    thresholds = fit_thresholds(np.array(probs), gold, labels, target_precision=0.9)
+    assert thresholds[OUT_OF_SCOPE] == NEVER
+    result = outcome(apply_thresholds(np.array(probs), labels, thresholds), gold)
+    assert result["in_scope_accuracy"] > 0.6 and result["oos_recall"] == 1.0
+    model = FixedRouter({"x": [0.25, 0.25, 0.5]}, labels, thresholds=thresholds)
+    assert model.route("x").name == apply_thresholds(np.array([[0.25, 0.25, 0.5]]), labels, thresholds)[0]
