@@ -28,7 +28,7 @@ from cadre.evaluation.intent import latency, quality  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "cadre" / "bench_minilm"
 TARGETS = (0.95, 0.96, 0.97, 0.975, 0.98)
-TEACHERS: dict[str, tuple] = {}  # dataset -> (out-of-fold ensemble margins, classes): the nano's teacher
+TEACHERS: dict = {}  # dataset -> the fitted ensemble (with out-of-fold margins): the nano's teacher
 
 
 @dataclass
@@ -197,7 +197,7 @@ def run_ensemble(data, args, tmp: Path) -> Result:
         start = time.perf_counter()
         router = EnsembleRouter.fit(splits["train"].texts, splits["train"].labels, vectors=splits["train"].vectors,
                                     keep_oof=True)
-        TEACHERS[name] = (router.oof_margins, router.classes)
+        TEACHERS[name] = router
         res.timing.setdefault("train_s", {})[name] = time.perf_counter() - start
         if "val" in splits:
             res.tradeoff = tradeoff(router, splits["val"], splits["test"], TARGETS)
@@ -209,16 +209,22 @@ def run_ensemble(data, args, tmp: Path) -> Result:
     return res
 
 
-def teacher_probs(name: str, split: Split, temperature: float) -> np.ndarray:
-    """Out-of-fold ensemble probabilities on the training texts (from run_ensemble, else fitted here)."""
+def teacher(name: str, data, args) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """The nano's teacher, the ensemble: out-of-fold probabilities on the training texts,
+    and unlabelled transfer texts (the other data set's training texts) with its
+    probabilities for them."""
     from cadre.routing.embedding import softmax
     from cadre.routing.ensemble import EnsembleRouter
 
+    train = data[name]["train"]
     if name not in TEACHERS:
-        router = EnsembleRouter.fit(split.texts, split.labels, vectors=split.vectors, keep_oof=True)
-        TEACHERS[name] = (router.oof_margins, router.classes)
-    margins, _ = TEACHERS[name]
-    return softmax(margins * temperature)
+        TEACHERS[name] = EnsembleRouter.fit(train.texts, train.labels, vectors=train.vectors, keep_oof=True)
+    router = TEACHERS[name]
+    other = next(v["train"] for k, v in data.items() if k != name)
+    pick = np.random.default_rng(0).permutation(len(other.texts))[:args.transfer]
+    texts = [other.texts[i] for i in pick]
+    margins, _ = router.margins(texts, other.vectors[pick])
+    return softmax(router.oof_margins * args.teacher_temperature), texts, softmax(margins * args.teacher_temperature)
 
 
 def run_nano(data, args, tmp: Path) -> Result:
@@ -226,6 +232,7 @@ def run_nano(data, args, tmp: Path) -> Result:
 
     from cadre.routing.fit import finish_nano
     from cadre.routing.nano import NanoRouter
+    from cadre.routing.store import canonical_labels
     from cadre.training.distill import DistillConfig, train_router
 
     torch.set_num_threads(args.train_threads)
@@ -234,14 +241,13 @@ def run_nano(data, args, tmp: Path) -> Result:
     for name, splits in data.items():
         start = time.perf_counter()
         train = splits["train"]
-        teacher = teacher_probs(name, train, args.teacher_temperature) if distill else None
+        soft, transfer, transfer_soft = teacher(name, data, args) if distill else (None, (), None)
         cfg = DistillConfig(model_size=args.nano_size, epochs=args.nano_epochs, alpha=args.alpha,
                             word_dropout=args.word_dropout)
         folder = tmp / f"nano_{name}"
-        from cadre.routing.store import canonical_labels
-
-        train_router(train.texts, canonical_labels(train.labels), folder, teacher, cfg,
-                     progress=lambda e, loss: print(f"  nano {name} epoch {e} loss {loss:.3f}", flush=True))
+        train_router(train.texts, canonical_labels(train.labels), folder, soft, cfg,
+                     progress=lambda e, loss: print(f"  nano {name} epoch {e} loss {loss:.3f}", flush=True),
+                     unlabeled=transfer, unlabeled_teacher=transfer_soft)
         finish_nano(folder)
         res.timing.setdefault("train_s", {})[name] = time.perf_counter() - start
         torch.set_num_threads(1)
@@ -305,6 +311,8 @@ def main(argv=None) -> None:
     parser.add_argument("--alpha", type=float, default=0.7, help="Distillation weight (0: plain training).")
     parser.add_argument("--teacher-temperature", type=float, default=5.0)
     parser.add_argument("--word-dropout", type=float, default=0.1)
+    parser.add_argument("--transfer", type=int, default=6000,
+                        help="Unlabelled transfer texts for distillation (from the other data set's train split).")
     parser.add_argument("--target-precision", type=float, default=0.97)
     parser.add_argument("--per-route", action="store_true",
                         help="Per-route thresholds (shrunk toward the pooled one) instead of one pooled threshold.")

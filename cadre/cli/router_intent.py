@@ -57,6 +57,8 @@ def train_cmd(
                                                          "or the bundled rules without --data)."),
         distill_from: Optional[Path] = typer.Option(None, help="nano: a trained router folder (e.g. an ensemble) whose "
                                                                "probabilities on --data are soft targets."),
+        unlabeled: Optional[Path] = typer.Option(None, help="nano with --distill-from: unlabelled transfer texts "
+                                                            "(one per line, or any data file's texts)."),
         fallback_rules: Optional[Path] = typer.Option(None, help="Keyword rules YAML to fall back to below threshold."),
         default_route: Optional[str] = typer.Option(None, help="Route taken when every step of the chain declines."),
         threads: int = typer.Option(1, help="CPU threads for torch."),
@@ -73,7 +75,7 @@ def train_cmd(
     val_ex = _examples(val) if val else None
     if kind == "nano":
         meta = _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
-                           default_route, fallback_rules, quiet, distill_from, per_route)
+                           default_route, fallback_rules, quiet, distill_from, unlabeled, per_route)
         labels = meta["labels"]
     else:
         labels = _train_light(kind, train, val_ex, output, target_precision, head, mode, rules,
@@ -82,11 +84,11 @@ def train_cmd(
 
 
 def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
-                default_route, fallback_rules, quiet, distill_from, per_route) -> dict:
+                default_route, fallback_rules, quiet, distill_from, unlabeled, per_route) -> dict:
     from cadre.routing.fit import finish_nano, split_examples
 
     if distill_from is not None:
-        _distill_nano(data, output, distill_from, model_size, epochs, batch_size, lr, quiet)
+        _distill_nano(data, output, distill_from, unlabeled, model_size, epochs, batch_size, lr, quiet)
         val_split = 0.0
     else:
         from cadre.training.trainer import TrainConfig, Trainer
@@ -103,11 +105,8 @@ def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batc
                        per_route=per_route)
 
 
-def _distill_nano(data, output, teacher_dir, model_size, epochs, batch_size, lr, quiet) -> None:
+def _distill_nano(data, output, teacher_dir, unlabeled, model_size, epochs, batch_size, lr, quiet) -> None:
     """Train on --data with the teacher router's probabilities as soft targets."""
-    import numpy as np
-
-    from cadre.errors import CadreError
     from cadre.routing import load_router
     from cadre.routing.fit import check_classes, texts_labels
     from cadre.routing.store import canonical_labels
@@ -118,14 +117,33 @@ def _distill_nano(data, output, teacher_dir, model_size, epochs, batch_size, lr,
     check_classes(labels)
     teacher = load_router(teacher_dir)
     classes = sorted(set(labels))
+    extra = _unlabeled_texts(unlabeled) if unlabeled else []
+    cfg = DistillConfig(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=lr)
+    report = None if quiet else (lambda e, loss: typer.echo(f"epoch {e}/{epochs} loss {loss:.4f}"))
+    train_router(texts, labels, output, _teacher_probs(teacher, teacher_dir, texts, classes), cfg, progress=report,
+                 unlabeled=extra, unlabeled_teacher=_teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
+
+
+def _teacher_probs(teacher, teacher_dir, texts, classes):
+    """The teacher's probabilities for texts, columns in the student's class order."""
+    import numpy as np
+
+    from cadre.errors import CadreError
+
     missing = sorted(set(classes) - set(teacher.labels))
     if missing:
         raise CadreError(f"{teacher_dir}: the teacher lacks route(s) {missing} of the training data")
     probs = np.asarray(teacher.score_batch(texts))[:, [teacher.labels.index(c) for c in classes]]
-    probs = probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
-    cfg = DistillConfig(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=lr)
-    report = None if quiet else (lambda e, loss: typer.echo(f"epoch {e}/{epochs} loss {loss:.4f}"))
-    train_router(texts, labels, output, probs, cfg, progress=report)
+    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
+
+
+def _unlabeled_texts(path: Path) -> list[str]:
+    """Texts one per line (.txt), or the texts of any data file cadre reads."""
+    from cadre.data.examples import read_text_file
+
+    if path.suffix.lower() in {".txt", ".lines"} and not read_text_file(path).lstrip().startswith("Q:"):
+        return [line.strip() for line in read_text_file(path).splitlines() if line.strip()]
+    return [ex.question for ex in _examples(path)]
 
 
 def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules,

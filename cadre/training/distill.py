@@ -7,6 +7,10 @@ mixes cross-entropy on the gold label with cross-entropy on the teacher's probab
 
     loss = (1 - alpha) · CE(logits, gold) + alpha · CE(logits, teacher)
 
+Unlabelled transfer texts (`unlabeled`, with the teacher's probabilities for them) add
+examples that carry the teacher term only: the student learns the teacher's function
+on more of the input space than the labelled set covers.
+
 It writes the same checkpoint folder as `cadre train --type router` (config.json,
 model.safetensors, tokenizer.json, cadre.json with type "router" and the labels).
 """
@@ -26,6 +30,7 @@ import numpy as np
 from cadre.errors import CadreError
 
 log = logging.getLogger("cadre.train")
+IGNORE = -100  # the gold label of an unlabelled transfer text
 
 
 @dataclass
@@ -46,9 +51,11 @@ class DistillConfig:
 
 def train_router(texts: Sequence[str], labels: Sequence[str], output: str | Path,
                  teacher: np.ndarray | None = None, config: DistillConfig | None = None,
-                 tokenizer: str | None = None, progress=None) -> dict:
+                 tokenizer: str | None = None, progress=None, unlabeled: Sequence[str] = (),
+                 unlabeled_teacher: np.ndarray | None = None) -> dict:
     """Train and save a router classifier; `teacher` is (N, C) probabilities over the
-    sorted label set. Returns the metadata written to cadre.json."""
+    sorted label set, `unlabeled_teacher` (M, C) the same for the `unlabeled` texts.
+    Returns the metadata written to cadre.json."""
     import torch
 
     from cadre import presets
@@ -60,16 +67,23 @@ def train_router(texts: Sequence[str], labels: Sequence[str], output: str | Path
         raise CadreError(f"router data has a single class ({classes[0]!r}); a router needs at least two")
     if teacher is not None and teacher.shape != (len(texts), len(classes)):
         raise CadreError(f"teacher probabilities have shape {teacher.shape}, expected {(len(texts), len(classes))}")
+    if len(unlabeled) and (teacher is None or unlabeled_teacher is None
+                           or unlabeled_teacher.shape != (len(unlabeled), len(classes))):
+        raise CadreError("unlabeled texts need a teacher: probabilities of shape (texts, classes) for both sets")
     preset = presets.from_name(cfg.model_size, **({"context": cfg.context} if cfg.context else {}))
     tok = load_tokenizer(tokenizer)
     torch.manual_seed(cfg.seed)
     model = _build(preset, tok, len(classes))
-    y = torch.tensor([classes.index(label) for label in labels])
-    soft = torch.from_numpy(np.asarray(teacher, dtype=np.float32)) if teacher is not None else None
+    y = torch.tensor([classes.index(label) for label in labels] + [IGNORE] * len(unlabeled))
+    soft = None
+    if teacher is not None:
+        rows = [teacher] + ([unlabeled_teacher] if len(unlabeled) else [])
+        soft = torch.from_numpy(np.concatenate(rows).astype(np.float32))  # (N + M, C)
     started = time.perf_counter()
-    losses = _fit(model, tok, list(texts), y, soft, preset.context, cfg, progress)
+    losses = _fit(model, tok, list(texts) + list(unlabeled), y, soft, preset.context, cfg, progress)
     meta = {"type": "router", "task_kind": "classifier", "preset": preset.name, "labels": classes,
-            "train_examples": len(texts), "metrics": {"train_loss": losses[-1], "epoch": cfg.epochs},
+            "train_examples": len(texts), "unlabeled_examples": len(unlabeled),
+            "metrics": {"train_loss": losses[-1], "epoch": cfg.epochs},
             "recipe": {"name": "distill" if soft is not None else "router", **asdict(cfg)},
             "train_seconds": round(time.perf_counter() - started, 1)}
     _save(model, tok, output, meta)
@@ -117,7 +131,8 @@ def _fit(model, tok, texts, y, soft, context: int, cfg: DistillConfig, progress)
 def _loss(logits, gold, soft, alpha: float):
     import torch.nn.functional as F
 
-    hard = F.cross_entropy(logits, gold)
+    labelled = gold != IGNORE
+    hard = F.cross_entropy(logits[labelled], gold[labelled]) if labelled.any() else logits.sum() * 0.0
     if soft is None or alpha <= 0:
         return hard
     return (1 - alpha) * hard + alpha * -(soft * F.log_softmax(logits, dim=-1)).sum(-1).mean()

@@ -108,3 +108,19 @@ def test_bad_input_is_one_line_error(files, tmp_path, case):
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_nano_distilled_from_a_teacher_router(files, tmp_path):
+    root, train, test = files
+    teacher = tmp_path / "teacher"
+    assert run("router", "train", "--kind", "embedding", "--data", train, "--output", teacher).exit_code == 0
+    extra = tmp_path / "extra.txt"
+    extra.write_text("is it foggy this morning\nplay my road trip mix\nwill there be thunder\n")
+    out = tmp_path / "student"
+    result = run("router", "train", "--kind", "nano", "--data", train, "--distill-from", teacher,
+                 "--unlabeled", extra, "--epochs", "2", "--output", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    meta = json.loads((out / "cadre.json").read_text())
+    assert meta["recipe"]["name"] == "distill" and meta["unlabeled_examples"] == 3
+    assert meta["router_kind"] == "nano" and (out / "model.onnx").is_file()
+    assert json.loads(run("route", out, "play some jazz", "--json").output)["name"] in ROWS.keys() | {"out_of_scope"}
