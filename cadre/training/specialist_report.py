@@ -29,8 +29,12 @@ def render_markdown(report: dict) -> str:
                   f"loss {t['loss_first']:.4f} → {t['loss_last']:.4f}"),
                   f"- {t['seconds']} s, {t['tokens_per_s']} tokens/s, peak memory {t['peak_memory_mb']} MB"]
     exported = report.get("exported")
-    lines += ["", f"Adapter: `{exported['adapter']}`" if exported else "Adapter: not exported"
-              + ("" if report["baseline_only"] else " (gate missed)")]
+    if exported:
+        lines += ["", f"Adapter: `{exported['adapter']}`" + (f", merged: `{exported['merged']}`"
+                                                            if "merged" in exported else "")]
+    else:
+        why = "baseline-only run" if report["baseline_only"] else "gate missed"
+        lines += ["", f"Adapter: not exported ({why}); an earlier adapter in this folder, if any, is unchanged"]
     return "\n".join(lines) + "\n"
 
 
