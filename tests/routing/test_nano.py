@@ -101,3 +101,16 @@ def test_bad_folders(nano_dir, tmp_path):
     (broken / "cadre.json").write_text(json.dumps({**meta, "router_kind": "warp"}))
     with pytest.raises(CadreError, match="not a router folder"):
         load_router(broken)
+
+
+def test_default_router_chain_uses_a_trained_folder(nano_dir):
+    from cadre.routing import default_router
+    from cadre.routing.keyword import KeywordRouter
+
+    router = default_router(models_dir=nano_dir.parent)  # finds <models>/router
+    assert isinstance(router, NanoRouter) and isinstance(router.fallback, KeywordRouter)
+    assert router.default_route == "chat"
+    router.set_thresholds({k: 1.0 for k in ROUTER_LABELS})
+    assert router.route("qwzx plorb").reason.endswith("→ keyword: no rule matched → default chat")
+    keyword_only = default_router(models_dir=nano_dir.parent / "nothing-here")
+    assert isinstance(keyword_only, KeywordRouter) and keyword_only.route("qwzx").name == "chat"
