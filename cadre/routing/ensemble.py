@@ -84,7 +84,7 @@ class EnsembleRouter(Router):
         from cadre.fsutil import atomic_dir
 
         vocab, idf = self.tfidf.state()
-        arrays = {**{k: np.ascontiguousarray(v) for k, v in self.weights.items()}, **idf}
+        arrays = {**{k: np.ascontiguousarray(v) for k, v in self.weights.items() if not k.startswith("_")}, **idf}
         with atomic_dir(folder) as tmp:
             save_file(arrays, str(tmp / WEIGHTS_FILE))
             (tmp / VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
@@ -116,8 +116,10 @@ class EnsembleRouter(Router):
 def margins(sparse, x: np.ndarray, weights: dict[str, np.ndarray], embed_scale: float) -> np.ndarray:
     """Linear margins over [TF-IDF | scale · MiniLM]: (N, C)."""
     v = sparse.shape[1]
-    W = weights["W"]  # (C, V + 384)
-    return np.asarray(sparse @ W[:, :v].T) + (x * embed_scale) @ W[:, v:].T + weights["b"]
+    if "_Wt" not in weights:  # transposed once: sparse @ a strided view would copy all of W per call
+        weights["_Wt"] = np.ascontiguousarray(weights["W"][:, :v].T)  # (V, C)
+        weights["_We"] = np.ascontiguousarray(weights["W"][:, v:].T)  # (384, C)
+    return np.asarray(sparse @ weights["_Wt"]) + (x * embed_scale) @ weights["_We"] + weights["b"]
 
 
 def confidence_features(d: np.ndarray, probs: np.ndarray, x: np.ndarray, weights: dict[str, np.ndarray],
