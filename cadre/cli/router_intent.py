@@ -14,7 +14,7 @@ import typer
 
 from cadre.cli.router import router_app
 
-KINDS = ("nano", "embedding", "keyword")
+KINDS = ("nano", "embedding", "keyword", "ensemble")
 
 
 def register(app: typer.Typer) -> None:
@@ -39,7 +39,7 @@ def _threads(threads: int) -> None:
 
 @router_app.command("train")
 def train_cmd(
-        kind: str = typer.Option(..., "--kind", help="nano, embedding or keyword."),
+        kind: str = typer.Option(..., "--kind", help="nano, embedding, keyword or ensemble."),
         data: Optional[Path] = typer.Option(None, "--data", help="Training data (Q/A text, CSV or JSONL text,label)."),
         output: Path = typer.Option(..., "--output", help="Router folder to write."),
         val: Optional[Path] = typer.Option(None, "--val", help="Validation data for thresholds (default: a 10% split of --data)."),
@@ -155,7 +155,7 @@ def _train_light(kind, train, val_ex, output, target_precision, head, mode, rule
     else:
         if val_ex is None and target_precision:
             train, val_ex = split_examples(train)
-        router = fit_embedding(train, head=head, mode=mode)
+        router = fit_embedding(train, head=head, mode=mode) if kind == "embedding" else _fit_ensemble(train)
     if val_ex and target_precision:
         calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
     router.default_route = default_route or router.default_route
@@ -163,6 +163,15 @@ def _train_light(kind, train, val_ex, output, target_precision, head, mode, rule
     if fallback_rules:
         copy_rules(fallback_rules, output)
     return router.labels
+
+
+def _fit_ensemble(train):
+    from cadre.routing.ensemble import EnsembleRouter
+    from cadre.routing.fit import check_classes, texts_labels
+
+    texts, labels = texts_labels(train)
+    check_classes(labels)
+    return EnsembleRouter.fit(texts, labels, folds=5)
 
 
 def _open(router_dir: Path, thresholds: Optional[Path]):

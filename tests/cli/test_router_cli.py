@@ -124,3 +124,12 @@ def test_nano_distilled_from_a_teacher_router(files, tmp_path):
     assert meta["recipe"]["name"] == "distill" and meta["unlabeled_examples"] == 3
     assert meta["router_kind"] == "nano" and (out / "model.onnx").is_file()
     assert json.loads(run("route", out, "play some jazz", "--json").output)["name"] in ROWS.keys() | {"out_of_scope"}
+
+
+def test_ensemble_kind_from_the_cli(files):
+    root, train, test = files
+    out = root / "ens"
+    result = run("router", "train", "--kind", "ensemble", "--data", train, "--output", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "cadre.json").read_text())["router_kind"] == "ensemble"
+    assert json.loads(run("route", out, "turn up the music", "--json").output)["name"] == "music"
