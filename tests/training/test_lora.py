@@ -48,7 +48,8 @@ def _rows(n, seed):
     for _ in range(n):
         label = rng.randint(0, 1)
         word = rng.choice(POS if label else NEG)
-        out.append({"sentence": f"the {rng.choice(NOUNS)} was {word} and {rng.choice(POS if label else NEG)}",
+        other = rng.choice(POS if label else NEG)
+        out.append({"sentence": f"the {rng.choice(NOUNS)} was {word} and {other} from start to end",
                     "label": label})
     return out
 
