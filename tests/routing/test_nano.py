@@ -114,3 +114,13 @@ def test_default_router_chain_uses_a_trained_folder(nano_dir):
     assert router.route("qwzx plorb").reason.endswith("→ keyword: no rule matched → default chat")
     keyword_only = default_router(models_dir=nano_dir.parent / "nothing-here")
     assert isinstance(keyword_only, KeywordRouter) and keyword_only.route("qwzx").name == "chat"
+
+
+def test_plain_trainer_checkpoint_exports_onnx_on_first_load(tiny_router_dir, tmp_path):
+    folder = tmp_path / "plain"
+    shutil.copytree(tiny_router_dir, folder)
+    (folder / "model.onnx").unlink(missing_ok=True)
+    router = load_router(folder)  # cadre.json has type "router" but no router_kind
+    assert isinstance(router, NanoRouter) and router.backend == "onnx" and (folder / "model.onnx").is_file()
+    assert not list(folder.glob(".model.*.tmp"))  # the atomic export left no temporary file
+    assert router.route("draw a picture of a dog 3").name in ROUTER_LABELS
