@@ -52,7 +52,7 @@ def build_checkpoint(name: str, preset: str, context: int = 256, vocab: int = 81
 
     model = build_model(presets.from_name(preset, context=context), vocab)
     with atomic_dir(folder) as tmp:
-        save_checkpoint(tmp, model, tokenizer_file(), {"type": name, "task_kind": "causal", "preset": preset})
+        save_checkpoint(tmp, model, tokenizer_file().read_text(encoding="utf-8"), {"type": name, "task_kind": "causal", "preset": preset})
     return folder
 
 

@@ -6,7 +6,6 @@ loads any folder written here.
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from cadre.checkpoint import check_complete, load_safetensors, read_metadata, write_metadata
@@ -53,14 +52,18 @@ def count_parameters(preset: Preset, vocab_size: int | None = None) -> int:
     return sum(p.numel() for p in model.parameters())  # tied embeddings are counted once
 
 
-def save_checkpoint(folder: str | Path, model, tokenizer_path: str | Path, meta: dict) -> None:
-    """Write the checkpoint files into an (already temporary) folder."""
+def save_checkpoint(folder: str | Path, model, tokenizer_json: str, meta: dict) -> None:
+    """Write the checkpoint files into an (already temporary) folder.
+
+    `tokenizer_json` is the tokenizer's text as read when training started, so a tokenizer
+    file rebuilt mid-run never ends up beside weights trained with the old one.
+    """
     from transformers.utils import logging as hf_logging
 
     folder = Path(folder)
     hf_logging.disable_progress_bar()  # one progress bar (the trainer's) is enough
     model.save_pretrained(folder)
-    shutil.copyfile(tokenizer_path, folder / "tokenizer.json")
+    (folder / "tokenizer.json").write_text(tokenizer_json, encoding="utf-8")
     write_metadata(folder, meta)
 
 

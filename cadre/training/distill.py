@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import math
 import random
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -184,7 +183,5 @@ def _save(model, tok, output, meta: dict) -> None:
     from cadre.fsutil import atomic_dir
     from cadre.modeling import save_checkpoint
 
-    with atomic_dir(output) as tmp, tempfile.TemporaryDirectory() as scratch:
-        tok_file = Path(scratch) / "tokenizer.json"
-        tok_file.write_text(tok.to_str(pretty=True), encoding="utf-8")
-        save_checkpoint(tmp, model, tok_file, meta)
+    with atomic_dir(output) as tmp:
+        save_checkpoint(tmp, model, tok.to_str(pretty=True), meta)

@@ -23,7 +23,7 @@ class Run:
     model: object
     optimizer: object
     encoder: ExampleEncoder
-    tokenizer_path: Path
+    tokenizer_json: str  # the tokenizer as read at setup, saved with every checkpoint
     train: list[Encoded]
     val: list[Encoded]
     labels: list[str] | None
@@ -56,7 +56,7 @@ def prepare(cfg: TrainConfig) -> Run:
     train, val, truncated = _encode_split(cfg, examples, labels, encoder)
     model = _model(cfg, preset, encoder, labels).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    run = Run(model, optimizer, encoder, tok_path, train, val, labels, TrainState(), device,
+    run = Run(model, optimizer, encoder, tok_path.read_text(encoding="utf-8"), train, val, labels, TrainState(), device,
               preset.name, dhash, truncated, cfg.batch_size)
     if cfg.resume:
         _restore(run, Path(cfg.resume))
@@ -156,7 +156,7 @@ def save_run(run: Run, cfg: TrainConfig) -> None:
             "labels": run.labels, "data_hash": run.data_hash, "metrics": last,
             "train_examples": len(run.train), "val_examples": len(run.val)}
     with atomic_dir(cfg.output) as tmp:
-        save_checkpoint(tmp, run.model, run.tokenizer_path, meta)
+        save_checkpoint(tmp, run.model, run.tokenizer_json, meta)
         save_optimizer(run.optimizer, tmp)
         state = {"config": asdict(cfg), **asdict(run.state)}
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
