@@ -12,7 +12,7 @@ Extra tables: ZeroEval GSM8K (42 models, cost = output characters; seeded 70/30 
 RouteLLM GPT-4 vs Mixtral (MMLU + GSM8K, uncontaminated rows, a seeded 4,000-row sample,
 70/30 split; cost = relative price per call).
 
-    python benchmarks/learned_router.py [--quick] [--kinds mlp,knn,gbdt,mf,knn+mlp]
+    python benchmarks/learned_router.py [--quick] [--kinds mlp,linear,knn,gbdt,mf,linear+gbdt]
 """
 from __future__ import annotations
 
@@ -46,9 +46,19 @@ def split_tables(rows: list[dict], is_train, work: Path, name: str):
     test = [r for r in rows if not is_train(r)]
     write_routing_table(train, work / f"{name}_train.jsonl")
     write_routing_table(test, work / f"{name}_test.jsonl")
-    tr = read_routing_table(work / f"{name}_train.jsonl")
+    tr = read_routing_table(work / f"{name}_train.jsonl", well_covered(rows))
     te = read_routing_table(work / f"{name}_test.jsonl", tr.models)
     return tr, te
+
+
+def well_covered(rows: list[dict], share: float = 0.95) -> list[str]:
+    """Models scored on at least `share` of the rows (a model run on half the questions
+    would leave few rows where every model has a score; its entries count as unknown)."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        for m, v in r["model_scores"].items():
+            counts[m] = counts.get(m, 0) + (v is not None)
+    return sorted(m for m, c in counts.items() if c >= share * len(rows))
 
 
 def seeded_split(rows: list[dict], frac: float = 0.7, seed: int = 0):
@@ -112,7 +122,8 @@ def run_dataset(name: str, loader, kinds: list[str], work: Path, plot: Path, cos
         t = time.time()
         res, curve = bl.cadre_router(kind, train, test, X_tr, X_te, work / f"{name}_{kind}")
         results[f"cadre {kind}"], curves[f"cadre {kind}"] = res, curve
-        print(f"  {name}: cadre {kind} fitted and scored in {time.time() - t:.0f}s", flush=True)
+        print(f"  {name}: cadre {kind} fitted and scored in {time.time() - t:.0f}s: "
+              f"{fmt_row(kind, res, singles[strong][0])}", flush=True)
     strong_cost = singles[strong][0]
     md = table(HEADERS, [fmt_row(k, v, strong_cost) for k, v in results.items()])
     rr.plot_curves(curves, singles, plot, f"{name}: test-split cost–quality hulls", cost_label)
@@ -140,9 +151,9 @@ def section(parts: list[tuple[str, str, dict, str]], total: float) -> str:
     """The Markdown body of the benchmarks.md section."""
     out = [
         "Each cadre router predicts every model's P(correct) from MiniLM features of the prompt "
-        "(the last question block, pooled chunks, and 12 prompt-shape numbers), calibrates them with "
-        "format clusters and a stacked logistic layer, and picks max P − λ·cost with per-format "
-        "expected costs. **Operating points are chosen on the train split only**: cadre uses "
+        "(the last question block, pooled chunks, and 12 prompt-shape numbers) with one predictor "
+        "kind (`a+b` stacks two), calibrates them with format clusters and a stacked logistic layer, "
+        "and picks max P − λ·cost with per-format expected costs. **Operating points are chosen on the train split only**: cadre uses "
         "out-of-fold predictions from 5-fold cross-fitting on train (the validation split carved "
         "from train); *match* = cheapest λ whose validation accuracy reaches the strongest single "
         "model's, *half* = most accurate λ whose validation mean cost is ≤ 50% of that model's. "
@@ -168,8 +179,8 @@ def section(parts: list[tuple[str, str, dict, str]], total: float) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kinds", default="mlp,knn,gbdt,mf,knn+mlp")
-    ap.add_argument("--extra-kinds", default="knn,mlp,knn+mlp", help="kinds for the two extra tables")
+    ap.add_argument("--kinds", default="mlp,linear,knn,gbdt,mf,linear+gbdt")
+    ap.add_argument("--extra-kinds", default="mlp,linear,knn,linear+gbdt", help="kinds for the two extra tables")
     ap.add_argument("--quick", action="store_true", help="RouterBench only")
     ap.add_argument("--no-write", action="store_true", help="print, do not touch docs/benchmarks.md")
     args = ap.parse_args()

@@ -184,8 +184,9 @@ class GBDTPredictor(Predictor):
     def fit(cls, X, Y, hp, seed, spec_cols):
         passthrough = list(range(*spec_cols["shape"])) if spec_cols.get("shape") else []
         mean = X.mean(axis=0)
-        _, _, vt = np.linalg.svd(X - mean, full_matrices=False)
-        comps = vt[: min(int(hp["pca_dim"]), vt.shape[0])].astype(np.float32)  # (k, D)
+        centred = (X - mean).astype(np.float64)
+        _, vecs = np.linalg.eigh(centred.T @ centred)  # (D, D), ascending eigenvalues
+        comps = vecs[:, ::-1][:, : min(int(hp["pca_dim"]), X.shape[1])].T.astype(np.float32)  # (k, D)
         arrays = {"pca_mean": mean.astype(np.float32), "pca_components": comps}
         config = {"hp": hp, "passthrough": passthrough, "n_models": Y.shape[1]}
         pred = cls(config, arrays)
@@ -208,6 +209,7 @@ class GBDTPredictor(Predictor):
 def _fit_one_gbdt(Z: np.ndarray, y: np.ndarray, hp: dict, seed: int, prefix: str) -> dict:
     """Fit one model's booster and export its trees to flat arrays under `prefix`."""
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
 
     seen = ~np.isnan(y)
     labels = (y[seen] >= 0.5).astype(int)
@@ -218,8 +220,9 @@ def _fit_one_gbdt(Z: np.ndarray, y: np.ndarray, hp: dict, seed: int, prefix: str
         max_iter=int(hp["max_iter"]), learning_rate=float(hp["learning_rate"]),
         max_leaf_nodes=int(hp["max_leaf_nodes"]), min_samples_leaf=int(hp["min_samples_leaf"]),
         l2_regularization=float(hp["l2_regularization"]), early_stopping=len(labels) >= 100,
-        validation_fraction=0.15, n_iter_no_change=15, random_state=seed)
-    clf.fit(Z[seen], labels)
+        validation_fraction=0.15, n_iter_no_change=10, random_state=seed)
+    with threadpool_limits(1):  # OpenMP threads only contend on small data; one is faster
+        clf.fit(Z[seen], labels)
     trees = [p[0].nodes for p in clf._predictors]  # binary: one tree per iteration
     return _export_trees(trees, float(np.ravel(clf._baseline_prediction)[0]), prefix)
 
