@@ -94,10 +94,10 @@ def main() -> None:
         ("Sentiment: SST-2, evaluated on all 872 GLUE validation sentences (`test.tsv` of the shared copy); "
         f"base SmolLM2-135M-Instruct (de-quantized from its Q4_1 GGUF). Local-test recipe: {recipe(reports[0])}."),
         acc, speed,
-        f"Timings are from a shared {os.cpu_count()}-core machine where other jobs were running (the "
+        (f"Timings are from a shared {os.cpu_count()}-core machine where other jobs were running (the "
         "`load avg` column: runnable threads, 5-minute average); on an idle machine each stage is "
         "several times faster. `train tokens/s` counts prompt and response tokens; the loss covers "
-        "the response and its end-of-turn token only.",
+        "the response and its end-of-turn token only."),
         gpu_note,
         ("The seed's targets (75% baseline, 88% fine-tuned) were set for a 3B base; the numbers above are "
         "what a 135M base reaches with the few-minute CPU recipe.")])
