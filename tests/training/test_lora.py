@@ -95,8 +95,9 @@ def test_pipeline_trains_exports_and_reports(tmp_path, tiny_base):
     assert t["loss_last"] < t["loss_first"] * 0.5, t  # the adapter learns
     assert t["tokens_per_s"] > 0 and t["peak_memory_mb"] > 0
     tuned = report["finetuned"]
-    assert sum(map(sum, tuned["confusion"])) == tuned["n"] == 40  # every prediction is a label
-    assert (out / "predictions" / "finetuned.jsonl").read_text().count("\n") == 40
+    n_test = len((out / "data" / "test.jsonl").read_text().splitlines())  # 40 written, less repeats
+    assert sum(map(sum, tuned["confusion"])) == tuned["n"] == n_test >= 35  # every prediction is a label
+    assert (out / "predictions" / "finetuned.jsonl").read_text().count("\n") == n_test
     adapter = out / "adapter"
     assert (adapter / "adapter_model.safetensors").stat().st_size > 0
     meta = json.loads((adapter / "cadre.json").read_text())
