@@ -61,21 +61,14 @@ class RoutingRow:
 
 
 @dataclass
-class TableReport:
-    """Counts of what the reader kept, repaired and dropped, with the first problems."""
+class ReadReport:
+    """What a JSONL reader kept and skipped, with the first few problems as file:line."""
 
     path: str = ""
     rows_read: int = 0
     rows_kept: int = 0
     bad_lines: int = 0
     empty_prompts: int = 0
-    list_prompts: int = 0
-    no_scores: int = 0
-    missing_scores: int = 0
-    unknown_models: int = 0
-    unknown_model_names: list = field(default_factory=list)
-    bad_costs: int = 0
-    bad_images: int = 0
     problems: list = field(default_factory=list)
 
     def note(self, line: int, message: str) -> None:
@@ -86,6 +79,19 @@ class TableReport:
     def to_dict(self) -> dict:
         """All counts as a JSON-ready dict."""
         return asdict(self)
+
+
+@dataclass
+class TableReport(ReadReport):
+    """Counts of what the routing-table reader kept, repaired and dropped."""
+
+    list_prompts: int = 0
+    no_scores: int = 0
+    missing_scores: int = 0
+    unknown_models: int = 0
+    unknown_model_names: list = field(default_factory=list)
+    bad_costs: int = 0
+    bad_images: int = 0
 
     def summary(self) -> str:
         """One line: rows kept, then every non-zero problem count."""

@@ -15,10 +15,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from cadre.data.routing_tables import iter_records, prompt_text
+from cadre.data.routing_tables import ReadReport, iter_records, prompt_text
 from cadre.errors import CadreError
 from cadre.fsutil import atomic_write_text
 
@@ -28,7 +28,6 @@ ID_COLUMNS = ("id", "idx")
 OPTION_COLUMNS = ("options", "choices")
 RESULT_KEYS = ("model_scores", "model_costs", "model_tokens", "model_errors", "model_answers")
 JOURNAL_FORMAT = 1
-_MAX_PROBLEMS = 5
 
 
 @dataclass
@@ -46,26 +45,11 @@ class Question:
 
 
 @dataclass
-class InputReport:
+class InputReport(ReadReport):
     """What the question reader kept and skipped, with the first problems (file:line)."""
 
-    path: str = ""
-    rows_read: int = 0
-    rows_kept: int = 0
-    bad_lines: int = 0
-    empty_prompts: int = 0
     missing_references: int = 0
     duplicates: int = 0
-    problems: list = field(default_factory=list)
-
-    def note(self, line: int, message: str) -> None:
-        """Remember one of the first few problems."""
-        if len(self.problems) < _MAX_PROBLEMS:
-            self.problems.append(f"{self.path}:{line}: {message}")
-
-    def to_dict(self) -> dict:
-        """The counts as a JSON-ready dict."""
-        return asdict(self)
 
 
 def row_id(record: dict, prompt, id_column: str | None = None) -> str:
