@@ -158,6 +158,7 @@ def network_isolation() -> list[str]:
 def _limits(cpu_s: int, memory_mb: int) -> Callable[[], None]:
     """A preexec_fn that applies resource limits in the child before exec."""
     def apply() -> None:
+        """Runs in the child between fork and exec."""
         import resource
 
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
