@@ -55,8 +55,8 @@ def _strong(train) -> tuple[int, float, float]:
 def _ops(val_points: list[dict], train) -> dict:
     """The two operating points picked on train-side points."""
     _, acc, cost = _strong(train)
-    return {"match": policy.pick_point(val_points, target_quality=acc)["param"],
-            "half": policy.pick_point(val_points, budget=0.5 * cost)["param"]}
+    return {"match": policy.pick_point(val_points, target_quality=acc),
+            "half": policy.pick_point(val_points, budget=0.5 * cost)}
 
 
 def _score_curve(choose, test_P, test_Y, test_C, ops: dict, singles: dict):
@@ -65,7 +65,8 @@ def _score_curve(choose, test_P, test_Y, test_C, ops: dict, singles: dict):
     for lam in policy.LAMBDA_GRID:
         acc, cost = policy.outcome(choose(test_P, lam), test_Y, test_C)
         curve.append((cost, acc))
-    res = {k: policy.outcome(choose(test_P, lam), test_Y, test_C) for k, lam in ops.items()}
+    res = {k: policy.outcome(choose(test_P, op["param"]), test_Y, test_C) for k, op in ops.items()}
+    res["half_reached"] = ops["half"]["reached"]
     res.update(rr.curve_summary(curve, singles))
     return res, curve
 
@@ -129,7 +130,9 @@ def cadre_router(kind: str, train, test, X_tr, X_te, out, hp=None):
     _, _, strong_cost = _strong(train)
     res = {}
     for key, kw in (("match", {}), ("half", {"budget": 0.5 * strong_cost})):
-        report = evaluate(LearnedRouter(out, **kw), test, features=X_te)
+        router = LearnedRouter(out, **kw)
+        report = evaluate(router, test, features=X_te)
         res[key] = (report["accuracy"], report["mean_cost"])
+    res["half_reached"] = router.operating_point["reached"]
     res.update({"aiq": report["aiq"], "apgr": report["apgr"]})
     return res, [(p["cost"], p["accuracy"]) for p in report["curve"]]

@@ -150,7 +150,7 @@ def register_router(kind: str, cls: type[Router], loader: Callable[[Path], Route
 
 
 BUILTIN_MODULES = ("cadre.routing.nano", "cadre.routing.embedding", "cadre.routing.keyword",
-                   "cadre.routing.ensemble")
+                   "cadre.routing.ensemble", "cadre.routing.learned")
 
 
 def _register_builtins() -> None:

@@ -14,8 +14,8 @@ import numpy as np
 from cadre.evaluation import routing_report as rr
 from cadre.routing import learned_policy as policy
 from cadre.routing.learned import LearnedRouter
-from cadre.routing.learned_fit import complete_rows
 from cadre.routing.learned_embed import featurize
+from cadre.routing.learned_fit import complete_rows
 
 
 def test_arrays(router: LearnedRouter, table, cache=True, features=None):
