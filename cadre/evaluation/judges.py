@@ -174,17 +174,19 @@ def _limits(cpu_s: int, memory_mb: int) -> Callable[[], None]:
 def run_python(program: str, timeout: float = 10.0, memory_mb: int = 1024) -> tuple[int, str]:
     """Run a Python program in the sandbox; returns (exit code, tail of stderr+stdout).
 
-    Exit code -9 with "timeout" in the message means the wall-clock limit was hit.
+    A negative exit code with "timeout" in the message means the wall-clock limit or
+    the CPU-time limit (SIGXCPU, which can fire first on a fast machine) was hit.
     """
     with tempfile.TemporaryDirectory(prefix="cadre-judge-") as tmp:
         path = os.path.join(tmp, "program.py")
         with open(path, "w", encoding="utf-8") as f:
             f.write(_NET_PRELUDE + program)
         cmd = network_isolation() + [sys.executable, "-I", "-B", path]
+        cpu_s = max(1, math.ceil(timeout)) + 1  # a margin so the wall clock usually fires first
         proc = subprocess.Popen(cmd, cwd=tmp, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 # preexec_fn: rlimits must be set in the child before exec
-                                preexec_fn=_limits(max(1, math.ceil(timeout)), memory_mb),  # noqa: PLW1509
+                                preexec_fn=_limits(cpu_s, memory_mb),  # noqa: PLW1509
                                 start_new_session=True)
         try:
             out, _ = proc.communicate(timeout=timeout)
@@ -192,6 +194,8 @@ def run_python(program: str, timeout: float = 10.0, memory_mb: int = 1024) -> tu
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
             return -9, f"timeout after {timeout:g} s"
+        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
+            return proc.returncode, f"timeout: CPU limit of {cpu_s} s reached"
         return proc.returncode, out.decode("utf-8", "replace")[-2000:]
 
 
