@@ -21,6 +21,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           cors_origin: List[str] = typer.Option(None, "--cors-origin", help="Allow this browser origin (repeatable; CORS is off by default)."),
           max_request_bytes: int = typer.Option(1 << 20, min=1, help="Larger request bodies get 413."),
           queue_size: Optional[int] = typer.Option(None, min=0, help="Requests that may wait per model while it is busy (default: runtime.max_queue of the project); more get 429 with Retry-After."),
+          memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="Memory the loaded models may use, e.g. 2GB or 800MB (default: runtime.memory_budget of the project, 'auto' = what the device has free)."),
           graceful_timeout: float = typer.Option(30.0, min=0, help="Seconds to let in-flight requests finish on shutdown."),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
     """Serve chat/completions, completions, models, route, health and metrics over HTTP."""
@@ -32,7 +33,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     keys = api_keys_from(api_key)
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
                               max_request_bytes=max_request_bytes)
-    engine = build_engine(config, queue_size)
+    engine = build_engine(config, queue_size, memory_budget)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
                    err=True)
@@ -61,14 +62,24 @@ def _log_to_stderr(level: str) -> None:
     log.setLevel(getattr(logging, level.upper(), logging.INFO))
 
 
-def build_engine(config: Optional[Path], queue_size: Optional[int]):
+def build_engine(config: Optional[Path], queue_size: Optional[int], memory_budget: Optional[str] = None):
     """The engine for a project file (or the project found the usual way); `queue_size`
-    overrides the project's per-model waiting room (runtime.max_queue)."""
-    from cadre.config import find_config
+    overrides the project's per-model waiting room (runtime.max_queue) and `memory_budget`
+    its runtime.memory_budget."""
+    from cadre.config import RuntimeSettings, find_config
+    from cadre.errors import CadreError
     from cadre.runtime.engine import Engine
 
     project = find_config(config)
+    update = {}
     if queue_size is not None:
-        runtime = project.runtime.model_copy(update={"max_queue": queue_size})
-        project = project.model_copy(update={"runtime": runtime})
+        update["max_queue"] = queue_size
+    if memory_budget is not None:
+        try:  # validated like the project file's field, so "2 parsecs" is a one-line error
+            RuntimeSettings(memory_budget=memory_budget)
+        except ValueError as exc:
+            raise CadreError(f"--memory-budget {memory_budget!r}: {exc.errors()[0]['msg']}") from None
+        update["memory_budget"] = memory_budget
+    if update:
+        project = project.model_copy(update={"runtime": project.runtime.model_copy(update=update)})
     return Engine(project)

@@ -13,7 +13,7 @@ def test_serve_help_lists_the_safety_options():
     result = CliRunner().invoke(app, ["serve", "--help"], terminal_width=200)
     assert result.exit_code == 0
     for option in ("--config", "--host", "--port", "--api-key", "CADRE_API_KEY", "--cors-origin",
-                   "--max-request-bytes", "--queue-size"):
+                   "--max-request-bytes", "--queue-size", "--memory-budget"):
         assert option in result.output
 
 
@@ -34,6 +34,22 @@ def test_queue_size_overrides_the_projects_waiting_room(tmp_path):
         assert engine.manager.max_queue == 3 and engine.config.runtime.max_queue == 3
     finally:
         engine.close()
+
+
+def test_memory_budget_flag_overrides_the_project_and_bad_sizes_are_one_line(tmp_path):
+    from cadre.cli.serve import build_engine
+
+    path = tmp_path / "cadre.yaml"
+    path.write_text("version: 1\nruntime: {memory_budget: 4GB}\nmodels:\n"
+                    "  - {name: smollm2, path: smollm2-135m-instruct, capabilities: [primary_chat]}\n")
+    engine = build_engine(path, None, "800MB")
+    try:
+        assert engine.manager.budget("cpu") == 800 * 1000**2
+    finally:
+        engine.close()
+    result = CliRunner().invoke(app, ["serve", "--config", str(path), "--memory-budget", "2 parsecs"])
+    assert result.exit_code == 2 and "--memory-budget '2 parsecs'" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_api_keys_come_from_the_flag_or_the_environment():
