@@ -132,6 +132,7 @@ def run_dataset(name: str, loader, kinds: list[str], work: Path, plot: Path, cos
     j, acc_tr, cost_tr = bl._strong(train)
     info = {"rows": (len(train.rows), len(test.rows)), "strong": strong, "weak": weak,
             "train_strong": (train.models[j], acc_tr, cost_tr),
+            "strong_all_rows": bl.strong_all_rows(test, strong),
             "singles": singles, "results": results, "seconds": time.time() - t0,
             "reports": (train.report.summary(), test.report.summary())}
     print(md, flush=True)
@@ -139,15 +140,26 @@ def run_dataset(name: str, loader, kinds: list[str], work: Path, plot: Path, cos
 
 
 def goal_line(info: dict) -> str:
-    """Which cadre routers reach the goal at the 'half' operating point on the test split."""
-    strong_cost = info["singles"][info["strong"]][0]
-    lines = []
+    """Which cadre routers reach the goal at the 'half' operating point on the test split.
+
+    The issue's 0.874 is GPT-4's accuracy over all test rows with a missing score counted
+    as wrong; on the complete rows the table reports, GPT-4 scores higher. So each router is
+    judged both ways: on all rows against 0.874, and on complete rows against GPT-4 there.
+    """
+    strong_cost, strong_acc = info["singles"][info["strong"]]
+    all_acc, all_cost = info["strong_all_rows"]
+    lines = [(f"{info['strong']} alone: {all_acc:.3f} over all {info['rows'][1]} test rows (missing = wrong; "
+              f"the issue's reference) at {all_cost:.3g}, {strong_acc:.3f} on the complete rows")]
     for name, res in info["results"].items():
         if name.startswith("cadre") and "half" in res:
             acc, cost = res["half"]
-            ok = acc >= GOAL_ACC and cost <= GOAL_SHARE * strong_cost
-            lines.append(f"{name}: {acc:.3f} at {cost / strong_cost:.0%} of {info['strong']}'s cost "
-                         f"({'meets' if ok else 'misses'} ≥{GOAL_ACC} at ≤{GOAL_SHARE:.0%})")
+            a_all, c_all = res["half_all_rows"]
+            ok = a_all >= GOAL_ACC and c_all <= GOAL_SHARE * all_cost
+            ok_same = acc >= strong_acc and cost <= GOAL_SHARE * strong_cost
+            lines.append(f"{name}: {a_all:.3f} at {c_all / all_cost:.1%} over all rows "
+                         f"({'meets' if ok else 'misses'} ≥{GOAL_ACC} at ≤{GOAL_SHARE:.0%}); "
+                         f"{acc:.3f} at {cost / strong_cost:.1%} on complete rows "
+                         f"({'matches' if ok_same else 'misses'} {info['strong']}'s {strong_acc:.3f} there)")
     return "; ".join(lines)
 
 
@@ -170,7 +182,8 @@ def section(parts: list[tuple[str, str, dict, str]], total: float) -> str:
         "and picks max P − λ·cost with per-format expected costs. **Operating points are chosen on the train split only**: cadre uses "
         "out-of-fold predictions from 5-fold cross-fitting on train (the validation split carved "
         "from train); *match* = cheapest λ whose validation accuracy reaches the strongest single "
-        "model's, *half* = most accurate λ whose validation mean cost is ≤ 50% of that model's. "
+        "model's, *half* = the λ that spends the most of a validation mean cost ≤ 50% of that model's "
+        "without being more than one standard error less accurate than the best λ within it. "
         "The baselines pick theirs the same way from train. AIQ (RouterBench) = mean of the "
         "non-decreasing convex hull of the test cost–quality curve over the single models' cost "
         "range; APGR (RouteLLM) = mean performance gap recovered between the cheapest single "
@@ -187,7 +200,8 @@ def section(parts: list[tuple[str, str, dict, str]], total: float) -> str:
                 f"test table: {info['reports'][1]}. {info['seconds']:.0f}s." + train_note(info),
                 md, f"![{title}]({png})"]
         if title.startswith("RouterBench"):
-            out.append("Goal (≥0.874 at ≤50% of GPT-4's cost, *half* point): " + goal_line(info))
+            out.append("Goal (≥0.874 at ≤50% of GPT-4's cost, *half* point), judged two ways: "
+                       + goal_line(info))
     out.append(f"Whole run: {total:.0f}s on this CPU (features cached after the first run).")
     return "\n\n".join(out)
 
@@ -198,10 +212,11 @@ def main() -> None:
     ap.add_argument("--extra-kinds", default="mlp,linear,knn", help="kinds for the two extra tables")
     ap.add_argument("--quick", action="store_true", help="RouterBench only")
     ap.add_argument("--no-write", action="store_true", help="print, do not touch docs/benchmarks.md")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads")
     args = ap.parse_args()
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     t0 = time.time()
     parts = []
     with tempfile.TemporaryDirectory() as tmp:
