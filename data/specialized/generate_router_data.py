@@ -3,7 +3,8 @@
     .venv/bin/python data/specialized/generate_router_data.py
 
 Deterministic (fixed seed). Each intent gets its hand-written lines from
-router_utterances.py, topped up from multi-slot templates to TARGET lines; then a
+router_utterances.py and then router_utterances_more.py, topped up from multi-slot
+templates to TARGET lines; then a
 seeded share of lines is lower-cased, given a typo, a polite wrapper or a longer
 context prefix (the line is replaced, never copied, so no near-duplicates appear).
 Any two questions must differ in at least two words and share under 75% of their
@@ -19,10 +20,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from router_templates import TEMPLATES  # noqa: E402
-from router_utterances import INTENTS  # noqa: E402
+from router_utterances import INTENTS as FIRST_BATCH  # noqa: E402
+from router_utterances_more import INTENTS as SECOND_BATCH  # noqa: E402
 
 SEED = 20240611
-TARGET = 120  # lines per intent
+TARGET = 250  # lines per intent
+
+# Hand-written lines of both batches, the first batch first.
+INTENTS = {intent: FIRST_BATCH[intent].strip() + "\n" + SECOND_BATCH[intent].strip() for intent in FIRST_BATCH}
 
 POLITE_PREFIX = ["please ", "could you ", "can you please "]
 QUESTION_SUFFIX = ["? thanks!", "? thank you", " pls", " - thanks in advance"]

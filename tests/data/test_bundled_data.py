@@ -42,7 +42,7 @@ def read_pairs(name: str) -> list[tuple[str, str]]:
     return pairs
 
 
-@pytest.mark.parametrize("name, minimum", [("router_training.txt", 900), ("vision_training.txt", 320),
+@pytest.mark.parametrize("name, minimum", [("router_training.txt", 2500), ("vision_training.txt", 320),
                                            ("code_training.txt", 220), ("math_training.txt", 220)])
 def test_each_file_has_enough_unique_pairs(name, minimum):
     pairs = read_pairs(name)
@@ -61,8 +61,9 @@ def test_router_labels_are_the_ten_intents_and_balanced():
         labels.append(match.group(1))
     counts = Counter(labels)
     assert set(counts) == INTENTS
+    assert len(labels) == 2500
     for intent, n in counts.items():
-        assert n / len(labels) >= 0.08, f"{intent} has only {n} of {len(labels)} pairs"
+        assert n == 250, f"{intent} has {n} of {len(labels)} pairs, expected 250"
 
 
 def test_router_questions_vary_in_length():
