@@ -30,7 +30,10 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
           val_split: float = typer.Option(0.1, help="Fraction held out for validation (deterministic, stratified)."),
           seed: int = typer.Option(0, help="Seed for initialisation, shuffling and the split."),
           tokenizer: Optional[Path] = typer.Option(None, help="Tokenizer folder (default: the shared one shipped with cadre)."),
-          threads: Optional[int] = typer.Option(None, help="CPU threads for torch (1 is often fastest for tiny models).")) -> None:
+          threads: Optional[int] = typer.Option(None, help="CPU threads for torch (1 is often fastest for tiny models)."),
+          subword_dropout: Optional[float] = typer.Option(None, help="Share of tokens split and re-tokenised each epoch (default: 0.1 for routers, 0 otherwise)."),
+          teacher: str = typer.Option("auto", help="Distil a teacher's held-out class probabilities: tfidf (word+char TF-IDF + logistic regression, fitted on the training split) or none; auto is tfidf for routers."),
+          distill_alpha: float = typer.Option(0.8, help="Weight of the teacher's probabilities against the gold label.")) -> None:
     """Train a specialist: a router (classifier over intents) or a generative model."""
     from cadre.training.trainer import TrainConfig, Trainer
 
@@ -40,7 +43,8 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
     cfg = TrainConfig(type=type, data=[str(p) for p in data or []], model_size=model_size, epochs=epochs,
                       batch_size=batch_size, lr=lr, device=device, output=str(output) if output else None,
                       quiet=quiet, val_split=val_split, seed=seed, init_from=str(init_from) if init_from else None,
-                      tokenizer=str(tokenizer) if tokenizer else None, resume=str(resume) if resume else None)
+                      tokenizer=str(tokenizer) if tokenizer else None, resume=str(resume) if resume else None,
+                      subword_dropout=subword_dropout, teacher=teacher, distill_alpha=distill_alpha)
     trainer = Trainer(cfg)
     stats = trainer.train()
     final = stats[-1] if stats else None

@@ -18,6 +18,7 @@ class Encoded:
     ids: list[int]
     target: int | list[int]  # class index (router) or per-token labels (causal)
     truncated: bool = False
+    soft: list[float] | None = None  # a teacher's class probabilities (router distillation)
 
 
 class ExampleEncoder:
@@ -42,6 +43,15 @@ class ExampleEncoder:
         answer_ids = answer_ids[: self.context - len(prompt)]
         labels = [IGNORE] * len(prompt) + answer_ids
         return Encoded(prompt + answer_ids, labels, cut)
+
+
+def soft_targets(batch: list[Encoded]):
+    """The batch's teacher probabilities (B, C), or None when any example has none."""
+    import torch
+
+    if any(e.soft is None for e in batch):
+        return None
+    return torch.tensor([e.soft for e in batch], dtype=torch.float32)
 
 
 def collate(batch: list[Encoded], pad_id: int):

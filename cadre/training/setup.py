@@ -47,6 +47,7 @@ def prepare(cfg: TrainConfig) -> Run:
     from cadre.tokenizer import load_tokenizer, tokenizer_file
 
     device = resolve_device(cfg.device)
+    _check_regularisers(cfg)
     preset = presets.from_name(cfg.model_size, **({"context": cfg.context} if cfg.context else {}))
     tok_path = tokenizer_file(cfg.tokenizer)
     examples, dhash = _load_data(cfg)
@@ -118,7 +119,32 @@ def _encode_split(cfg, examples, labels, encoder):
     train, val = [enc(e) for e in train_ex], [enc(e) for e in val_ex]
     if not train:
         raise CadreError("no training examples left after the validation split")
+    if labels and cfg.teacher == "tfidf":
+        _attach_teacher(train, train_ex, len(labels), cfg.seed)
     return train, val, sum(e.truncated for e in train + val)
+
+
+def _check_regularisers(cfg: TrainConfig) -> None:
+    from cadre.training.regularize import TEACHERS
+
+    if cfg.teacher not in TEACHERS:
+        raise CadreError(f"unknown teacher {cfg.teacher!r}; use one of {', '.join(TEACHERS)}")
+    if cfg.teacher == "tfidf" and not cfg.is_router:
+        raise CadreError("--teacher tfidf distils class probabilities, so it needs --type router")
+    if not 0.0 <= (cfg.subword_dropout or 0.0) < 1.0:
+        raise CadreError(f"--subword-dropout must be in [0, 1), got {cfg.subword_dropout}")
+    if not 0.0 <= cfg.distill_alpha <= 1.0:
+        raise CadreError(f"--distill-alpha must be in [0, 1], got {cfg.distill_alpha}")
+
+
+def _attach_teacher(train: list[Encoded], examples, n_classes: int, seed: int) -> None:
+    """Give each training example the teacher's held-out class probabilities."""
+    from cadre.training.regularize import teacher_probabilities
+
+    probs = teacher_probabilities([e.question for e in examples], [e.target for e in train], n_classes, seed)
+    if probs is not None:
+        for encoded, row in zip(train, probs):
+            encoded.soft = row.tolist()
 
 
 def _model(cfg, preset, encoder, labels):

@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from cadre.errors import CadreError
-from cadre.training.encoding import ExampleEncoder, collate
+from cadre.training.encoding import Encoded, collate, soft_targets
+from cadre.training.regularize import subword_dropout
 
 log = logging.getLogger("cadre.train")
 
@@ -44,13 +46,19 @@ class TrainConfig:
     tokenizer: str | None = None
     context: int | None = None
     warmup_fraction: float = 0.05
+    subword_dropout: float | None = None  # None: 0.1 for routers, 0 for generative types
+    teacher: str = "auto"  # auto: tfidf for routers, none for generative types
+    distill_alpha: float = 0.8  # weight of the teacher's probabilities against the gold label
 
     def resolved(self) -> "TrainConfig":
-        """Fill defaults by type: router nano/50, vision tiny/40, code and math small/40."""
+        """Fill defaults by type: router nano/50, vision tiny/40, code and math small/40;
+        routers regularise with subword dropout 0.1 and a TF-IDF teacher."""
         size, epochs = TYPE_DEFAULTS.get(self.type, GENERIC_DEFAULT)
         out = self.output or f"runs/{self.type}_{self.model_size or size}"
-        return TrainConfig(**{**asdict(self), "model_size": self.model_size or size,
-                              "epochs": self.epochs or epochs, "output": out})
+        dropout = self.subword_dropout if self.subword_dropout is not None else (0.1 if self.is_router else 0.0)
+        teacher = ("tfidf" if self.is_router else "none") if self.teacher == "auto" else self.teacher
+        return TrainConfig(**{**asdict(self), "model_size": self.model_size or size, "epochs": self.epochs or epochs,
+                              "output": out, "subword_dropout": dropout, "teacher": teacher})
 
     @property
     def is_router(self) -> bool:
@@ -129,9 +137,10 @@ class Trainer:
         run, cfg = self.run, self.config
         run.model.train()
         order = torch.randperm(len(run.train), generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch))
+        rng = random.Random(cfg.seed * 100_003 + epoch)  # seeded per epoch, so --resume replays it exactly
         losses, tokens, started = [], 0, time.perf_counter()
         for start in range(0, len(order), cfg.batch_size):
-            batch = [run.train[i] for i in order[start: start + cfg.batch_size].tolist()]
+            batch = [self._augment(run.train[i], rng) for i in order[start: start + cfg.batch_size].tolist()]
             loss, n_tokens = self._step(batch, total_steps)
             losses.append(loss)
             tokens += n_tokens
@@ -146,15 +155,29 @@ class Trainer:
                           tokens / max(time.perf_counter() - started, 1e-9),
                           val.get("accuracy"), val.get("macro_f1"))
 
+    def _augment(self, example: Encoded, rng: random.Random) -> Encoded:
+        """The example with subword dropout applied (routers), cut back if it outgrows the context."""
+        p = self.config.subword_dropout or 0.0
+        if p <= 0 or not isinstance(example.target, int):
+            return example
+        ids = subword_dropout(self.run.encoder.tok, example.ids, p, rng)
+        return replace(example, ids=ids) if len(ids) <= self.run.encoder.context else example
+
     def _step(self, batch, total_steps: int) -> tuple[float, int]:
         import torch
+        import torch.nn.functional as F
 
         run, cfg = self.run, self.config
         ids, mask, labels = (t.to(run.device) for t in collate(batch, run.encoder.pad))
+        soft = soft_targets(batch)
         for group in run.optimizer.param_groups:
             group["lr"] = lr_at(run.state.global_step, total_steps, cfg.lr, cfg.warmup_fraction)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=run.device == "cuda"):
-            loss = run.model(input_ids=ids, attention_mask=mask, labels=labels).loss
+            out = run.model(input_ids=ids, attention_mask=mask, labels=labels)
+            loss = out.loss
+            if soft is not None:  # distillation: the teacher's held-out probabilities as soft targets
+                distill = F.cross_entropy(out.logits.float(), soft.to(run.device))
+                loss = (1 - cfg.distill_alpha) * loss + cfg.distill_alpha * distill
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), 1.0)
