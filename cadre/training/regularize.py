@@ -11,13 +11,11 @@
 """
 from __future__ import annotations
 
-import logging
 import random
-from typing import Sequence
+import time
+from collections.abc import Sequence
 
-from cadre.console import warn
-
-log = logging.getLogger("cadre.train")
+from cadre.console import note, warn
 
 TEACHERS = ("auto", "none", "tfidf")
 TEACHER_FOLDS = 5
@@ -39,7 +37,8 @@ def subword_dropout(tok, ids: list[int], p: float, rng: random.Random) -> list[i
     return ids[:2] + body + ids[-1:]
 
 
-def teacher_probabilities(texts: Sequence[str], labels: Sequence[int], n_classes: int, seed: int = 0):
+def teacher_probabilities(texts: Sequence[str], labels: Sequence[int], n_classes: int, seed: int = 0,
+                          quiet: bool = True):
     """Held-out (cross-fitted) class probabilities, shape (N, n_classes), or None when a
     class has too few examples to hold any out."""
     import numpy as np
@@ -50,10 +49,14 @@ def teacher_probabilities(texts: Sequence[str], labels: Sequence[int], n_classes
     if folds < 2:
         warn("no distillation teacher: a class has fewer than 2 training examples")
         return None
+    started = time.perf_counter()
+    if not quiet:
+        note(f"fitting the distillation teacher (TF-IDF + logistic regression, {folds}-fold) on {len(texts)} examples")
     split = StratifiedKFold(folds, shuffle=True, random_state=seed)
     probs = cross_val_predict(_tfidf_model(), list(texts), np.asarray(labels), cv=split, method="predict_proba")
     held_out = float((probs.argmax(1) == np.asarray(labels)).mean())
-    log.info("teacher (TF-IDF + logistic regression, %d-fold) held-out accuracy %.4f", folds, held_out)
+    if not quiet:
+        note(f"teacher held-out accuracy {held_out:.4f} ({time.perf_counter() - started:.0f} s)")
     return probs.astype("float32")
 
 

@@ -120,7 +120,7 @@ def _encode_split(cfg, examples, labels, encoder):
     if not train:
         raise CadreError("no training examples left after the validation split")
     if labels and cfg.teacher == "tfidf":
-        _attach_teacher(train, train_ex, len(labels), cfg.seed)
+        _attach_teacher(train, train_ex, len(labels), cfg)
     return train, val, sum(e.truncated for e in train + val)
 
 
@@ -137,11 +137,12 @@ def _check_regularisers(cfg: TrainConfig) -> None:
         raise CadreError(f"--distill-alpha must be in [0, 1], got {cfg.distill_alpha}")
 
 
-def _attach_teacher(train: list[Encoded], examples, n_classes: int, seed: int) -> None:
+def _attach_teacher(train: list[Encoded], examples, n_classes: int, cfg: TrainConfig) -> None:
     """Give each training example the teacher's held-out class probabilities."""
     from cadre.training.regularize import teacher_probabilities
 
-    probs = teacher_probabilities([e.question for e in examples], [e.target for e in train], n_classes, seed)
+    probs = teacher_probabilities([e.question for e in examples], [e.target for e in train], n_classes,
+                                  cfg.seed, cfg.quiet)
     if probs is not None:
         for encoded, row in zip(train, probs):
             encoded.soft = row.tolist()

@@ -29,8 +29,8 @@ def test_subword_dropout_keeps_the_text_and_markers_but_changes_the_pieces(tok):
 
 
 def test_teacher_gives_held_out_probabilities():
-    texts = [f"{verb} {thing}" for verb in ("draw", "paint") for thing in "a b c d e f".split()]
-    texts += [f"{verb} {thing}" for verb in ("compute", "add") for thing in "1 2 3 4 5 6".split()]
+    texts = [f"{verb} {thing}" for verb in ("draw", "paint") for thing in ("a", "b", "c", "d", "e", "f")]
+    texts += [f"{verb} {thing}" for verb in ("compute", "add") for thing in ("1", "2", "3", "4", "5", "6")]
     labels = [0] * 12 + [1] * 12
     probs = teacher_probabilities(texts, labels, 2)
     assert probs.shape == (24, 2) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
