@@ -287,14 +287,14 @@ def render(results: list[Result], args, encode_s: float) -> str:
         "the route scores.",
         f"- nano: the 2-layer, width-96 Llama classifier ({args.nano_size} preset) trained from scratch by "
         "`cadre.training.distill`: length-bucketed batches, word dropout "
-        f"{args.word_dropout}, loss (1 − {args.alpha}) · CE(gold) + {args.alpha} · CE(teacher), where the teacher "
+        f"{args.word_dropout} and subword dropout 0.1 (the default), loss (1 − {args.alpha}) · CE(gold) + {args.alpha} · CE(teacher), where the teacher "
         f"is the ensemble's out-of-fold softmax({args.teacher_temperature} · margins); {args.transfer} unlabelled "
         "transfer texts (the other data set's training texts, teacher labels only) are added; "
         f"{args.nano_epochs} epochs. Its train time excludes fitting the teacher (the ensemble row).",
         "- Latency: one request at a time through `route()` after 5 warm-up calls, on the Banking77 router, with "
         "torch and ONNX Runtime limited to one thread; batched: 512 texts in batches of 256. Embedding and "
-        "ensemble latency include encoding the text with MiniLM (torch, one thread). Other sessions shared this "
-        "2-core machine during the run, so latencies are upper bounds.",
+        "ensemble latency include encoding the text with MiniLM (torch, one thread). Measured with the 2-core "
+        "machine otherwise idle (`os.getloadavg` is not recorded; rerun to compare).",
         f"- MiniLM vectors for the quality figures come from one batched pass, cached by content "
         f"({encode_s:.0f} s spent encoding in this run). Size: the saved router folder (nano: safetensors + ONNX; "
         "the baseline: its weights and vocabularies as they would be stored).",

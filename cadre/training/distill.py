@@ -2,7 +2,7 @@
 
 The general trainer (`trainer.py`) fits hard labels on randomly shuffled batches. This
 recipe is the router-specific one: batches of similar length (little padding, about
-twice the examples per second on a CPU), word dropout as input noise, and a loss that
+twice the examples per second on a CPU), word and subword dropout as input noise, and a loss that
 mixes cross-entropy on the gold label with cross-entropy on the teacher's probabilities:
 
     loss = (1 - alpha) · CE(logits, gold) + alpha · CE(logits, teacher)
@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 
 from cadre.errors import CadreError
+from cadre.training.regularize import subword_dropout
 
 log = logging.getLogger("cadre.train")
 IGNORE = -100  # the gold label of an unlabelled transfer text
@@ -42,6 +43,7 @@ class DistillConfig:
     lr: float = 2e-3
     alpha: float = 0.7  # weight of the teacher term (0: plain cross-entropy)
     word_dropout: float = 0.1
+    subword_dropout: float = 0.1  # share of tokens split and re-tokenised each epoch (regularize.py)
     weight_decay: float = 0.01
     warmup_fraction: float = 0.05
     seed: int = 0
@@ -107,7 +109,9 @@ def _fit(model, tok, texts, y, soft, context: int, cfg: DistillConfig, progress)
     step, losses = 0, []
     model.train()
     for epoch in range(cfg.epochs):
-        encoded = [_encode(tok, _drop_words(t, cfg.word_dropout, rng), context) for t in texts]
+        encoded = [subword_dropout(tok, _encode(tok, _drop_words(t, cfg.word_dropout, rng), context),
+                                   cfg.subword_dropout, rng) for t in texts]
+        encoded = [ids if len(ids) <= context else ids[:context - 1] + ids[-1:] for ids in encoded]  # keep <|a|>
         for rows in _buckets(encoded, cfg.batch_size, rng):
             ids, mask = _pad([encoded[i] for i in rows], model.config.pad_token_id)  # (B, T), (B, T)
             for group in opt.param_groups:
