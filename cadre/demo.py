@@ -93,9 +93,11 @@ def train_stage(stage: Stage, tokenizer: Path, budget_s: float) -> None:
     cfg = TrainConfig(type=stage.type, data=[str(DATA / f"{stage.type}_training.txt")], model_size=stage.size,
                       epochs=1, batch_size=stage.batch_size, lr=stage.lr, output=str(folder), quiet=True,
                       tokenizer=str(tokenizer), context=stage.context, device="cpu", seed=0)
-    stats = Trainer(cfg).train()
-    per_epoch = time.perf_counter() - started
-    epochs = max(1, min(stage.max_epochs, int(budget_s // max(per_epoch, 1e-3))))
+    trainer = Trainer(cfg)
+    setup_s = time.perf_counter() - started  # data, model and (routers) the teacher; resuming repeats it
+    stats = trainer.train()
+    per_epoch = time.perf_counter() - started - setup_s
+    epochs = max(1, min(stage.max_epochs, int((budget_s - 2 * setup_s) // max(per_epoch, 1e-3))))
     if epochs > 1:
         stats = _continue(folder, epochs, started + budget_s) or stats
     done = stats[-1]
