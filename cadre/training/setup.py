@@ -75,6 +75,8 @@ def resume_config(cfg: TrainConfig) -> TrainConfig:
     except (json.JSONDecodeError, KeyError):
         raise CadreError(f"{state_file}: corrupt trainer state") from None
     saved.update(output=str(folder), resume=str(folder), quiet=cfg.quiet)
+    saved.setdefault("teacher", "none")  # a run saved before the regularisers existed trains on without them
+    saved.setdefault("subword_dropout", 0.0)
     if cfg.epochs:
         saved["epochs"] = cfg.epochs
     return TrainConfig(**saved)

@@ -73,3 +73,19 @@ def test_bad_regulariser_flags_are_one_line_errors(tmp_path, flags, message):
                                       "--quiet", *flags])
     assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+def test_a_run_saved_before_the_regularisers_resumes_without_them(tmp_path):
+    import json
+
+    cfg = TrainConfig(type="router", data=[_router_file(tmp_path / "r.txt")], epochs=1, quiet=True,
+                      output=str(tmp_path / "out"), teacher="none", subword_dropout=0.0)
+    Trainer(cfg).train()
+    state_file = tmp_path / "out" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    for key in ("teacher", "subword_dropout", "distill_alpha"):
+        del state["config"][key]
+    state_file.write_text(json.dumps(state))
+    resumed = Trainer(TrainConfig(type="router", data=[], resume=str(tmp_path / "out"), epochs=2, quiet=True))
+    assert resumed.config.teacher == "none" and resumed.config.subword_dropout == 0.0
+    assert len(resumed.train()) == 2
