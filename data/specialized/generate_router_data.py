@@ -3,8 +3,8 @@
     .venv/bin/python data/specialized/generate_router_data.py
 
 Deterministic (fixed seed). Each intent gets its hand-written lines from
-router_utterances.py and then router_utterances_more.py, topped up from multi-slot
-templates to TARGET lines; then a
+router_utterances/<intent>.txt (one per line; the labelling rules are in README.md),
+topped up from multi-slot templates to TARGET lines; then a
 seeded share of lines is lower-cased, given a typo, a polite wrapper or a longer
 context prefix (the line is replaced, never copied, so no near-duplicates appear).
 Any two questions must differ in at least two words and share under 75% of their
@@ -20,14 +20,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from router_templates import TEMPLATES  # noqa: E402
-from router_utterances import INTENTS as FIRST_BATCH  # noqa: E402
-from router_utterances_more import INTENTS as SECOND_BATCH  # noqa: E402
 
 SEED = 20240611
 TARGET = 250  # lines per intent
-
-# Hand-written lines of both batches, the first batch first.
-INTENTS = {intent: FIRST_BATCH[intent].strip() + "\n" + SECOND_BATCH[intent].strip() for intent in FIRST_BATCH}
+# The order matters: the seeded pass walks the intents in it.
+INTENTS = ("chat", "image", "vision", "code", "math", "video", "audio", "search", "summarize", "translate")
+UTTERANCES = HERE / "router_utterances"
 
 POLITE_PREFIX = ["please ", "could you ", "can you please "]
 QUESTION_SUFFIX = ["? thanks!", "? thank you", " pls", " - thanks in advance"]
@@ -52,9 +50,10 @@ def words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
-def hand_lines(block: str) -> list[str]:
-    """Non-empty lines of one intent's hand-written block."""
-    return [line.strip() for line in block.strip().splitlines() if line.strip()]
+def hand_lines(intent: str) -> list[str]:
+    """The non-empty hand-written lines of one intent."""
+    text = (UTTERANCES / f"{intent}.txt").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def template_lines(intent: str, rng: random.Random) -> list[str]:
@@ -118,16 +117,16 @@ def build(rng: random.Random) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
     clashes: list[str] = []
     kept: list[list[str]] = []
-    for intent, block in INTENTS.items():
-        count = 0
-        for line in hand_lines(block) + template_lines(intent, rng):
+    for intent in INTENTS:
+        count, hand = 0, hand_lines(intent)
+        for line in hand + template_lines(intent, rng):
             if count == TARGET:
                 break
             text = vary(line, rng)
             toks = words(line)  # compare content, not the shared wrappers
             clash = next((k for k in kept if too_close(k, toks)), None)
             if clash is not None:
-                if line in hand_lines(block):
+                if line in hand:
                     clashes.append(f"{text!r} ~ {' '.join(clash)!r}")
                 continue  # a template combination too close to an earlier line: skip it
             pairs.append((text, intent))
