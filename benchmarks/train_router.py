@@ -67,23 +67,21 @@ NOTES = """- Data: `data/specialized/router_training.txt`, 2,500 pairs over 10 i
 def same_split_references(seed: int = 0, minilm: bool = True) -> list[list]:
     """TF-IDF + LinearSVC (and MiniLM + logistic regression) on the trainer's split for a seed."""
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
-    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.pipeline import make_pipeline
     from sklearn.svm import LinearSVC
 
     from cadre.data import load_examples
     from cadre.data.splits import dedupe, train_val_split
     from cadre.encoders.text import encode_texts
+    from cadre.training.regularize import tfidf_features
 
     examples, _ = dedupe(load_examples(str(ROUTER_DATA)))
     train, val = train_val_split(examples, 0.1, seed)  # the trainer's split for --val-split 0.1 --seed SEED
     x, y = [e.question for e in train], [e.label for e in train]
     xv, yv = [e.question for e in val], np.array([e.label for e in val])
-    tfidf = make_pipeline(make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                                     TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-                          LinearSVC(C=1.0)).fit(x, y)
+    tfidf = make_pipeline(tfidf_features(), LinearSVC(C=1.0)).fit(x, y)
     predictions = [("same split: TF-IDF word+char + LinearSVC (reference)", tfidf.predict(xv))]
     if minilm:
         head = LogisticRegression(C=10, max_iter=3000).fit(encode_texts(x), y)

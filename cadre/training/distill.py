@@ -20,14 +20,15 @@ import logging
 import math
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from cadre.errors import CadreError
 from cadre.training.regularize import subword_dropout
+from cadre.training.trainer import lr_at
 
 log = logging.getLogger("cadre.train")
 IGNORE = -100  # the gold label of an unlabelled transfer text
@@ -110,12 +111,11 @@ def _fit(model, tok, texts, y, soft, context: int, cfg: DistillConfig, progress)
     model.train()
     for epoch in range(cfg.epochs):
         encoded = [subword_dropout(tok, _encode(tok, _drop_words(t, cfg.word_dropout, rng), context),
-                                   cfg.subword_dropout, rng) for t in texts]
-        encoded = [ids if len(ids) <= context else ids[:context - 1] + ids[-1:] for ids in encoded]  # keep <|a|>
+                                   cfg.subword_dropout, rng, context) for t in texts]
         for rows in _buckets(encoded, cfg.batch_size, rng):
             ids, mask = _pad([encoded[i] for i in rows], model.config.pad_token_id)  # (B, T), (B, T)
             for group in opt.param_groups:
-                group["lr"] = _lr(step, total, cfg.lr, cfg.warmup_fraction)
+                group["lr"] = lr_at(step, total, cfg.lr, cfg.warmup_fraction)
             logits = model(input_ids=ids, attention_mask=mask).logits  # (B, C)
             loss = _loss(logits, y[rows], None if soft is None else soft[rows], cfg.alpha)
             opt.zero_grad(set_to_none=True)
@@ -174,12 +174,6 @@ def _pad(rows: list[list[int]], pad: int):
         ids[i, :len(r)], mask[i, :len(r)] = torch.tensor(r), 1
     return ids, mask
 
-
-def _lr(step: int, total: int, base: float, warmup_fraction: float) -> float:
-    warmup = max(1, int(total * warmup_fraction))
-    if step < warmup:
-        return base * (step + 1) / warmup
-    return base * (0.1 + 0.45 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup)))))
 
 
 def _save(model, tok, output, meta: dict) -> None:

@@ -21,9 +21,10 @@ TEACHERS = ("auto", "none", "tfidf")
 TEACHER_FOLDS = 5
 
 
-def subword_dropout(tok, ids: list[int], p: float, rng: random.Random) -> list[int]:
+def subword_dropout(tok, ids: list[int], p: float, rng: random.Random, max_len: int | None = None) -> list[int]:
     """Split a share `p` of the body tokens of `<|bos|><|q|> ... <|a|>` at a random
-    character and re-tokenise each half; the text it decodes to is unchanged."""
+    character and re-tokenise each half; the text it decodes to is unchanged. When the
+    result would outgrow `max_len` (the model's context), the ids come back as they were."""
     if p <= 0 or len(ids) <= 3:
         return ids
     body = []
@@ -34,7 +35,8 @@ def subword_dropout(tok, ids: list[int], p: float, rng: random.Random) -> list[i
             body += [t.id for half in (piece[:cut], piece[cut:]) for t in tok.model.tokenize(half)]
         else:
             body.append(token_id)
-    return ids[:2] + body + ids[-1:]
+    out = ids[:2] + body + ids[-1:]
+    return ids if max_len is not None and len(out) > max_len else out
 
 
 def teacher_probabilities(texts: Sequence[str], labels: Sequence[int], n_classes: int, seed: int = 0,
@@ -60,11 +62,17 @@ def teacher_probabilities(texts: Sequence[str], labels: Sequence[int], n_classes
     return probs.astype("float32")
 
 
-def _tfidf_model():
+def tfidf_features():
+    """Word 1-2-gram and character 2-5-gram TF-IDF, side by side (unfitted)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.pipeline import make_union
 
-    features = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
-                          TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))
-    return make_pipeline(features, LogisticRegression(C=20.0, max_iter=3000))
+    return make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+                      TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True))
+
+
+def _tfidf_model():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(tfidf_features(), LogisticRegression(C=20.0, max_iter=3000))

@@ -11,9 +11,8 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
-from typing import Callable
 
 from cadre.errors import CadreError
 from cadre.training.encoding import Encoded, collate, soft_targets
@@ -50,7 +49,7 @@ class TrainConfig:
     teacher: str = "auto"  # auto: tfidf for routers, none for generative types
     distill_alpha: float = 0.8  # weight of the teacher's probabilities against the gold label
 
-    def resolved(self) -> "TrainConfig":
+    def resolved(self) -> TrainConfig:
         """Fill defaults by type: router nano/50, vision tiny/40, code and math small/40;
         routers regularise with subword dropout 0.1 and a TF-IDF teacher."""
         size, epochs = TYPE_DEFAULTS.get(self.type, GENERIC_DEFAULT)
@@ -156,12 +155,11 @@ class Trainer:
                           val.get("accuracy"), val.get("macro_f1"))
 
     def _augment(self, example: Encoded, rng: random.Random) -> Encoded:
-        """The example with subword dropout applied (routers), cut back if it outgrows the context."""
+        """The example with subword dropout applied (routers only)."""
         p = self.config.subword_dropout or 0.0
         if p <= 0 or not isinstance(example.target, int):
             return example
-        ids = subword_dropout(self.run.encoder.tok, example.ids, p, rng)
-        return replace(example, ids=ids) if len(ids) <= self.run.encoder.context else example
+        return replace(example, ids=subword_dropout(self.run.encoder.tok, example.ids, p, rng, self.run.encoder.context))
 
     def _step(self, batch, total_steps: int) -> tuple[float, int]:
         import torch

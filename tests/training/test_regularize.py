@@ -26,6 +26,7 @@ def test_subword_dropout_keeps_the_text_and_markers_but_changes_the_pieces(tok):
     assert tok.decode(dropped[2:-1]) == tok.decode(ids[2:-1])
     assert subword_dropout(tok, ids, 0.5, random.Random(3)) == dropped  # seeded: resumable
     assert subword_dropout(tok, ids, 0.0, random.Random(3)) == ids
+    assert subword_dropout(tok, ids, 0.5, random.Random(3), max_len=len(ids)) == ids  # would not fit
 
 
 def test_teacher_gives_held_out_probabilities():
