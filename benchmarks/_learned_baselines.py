@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from cadre.evaluation import routing_report as rr
+from cadre.routing.learned import report as rr
 from cadre.routing import learned_policy as policy
-from cadre.routing.learned import LearnedRouter, fit_learned
-from cadre.routing.learned_embed import FeatureSpec, featurize
-from cadre.routing.learned_eval import evaluate
-from cadre.routing.learned_fit import complete_rows
+from cadre.routing.learned.router import LearnedRouter, fit_learned
+from cadre.routing.learned.features import FeatureSpec, featurize
+from cadre.routing.learned.evaluate import evaluate
+from cadre.routing.learned.fit import complete_rows
 
 
 def arrays(table):

@@ -110,8 +110,8 @@ def judge(router, split: Split, thresholds: dict | None = None, **score_kw) -> d
 def tfidf_router(train: Split):
     """The baseline as a Router: TF-IDF (word + char n-grams) + LinearSVC, softmax(5 · margins)."""
     from cadre.routing.base import Router
-    from cadre.routing.embedding import softmax
-    from cadre.routing.ensemble_fit import fit_linear
+    from cadre.routing.intent.embedding import softmax
+    from cadre.routing.intent.ensemble_fit import fit_linear
     from cadre.routing.store import canonical_labels
 
     labels = canonical_labels(train.labels)
@@ -136,7 +136,7 @@ def tfidf_router(train: Split):
 
 def calibrate_on(router, val: Split, target: float, per_route: bool, **score_kw) -> dict:
     """Thresholds fitted on validation data (CLINC val), set on the router."""
-    from cadre.routing.calibration import fit_thresholds
+    from cadre.routing.intent.calibration import fit_thresholds
 
     probs = np.asarray(router.score_batch(val.texts, **score_kw))
     thresholds = fit_thresholds(probs, val.labels, router.labels, target, per_route=per_route)
@@ -147,7 +147,7 @@ def calibrate_on(router, val: Split, target: float, per_route: bool, **score_kw)
 def tradeoff(router, val: Split, test: Split, targets) -> list[list]:
     """CLINC in-scope accuracy and OOS recall at several target precisions (one pooled
     threshold), for a router that scores precomputed MiniLM vectors."""
-    from cadre.routing.calibration import apply_thresholds, fit_thresholds
+    from cadre.routing.intent.calibration import apply_thresholds, fit_thresholds
 
     pva = np.asarray(router.score_batch(val.texts, vectors=val.vectors))
     pte = np.asarray(router.score_batch(test.texts, vectors=test.vectors))
@@ -174,7 +174,7 @@ def run_tfidf(data, args) -> Result:
 
 
 def run_embedding(data, args, tmp: Path) -> Result:
-    from cadre.routing.embedding import EmbeddingRouter
+    from cadre.routing.intent.embedding import EmbeddingRouter
 
     res = Result("embedding (MiniLM + logistic regression)")
     for name, splits in data.items():
@@ -192,7 +192,7 @@ def run_embedding(data, args, tmp: Path) -> Result:
 
 
 def run_ensemble(data, args, tmp: Path) -> Result:
-    from cadre.routing.ensemble import EnsembleRouter
+    from cadre.routing.intent.ensemble import EnsembleRouter
 
     res = Result("ensemble (MiniLM ⊕ TF-IDF, LinearSVC; OOS detector)")
     for name, splits in data.items():
@@ -215,8 +215,8 @@ def teacher(name: str, data, args) -> tuple[np.ndarray, list[str], np.ndarray]:
     """The nano's teacher, the ensemble: out-of-fold probabilities on the training texts,
     and unlabelled transfer texts (the other data set's training texts) with its
     probabilities for them."""
-    from cadre.routing.embedding import softmax
-    from cadre.routing.ensemble import EnsembleRouter
+    from cadre.routing.intent.embedding import softmax
+    from cadre.routing.intent.ensemble import EnsembleRouter
 
     train = data[name]["train"]
     if name not in TEACHERS:
@@ -232,8 +232,8 @@ def teacher(name: str, data, args) -> tuple[np.ndarray, list[str], np.ndarray]:
 def run_nano(data, args, tmp: Path) -> Result:
     import torch
 
-    from cadre.routing.fit import finish_nano
-    from cadre.routing.nano import NanoRouter
+    from cadre.routing.intent.fit import finish_nano
+    from cadre.routing.intent.nano import NanoRouter
     from cadre.routing.store import canonical_labels
     from cadre.training.distill import DistillConfig, train_router
 

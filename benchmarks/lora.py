@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report import table, write_section
 
 from cadre.errors import GateFailed
-from cadre.training import lora
-from cadre.training.specialists import load_specialist
+from cadre.training.lora import pipeline as lora
+from cadre.training.lora.catalog import load_specialist
 
 SEED_TARGETS = {"sentiment": (0.75, 0.88)}
 

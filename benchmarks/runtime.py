@@ -63,7 +63,7 @@ def router_folder() -> Path:
         return demo
     folder = ROOT / "router"
     if not (folder / "model.onnx").is_file():
-        from cadre.routing.fit import finish_nano
+        from cadre.routing.intent.fit import finish_nano
         from cadre.training.trainer import TrainConfig, Trainer
 
         Trainer(TrainConfig(type="router", data=["data/specialized/router_training.txt"], model_size="nano",

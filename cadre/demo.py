@@ -131,7 +131,7 @@ def _finish_router(folder: Path) -> None:
     """ONNX export and thresholds fitted for 90% precision on the held-out split."""
     from cadre.data import load_examples
     from cadre.data.splits import dedupe
-    from cadre.routing.fit import finish_nano, split_examples
+    from cadre.routing.intent.fit import finish_nano, split_examples
 
     _, val = split_examples(dedupe(load_examples(DATA / "router_training.txt"))[0], 0.1, 0)
     meta = finish_nano(folder, val, target_precision=0.9, default_route="chat")

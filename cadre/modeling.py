@@ -82,3 +82,13 @@ def load_checkpoint(folder: str | Path, device: str = "cpu"):
     except (OSError, ValueError, RuntimeError) as exc:
         raise CadreError(f"{folder}: cannot load model ({str(exc).splitlines()[0]})") from None
     return model.to(device).eval(), meta
+
+
+def open_checkpoint(model_dir: str | Path):
+    """(model, metadata, encoder) for a checkpoint, using the tokenizer stored beside it."""
+    from cadre.encoding import ExampleEncoder
+    from cadre.tokenizer import load_tokenizer
+
+    model, meta = load_checkpoint(model_dir)
+    tok = load_tokenizer(str(Path(model_dir) / "tokenizer.json"))
+    return model, meta, ExampleEncoder(tok, model.config.max_position_embeddings)

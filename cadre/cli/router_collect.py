@@ -41,7 +41,7 @@ def collect_cmd(
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")) -> None:
     """Ask each model every question, judge the answers, write scores and costs (resumable)."""
-    from cadre.runtime.collect import CollectSettings, collect
+    from cadre.collect.collector import CollectSettings, collect
 
     settings = CollectSettings(
         models=models.split(","), judge=judge, max_tokens=max_tokens, temperature=temperature,

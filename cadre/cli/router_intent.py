@@ -85,7 +85,7 @@ def train_cmd(
 
 def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
                 default_route, fallback_rules, quiet, distill_from, unlabeled, per_route) -> dict:
-    from cadre.routing.fit import finish_nano, split_examples
+    from cadre.routing.intent.fit import finish_nano, split_examples
 
     if distill_from is not None:
         _distill_nano(data, output, distill_from, unlabeled, model_size, epochs, batch_size, lr, quiet)
@@ -108,7 +108,7 @@ def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batc
 def _distill_nano(data, output, teacher_dir, unlabeled, model_size, epochs, batch_size, lr, quiet) -> None:
     """Train on --data with the teacher router's probabilities as soft targets."""
     from cadre.routing import load_router
-    from cadre.routing.fit import check_classes, texts_labels
+    from cadre.routing.intent.fit import check_classes, texts_labels
     from cadre.routing.store import canonical_labels
     from cadre.training.distill import DistillConfig, train_router
 
@@ -148,7 +148,7 @@ def _unlabeled_texts(path: Path) -> list[str]:
 
 def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules,
                  per_route):
-    from cadre.routing.fit import calibrate, copy_rules, fit_embedding, fit_keyword, split_examples, texts_labels
+    from cadre.routing.intent.fit import calibrate, copy_rules, fit_embedding, fit_keyword, split_examples, texts_labels
 
     if kind == "keyword":
         router = fit_keyword(None if rules else train, rules)
@@ -166,8 +166,8 @@ def _train_light(kind, train, val_ex, output, target_precision, head, mode, rule
 
 
 def _fit_ensemble(train):
-    from cadre.routing.ensemble import EnsembleRouter
-    from cadre.routing.fit import check_classes, texts_labels
+    from cadre.routing.intent.ensemble import EnsembleRouter
+    from cadre.routing.intent.fit import check_classes, texts_labels
 
     texts, labels = texts_labels(train)
     check_classes(labels)
@@ -192,7 +192,7 @@ def eval_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
              as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Accuracy, macro-F1, in-scope accuracy, OOS recall, p50/p99 latency and throughput."""
     from cadre.evaluation.intent import evaluate_router
-    from cadre.routing.fit import texts_labels
+    from cadre.routing.intent.fit import texts_labels
 
     _threads(threads)
     router = _open(router_dir, thresholds)
@@ -212,7 +212,7 @@ def calibrate_cmd(router_dir: Path = typer.Argument(..., help="A router folder."
                   per_route: bool = typer.Option(True, "--per-route/--global",
                                                  help="Per-route thresholds, or one pooled threshold.")) -> None:
     """Fit thresholds on validation data and store them in the folder."""
-    from cadre.routing.fit import calibrate, texts_labels
+    from cadre.routing.intent.fit import calibrate, texts_labels
     from cadre.routing.store import update_meta
 
     router = _open(router_dir, None)

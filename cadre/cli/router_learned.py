@@ -40,7 +40,7 @@ def fit_learned_cmd(
         threads: Optional[int] = typer.Option(None, help="CPU threads for torch.")) -> None:
     """Train a learned router: P(correct) per model, then the cheapest likely-correct model."""
     from cadre.data.routing_tables import read_routing_table
-    from cadre.routing.learned import fit_learned
+    from cadre.routing.learned.router import fit_learned
 
     _threads(threads)
     if target_quality is not None and budget is not None:
@@ -73,8 +73,8 @@ def eval_learned_cmd(
         threads: Optional[int] = typer.Option(None, help="CPU threads for torch.")) -> None:
     """Evaluate a learned router: accuracy, mean cost, oracle, AIQ, APGR, per-model AUC/F1."""
     from cadre.data.routing_tables import read_routing_table
-    from cadre.routing.learned import LearnedRouter
-    from cadre.routing.learned_eval import evaluate
+    from cadre.routing.learned.router import LearnedRouter
+    from cadre.routing.learned.evaluate import evaluate
 
     _threads(threads)
     router = LearnedRouter(model_dir, thresholds=threshold, lam=lam, target_quality=target_quality,

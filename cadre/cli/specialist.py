@@ -29,22 +29,22 @@ def run_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Baseline → LoRA fine-tune → evaluate → gate → export. Exit 3 when a gate is missed."""
-    from cadre.training.lora import RunOptions, run
-    from cadre.training.specialists import load_specialist
+    from cadre.training.lora.pipeline import RunOptions, run
+    from cadre.training.lora.catalog import load_specialist
 
     spec = load_specialist(name)
     opts = RunOptions(baseline_only=baseline_only, local_test=local_test, base=base, data=data,
                       output=str(output) if output else None, merge=merge, batch_size=batch_size,
                       max_steps=max_steps, progress=not quiet)
     report = run(spec, opts)
-    from cadre.training.lora import render_markdown
+    from cadre.training.lora.pipeline import render_markdown
 
     typer.echo(render_markdown(report))
 
 
 def list_cmd() -> None:
     """List the specialists of the catalog."""
-    from cadre.training.specialists import catalog, load_spec_file, resolve_data_path
+    from cadre.training.lora.catalog import catalog, load_spec_file, resolve_data_path
 
     rows = []
     for name, path in catalog().items():
@@ -64,6 +64,6 @@ def report_cmd(
     output: Path | None = typer.Option(None, "--output", help="Run folder (default runs/specialists/NAME)."),
 ) -> None:
     """Print the report of the last run of a specialist."""
-    from cadre.training.lora import output_dir, read_report
+    from cadre.training.lora.pipeline import output_dir, read_report
 
     typer.echo(read_report(output_dir(name, str(output) if output else None)), nl=False)

@@ -13,19 +13,13 @@ import numpy as np
 
 from cadre.evaluation.metrics import macro_f1
 
-OUT_OF_SCOPE = "out_of_scope"
-OOS_LABELS = frozenset({"oos", OUT_OF_SCOPE})
-
-
-def canonical(label: str) -> str:
-    """`oos` and `out_of_scope` are the same outcome."""
-    return OUT_OF_SCOPE if label in OOS_LABELS else label
+from cadre.labels import OUT_OF_SCOPE, canonical_labels
 
 
 def quality(gold: Sequence[str], pred: Sequence[str]) -> dict:
     """Accuracy, macro-F1, in-scope accuracy (a rejected in-scope text counts as wrong),
     OOS recall and precision; the last three are None when there is nothing to measure."""
-    gold, pred = [canonical(g) for g in gold], [canonical(p) for p in pred]
+    gold, pred = canonical_labels(gold), canonical_labels(pred)
     inscope = [p == g for p, g in zip(pred, gold) if g != OUT_OF_SCOPE]
     oos = [p == OUT_OF_SCOPE for g, p in zip(gold, pred) if g == OUT_OF_SCOPE]
     said = [g == OUT_OF_SCOPE for g, p in zip(gold, pred) if p == OUT_OF_SCOPE]

@@ -1,5 +1,6 @@
-"""Routers: the contract (`base`), the built-in kinds (nano, embedding, keyword,
-ensemble), threshold calibration, and the helpers the runtime calls.
+"""Routers: the contract (`base`), routes as data (`routes`), saved folders (`store`,
+`loading`), the intent routers (`intent/`: nano, embedding, keyword, TF-IDF, ensemble,
+thresholds) and the learned "which LLM" router (`learned/`).
 
     from cadre.routing import load_router, default_router
     router = default_router()            # trained nano (if any) → keyword rules → "chat"
@@ -10,8 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cadre.routing.base import (OOS_LABELS, OUT_OF_SCOPE, Route, RouteChoice, Router, load_router,
-                                register_router)
+from cadre.labels import OOS_LABELS, OUT_OF_SCOPE
+from cadre.routing.base import RouteChoice, Router, register_router
+from cadre.routing.loading import load_router
+from cadre.routing.routes import Route
 
 DEFAULT_ROUTE = "chat"
 MODELS_ENV = "CADRE_MODELS"
@@ -30,7 +33,7 @@ def find_router_folder(models_dir: str | Path | None = None) -> Path | None:
 def default_router(models_dir: str | Path | None = None, default_route: str = DEFAULT_ROUTE) -> Router:
     """The best chain available: a trained router (if a folder exists) → the bundled
     keyword rules → `default_route`. Every step shows in each RouteChoice's reason."""
-    from cadre.routing.keyword import KeywordRouter
+    from cadre.routing.intent.keyword import KeywordRouter
 
     keyword = KeywordRouter.from_yaml()
     keyword.default_route = None  # the chain's last step belongs to the model router

@@ -11,14 +11,13 @@ below its route's threshold falls through: fallback router, then default route, 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, ClassVar, Sequence
 
 from cadre.errors import CadreError
-
-OUT_OF_SCOPE = "out_of_scope"
-OOS_LABELS = frozenset({"oos", "out_of_scope"})
+from cadre.labels import OUT_OF_SCOPE
+from cadre.routing.routes import Route, read_routes_yaml, routes_to_yaml
 
 
 @dataclass
@@ -32,16 +31,6 @@ class RouteChoice:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "score": self.score, "scores": self.scores, "reason": self.reason}
-
-
-@dataclass
-class Route:
-    """A route is data: a name, example utterances, keyword patterns and a threshold."""
-
-    name: str
-    utterances: list[str] = field(default_factory=list)
-    patterns: list[str] = field(default_factory=list)
-    threshold: float | None = 0.0  # None: not set (a routes YAML may leave it out)
 
 
 class Router(ABC):
@@ -120,14 +109,10 @@ class Router(ABC):
 
     def to_yaml(self) -> str:
         """The routes as YAML (see `cadre.routing.routes`)."""
-        from cadre.routing.routes import routes_to_yaml
-
         return routes_to_yaml(self.routes(), default_route=self.default_route)
 
     def apply_yaml(self, path: str | Path) -> None:
         """Take thresholds from a routes YAML; a route this router lacks is an error."""
-        from cadre.routing.routes import read_routes_yaml
-
         routes, _ = read_routes_yaml(path)
         unknown = sorted(r.name for r in routes if r.name not in self.labels)
         if unknown:
@@ -136,7 +121,7 @@ class Router(ABC):
 
 
 ROUTER_KINDS: dict[str, type[Router]] = {}
-_LOADERS: dict[str, Callable[[Path], Router]] = {}
+LOADERS: dict[str, Callable[[Path], Router]] = {}
 
 
 def register_router(kind: str, cls: type[Router], loader: Callable[[Path], Router] | None = None) -> None:
@@ -146,34 +131,4 @@ def register_router(kind: str, cls: type[Router], loader: Callable[[Path], Route
     cls.kind = kind
     ROUTER_KINDS[kind] = cls
     if loader is not None:
-        _LOADERS[kind] = loader
-
-
-BUILTIN_MODULES = ("cadre.routing.nano", "cadre.routing.embedding", "cadre.routing.keyword",
-                   "cadre.routing.ensemble", "cadre.routing.learned")
-
-
-def _register_builtins() -> None:
-    """Import the built-in router modules, each of which registers its kind in one line."""
-    import importlib
-
-    for name in BUILTIN_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a missing dependency, not a missing optional module
-                raise
-
-
-def load_router(path: str | Path) -> Router:
-    """Load any saved router folder; its cadre.json names the kind."""
-    from cadre.checkpoint import read_metadata
-
-    path = Path(path)
-    meta = read_metadata(path)
-    kind = meta.get("router_kind") or ("nano" if meta.get("type") == "router" else None)
-    if kind not in _LOADERS:
-        _register_builtins()
-    if kind not in _LOADERS:
-        raise CadreError(f"{path}: not a router folder (kind {kind!r}); known kinds: {sorted(_LOADERS)}")
-    return _LOADERS[kind](path)
+        LOADERS[kind] = loader

@@ -14,11 +14,22 @@ A plain mapping `{route: threshold}` is accepted too, as a thresholds file.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadre.errors import CadreError
 from cadre.fsutil import atomic_write_text
-from cadre.routing.base import Route
+
+
+@dataclass
+class Route:
+    """A route is data: a name, example utterances, keyword patterns and a threshold."""
+
+    name: str
+    utterances: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+    threshold: float | None = 0.0  # None: not set (a routes YAML may leave it out)
+
 
 ROUTE_KEYS = {"name", "utterances", "patterns", "threshold"}
 

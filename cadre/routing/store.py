@@ -5,23 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cadre.checkpoint import read_metadata, write_metadata
 from cadre.errors import CadreError
-from cadre.routing.base import OOS_LABELS, OUT_OF_SCOPE, Router
+from cadre.labels import canonical_label, canonical_labels  # noqa: F401 (re-exported)
 
 FALLBACK_FILE = "fallback.yaml"
 
 
-def canonical_labels(labels) -> list[str]:
-    """Labels with any out-of-scope spelling (`oos`) turned into `out_of_scope`."""
-    return [OUT_OF_SCOPE if str(label) in OOS_LABELS else str(label) for label in labels]
+def router_kind(meta: dict) -> str | None:
+    """A router folder's kind from its cadre.json: `router_kind`, or nano for a folder
+    that `cadre train --type router` wrote; None when it is not a router folder."""
+    return meta.get("router_kind") or ("nano" if meta.get("type") == "router" else None)
 
 
 def router_meta(folder: str | Path, kind: str) -> dict:
     """Read cadre.json of a router folder of `kind`, checking that it has labels."""
-    from cadre.checkpoint import read_metadata
-
     meta = read_metadata(folder)
-    found = meta.get("router_kind") or ("nano" if meta.get("type") == "router" else None)
+    found = router_kind(meta)
     if found != kind:
         raise CadreError(f"{folder}: a {found!r} router folder, not {kind!r}")
     if not meta.get("labels") or len(meta["labels"]) < 2:
@@ -29,23 +29,16 @@ def router_meta(folder: str | Path, kind: str) -> dict:
     return meta
 
 
-def finish(router: Router, folder: str | Path, meta: dict) -> Router:
-    """Apply saved thresholds, default route and keyword fallback to a loaded router."""
-    thresholds = {OUT_OF_SCOPE if k in OOS_LABELS else k: v for k, v in (meta.get("thresholds") or {}).items()}
-    router.set_thresholds(thresholds)
+def finish(router, folder: str | Path, meta: dict):
+    """Apply saved thresholds and the default route to a loaded router (its keyword
+    fallback is attached by `cadre.routing.loading.load_router`)."""
+    router.set_thresholds({canonical_label(k): v for k, v in (meta.get("thresholds") or {}).items()})
     router.default_route = meta.get("default_route") or router.default_route
-    rules = Path(folder) / FALLBACK_FILE
-    if rules.is_file():
-        from cadre.routing.keyword import KeywordRouter
-
-        router.fallback = KeywordRouter.from_yaml(rules)
     return router
 
 
 def update_meta(folder: str | Path, **fields) -> dict:
     """Merge fields into a router folder's cadre.json (atomically) and return the result."""
-    from cadre.checkpoint import read_metadata, write_metadata
-
     meta = read_metadata(folder)
     meta.update(fields)
     meta.pop("format_version", None)

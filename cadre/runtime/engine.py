@@ -23,7 +23,8 @@ from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolErro
 from cadre.runtime.manager import ModelManager
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
-from cadre.runtime.tools import TOOL_SCHEMAS, Prepared, ToolBox, looks_degenerate, run_tool_loop
+from cadre.runtime.answers import looks_degenerate
+from cadre.runtime.tools import TOOL_SCHEMAS, Prepared, ToolBox, run_tool_loop
 from cadre.runtime.types import EngineResult, StreamHandle, Usage
 from cadre.runtime.vision import VISION_MARK
 

@@ -10,7 +10,8 @@ import re
 import threading
 from pathlib import Path
 
-from cadre.routing.base import OUT_OF_SCOPE, RouteChoice
+from cadre.labels import OUT_OF_SCOPE
+from cadre.routing.base import RouteChoice
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, UnknownModel
 from cadre.runtime.registry import ModelCapability
 
@@ -92,7 +93,7 @@ class RouteSelector:
         """The bundled keyword rules (loaded once)."""
         with self._lock:
             if self._keyword is None:
-                from cadre.routing.keyword import KeywordRouter
+                from cadre.routing.intent.keyword import KeywordRouter
 
                 self._keyword = KeywordRouter.from_yaml()
             return self._keyword

@@ -239,16 +239,6 @@ SUMMARY_INSTRUCTION = "Summarize the following text in at most {n} sentences:\n{
 TRANSLATE_INSTRUCTION = "Translate the following text into {lang}. Answer with the translation only:\n{text}"
 
 
-def looks_degenerate(text: str | None) -> bool:
-    """Empty, or one word making up most of a longer answer ("a a a a a"): what an
-    undertrained tiny model produces."""
-    words = re.findall(r"\w+", (text or "").lower())
-    if not words:
-        return True
-    top = max(words.count(w) for w in set(words))
-    return len(words) >= 6 and top / len(words) > 0.5
-
-
 def _short(exc: Exception) -> str:
     text = str(exc)
     return text if len(text) < 120 else text[:117] + "..."

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from cadre.errors import CadreError
 from cadre.runtime.errors import ToolError
-from cadre.runtime.tools import looks_degenerate
+from cadre.runtime.answers import looks_degenerate
 
 VISION_MARK = "[E:vision]"
 MIN_PROB = 0.02          # labels below this are noise, but the top one is always kept

@@ -28,7 +28,7 @@ import numpy as np
 
 from cadre.errors import CadreError
 from cadre.training.regularize import subword_dropout
-from cadre.training.trainer import lr_at
+from cadre.training.options import lr_at
 
 log = logging.getLogger("cadre.train")
 IGNORE = -100  # the gold label of an unlabelled transfer text

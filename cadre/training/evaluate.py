@@ -2,21 +2,11 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Iterator
 
 from cadre.errors import CadreError
-from cadre.training.encoding import ExampleEncoder, collate
-
-
-def open_checkpoint(model_dir: str | Path):
-    """(model, metadata, encoder) for a checkpoint, using the tokenizer stored beside it."""
-    from cadre.modeling import load_checkpoint
-    from cadre.tokenizer import load_tokenizer
-
-    model, meta = load_checkpoint(model_dir)
-    tok = load_tokenizer(str(Path(model_dir) / "tokenizer.json"))
-    return model, meta, ExampleEncoder(tok, model.config.max_position_embeddings)
+from cadre.encoding import collate
+from cadre.modeling import open_checkpoint
 
 
 def evaluate_checkpoint(model_dir, data, limit: int | None = None, max_tokens: int = 128) -> dict:

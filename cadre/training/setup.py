@@ -9,9 +9,9 @@ from pathlib import Path
 
 from cadre.console import warn
 from cadre.errors import CadreError
-from cadre.training.encoding import Encoded, ExampleEncoder, collate
+from cadre.encoding import Encoded, ExampleEncoder, collate
 from cadre.training.state import STATE_FILE, load_optimizer, save_optimizer
-from cadre.training.trainer import FEW_PAIRS, TrainConfig, TrainState, resolve_device
+from cadre.training.options import FEW_PAIRS, TrainConfig, TrainState, resolve_device
 
 log = logging.getLogger("cadre.train")
 

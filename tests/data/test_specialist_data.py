@@ -8,7 +8,7 @@ import yaml
 
 from cadre.data import specialist_data as sd
 from cadre.errors import CadreError
-from cadre.training.specialists import DatasetSpec, PromptSpec, load_spec_file
+from cadre.training.lora.catalog import DatasetSpec, PromptSpec, load_spec_file
 
 
 def test_read_table_formats(tmp_path):

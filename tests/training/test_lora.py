@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from cadre.cli.main import app
 from cadre.errors import CadreError
-from cadre.training import lora
-from cadre.training.specialists import load_spec_file
+from cadre.training.lora import pipeline as lora
+from cadre.training.lora.catalog import load_spec_file
 
 torch.set_num_threads(1)
 POS = ["great", "wonderful", "lovely", "superb", "delightful", "brilliant", "charming", "moving"]
@@ -177,7 +177,7 @@ def test_nonexistent_base_is_one_line(tmp_path, tiny_base):
 def test_multi_token_labels_loglik_and_constrained_agree_on_trained_labels(tiny_base):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from cadre.training.specialist_eval import classify, encode_prompt
+    from cadre.training.lora.evaluate import classify, encode_prompt
 
     tok = AutoTokenizer.from_pretrained(tiny_base)
     model = AutoModelForCausalLM.from_pretrained(tiny_base).eval()
@@ -189,7 +189,7 @@ def test_multi_token_labels_loglik_and_constrained_agree_on_trained_labels(tiny_
 
 
 def test_catalog_lists_and_rejects_unknown():
-    from cadre.training.specialists import catalog, load_specialist
+    from cadre.training.lora.catalog import catalog, load_specialist
 
     assert {"sentiment", "intent", "math", "code"} <= set(catalog())
     with pytest.raises(CadreError, match="unknown specialist 'poetry'; valid: .*sentiment"):

@@ -75,11 +75,11 @@ class LocalBackend(Backend):
 
         meta = read_metadata(self.spec.path)
         if meta.get("task_kind") == "classifier" or meta.get("type") == "router" or meta.get("router_kind"):
-            from cadre.routing.base import load_router
+            from cadre.routing.loading import load_router
 
             self.router = load_router(self.spec.path)
             return
-        from cadre.training.evaluate import open_checkpoint
+        from cadre.modeling import open_checkpoint
 
         model, _, self.encoder = open_checkpoint(self.spec.path)
         self.model, self.tokenizer = model.to(self.device), self.encoder.tok

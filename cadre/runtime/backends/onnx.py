@@ -28,7 +28,7 @@ class OnnxBackend(Backend):
 
     def load(self) -> None:
         """Open the router folder."""
-        from cadre.routing.base import load_router
+        from cadre.routing.loading import load_router
 
         path = Path(self.spec.path or "")
         if not path.is_dir():
@@ -48,7 +48,7 @@ class OnnxBackend(Backend):
         """Import the router runtimes before a load is measured."""
         import onnxruntime  # noqa: F401
 
-        import cadre.routing.nano  # noqa: F401
+        import cadre.routing.intent.nano  # noqa: F401
 
     def unload(self) -> None:
         """Drop the router."""

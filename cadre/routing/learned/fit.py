@@ -1,0 +1,193 @@
+"""Fitting a learned router (stage 3) and choosing its operating point (stage 4).
+
+`fit_learned` trains one or several predictor kinds (mlp, linear, knn, gbdt, mf; several are
+given as "knn+mlp") with K-fold cross-fitting: each fold's model predicts the rows it did
+not see, so every training row gets an out-of-fold prediction. Those predictions are the
+validation split carved from train: the calibrator (format clusters, stacked
+calibration, per-format costs; see `calibrator`) and the operating point (λ or a
+shared threshold, matched to a target quality or a budget) are chosen on them, never on a
+test table. At routing time the K fold models of a kind are averaged (kNN, which learns
+nothing, keeps one copy over all rows).
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from cadre.errors import CadreError
+from cadre.routing.learned import policy
+from cadre.routing.learned.artifact import RouterModel, save_artifact
+from cadre.routing.learned.calibrator import Calibrator, prompt_shapes
+from cadre.routing.learned.features import FeatureSpec, featurize
+from cadre.routing.learned.predictors import predictor_class, random_search, validation_logloss
+
+KINDS = ("mlp", "linear", "knn", "gbdt", "mf")
+
+
+def parse_kinds(kind: str) -> list[str]:
+    """"mlp" or "knn+mlp" → ["mlp"] / ["knn", "mlp"], with a clear error for unknown names."""
+    kinds = [k.strip() for k in kind.replace(",", "+").split("+") if k.strip()]
+    bad = [k for k in kinds if k not in KINDS]
+    if bad or not kinds:
+        raise CadreError(f"unknown learned-router kind {kind!r}; choose from {list(KINDS)} "
+                         f"(several joined with '+')")
+    return list(dict.fromkeys(kinds))
+
+
+def spec_columns(spec: FeatureSpec) -> dict:
+    """Column ranges of each view inside the feature vector (for GBDT's passthrough)."""
+    from cadre.routing.learned.features import IMAGE_DIM, SHAPE_DIM, TEXT_DIM
+
+    cols, start = {}, 0
+    for name, on, width in (("focus", spec.focus, TEXT_DIM), ("pooled", spec.pooled, TEXT_DIM),
+                            ("shape", spec.shape, SHAPE_DIM), ("images", spec.images, IMAGE_DIM)):
+        if on:
+            cols[name] = (start, start + width)
+            start += width
+    return cols
+
+
+def fold_ids(n: int, folds: int, seed: int) -> np.ndarray:
+    """Seeded assignment of n rows to folds 0..folds-1, balanced."""
+    return np.random.default_rng(seed).permutation(n) % folds
+
+
+def cross_fit(kind: str, X: np.ndarray, Y: np.ndarray, hp: dict, seed: int, folds: int,
+              spec_cols: dict, progress=None) -> tuple[np.ndarray, list]:
+    """Out-of-fold P (N, M) and the predictors to keep (fold models, or one on all rows)."""
+    cls = predictor_class(kind)
+    ids = fold_ids(len(X), folds, seed)
+    oof = np.full(Y.shape, np.nan, dtype=np.float32)
+    members = []
+    for k in range(folds):
+        model = cls.fit(X[ids != k], Y[ids != k], hp, seed + k, spec_cols)
+        oof[ids == k] = model.predict(X[ids == k])
+        members.append(model)
+        if progress:
+            progress(f"{kind}: fold {k + 1}/{folds} done")
+    if kind == "knn":  # nothing is learned: the kept model simply remembers every row
+        members = [cls.fit(X, Y, hp, seed, spec_cols)]
+    return oof, members
+
+
+def mean_costs(C: np.ndarray, models: Sequence[str], costs: dict | None) -> tuple[np.ndarray, str]:
+    """Per-model cost per call: given, else the table's mean, else 1.0 each."""
+    if costs:
+        unknown = sorted(set(costs) - set(models))
+        if unknown:
+            raise CadreError(f"costs name unknown model(s) {unknown}; models are {list(models)}")
+    with np.errstate(all="ignore"):
+        means = np.array([np.nanmean(C[:, j]) if np.isfinite(C[:, j]).any() else np.nan
+                          for j in range(len(models))])
+    if costs:
+        out = np.array([costs.get(m, means[j]) for j, m in enumerate(models)], dtype=np.float64)
+        source = "given"
+    else:
+        out, source = means, "table mean"
+    if np.isnan(out).any():
+        if not np.isnan(out).all():
+            missing = [m for m, c in zip(models, out) if np.isnan(c)]
+            raise CadreError(f"no cost for model(s) {missing}; add model_costs or pass costs")
+        out, source = np.ones(len(models)), "uniform (the table has no model_costs)"
+    return out, source
+
+
+def complete_rows(Y: np.ndarray) -> np.ndarray:
+    """Boolean mask of rows that have every model's score (the rows a choice can be judged on)."""
+    return ~np.isnan(Y).any(axis=1)
+
+
+def choose_operating_point(P: np.ndarray, Y: np.ndarray, C: np.ndarray, row_costs: np.ndarray,
+                           objective: str, target_quality: float | None, budget: float | None,
+                           models: Sequence[str]) -> dict:
+    """Calibrate λ or the shared threshold on validation predictions.
+
+    Without a target or budget, the target is the validation accuracy of the most accurate
+    single model: match the strongest model for as little as possible.
+    """
+    rows = complete_rows(Y)
+    if rows.sum() == 0:
+        rows = np.ones(len(Y), dtype=bool)
+    Yv = Y[rows]
+    Cv = np.where(np.isnan(C[rows]), row_costs[rows], C[rows])
+    default_target = None
+    if target_quality is None and budget is None:
+        accs = np.nanmean(Yv, axis=0)
+        best = int(np.nanargmax(accs))
+        target_quality, default_target = float(accs[best]), models[best]
+    scale = policy.cost_scale(row_costs[rows])
+    op = policy.calibrate(P[rows], Yv, Cv, row_costs[rows], objective, target_quality, budget, scale)
+    op["cost_scale"] = scale
+    op["chosen_on"] = f"out-of-fold predictions on {int(rows.sum())} training rows"
+    op["target_is_best_single_model"] = default_target
+    return op
+
+
+def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False, seed: int = 0,
+                folds: int = 5, objective: str = "utility", target_quality: float | None = None,
+                budget: float | None = None, costs: dict | None = None, spec: FeatureSpec | None = None,
+                hp: dict | None = None, cache=True, cost_unit: str = "$", trials: int = 8,
+                clusters: int | None = None, features: np.ndarray | None = None,
+                progress=None) -> dict:
+    """Train a learned router on a RoutingTable and write its artifact folder; returns its metadata.
+
+    `kind` names one predictor kind or several joined by '+'; `hp` overrides hyper-parameters
+    (a dict, or a dict per kind); `features` skips featurisation (they must match `spec`).
+    """
+    import torch
+
+    kinds = parse_kinds(kind)
+    if objective not in ("utility", "threshold"):
+        raise CadreError(f"objective must be 'utility' or 'threshold', not {objective!r}")
+    Y, C, models = table.score_matrix(), table.cost_matrix(), table.models
+    if len(Y) < 8:
+        raise CadreError(f"{table.report.path}: {len(Y)} usable rows; the learned router needs at least 8")
+    torch.manual_seed(seed)
+    folds = max(2, min(folds, len(Y) // 4))
+    spec = spec or FeatureSpec(images=any(r.images for r in table.rows))
+    X = features if features is not None else featurize(
+        table.prompts, [r.images for r in table.rows], spec, cache, progress=bool(progress))
+    cols = spec_columns(spec)
+    oofs, members, params, tuning = [], [], {}, {}
+    per_kind = bool(hp) and any(x in hp for x in KINDS)
+    for k in kinds:
+        cls = predictor_class(k)
+        own = (hp.get(k, {}) if per_kind else hp) or {}
+        params[k] = {**cls.defaults, **own}
+        if tune:
+            params[k], tuning[k] = random_search(k, X, Y, seed, cols, trials)
+        oof, kept = cross_fit(k, X, Y, params[k], seed, folds, cols, progress)
+        oofs.append(oof)
+        members += kept
+    P_all = np.hstack(oofs)  # (N, len(kinds) · M)
+    flat, cost_source = mean_costs(C, models, costs)
+    calib = Calibrator.fit(P_all, Y, prompt_shapes(table.prompts), C if not costs else np.full_like(C, np.nan),
+                           flat, clusters, seed)
+    shapes_ids = calib.clusters(prompt_shapes(table.prompts))
+    P = calib.apply(P_all, shapes_ids)
+    row_costs = calib.row_costs(shapes_ids)
+    op = choose_operating_point(P, Y, C, row_costs, objective, target_quality, budget, models)
+    meta = {
+        "models": list(models), "costs": dict(zip(models, map(float, flat))), "cost_source": cost_source,
+        "cost_unit": cost_unit, "feature_spec": spec.to_dict(), "hyperparameters": params,
+        "tuning": tuning, "folds": folds, "seed": seed, "clusters": calib.k,
+        "cluster_cv_logloss": {int(k): float(v) for k, v in calib.arrays["cluster_cv_logloss"]},
+        "operating_point": op,
+        "train_rows": len(Y), "data_sha256": _data_hash(table),
+        "validation": {"oof_logloss_raw": {k: validation_logloss(o, Y) for k, o in zip(kinds, oofs)},
+                       "oof_logloss_calibrated": validation_logloss(P, Y)},
+        "table_report": table.report.to_dict(),
+    }
+    save_artifact(output, meta, RouterModel(kinds, members, calib))
+    return {**meta, "kinds": kinds}
+
+
+def _data_hash(table) -> str:
+    h = hashlib.sha256()
+    for r in table.rows:
+        h.update(r.prompt.encode("utf-8", "surrogatepass"))
+        h.update(repr(sorted(r.scores.items())).encode())
+    return h.hexdigest()

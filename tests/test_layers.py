@@ -1,0 +1,133 @@
+"""The package's layering, checked from the source with `ast` (imports inside functions
+count too): no import cycles among cadre modules, serving code never imports training,
+and the CLI and the server are imported only from where they belong."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "cadre"
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def resolve_relative(module: str, is_package: bool, level: int, target: str | None) -> str:
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    base = base[: len(base) - (level - 1)] if level > 1 else base
+    return ".".join(base + ([target] if target else []))
+
+
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """Every cadre module `path` imports, anywhere in the file. `from a import b` counts
+    as an import of `a.b` when that is a module, else of `a`."""
+    module = module_name(path)
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            source = node.module or ""
+            if node.level:
+                source = resolve_relative(module, path.name == "__init__.py", node.level, node.module)
+            names = [f"{source}.{alias.name}" if f"{source}.{alias.name}" in known else source
+                     for alias in node.names]
+        else:
+            continue
+        for name in names:
+            while name and name not in known:
+                name = name.rpartition(".")[0]
+            if name and name != module:
+                found.add(name)
+    return found
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = sorted(PACKAGE.rglob("*.py"))
+    known = {module_name(p) for p in paths}
+    return {module_name(p): imported_modules(p, known) for p in paths}
+
+
+GRAPH = import_graph()
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle (as a path that returns to its start), or None. Package
+    `__init__` edges to their own children are left out: importing a package's submodule
+    runs its `__init__` first, so that edge is not a cycle the code can see."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(graph.get(node, ())):
+            if dep.startswith(node + "."):
+                continue
+            if state.get(dep) == 1:
+                return stack[stack.index(dep):] + [dep]
+            if dep not in state and (cycle := visit(dep)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def in_package(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_the_checker_sees_imports_inside_functions_and_cycles(tmp_path):
+    source = tmp_path / "cadre" / "a.py"
+    source.parent.mkdir()
+    source.write_text("def f():\n    from cadre import b\n    import cadre.c.d as e\n")
+    global PACKAGE
+    saved, PACKAGE = PACKAGE, tmp_path / "cadre"
+    try:
+        assert imported_modules(source, {"cadre.a", "cadre.b", "cadre.c", "cadre.c.d"}) == {"cadre.b", "cadre.c.d"}
+    finally:
+        PACKAGE = saved
+    assert find_cycle({"x": {"y"}, "y": {"z"}, "z": {"x"}}) == ["x", "y", "z", "x"]
+    assert find_cycle({"x": {"y"}, "y": set()}) is None
+
+
+def test_the_package_is_parsed():
+    assert len(GRAPH) > 50 and "cadre.runtime.engine" in GRAPH
+
+
+def test_no_import_cycles():
+    cycle = find_cycle(GRAPH)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+@pytest.mark.parametrize("serving", ["cadre.runtime", "cadre.server", "cadre.routing"])
+def test_serving_never_imports_training(serving):
+    bad = sorted(f"{m} imports {d}" for m, deps in GRAPH.items() if in_package(m, serving)
+                 for d in deps if in_package(d, "cadre.training"))
+    assert not bad, bad
+
+
+def test_only_the_cli_imports_the_cli():
+    bad = sorted(f"{m} imports {d}" for m, deps in GRAPH.items() if not in_package(m, "cadre.cli")
+                 for d in deps if in_package(d, "cadre.cli"))
+    assert not bad, bad
+
+
+def test_only_the_cli_and_the_server_import_the_server():
+    allowed = ("cadre.cli", "cadre.server")
+    bad = sorted(f"{m} imports {d}" for m, deps in GRAPH.items()
+                 if not any(in_package(m, a) for a in allowed)
+                 for d in deps if in_package(d, "cadre.server"))
+    assert not bad, bad
