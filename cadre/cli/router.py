@@ -17,13 +17,8 @@ COMMAND_MODULES = (
     "cadre.cli.router_collect",
 )
 
-_registered: set[int] = set()
-
-
 def register(app: typer.Typer) -> None:
-    """Add the `router` group to the main app once, with every command module's commands."""
+    """Add the `router` group, with every command module's commands, to the main app."""
     for name in COMMAND_MODULES:
         importlib.import_module(name)
-    if id(app) not in _registered:
-        app.add_typer(router_app, name="router")
-        _registered.add(id(app))
+    app.add_typer(router_app, name="router")

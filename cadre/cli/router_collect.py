@@ -11,13 +11,6 @@ import typer
 from cadre.cli.router import router_app
 
 
-def register(app: typer.Typer) -> None:
-    """Attach the `router` group (with this command) to the main app."""
-    from cadre.cli.router import register as register_group
-
-    register_group(app)
-
-
 @router_app.command("collect")
 def collect_cmd(
         models: str = typer.Option(..., "--models", help="Comma-separated registry model names."),

@@ -18,10 +18,7 @@ KINDS = ("nano", "embedding", "keyword", "ensemble")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach the `router` group and the top-level `route` command."""
-    from cadre.cli.router import register as register_group
-
-    register_group(app)
+    """Attach the top-level `route` command (the `router` group is cadre.cli.router's)."""
     app.command("route")(route_cmd)
 
 

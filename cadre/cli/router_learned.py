@@ -15,13 +15,6 @@ import typer
 from cadre.cli.router import router_app
 
 
-def register(app: typer.Typer) -> None:
-    """Attach the `router` group (with these commands) to the main app."""
-    from cadre.cli.router import register as register_group
-
-    register_group(app)
-
-
 @router_app.command("fit-learned")
 def fit_learned_cmd(
         data: Path = typer.Option(..., "--data", help="Training routing table (JSONL or .jsonl.gz)."),

@@ -75,24 +75,30 @@ class Router(ABC):
         """A note about the input that `reason` should carry (e.g. truncation); "" for none."""
         return ""
 
-    def decide(self, text: str, scores: dict[str, float]) -> RouteChoice:
-        """Apply the best route's threshold, then the fallback chain."""
+    def decide(self, text: str, scores: dict[str, float], threshold: float | None = None,
+               chain: bool = True) -> RouteChoice:
+        """Apply the best route's threshold (or `threshold` for every route), then the
+        fallback chain; with `chain=False` a text below threshold is `out_of_scope` and
+        the caller owns the rest of the chain."""
         note = self.input_note(text)
         note = f" ({note})" if note else ""
         if not scores:
-            return self._fall_through(text, scores, f"{self.kind}: no routes{note}")
+            return self._fall_through(text, scores, f"{self.kind}: no routes{note}", chain)
         best = max(scores, key=scores.get)
         if best == OUT_OF_SCOPE and scores[best] < self.thresholds.get(OUT_OF_SCOPE, 0.0) and len(scores) > 1:
             best = max((k for k in scores if k != OUT_OF_SCOPE), key=scores.get)  # oos below its own threshold
-        score, threshold = scores[best], self.thresholds.get(best, 0.0)
-        if best != OUT_OF_SCOPE and score >= threshold:
-            return RouteChoice(best, score, scores, f"{self.kind} {best} {score:.2f} ≥ {threshold:.2f}{note}")
+        score = scores[best]
+        limit = self.thresholds.get(best, 0.0) if threshold is None else threshold
+        if best != OUT_OF_SCOPE and score >= limit:
+            return RouteChoice(best, score, scores, f"{self.kind} {best} {score:.2f} ≥ {limit:.2f}{note}")
         why = (f"{self.kind} says out_of_scope ({score:.2f})" if best == OUT_OF_SCOPE
-               else f"{self.kind} {best} {score:.2f} < {threshold:.2f}")
-        return self._fall_through(text, scores, why + note)
+               else f"{self.kind} {best} {score:.2f} < {limit:.2f}")
+        return self._fall_through(text, scores, why + note, chain)
 
-    def _fall_through(self, text: str, scores: dict[str, float], why: str) -> RouteChoice:
+    def _fall_through(self, text: str, scores: dict[str, float], why: str, chain: bool = True) -> RouteChoice:
         """Below threshold: ask the fallback router, then the default route, else out_of_scope."""
+        if not chain:
+            return RouteChoice(OUT_OF_SCOPE, 0.0, scores, why)
         if self.fallback is not None:
             choice = self.fallback.route(text)
             if choice.name != OUT_OF_SCOPE:

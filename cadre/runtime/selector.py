@@ -12,6 +12,7 @@ from pathlib import Path
 
 from cadre.labels import OUT_OF_SCOPE
 from cadre.routing.base import RouteChoice
+from cadre.routing.store import router_kind
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, UnknownModel
 from cadre.runtime.registry import ModelCapability
 
@@ -104,18 +105,7 @@ def _apply(router, text: str, threshold: float | None) -> RouteChoice:
     out_of_scope when below (the selector owns the rest of the chain)."""
     if router is None:
         raise BackendError("the intent_classification model has no router")
-    return _decide(router, router.scores(text), threshold)
-
-
-def _decide(router, scores: dict[str, float], threshold: float | None) -> RouteChoice:
-    best = max(scores, key=scores.get)
-    score = scores[best]
-    limit = router.thresholds.get(best, 0.0) if threshold is None else threshold
-    if best != OUT_OF_SCOPE and score >= limit:
-        return RouteChoice(best, score, scores, f"{router.kind} {best} {score:.2f} ≥ {limit:.2f}")
-    why = (f"{router.kind} says out_of_scope ({score:.2f})" if best == OUT_OF_SCOPE
-           else f"{router.kind} {best} {score:.2f} < {limit:.2f}")
-    return RouteChoice(OUT_OF_SCOPE, score, scores, why)
+    return router.decide(text, router.scores(text), threshold=threshold, chain=False)
 
 
 def _kind_of(path: str | None) -> str:
@@ -126,7 +116,7 @@ def _kind_of(path: str | None) -> str:
         meta = json.loads((Path(path) / "cadre.json").read_text())
     except (OSError, ValueError, TypeError):
         return "nano"
-    return meta.get("router_kind") or "nano"
+    return router_kind(meta) or "nano"
 
 
 def _short(exc: Exception) -> str:

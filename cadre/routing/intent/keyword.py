@@ -91,11 +91,12 @@ class KeywordRouter(Router):
             rows.append([c / total for c in counts] + [0.0] if total else [0.0] * len(counts) + [1.0])
         return rows
 
-    def decide(self, text: str, scores: dict[str, float]) -> RouteChoice:
+    def decide(self, text: str, scores: dict[str, float], threshold: float | None = None,
+               chain: bool = True) -> RouteChoice:
         """As the base class, with a plainer reason when no pattern matched."""
         if scores.get(OUT_OF_SCOPE, 0.0) < 1.0:
-            return super().decide(text, scores)
-        return self._fall_through(text, scores, f"{self.kind}: no rule matched")
+            return super().decide(text, scores, threshold, chain)
+        return self._fall_through(text, scores, f"{self.kind}: no rule matched", chain)
 
     def save(self, folder: str | Path) -> None:
         """Write a router folder: routes.yaml and cadre.json."""

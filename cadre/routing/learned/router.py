@@ -99,8 +99,10 @@ class LearnedRouter(Router):
         P, costs = self.predict_arrays(X, texts)
         return [self._explain(p, c, int(j)) for p, c, j in zip(P, costs, self.choose(P, costs))]
 
-    def decide(self, text: str, scores: dict[str, float]) -> RouteChoice:
-        """Apply the rule to precomputed scores (costs from the text's format)."""
+    def decide(self, text: str, scores: dict[str, float], threshold: float | None = None,
+               chain: bool = True) -> RouteChoice:
+        """Apply the router's own cost policy to precomputed scores (costs from the text's
+        format); a threshold override does not apply: the policy picks the model."""
         row = np.array([scores[m] for m in self.labels], dtype=np.float32)
         ids = self.model.calibrator.clusters(prompt_shapes([text]))
         cost_row = (self.override_costs if self.override_costs is not None
