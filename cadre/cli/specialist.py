@@ -27,12 +27,18 @@ def run_cmd(
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Per-device batch size."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Cap the optimizer steps."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    unsafe_judge: bool = typer.Option(False, "--unsafe-judge",
+                                      help="Let the code judge run model code without a sandbox (no bubblewrap)."),
 ) -> None:
     """Baseline → LoRA fine-tune → evaluate → gate → export. Exit 3 when a gate is missed."""
     from cadre.training.lora import RunOptions, run
     from cadre.training.specialists import load_specialist
 
     spec = load_specialist(name)
+    if spec.judge == "code":
+        from cadre.evaluation import sandbox
+
+        sandbox.check(unsafe_judge)  # at start-up: refuse before the base model loads
     opts = RunOptions(baseline_only=baseline_only, local_test=local_test, base=base, data=data,
                       output=str(output) if output else None, merge=merge, batch_size=batch_size,
                       max_steps=max_steps, progress=not quiet)
