@@ -27,6 +27,8 @@ def run_cmd(
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Per-device batch size."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Cap the optimizer steps."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace an existing --output that is not this specialist's run folder."),
     unsafe_judge: bool = typer.Option(False, "--unsafe-judge",
                                       help="Let the code judge run model code without a sandbox (no bubblewrap)."),
 ) -> None:
@@ -34,7 +36,13 @@ def run_cmd(
     from cadre.training.lora import RunOptions, run
     from cadre.training.specialists import load_specialist
 
+    from cadre.fsutil import claim_output
+    from cadre.training.lora import output_dir
+
     spec = load_specialist(name)
+    # a run folder of this kind is reused (its baseline is cached there); anything else is kept
+    claim_output(output_dir(spec.name, str(output) if output else None), ("specialist-run",),
+                 overwrite=overwrite, resume=True)
     if spec.judge == "code":
         from cadre.evaluation import sandbox
 

@@ -106,9 +106,13 @@ class Trainer:
     """Runs one training job; see `cadre train --help` for the flags."""
 
     def __init__(self, config: TrainConfig, on_step: Callable[[int], None] | None = None):
+        from cadre.training.config_checks import check_train_numbers
         from cadre.training.setup import prepare, resume_config
 
+        check_train_numbers(config)
         self.config = (resume_config(config) if config.resume else config).resolved()
+        if config.resume:
+            check_train_numbers(self.config)  # the saved run's numbers, from a file that may be damaged
         self.on_step = on_step
         self.run = prepare(self.config)  # data, tokenizer, model, optimizer, state
 
