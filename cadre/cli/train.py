@@ -36,7 +36,7 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
           distill_alpha: float = typer.Option(0.8, help="Weight of the teacher's probabilities against the gold label."),
           overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train a specialist: a router (classifier over intents) or a generative model."""
-    from cadre.fsutil import claim_output
+    from cadre.fsutil import cadre_kind, claim_output
     from cadre.training.trainer import TrainConfig, Trainer
 
     if not data and not resume:
@@ -47,8 +47,13 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
                       quiet=quiet, val_split=val_split, seed=seed, init_from=str(init_from) if init_from else None,
                       tokenizer=str(tokenizer) if tokenizer else None, resume=str(resume) if resume else None,
                       subword_dropout=subword_dropout, teacher=teacher, distill_alpha=distill_alpha)
+    # before any data or model is read. A resumed run writes into its own folder (a folder
+    # that is no training run fails in the trainer: nothing to resume)
+    if resume:
+        claim_output(resume, (cadre_kind(resume) or "",), overwrite=True)
+    else:
+        claim_output(cfg.resolved().output, (type,), overwrite=overwrite)
     trainer = Trainer(cfg)  # validates flags and data first; writes nothing
-    claim_output(trainer.config.output, (trainer.config.type,), overwrite=overwrite, resume=bool(resume))
     stats = trainer.train()
     final = stats[-1] if stats else None
     typer.echo(f"saved {trainer.config.output}" + (f" (val acc {final.val_accuracy:.4f})" if final and final.val_accuracy is not None else ""))
@@ -66,6 +71,9 @@ def evaluate(model_dir: Path = typer.Argument(..., help="A checkpoint folder wri
 
     if limit is not None and limit < 1:
         raise CadreError(f"--limit must be at least 1 (got {limit})")
+    from cadre.checkpoint import read_metadata
+
+    read_metadata(model_dir)  # a damaged cadre.json fails here, before torch loads
     report = evaluate_checkpoint(model_dir, data, limit=limit, max_tokens=max_tokens)
     if as_json:
         typer.echo(json.dumps(report))
