@@ -12,11 +12,8 @@ rlimits, `unshare -n` where that works and a prelude that disables `socket.socke
 """
 from __future__ import annotations
 
-import functools
 import math
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -130,19 +127,11 @@ def extract_code(answer: str) -> str:
     return answer
 
 
-@functools.lru_cache(maxsize=1)
 def network_isolation() -> list[str]:
-    """The command prefix that cuts the network off ([] when no namespace is available)."""
-    exe = shutil.which("unshare")
-    if not exe:
-        return []
-    for prefix in ([exe, "-n"], [exe, "-r", "-n"]):
-        try:
-            if subprocess.run(prefix + ["true"], capture_output=True, timeout=10, check=False).returncode == 0:
-                return prefix
-        except (OSError, subprocess.SubprocessError):
-            continue
-    return []
+    """The no-bwrap fallback's command prefix that cuts the network off ([] when none works)."""
+    from cadre.evaluation.sandbox import unshare_prefix
+
+    return unshare_prefix()
 
 
 def run_python(program: str, timeout: float = 10.0, memory_mb: int = 1024) -> tuple[int, str]:
@@ -157,7 +146,7 @@ def run_python(program: str, timeout: float = 10.0, memory_mb: int = 1024) -> tu
     from cadre.evaluation import sandbox
 
     result = sandbox.run(program if sandbox.detect().kind == "bwrap" else _NET_PRELUDE + program,
-                         timeout, memory_mb, unsafe_prefix=network_isolation())
+                         timeout, memory_mb)
     if result.timed_out and not result.output.startswith("timeout"):
         return result.returncode, "timeout: CPU limit reached"
     return result.returncode, result.output

@@ -117,11 +117,11 @@ class RunResult:
     timed_out: bool = False
 
 
-def run(program: str, timeout: float, memory_mb: int, unsafe_prefix: list[str] | None = None) -> RunResult:
+def run(program: str, timeout: float, memory_mb: int) -> RunResult:
     """Run `program` in the best sandbox available (see check())."""
     if check().kind == "bwrap":
         return _run_isolated(program, timeout, memory_mb)
-    return _run_job(program, timeout, memory_mb, (unsafe_prefix or []) + [sys.executable, "-I", "-B"], None)
+    return _run_job(program, timeout, memory_mb, unshare_prefix() + [_interpreter(), "-I", "-B"], None)
 
 
 def _run_isolated(program: str, timeout: float, memory_mb: int) -> RunResult:
@@ -179,6 +179,30 @@ def _spawn(cmd: list[str], token: str, out, timeout: float, memory_mb: int, cwd:
         return -9, True
 
 
+@functools.lru_cache(maxsize=1)
+def unshare_prefix() -> list[str]:
+    """The fallback's network cut: `unshare -n` or `unshare -r -n`, probed as the uid the
+    program will run as ([] when neither works)."""
+    exe = shutil.which("unshare")
+    for prefix in ([exe, "-n"], [exe, "-r", "-n"]) if exe else ():
+        try:
+            done = subprocess.run(prefix + ["true"], capture_output=True, timeout=10, check=False,
+                                  preexec_fn=_drop_root)  # noqa: PLW1509
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if done.returncode == 0:
+            return prefix
+    return []
+
+
+def _drop_root() -> None:
+    """uid 0 ignores RLIMIT_NPROC and reads every file: run the sandbox as nobody."""
+    if os.getuid() == 0:
+        os.setgroups([])
+        os.setgid(NOBODY)
+        os.setuid(NOBODY)
+
+
 def _child_setup(cpu_s: int, memory_mb: int):
     """A preexec_fn: drop root to nobody, then set CPU, memory, file, fd and process limits."""
     limit_uid = NOBODY if os.getuid() == 0 else os.getuid()
@@ -187,10 +211,7 @@ def _child_setup(cpu_s: int, memory_mb: int):
     def apply() -> None:
         import resource
 
-        if os.getuid() == 0:  # uid 0 ignores RLIMIT_NPROC, so run the sandbox as nobody
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+        _drop_root()
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
         mem = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
