@@ -46,10 +46,24 @@ def read_metadata(folder: str | Path) -> dict:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CadreError(f"{path}: corrupt metadata ({exc})") from None
+    if not isinstance(meta, dict):
+        raise CadreError(f"{path}: corrupt metadata (not a JSON object)")
     if meta.get("format_version") != FORMAT_VERSION:
         raise CadreError(f"{path}: format version {meta.get('format_version')!r} is not "
                          f"{FORMAT_VERSION}; retrain or convert it with this version of cadre")
+    _check_labels(path, meta)
     return meta
+
+
+def _check_labels(path: Path, meta: dict) -> None:
+    """A classifier needs its class names: a non-empty list of distinct strings."""
+    if meta.get("task_kind") != "classifier":
+        return
+    labels = meta.get("labels")
+    if not (isinstance(labels, list) and labels and all(isinstance(x, str) for x in labels)
+            and len(set(labels)) == len(labels)):
+        raise CadreError(f"{path}: a classifier needs \"labels\", a non-empty list of distinct names "
+                         f"(got {json.dumps(labels)[:80]})")
 
 
 def check_complete(folder: str | Path, required=REQUIRED_FILES) -> None:

@@ -252,7 +252,7 @@ def load_config(path: str | Path) -> ProjectConfig:
     path = Path(path)
     if not path.is_file():
         raise CadreError(f"{path}: project file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path)
     data, lines = _parse(path, text)
     if not isinstance(data, dict):
         raise CadreError(f"{path}: expected a mapping at the top level")
@@ -263,6 +263,20 @@ def load_config(path: str | Path) -> ProjectConfig:
         return ProjectConfig.model_validate({**data, "base_dir": base})
     except ValidationError as exc:
         raise CadreError(_describe(path, exc, lines)) from None
+
+
+def read_text_file(path: Path) -> str:
+    """A config file's text; one-line CadreErrors for unreadable, non-UTF-8 or binary files."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CadreError(f"{path}: cannot read ({exc.strerror})") from None
+    if b"\0" in raw:
+        raise CadreError(f"{path}: a binary file, not a text config")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CadreError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
 
 
 def _is_seed(data: dict) -> bool:

@@ -81,6 +81,9 @@ def load_checkpoint(folder: str | Path, device: str = "cpu"):
         model = auto.from_pretrained(folder, config=config)
     except (OSError, ValueError, RuntimeError) as exc:
         raise CadreError(f"{folder}: cannot load model ({str(exc).splitlines()[0]})") from None
+    if meta.get("task_kind") == CLASSIFIER and len(meta["labels"]) != model.config.num_labels:
+        raise CadreError(f"{folder}: cadre.json names {len(meta['labels'])} labels but the model has "
+                         f"{model.config.num_labels} outputs")
     return model.to(device).eval(), meta
 
 

@@ -19,8 +19,12 @@ def register(app: typer.Typer) -> None:
 def list_models(config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
                 measure: bool = typer.Option(False, help="Load each model once (one at a time) to measure its memory."),
                 memory_budget: str | None = typer.Option(None, help="Budget such as 2GB (default: the project's, or auto)."),
-                as_json: bool = typer.Option(False, "--json", help="One JSON object per model.")) -> None:
-    """Every model with its status (loaded, not loaded, missing), estimated and measured memory."""
+                as_json: bool = typer.Option(False, "--json", help="One JSON object per model."),
+                check: bool = typer.Option(False, "--check", help="Exit 2 when any model has a problem "
+                                           "(a missing path, or more memory than its device's budget).")) -> None:
+    """Every model with its status (loaded, not loaded, missing), estimated and measured memory.
+
+    A problem (missing path, budget too small) is shown per model; --check makes it an error."""
     from cadre.config import find_config
     from cadre.runtime.manager import ModelManager
 
@@ -33,9 +37,17 @@ def list_models(config: Path | None = typer.Option(None, "--config", help=CONFIG
             problem = _measure(manager, name)
         row = next(s for s in manager.status() if s["name"] == name)
         row["state"] = f"missing: {problem}" if problem else ("loaded" if row["state"] == "loaded" else "not loaded")
+        too_big = None if problem else _over_budget(manager, name)
+        if too_big:
+            row["state"] = f"over budget: {too_big}"
         rows.append(row)
     manager.close()
     _print(rows, as_json)
+    bad = [r["name"] for r in rows if ":" in r["state"]]
+    if check and bad:
+        from cadre.errors import CadreError
+
+        raise CadreError(f"{len(bad)} of {len(rows)} models have a problem: {', '.join(bad)}")
 
 
 @models_app.command("ask")
@@ -72,6 +84,21 @@ def _problem(spec) -> str | None:
     return None
 
 
+def _over_budget(manager, name: str) -> str | None:
+    """A model whose estimate exceeds its device's budget can never load (a pinned one, never serve)."""
+    from cadre.runtime.memory import human
+
+    slot = manager.slots[name]
+    if slot.device == "remote" or not slot.estimate:
+        return None
+    budget = manager.budget(slot.device)
+    if slot.estimate <= budget:
+        return None
+    role = "pinned primary" if slot.spec.pinned else "model"
+    return (f"the {role} needs ~{human(slot.estimate)}, more than the {slot.device} memory budget "
+            f"{human(budget)}; raise --memory-budget")
+
+
 def _measure(manager, name: str) -> str | None:
     from cadre.errors import CadreError
 
@@ -93,9 +120,9 @@ def _print(rows: list[dict], as_json: bool) -> None:
     header = f"{'NAME':<16} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  CAPABILITIES"
     typer.echo(header)
     for r in rows:
-        status = r["state"] if len(r["state"]) <= 12 else "missing"
+        status = r["state"] if len(r["state"]) <= 12 else r["state"].split(":")[0]
         typer.echo(f"{r['name']:<16} {r['backend']:<8} {r['device']:<7} {status:<12} "
                    f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {','.join(r['capabilities'])}")
     for r in rows:
-        if r["state"].startswith("missing:"):
+        if ":" in r["state"]:
             typer.echo(f"  {r['name']}: {r['state']}")

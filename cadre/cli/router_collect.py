@@ -32,9 +32,16 @@ def collect_cmd(
         retry_errors: bool = typer.Option(False, "--retry-errors", help="Rerun calls that failed earlier."),
         keep_answers: bool = typer.Option(False, "--keep-answers", help="Also write the answers (model_answers)."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
+        unsafe_judge: bool = typer.Option(
+            False, "--unsafe-judge", help="Let the code judge run model code without a sandbox (no bubblewrap)."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")) -> None:
     """Ask each model every question, judge the answers, write scores and costs (resumable)."""
     from cadre.collect.collector import CollectSettings, collect
+
+    if judge.strip() == "code":
+        from cadre.evaluation import sandbox
+
+        sandbox.check(unsafe_judge)  # at start-up: refuse before any model is called
 
     settings = CollectSettings(
         models=models.split(","), judge=judge, max_tokens=max_tokens, temperature=temperature,

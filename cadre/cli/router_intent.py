@@ -59,7 +59,8 @@ def train_cmd(
         fallback_rules: Optional[Path] = typer.Option(None, help="Keyword rules YAML to fall back to below threshold."),
         default_route: Optional[str] = typer.Option(None, help="Route taken when every step of the chain declines."),
         threads: int = typer.Option(1, help="CPU threads for torch."),
-        quiet: bool = typer.Option(False, help="No progress output.")) -> None:
+        quiet: bool = typer.Option(False, help="No progress output."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train an intent router and write its folder (cadre.json names the kind)."""
     from cadre.errors import CadreError
 
@@ -67,6 +68,9 @@ def train_cmd(
         raise CadreError(f"unknown router kind {kind!r}; use one of {', '.join(KINDS)}")
     if data is None and not (kind == "keyword"):
         raise CadreError("give --data TRAIN")
+    from cadre.fsutil import claim_output
+
+    claim_output(output, ("router",), overwrite=overwrite)
     _threads(threads)
     train = _examples(data) if data else None
     val_ex = _examples(val) if val else None

@@ -30,11 +30,14 @@ def fit_learned_cmd(
         cost_unit: str = typer.Option("$", help="Unit shown for costs in reasons."),
         trials: int = typer.Option(8, help="Random-search trials with --tune."),
         as_json: bool = typer.Option(False, "--json", help="Print the artifact metadata as JSON."),
-        threads: Optional[int] = typer.Option(None, help="CPU threads for torch.")) -> None:
+        threads: Optional[int] = typer.Option(None, help="CPU threads for torch."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train a learned router: P(correct) per model, then the cheapest likely-correct model."""
     from cadre.data.routing_tables import read_routing_table
+    from cadre.fsutil import claim_output
     from cadre.routing.learned.router import fit_learned
 
+    claim_output(output, ("router:learned",), overwrite=overwrite)
     _threads(threads)
     if target_quality is not None and budget is not None:
         raise typer.BadParameter("give --target-quality or --budget, not both")

@@ -27,12 +27,26 @@ def run_cmd(
     batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Per-device batch size."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Cap the optimizer steps."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    overwrite: bool = typer.Option(False, "--overwrite",
+                                   help="Replace an existing --output that is not this specialist's run folder."),
+    unsafe_judge: bool = typer.Option(False, "--unsafe-judge",
+                                      help="Let the code judge run model code without a sandbox (no bubblewrap)."),
 ) -> None:
     """Baseline → LoRA fine-tune → evaluate → gate → export. Exit 3 when a gate is missed."""
     from cadre.training.lora.pipeline import RunOptions, run
     from cadre.training.lora.catalog import load_specialist
 
+    from cadre.fsutil import claim_output
+    from cadre.training.lora.pipeline import output_dir
+
     spec = load_specialist(name)
+    # a run folder of this kind is reused (its baseline is cached there); anything else is kept
+    claim_output(output_dir(spec.name, str(output) if output else None), ("specialist-run",),
+                 overwrite=overwrite, resume=True)
+    if spec.judge == "code":
+        from cadre.evaluation import sandbox
+
+        sandbox.check(unsafe_judge)  # at start-up: refuse before the base model loads
     opts = RunOptions(baseline_only=baseline_only, local_test=local_test, base=base, data=data,
                       output=str(output) if output else None, merge=merge, batch_size=batch_size,
                       max_steps=max_steps, progress=not quiet)

@@ -33,8 +33,10 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
           threads: Optional[int] = typer.Option(None, help="CPU threads for torch (1 is often fastest for tiny models)."),
           subword_dropout: Optional[float] = typer.Option(None, help="Share of tokens split and re-tokenised each epoch (default: 0.1 for routers, 0 otherwise)."),
           teacher: str = typer.Option("auto", help="Distil a teacher's held-out class probabilities: tfidf (word+char TF-IDF + logistic regression, fitted on the training split) or none; auto is tfidf for routers."),
-          distill_alpha: float = typer.Option(0.8, help="Weight of the teacher's probabilities against the gold label.")) -> None:
+          distill_alpha: float = typer.Option(0.8, help="Weight of the teacher's probabilities against the gold label."),
+          overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train a specialist: a router (classifier over intents) or a generative model."""
+    from cadre.fsutil import cadre_kind, claim_output
     from cadre.training.trainer import TrainConfig, Trainer
 
     if not data and not resume:
@@ -45,7 +47,13 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
                       quiet=quiet, val_split=val_split, seed=seed, init_from=str(init_from) if init_from else None,
                       tokenizer=str(tokenizer) if tokenizer else None, resume=str(resume) if resume else None,
                       subword_dropout=subword_dropout, teacher=teacher, distill_alpha=distill_alpha)
-    trainer = Trainer(cfg)
+    # before any data or model is read. A resumed run writes into its own folder (a folder
+    # that is no training run fails in the trainer: nothing to resume)
+    if resume:
+        claim_output(resume, (cadre_kind(resume) or "",), overwrite=True)
+    else:
+        claim_output(cfg.resolved().output, (type,), overwrite=overwrite)
+    trainer = Trainer(cfg)  # validates flags and data first; writes nothing
     stats = trainer.train()
     final = stats[-1] if stats else None
     typer.echo(f"saved {trainer.config.output}" + (f" (val acc {final.val_accuracy:.4f})" if final and final.val_accuracy is not None else ""))
@@ -58,8 +66,14 @@ def evaluate(model_dir: Path = typer.Argument(..., help="A checkpoint folder wri
              max_tokens: int = typer.Option(128, help="Generation budget for exact match (generative models).")) -> None:
     """Evaluate a model: routers get accuracy, macro-F1, per-class P/R and a confusion matrix;
     generative models get loss, perplexity and exact match."""
+    from cadre.errors import CadreError
     from cadre.training.evaluate import evaluate_checkpoint
 
+    if limit is not None and limit < 1:
+        raise CadreError(f"--limit must be at least 1 (got {limit})")
+    from cadre.checkpoint import read_metadata
+
+    read_metadata(model_dir)  # a damaged cadre.json fails here, before torch loads
     report = evaluate_checkpoint(model_dir, data, limit=limit, max_tokens=max_tokens)
     if as_json:
         typer.echo(json.dumps(report))

@@ -4,29 +4,16 @@ Built-ins: `exact`, `numeric`, `choice`, `code` and `llm:MODEL`. `get_judge(spec
 a spec string into a callable `judge(answer, reference) -> float`; an unknown name is
 rejected with the list of valid ones.
 
-What the `code` judge enforces (a best-effort sandbox, not a security boundary against a
-determined attacker; run untrusted code in a container for that):
-  - a fresh temporary folder as cwd, deleted afterwards; `python -I` (isolated mode: no
-    PYTHONPATH, no user site-packages, no cwd on sys.path) and an empty environment;
-  - a wall-clock timeout (the whole process group is killed) and, via `resource`,
-    limits on CPU time, address space (memory), file size and open files; no forking
-    for non-root users (RLIMIT_NPROC);
-  - no network: the program runs under `unshare -n` (an empty network namespace, kernel
-    enforced) when that works on this machine, else `unshare -rn` (user namespace);
-    in every case a prelude makes `socket.socket()` and `socket.create_connection()`
-    raise, which blocks ordinary library use of the network.
+The `code` judge runs model-written code under bubblewrap (see cadre.evaluation.sandbox:
+read-only /usr only, private /tmp, empty environment, no network, a PID namespace, CPU,
+memory, file-size and process limits) and scores a pass only when the tests ran to their
+end. Without bubblewrap it refuses unless --unsafe-judge was given; it then falls back to
+rlimits, `unshare -n` where that works and a prelude that disables `socket.socket()`.
 """
 from __future__ import annotations
 
-import functools
 import math
-import os
 import re
-import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -140,63 +127,29 @@ def extract_code(answer: str) -> str:
     return answer
 
 
-@functools.lru_cache(maxsize=1)
 def network_isolation() -> list[str]:
-    """The command prefix that cuts the network off ([] when no namespace is available)."""
-    exe = shutil.which("unshare")
-    if not exe:
-        return []
-    for prefix in ([exe, "-n"], [exe, "-r", "-n"]):
-        try:
-            if subprocess.run(prefix + ["true"], capture_output=True, timeout=10, check=False).returncode == 0:
-                return prefix
-        except (OSError, subprocess.SubprocessError):
-            continue
-    return []
+    """The no-bwrap fallback's command prefix that cuts the network off ([] when none works)."""
+    from cadre.evaluation.sandbox import unshare_prefix
 
-
-def _limits(cpu_s: int, memory_mb: int) -> Callable[[], None]:
-    """A preexec_fn that applies resource limits in the child before exec."""
-    def apply() -> None:
-        """Runs in the child between fork and exec."""
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
-        mem = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-        if os.getuid() != 0:  # root ignores RLIMIT_NPROC; for others it stops fork bombs
-            resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-    return apply
+    return unshare_prefix()
 
 
 def run_python(program: str, timeout: float = 10.0, memory_mb: int = 1024) -> tuple[int, str]:
-    """Run a Python program in the sandbox; returns (exit code, tail of stderr+stdout).
+    """Run a Python program in the sandbox (cadre.evaluation.sandbox); returns (exit code,
+    tail of stderr+stdout). The code is 0 only when the program ran to its end: leaving
+    early with `sys.exit(0)` or `os._exit(0)` gives 1.
 
     A negative exit code with "timeout" in the message means the wall-clock limit or
     the CPU-time limit (SIGXCPU, which can fire first on a fast machine) was hit.
+    Raises CadreError when no sandbox is available and --unsafe-judge was not given.
     """
-    with tempfile.TemporaryDirectory(prefix="cadre-judge-") as tmp:
-        path = os.path.join(tmp, "program.py")
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(_NET_PRELUDE + program)
-        cmd = network_isolation() + [sys.executable, "-I", "-B", path]
-        cpu_s = max(1, math.ceil(timeout)) + 1  # a margin so the wall clock usually fires first
-        proc = subprocess.Popen(cmd, cwd=tmp, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                # preexec_fn: rlimits must be set in the child before exec
-                                preexec_fn=_limits(cpu_s, memory_mb),  # noqa: PLW1509
-                                start_new_session=True)
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            return -9, f"timeout after {timeout:g} s"
-        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
-            return proc.returncode, f"timeout: CPU limit of {cpu_s} s reached"
-        return proc.returncode, out.decode("utf-8", "replace")[-2000:]
+    from cadre.evaluation import sandbox
+
+    result = sandbox.run(program if sandbox.detect().kind == "bwrap" else _NET_PRELUDE + program,
+                         timeout, memory_mb)
+    if result.timed_out and not result.output.startswith("timeout"):
+        return result.returncode, "timeout: CPU limit reached"
+    return result.returncode, result.output
 
 
 def code(answer: str, reference: Any, setup: str = "", timeout: float = 10.0,
@@ -212,7 +165,7 @@ def code(answer: str, reference: Any, setup: str = "", timeout: float = 10.0,
     tests = "\n".join(reference) if isinstance(reference, (list, tuple)) else str(reference)
     program = f"{setup}\n{extract_code(answer)}\n\n{tests}\n"
     rc, _ = run_python(program, timeout=timeout, memory_mb=memory_mb)
-    return float(rc == 0)
+    return float(rc == 0)  # 0 only when the harness saw the tests run to the end
 
 
 # ----------------------------------------------------------------------------- llm

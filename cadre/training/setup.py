@@ -49,7 +49,7 @@ def prepare(cfg: TrainConfig) -> Run:
     device = resolve_device(cfg.device)
     _check_regularisers(cfg)
     preset = presets.from_name(cfg.model_size, **({"context": cfg.context} if cfg.context else {}))
-    tok_path = tokenizer_file(cfg.tokenizer)
+    tok_path = tokenizer_file(cfg.tokenizer or _init_tokenizer(cfg))
     examples, dhash = _load_data(cfg)
     labels = _labels(cfg, examples)
     torch.manual_seed(cfg.seed)
@@ -70,16 +70,46 @@ def resume_config(cfg: TrainConfig) -> TrainConfig:
     state_file = folder / STATE_FILE
     if not state_file.is_file():
         raise CadreError(f"{folder}: nothing to resume (no {STATE_FILE})")
-    try:
-        saved = json.loads(state_file.read_text())["config"]
-    except (json.JSONDecodeError, KeyError):
-        raise CadreError(f"{state_file}: corrupt trainer state") from None
+    saved = _saved_config(state_file)
     saved.update(output=str(folder), resume=str(folder), quiet=cfg.quiet)
     saved.setdefault("teacher", "none")  # a run saved before the regularisers existed trains on without them
     saved.setdefault("subword_dropout", 0.0)
     if cfg.epochs:
         saved["epochs"] = cfg.epochs
     return TrainConfig(**saved)
+
+
+def _init_tokenizer(cfg: TrainConfig) -> Path | None:
+    """With --init-from, the source model's own tokenizer (its embeddings are indexed by it)."""
+    if cfg.init_from and (Path(cfg.init_from) / "tokenizer.json").exists():
+        return Path(cfg.init_from) / "tokenizer.json"
+    return None
+
+
+def _read_state(state_file: Path) -> dict:
+    """trainer_state.json as a dict, or a one-line CadreError when it is corrupt."""
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CadreError(f"{state_file}: corrupt trainer state ({type(exc).__name__})") from None
+    ok = (isinstance(state, dict) and isinstance(state.get("config"), dict)
+          and all(isinstance(state.get(k), int) and not isinstance(state.get(k), bool) for k in ("epoch", "global_step"))
+          and isinstance(state.get("history"), list))
+    if not ok:
+        raise CadreError(f"{state_file}: corrupt trainer state (needs config, epoch, global_step, history)")
+    return state
+
+
+def _saved_config(state_file: Path) -> dict:
+    """The saved run's settings; refuses ones this version of cadre does not know."""
+    from dataclasses import fields
+
+    saved = dict(_read_state(state_file)["config"])
+    unknown = sorted(set(saved) - {f.name for f in fields(TrainConfig)})
+    if unknown:
+        raise CadreError(f"{state_file}: written by a newer cadre (unknown settings: {', '.join(unknown)}); "
+                         "resume it with that version")
+    return saved
 
 
 def _load_data(cfg: TrainConfig):
@@ -161,7 +191,11 @@ def _model(cfg, preset, encoder, labels):
         if meta.get("preset") != preset.name:
             raise CadreError(f"--init-from {cfg.init_from} is a {meta.get('preset')!r} model, not {preset.name!r}")
         state = {k: v for k, v in source.state_dict().items() if not k.startswith("score.")}
-        model.load_state_dict(state, strict=False)  # a classifier keeps a fresh head for its labels
+        try:
+            model.load_state_dict(state, strict=False)  # a classifier keeps a fresh head for its labels
+        except RuntimeError as exc:
+            raise CadreError(f"--init-from {cfg.init_from}: weights do not fit this model "
+                             f"({str(exc).splitlines()[-1].strip()[:200]})") from None
     return model
 
 
@@ -171,7 +205,7 @@ def _restore(run: Run, folder: Path) -> None:
     model, _ = load_checkpoint(folder, run.device)
     run.model.load_state_dict(model.state_dict())
     load_optimizer(run.optimizer, folder)
-    saved = json.loads((folder / STATE_FILE).read_text())
+    saved = _read_state(folder / STATE_FILE)
     run.state = TrainState(saved["epoch"], saved["global_step"], saved["history"])
 
 

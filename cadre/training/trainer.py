@@ -17,6 +17,7 @@ from dataclasses import asdict, replace
 from cadre.encoding import Encoded, collate, soft_targets
 from cadre.training.options import EpochStats, TrainConfig, lr_at  # noqa: F401 (TrainConfig is the API)
 from cadre.training.regularize import subword_dropout
+from cadre.training.config_checks import check_train_numbers
 from cadre.training.setup import evaluate_encoded, prepare, resume_config, save_run
 
 log = logging.getLogger("cadre.train")
@@ -25,7 +26,10 @@ class Trainer:
     """Runs one training job; see `cadre train --help` for the flags."""
 
     def __init__(self, config: TrainConfig, on_step: Callable[[int], None] | None = None):
+        check_train_numbers(config)
         self.config = (resume_config(config) if config.resume else config).resolved()
+        if config.resume:
+            check_train_numbers(self.config)  # the saved run's numbers, from a file that may be damaged
         self.on_step = on_step
         self.run = prepare(self.config)  # data, tokenizer, model, optimizer, state
 

@@ -189,11 +189,11 @@ def load_spec_file(path: str | Path) -> SpecialistSpec:
     """Load one specialist YAML file, with a one-line error naming the file and key."""
     import yaml
 
+    from cadre.config import read_text_file
+
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CadreError(f"{path}: cannot read ({exc.strerror})") from None
+        data = yaml.safe_load(read_text_file(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
