@@ -189,9 +189,12 @@ class Engine:
         reason = f"{choice.reason} → {tool}"
         if tool == "solve_math":
             try:
-                from cadre.runtime.mathsolve import solve_math
+                from cadre.runtime.math_sandbox import MathTooCostly, solve_math_safely
 
-                return Plan("tool:solve_math", f"{reason} (sympy)", choice, text=solve_math(text).text)
+                return Plan("tool:solve_math", f"{reason} (sympy)", choice, text=solve_math_safely(text))
+            except MathTooCostly as exc:  # a language model would only guess: say so instead
+                return Plan("tool:solve_math", f"{reason} (sympy: {exc})", choice,
+                            text=f"I cannot compute that exactly: {exc}.")
             except ToolError as exc:
                 return self._capability_plan(choice, messages, "math", "{text}", f"{reason}: {exc}")
         if tool == "describe_image":

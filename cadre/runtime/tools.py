@@ -218,9 +218,9 @@ class ToolBox:
 
     # ---------------------------------------------------------------- exact tools
     def _math(self, problem: str) -> tuple[str, str]:
-        from cadre.runtime.mathsolve import solve_math
+        from cadre.runtime.math_sandbox import solve_math_safely
 
-        return solve_math(problem).text, "tool:solve_math"
+        return solve_math_safely(problem), "tool:solve_math"
 
     def _image(self, image=None, features: str | None = None) -> tuple[str, str]:
         from cadre.runtime.vision import describe_image
