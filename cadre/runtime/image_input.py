@@ -49,7 +49,9 @@ def probe(data: bytes) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as img:
             width, height = img.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:  # Pillow's own, far higher limit
+        raise ImageRejected(f"the image has more than {MAX_PIXELS:,} pixels, the most accepted") from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise ImageRejected("the image does not decode as PNG, JPEG, GIF, BMP or WebP") from None
     if width * height > MAX_PIXELS:
         raise ImageRejected(f"the image is {width} x {height} pixels; at most {MAX_PIXELS:,} "

@@ -101,7 +101,7 @@ class MathPool:
     def solve(self, problem: str) -> str:
         """The answer text; ToolError when sympy cannot read it, or it is too costly."""
         if not self._slots.acquire(timeout=self.time_limit):
-            raise ToolError(BUSY_MESSAGE)
+            raise MathTooCostly(BUSY_MESSAGE)  # every worker is on a hard problem: do not queue more
         worker = None
         try:
             worker = self._take()

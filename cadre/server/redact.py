@@ -9,8 +9,8 @@ import re
 _OBJECT = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>|\bat 0x[0-9a-fA-F]+\b|\b0x[0-9a-fA-F]{6,}\b")
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s'\"()<>,]+")
 _PATH = re.compile(r"(?<![\w.:/\\-])(?:~|\.{1,2})?/(?:[^\s'\"()<>,;/]+/?)+|\b[A-Za-z]:\\[^\s'\"()<>,;]+")
-_ONNX = re.compile(r"\[ONNXRuntimeError\][^)\n]*|onnxruntime[\w.]*(?:Error|Fail|Exception)[^)\n]*",
-                   re.IGNORECASE)
+_ONNX = re.compile(r"\[?ONNXRuntime[^)\n]*|onnxruntime[\w.]*(?:Error|Fail|Exception)[^)\n]*|"
+                   r"INVALID_PROTOBUF[^)\n]*", re.IGNORECASE)  # also when cut short ("[ONNXRuntimeErro...")
 _MODEL = re.compile(r"\bmodel '([^']{1,80})'")
 
 
