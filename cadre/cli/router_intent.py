@@ -228,6 +228,12 @@ def route_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
               thresholds: Optional[Path] = typer.Option(None, help="Routes/thresholds YAML to apply first."),
               as_json: bool = typer.Option(False, "--json", help="Print the RouteChoice as JSON.")) -> None:
     """Route one text: the chosen route and the reason (every fallback step shown)."""
+    from cadre.errors import CadreError
+
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8 in argv arrive as lone surrogates
+        raise CadreError("the text to route is not valid UTF-8 (it holds a lone surrogate)") from None
     router = _open(router_dir, thresholds)
     choice = router.route(text)
     if as_json:

@@ -23,17 +23,23 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           queue_size: Optional[int] = typer.Option(None, min=0, help="Requests that may wait per model while it is busy (default: runtime.max_queue of the project); more get 429 with Retry-After."),
           memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="Memory the loaded models may use, e.g. 2GB or 800MB (default: runtime.memory_budget of the project, 'auto' = what the device has free)."),
           graceful_timeout: float = typer.Option(30.0, min=0, help="Seconds to let in-flight requests finish on shutdown."),
+          header_timeout: float = typer.Option(10.0, min=0.1, help="Seconds a client may take to send a request line and headers; slower connections get 408 and are closed (slowloris)."),
+          body_timeout: float = typer.Option(30.0, min=0.1, help="Seconds a request body may take to arrive (e.g. a Content-Length larger than what is sent); slower gets 408."),
+          max_connections: int = typer.Option(256, min=1, help="Open connections at most; more are answered 503 and closed."),
+          allow_local_images: Optional[Path] = typer.Option(None, "--allow-local-images", help="Read image paths sent in requests, but only files under this folder (off by default: images arrive as base64 data URLs only).", file_okay=False, exists=True, resolve_path=True),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
     """Serve chat/completions, completions, models, route, health and metrics over HTTP."""
     import uvicorn
 
     from cadre.server.app import create_app
+    from cadre.server.protocol import guarded_protocol
     from cadre.server.settings import ServerSettings, api_keys_from
 
     keys = api_keys_from(api_key)
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
-                              max_request_bytes=max_request_bytes)
-    engine = build_engine(config, queue_size, memory_budget)
+                              max_request_bytes=max_request_bytes, body_timeout=body_timeout,
+                              local_images=str(allow_local_images) if allow_local_images else None)
+    engine = build_engine(config, queue_size, memory_budget, settings.local_images)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
                    err=True)
@@ -41,7 +47,8 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     app = create_app(engine, settings)
     # uvicorn stops accepting on SIGINT/SIGTERM and lets requests in flight finish first.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                                           timeout_graceful_shutdown=graceful_timeout))
+                                           timeout_graceful_shutdown=graceful_timeout,
+                                           http=guarded_protocol(header_timeout, max_connections)))
     try:
         server.run()
     finally:
@@ -62,10 +69,11 @@ def _log_to_stderr(level: str) -> None:
     log.setLevel(getattr(logging, level.upper(), logging.INFO))
 
 
-def build_engine(config: Optional[Path], queue_size: Optional[int], memory_budget: Optional[str] = None):
+def build_engine(config: Optional[Path], queue_size: Optional[int], memory_budget: Optional[str] = None,
+                 local_images: Optional[str] = None):
     """The engine for a project file (or the project found the usual way); `queue_size`
     overrides the project's per-model waiting room (runtime.max_queue) and `memory_budget`
-    its runtime.memory_budget."""
+    its runtime.memory_budget. Image paths in requests are read only under `local_images`."""
     from cadre.config import RuntimeSettings, find_config
     from cadre.errors import CadreError
     from cadre.runtime.engine import Engine
@@ -82,4 +90,4 @@ def build_engine(config: Optional[Path], queue_size: Optional[int], memory_budge
         update["memory_budget"] = memory_budget
     if update:
         project = project.model_copy(update={"runtime": project.runtime.model_copy(update=update)})
-    return Engine(project)
+    return Engine(project, local_images=local_images)

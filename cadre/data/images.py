@@ -13,6 +13,8 @@ from pathlib import Path
 
 from cadre.errors import CadreError
 
+# A few KB of PNG can claim 20000 x 20000 pixels; EfficientNet sees 224 x 224 anyway.
+MAX_PIXELS = 4096 * 4096
 # Base64 text this long cannot be a file path on any common file system.
 _MAX_PATH = 4096
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s_-]+")
@@ -46,9 +48,11 @@ def open_image(src, base_dir: str | Path | None = None):
         raise CadreError(f"image must be a path, PIL image or base64 string, not {type(src).__name__}")
     try:
         img = Image.open(io.BytesIO(data))
+        if img.width * img.height > MAX_PIXELS:  # checked on the header, before decoding
+            raise CadreError(f"image is {img.width} x {img.height} pixels; at most {MAX_PIXELS:,} are decoded")
         img.load()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise CadreError(f"image does not decode ({type(exc).__name__}: {exc})") from None
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise CadreError(f"image does not decode ({type(exc).__name__})") from None
     return img.convert("RGB")
 
 

@@ -20,6 +20,7 @@ from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
 from cadre.runtime.backends.base import last_user_text, message_text
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
+from cadre.runtime.image_input import LocalImages, path_in_text
 from cadre.runtime.manager import ModelManager
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
@@ -49,14 +50,19 @@ class Plan:
 class Engine:
     """Routes each request to a specialist, a tool or the primary, within the manager's budget."""
 
-    def __init__(self, config, use_routing: bool = True, manager: ModelManager | None = None):
+    def __init__(self, config, use_routing: bool = True, manager: ModelManager | None = None,
+                 local_images: str | Path | None = None):
+        """`local_images`: the one folder whose image files requests may name (None: images
+        only as base64 or data URLs)."""
         self.config = config
+        self.images = LocalImages(local_images)
         self.registry = manager.registry if manager is not None else Registry.from_config(config)
         self.manager = manager or ModelManager.from_config(config, self.registry)
         self.use_routing = use_routing and config.router.enabled
         self.routes = config.all_routes()
         self.selector = RouteSelector(config, self.registry, self.manager)
         self.toolbox = ToolBox(self.manager)
+        self.toolbox.images = self.images
         self.primary = self.registry.primary().name
         self.counts: Counter = Counter()
         self._count_lock = threading.Lock()
@@ -92,10 +98,12 @@ class Engine:
         return self.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=temperature)
 
     def chat(self, messages: list[dict], model: str = "auto", tools: list[dict] | None = None,
-             tool_choice=None, max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0) -> EngineResult:
-        """Answer a chat; tool calls for the client's own tools come back in `tool_calls`."""
+             tool_choice=None, max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
+             cancel: threading.Event | None = None) -> EngineResult:
+        """Answer a chat; tool calls for the client's own tools come back in `tool_calls`.
+        Setting `cancel` (the client left) stops the tool loop's generation."""
         started = time.perf_counter()
-        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, cancel)
         usage = self._run(plan, max_tokens, temperature, top_p)
         if plan.route is not None and plan.model != self.primary and plan.prepared is not None \
                 and looks_degenerate(plan.text):
@@ -153,19 +161,19 @@ class Engine:
         self.manager.restore_pinned()
 
     # ------------------------------------------------------------------ planning
-    def _plan(self, messages, model, tools, tool_choice, max_tokens, temperature, top_p) -> Plan:
+    def _plan(self, messages, model, tools, tool_choice, max_tokens, temperature, top_p, cancel=None) -> Plan:
         check_messages(messages)
         if not isinstance(model, str) or not model:
             raise CadreError("model must be a name: auto, router-<kind>-<threshold> or a registry model")
         if tools and tool_choice != "none":
-            return self._client_tools(messages, model, tools, max_tokens, temperature, top_p)
+            return self._client_tools(messages, model, tools, max_tokens, temperature, top_p, cancel)
         if model in self.registry:
             return Plan(model, f"model {model} requested by name", None,
                         prepared=self._acquire(model, messages, ""))
         text, image = last_user_text(messages), last_image(messages)
         if self._primary_calls_tools() and image is None:
             self.selector.parse(model)  # an unknown router name is still an error
-            return self._tool_loop(messages, max_tokens, temperature, top_p)
+            return self._tool_loop(messages, max_tokens, temperature, top_p, cancel)
         if image is not None and self.use_routing:
             choice = RouteChoice("vision", 1.0, {}, "image attached")
         elif text.lstrip().startswith(VISION_MARK) and self.use_routing:
@@ -190,9 +198,12 @@ class Engine:
         reason = f"{choice.reason} → {tool}"
         if tool == "solve_math":
             try:
-                from cadre.runtime.mathsolve import solve_math
+                from cadre.runtime.math_sandbox import MathTooCostly, solve_math_safely
 
-                return Plan("tool:solve_math", f"{reason} (sympy)", choice, text=solve_math(text).text)
+                return Plan("tool:solve_math", f"{reason} (sympy)", choice, text=solve_math_safely(text))
+            except MathTooCostly as exc:  # a language model would only guess: say so instead
+                return Plan("tool:solve_math", f"{reason} (sympy: {exc})", choice,
+                            text=f"I cannot compute that exactly: {exc}.")
             except ToolError as exc:
                 return self._capability_plan(choice, messages, "math", "{text}", f"{reason}: {exc}")
         if tool == "describe_image":
@@ -209,13 +220,14 @@ class Engine:
     def _vision_plan(self, choice, reason: str, text: str, image, messages) -> Plan:
         from cadre.runtime.vision import VISION_MARK, describe_image
 
-        source = image if image is not None else _image_in_text(text)
+        source = image if image is not None else path_in_text(text)
         if source is None:
             if VISION_MARK not in text:
                 return self._primary_plan(choice, messages, f"{reason}: no image attached → primary")
             source = text[text.index(VISION_MARK):]
+        source = self.images.prepare(source)  # ImageRejected (400) for paths and bombs
         try:
-            result = describe_image(source, self.manager)
+            result = describe_image(source, self.manager, allow_paths=False)
         except ToolError as exc:
             return self._primary_plan(choice, messages, f"{reason}: {exc} → primary")
         note = f"; {result.note} → labels" if result.note else ""
@@ -244,14 +256,22 @@ class Engine:
         mode = self.config.runtime.tool_calling
         return mode == "primary" or (mode == "auto" and self.registry.get(self.primary).supports_function_calling)
 
-    def _generate_with(self, name: str, max_tokens, temperature, top_p):
+    def _generate_with(self, name: str, max_tokens, temperature, top_p, cancel=None):
         def generate(convo: list[dict]) -> str:
-            with self.manager.use(name) as backend:
-                return backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)[0]
+            if cancel is None:
+                with self.manager.use(name) as backend:
+                    return backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)[0]
+            if cancel.is_set():
+                raise Cancelled("the client went away")
+            with self.manager.use(name) as backend:  # streamed, so the cancel flag stops it
+                text = backend.stream(convo, max_tokens, temperature, top_p, cancel=cancel).text()
+            if cancel.is_set():
+                raise Cancelled("the client went away")
+            return text
         return generate
 
-    def _tool_loop(self, messages, max_tokens, temperature, top_p) -> Plan:
-        loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p), self.toolbox,
+    def _tool_loop(self, messages, max_tokens, temperature, top_p, cancel=None) -> Plan:
+        loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p, cancel), self.toolbox,
                              messages, list(TOOL_SCHEMAS.values()), self.config.runtime.max_tool_steps)
         used = [s["tool"] for s in loop.steps if s.get("tool")]
         if not loop.steps:
@@ -262,13 +282,13 @@ class Engine:
             f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})"
         return Plan(last, why, text=loop.text.strip())
 
-    def _client_tools(self, messages, model, tools, max_tokens, temperature, top_p) -> Plan:
+    def _client_tools(self, messages, model, tools, max_tokens, temperature, top_p, cancel=None) -> Plan:
         """The client's own tools: the primary (or the named model) writes calls that go back."""
         name = model if model in self.registry else self.primary
         if model not in self.registry:
             self.selector.parse(model)
         names = {t.get("function", t).get("name") for t in tools}
-        loop = run_tool_loop(self._generate_with(name, max_tokens, temperature, top_p), self.toolbox,
+        loop = run_tool_loop(self._generate_with(name, max_tokens, temperature, top_p, cancel), self.toolbox,
                              messages, tools, 1, client_tools=names)
         if loop.client_calls:
             calls = [c.to_openai() for c in loop.client_calls]
@@ -307,6 +327,10 @@ class Engine:
     def close(self) -> None:
         """Unload everything idle and stop background threads."""
         self.manager.close()
+
+
+class Cancelled(CadreError):
+    """A generation stopped because its client left (nobody reads the answer)."""
 
 
 class _Once:
@@ -349,13 +373,6 @@ def last_image(messages: list[dict]):
             if part.get("type") == "image":
                 return part.get("image")
         return None
-    return None
-
-
-def _image_in_text(text: str):
-    for token in re.findall(r"[\w./~-]+\.(?:jpe?g|png|gif|bmp|webp)\b", text, re.IGNORECASE):
-        if Path(token).expanduser().is_file():
-            return token
     return None
 
 

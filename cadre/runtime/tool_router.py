@@ -54,10 +54,10 @@ class ToolRouter:
 
     def solve_math(self, problem: str, max_tokens: int = 128) -> str:
         """An exact answer through sympy; a math model (or the primary) when sympy cannot read it."""
-        from cadre.runtime.mathsolve import solve_math
+        from cadre.runtime.math_sandbox import solve_math_safely
 
         try:
-            return solve_math(problem).text
+            return solve_math_safely(problem)
         except ToolError:
             capability = "math" if self.use_specialized else "primary_chat"
             return self.engine.toolbox.ask(capability, problem, "{text}", max_tokens=max_tokens)[0]

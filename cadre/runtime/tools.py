@@ -218,17 +218,25 @@ class ToolBox:
 
     # ---------------------------------------------------------------- exact tools
     def _math(self, problem: str) -> tuple[str, str]:
-        from cadre.runtime.mathsolve import solve_math
+        from cadre.runtime.math_sandbox import solve_math_safely
 
-        return solve_math(problem).text, "tool:solve_math"
+        return solve_math_safely(problem), "tool:solve_math"
 
     def _image(self, image=None, features: str | None = None) -> tuple[str, str]:
         from cadre.runtime.vision import describe_image
 
+        from cadre.runtime.image_input import ImageRejected
+
         source = image if image is not None else features
         if source is None:
             raise ToolError("describe_image needs `image` or `features`")
-        result = describe_image(source, self.manager)
+        images = getattr(self, "images", None)  # the engine's policy: no disk reads by default
+        if images is not None:
+            try:
+                source = images.prepare(source)
+            except ImageRejected as exc:
+                raise ToolError(f"describe_image: {exc}") from None
+        result = describe_image(source, self.manager, allow_paths=images is None)
         return result.text, result.model
 
 

@@ -32,8 +32,9 @@ class VisionResult:
     note: str = ""                  # why the captioner was not used, when it was not
 
 
-def is_image(source) -> bool:
-    """True for a PIL image, bytes, an existing file, a data URL or long base64 text."""
+def is_image(source, allow_paths: bool = True) -> bool:
+    """True for a PIL image, bytes, an existing file (when `allow_paths`), a data URL or
+    long base64 text."""
     if isinstance(source, (bytes, bytearray)) or type(source).__module__.startswith("PIL"):
         return True
     if isinstance(source, Path):
@@ -43,7 +44,7 @@ def is_image(source) -> bool:
     text = source.strip()
     if text.startswith("data:image/"):
         return True
-    if len(text) < 4096 and Path(text).expanduser().is_file():
+    if allow_paths and len(text) < 4096 and Path(text).expanduser().is_file():
         return True
     return len(text) > 200 and re.fullmatch(r"[A-Za-z0-9+/=\s]+", text) is not None
 
@@ -60,9 +61,9 @@ def image_labels(source, k: int = 5) -> list[tuple[str, float]]:
     return [kept[0]] + [(label, p) for label, p in kept[1:] if p >= MIN_PROB]
 
 
-def features_text(source) -> tuple[str, list[tuple[str, float]]]:
+def features_text(source, allow_paths: bool = True) -> tuple[str, list[tuple[str, float]]]:
     """Features for the captioner: from an image's labels, or a feature string as given."""
-    if is_image(source):
+    if is_image(source, allow_paths):
         labels = image_labels(source)
         return ", ".join(label for label, _ in labels), labels
     if not isinstance(source, str) or not source.strip():
@@ -71,9 +72,10 @@ def features_text(source) -> tuple[str, list[tuple[str, float]]]:
     return (text[len(VISION_MARK):].strip() if text.startswith(VISION_MARK) else text), []
 
 
-def describe_image(source, manager=None, max_tokens: int = 64) -> VisionResult:
-    """Describe an image or a feature string, with the captioner when one is registered."""
-    features, labels = features_text(source)
+def describe_image(source, manager=None, max_tokens: int = 64, allow_paths: bool = True) -> VisionResult:
+    """Describe an image or a feature string, with the captioner when one is registered.
+    With `allow_paths=False` (the server) a string is never opened as a file."""
+    features, labels = features_text(source, allow_paths)
     if manager is not None and manager.registry.for_capability("vision_captioning") is not None:
         from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 

@@ -7,7 +7,6 @@ loop keeps answering /health, /metrics and other requests while models generate.
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -22,9 +21,12 @@ from cadre.server.errors import (
     invalid_params,
     to_api_error,
 )
+from cadre.server.jsonbody import load_json
+from cadre.server.labels import LabelSet
 from cadre.server.limits import ThreadPools, generation_threads
 from cadre.server.metrics import MetricsMiddleware, ServerMetrics
 from cadre.server.middleware import GuardMiddleware
+from cadre.server.redact import redact
 from cadre.server.schemas import (
     ChatCompletionRequest,
     CompletionRequest,
@@ -46,17 +48,19 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings
     app.state.metrics = ServerMetrics()
+    app.state.labels = LabelSet(engine)
     app.state.pools = ThreadPools(settings.route_threads, generation_threads(engine))
     app.state.started = time.time()
     install_error_handlers(app)
     app.include_router(routes)
     # Starlette wraps in reverse order: metrics sees everything, CORS answers preflights
     # before the key check, and the guard runs closest to the endpoints.
-    app.add_middleware(GuardMiddleware, api_keys=settings.api_keys, max_bytes=settings.max_request_bytes)
+    app.add_middleware(GuardMiddleware, api_keys=settings.api_keys, max_bytes=settings.max_request_bytes,
+                       body_timeout=settings.body_timeout)
     if settings.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
+        from cadre.server.cors import JsonCORSMiddleware
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+        app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"],
                            expose_headers=["x-cadre-route", "retry-after"])
@@ -66,11 +70,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
 
 async def parse_body(request: Request, model: type[BaseModel]):
     """Read and validate a JSON body (any content type): bad JSON or fields → 400."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "request body is not valid JSON", None, "invalid_json") from None
+    data = load_json(await request.body())
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object", None, "invalid_json")
     try:
@@ -108,10 +108,10 @@ async def route(request: Request):
     body = await parse_body(request, RouteRequest)
     state = request.app.state
     choice = await call_engine(state, state.engine.route, body.text(), model=body.model)
-    state.metrics.decided(choice.name, body.model)
+    state.metrics.decided(state.labels.route(choice.name), state.labels.requested(body.model))
     payload = RouteResponse(route=choice.name, score=float(choice.score),
                             scores={k: float(v) for k, v in choice.scores.items()},
-                            reason=choice.reason)
+                            reason=redact(choice.reason))
     return JSONResponse(payload.model_dump(), headers=generation.route_headers(choice.reason))
 
 

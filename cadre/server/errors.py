@@ -14,11 +14,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cadre.errors import CadreError
+from cadre.server.redact import backend_message, redact
 
 log = logging.getLogger("cadre.server")
 
 _TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-          405: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error",
+          405: "invalid_request_error", 408: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error",
           500: "server_error", 502: "server_error", 503: "server_error"}
 
 
@@ -74,10 +75,13 @@ def to_api_error(exc: Exception) -> ApiError:
         return ApiError(429, str(exc) or "model queue is full", None, "queue_full",
                         {"Retry-After": str(retry)})
     if isinstance(exc, BackendError):
-        log.error("backend failed: %s", exc)
-        return ApiError(502, f"upstream model failed: {exc}", None, "backend_error")
+        log.error("backend failed: %s", exc)  # the log keeps paths and internals; the client does not
+        return ApiError(502, backend_message(str(exc)), None, "backend_error")
     if isinstance(exc, CadreError):
-        return ApiError(400, str(exc), None, "invalid_request")
+        message = redact(str(exc))
+        if message != str(exc):
+            log.info("request refused: %s", exc)
+        return ApiError(400, message, None, "invalid_request")
     log.error("engine failed", exc_info=exc)
     return ApiError(500, "the server failed to answer this request; see its log", None,
                     "internal_error")
@@ -96,7 +100,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint"
-        code = {413: "request_too_large", 405: "method_not_allowed"}.get(exc.status_code)
+        code = {413: "request_too_large", 405: "method_not_allowed", 408: "request_timeout"}.get(exc.status_code)
         return error_response(exc.status_code, message, None, code, getattr(exc, "headers", None))
 
     @app.exception_handler(ApiError)

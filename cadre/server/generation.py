@@ -9,6 +9,7 @@ through `engine.chat`, which runs the tool loop.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from urllib.parse import quote
 
@@ -17,6 +18,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from cadre.server.errors import error_body, to_api_error
+from cadre.server.redact import redact
 from cadre.server.streaming import (
     _END,
     CancellingStream,
@@ -39,7 +41,7 @@ _READABLE = {"≥": ">=", "≤": "<=", "→": "->", "←": "<-", "…": "...", "
 def route_headers(reason: str) -> dict[str, str]:
     """The x-cadre-route header, latin-1 safe: common symbols spelled out, the rest
     percent-encoded, control characters dropped."""
-    text = "".join(_READABLE.get(ch, ch) for ch in reason or "")
+    text = "".join(_READABLE.get(ch, ch) for ch in redact(reason))
     text = "".join(ch if 32 <= ord(ch) < 127 else ("" if ord(ch) < 32 else quote(ch)) for ch in text)
     return {"x-cadre-route": text[:1024]}
 
@@ -61,10 +63,9 @@ def _join(pieces) -> str:
 
 def _count(state, requested: str, answer) -> None:
     """Metrics for one generation: who answered, and the routing decision if any."""
-    virtual = requested == "auto" or requested.startswith("router-")
-    route = getattr(answer, "route", None)
-    state.metrics.answered(answer.model, requested if virtual else "direct",
-                           route.name if route is not None else None)
+    route, labels = getattr(answer, "route", None), state.labels
+    state.metrics.answered(labels.model(answer.model), labels.requested(requested),
+                           labels.route(route.name if route is not None else None))
 
 
 async def _open_stream(state, messages: list[dict], model: str, sampling: dict):
@@ -117,11 +118,17 @@ async def _chat_with_tools(request: Request, body, messages: list[dict], samplin
     state = request.app.state
     tools = [t.model_dump(exclude_none=True) for t in body.tools]
     choice = body.tool_choice.model_dump() if hasattr(body.tool_choice, "model_dump") else body.tool_choice
-    try:
-        result = await state.pools.run("generation", state.engine.chat, messages, model=body.model,
-                                       tools=tools, tool_choice=choice, **sampling)
-    except Exception as exc:
-        raise to_api_error(exc) from None
+    cancel, result, failure = threading.Event(), None, None
+    async with anyio.create_task_group() as group:  # a client that leaves stops the tool loop
+        group.start_soon(wait_for_disconnect, request.receive, cancel.set)
+        try:
+            result = await state.pools.run("generation", state.engine.chat, messages, model=body.model,
+                                           tools=tools, tool_choice=choice, cancel=cancel, **sampling)
+        except Exception as exc:
+            failure = exc
+        group.cancel_scope.cancel()
+    if failure is not None:
+        raise to_api_error(failure) from None
     _count(state, body.model, result)
     text, stopped = apply_stops(result.text or "", body.stop_list())
     message = {"role": "assistant", "content": text or (None if result.tool_calls else "")}

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hmac
 
+import anyio
+
 from starlette.exceptions import HTTPException
 
 from cadre.server.errors import error_bytes
@@ -46,11 +48,22 @@ def key_ok(scope, keys: tuple[str, ...]) -> bool:
     return any(hmac.compare_digest(token.strip().encode(), k.encode()) for k in keys)
 
 
-class GuardMiddleware:
-    """401 without a valid key (when keys are set); 413 for a body over `max_bytes`."""
+class BodyTooSlow(HTTPException):
+    """Raised when a request body does not arrive within its deadline (a lying Content-Length)."""
 
-    def __init__(self, app, api_keys: tuple[str, ...] = (), max_bytes: int = 1 << 20):
+    def __init__(self, seconds: float):
+        super().__init__(408, f"request body did not arrive within {seconds:g} s",
+                         headers={"connection": "close"})
+
+
+class GuardMiddleware:
+    """401 without a valid key (when keys are set); 413 for a body over `max_bytes`; 408 for
+    a body that takes longer than `body_timeout` seconds to arrive."""
+
+    def __init__(self, app, api_keys: tuple[str, ...] = (), max_bytes: int = 1 << 20,
+                 body_timeout: float = 30.0):
         self.app, self.api_keys, self.max_bytes = app, tuple(api_keys), max_bytes
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -67,15 +80,26 @@ class GuardMiddleware:
         await self.app(scope, self._counting(receive), send)
 
     def _counting(self, receive):
-        """Wrap `receive` so a chunked body cannot grow past the limit either."""
-        seen = 0
+        """Wrap `receive` so a chunked body cannot grow past the limit either, and the
+        whole body must arrive before its deadline (waiting for a disconnect afterwards
+        has none)."""
+        seen, deadline, done = 0, None, False
 
         async def counted():
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, deadline, done
+            if done:
+                return await receive()
+            deadline = deadline or (anyio.current_time() + self.body_timeout)
+            with anyio.move_on_after(max(deadline - anyio.current_time(), 0)) as scope:
+                message = await receive()
+            if scope.cancelled_caught:
+                raise BodyTooSlow(self.body_timeout)
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise BodyTooLarge(self.max_bytes)
+                done = not message.get("more_body", False)
+            else:
+                done = True
             return message
         return counted

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cadre.server.toolschema import schema_problem, tool_choice_problem
 
 MAX_TOKENS_CAP = 8192
 
@@ -73,6 +75,14 @@ class FunctionDef(Strict):
     parameters: dict[str, Any] | None = None
     strict: bool | None = None
 
+    @field_validator("parameters")
+    @classmethod
+    def _json_schema(cls, v):
+        problem = schema_problem(v) if v is not None else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
 
 class ToolDef(Strict):
     type: Literal["function"]
@@ -133,6 +143,14 @@ class ChatCompletionRequest(Sampling):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     metadata: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _tool_choice_fits(self):
+        choice = self.tool_choice.model_dump() if isinstance(self.tool_choice, BaseModel) else self.tool_choice
+        problem = tool_choice_problem(choice, [t.function.name for t in self.tools or []])
+        if problem:
+            raise ValueError(problem)
+        return self
 
     def token_limit(self, default: int = 256) -> int:
         """max_completion_tokens wins over the older max_tokens."""

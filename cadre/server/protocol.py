@@ -1,0 +1,87 @@
+"""uvicorn's h11 protocol with the two guards it lacks: a deadline for the request
+line and headers (slowloris: a client that sends half a request line or drips headers
+would hold its connection forever), and a cap on open connections.
+
+Both answer in OpenAI's error JSON and close the connection. The body has its own
+deadline in `GuardMiddleware` (a lying Content-Length), where the app can answer 408.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import h11
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from cadre.server.errors import error_bytes
+
+log = logging.getLogger("cadre.server")
+
+
+def raw_error(status: int, reason: str, message: str, code: str) -> bytes:
+    """A whole HTTP/1.1 error response that closes the connection."""
+    body = error_bytes(status, message, code)
+    head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n")
+    return head.encode("latin-1") + body
+
+
+class GuardedH11Protocol(H11Protocol):
+    """Set `header_timeout` (seconds) and `max_connections` on a subclass (see `guarded_protocol`)."""
+
+    header_timeout: float = 10.0
+    max_connections: int = 256
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._header_timer: asyncio.TimerHandle | None = None
+        if len(self.connections) >= self.max_connections:
+            log.warning("refused a connection: %d open (--max-connections)", len(self.connections))
+            transport.write(raw_error(503, "Service Unavailable", "the server has too many open "
+                                      "connections; retry later", "too_many_connections"))
+            transport.close()
+            return
+        super().connection_made(transport)
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is None:
+            return  # refused in connection_made: never registered
+        self._cancel_header_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:
+            self._arm_header_timer()  # bytes of a new request: its headers have a deadline
+        super().data_received(data)
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self.conn.their_state is not h11.IDLE:
+            self._cancel_header_timer()  # the request line and headers are complete
+
+    def _arm_header_timer(self) -> None:
+        if getattr(self, "_header_timer", None) is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._headers_too_slow)
+
+    def _cancel_header_timer(self) -> None:
+        timer = getattr(self, "_header_timer", None)
+        if timer is not None:
+            timer.cancel()
+            self._header_timer = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a response is still being written on this connection
+        log.info("closed a connection whose request headers took over %.0f s", self.header_timeout)
+        self.transport.write(raw_error(408, "Request Timeout", "request headers took longer than "
+                                       f"{self.header_timeout:g} s", "request_timeout"))
+        self.transport.close()
+
+
+def guarded_protocol(header_timeout: float, max_connections: int) -> type[GuardedH11Protocol]:
+    """A protocol class for `uvicorn.Config(http=...)` with these limits."""
+    return type("CadreH11Protocol", (GuardedH11Protocol,),
+                {"header_timeout": float(header_timeout), "max_connections": int(max_connections)})
