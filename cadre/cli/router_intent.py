@@ -14,7 +14,7 @@ import typer
 
 from cadre.cli.router import router_app
 
-KINDS = ("auto", "nano", "embedding", "keyword", "ensemble")
+KINDS = ("auto", "nano", "embedding", "keyword", "ensemble", "tfidf", "fast")
 
 
 def register(app: typer.Typer) -> None:
@@ -40,8 +40,9 @@ def _threads(threads: int) -> None:
 @router_app.command("train")
 def train_cmd(
         kind: str = typer.Option("auto", "--kind", help="auto (default: the most accurate kind by cross-validation "
-                                 "on --data, or on --val, within --max-latency-ms), nano, embedding, keyword "
-                                 "or ensemble."),
+                                 "on --data, or on --val, within --max-latency-ms), nano, embedding, keyword, "
+                                 "ensemble (MiniLM ⊕ TF-IDF), tfidf (TF-IDF alone) or fast (static "
+                                 "MiniLM-distilled vectors ⊕ TF-IDF)."),
         data: Optional[Path] = typer.Option(None, "--data", help="Training data (Q/A text, CSV or JSONL text,label)."),
         output: Path = typer.Option(..., "--output", help="Router folder to write."),
         val: Optional[Path] = typer.Option(None, "--val", help="Validation data: auto scores the candidates on it "
@@ -199,14 +200,14 @@ def _unlabeled_texts(path: Path) -> list[str]:
 
 def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules,
                  per_route):
-    from cadre.routing.fit import calibrate, copy_rules, fit_embedding, fit_keyword, split_examples, texts_labels
+    from cadre.routing.fit import calibrate, copy_rules, fit_keyword, split_examples, texts_labels
 
     if kind == "keyword":
         router = fit_keyword(None if rules else train, rules)
     else:
         if val_ex is None and target_precision:
             train, val_ex = split_examples(train)
-        router = fit_embedding(train, head=head, mode=mode) if kind == "embedding" else _fit_ensemble(train)
+        router = _fit_embedding(train, head, mode) if kind == "embedding" else _fit_ensemble(train, kind)
     if val_ex and target_precision:
         calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
     router.default_route = default_route or router.default_route
@@ -216,13 +217,25 @@ def _train_light(kind, train, val_ex, output, target_precision, head, mode, rule
     return router.labels
 
 
-def _fit_ensemble(train):
+def _fit_embedding(train, head: str, mode: str):
+    """The embedding router with the head recipe `--kind auto` cross-validates (one set of defaults)."""
+    from cadre.routing.auto_cv import EMBEDDING_HEAD
+    from cadre.routing.fit import fit_embedding
+
+    recipe = {k: v for k, v in EMBEDDING_HEAD.items() if k != "head"} if head == "logreg" else {}
+    return fit_embedding(train, head=head, mode=mode, **(recipe if mode == "head" else {}))
+
+
+def _fit_ensemble(train, kind: str = "ensemble"):
+    from cadre.routing.auto_cv import EMBED_SCALE, LINEAR_KINDS
     from cadre.routing.ensemble import EnsembleRouter
     from cadre.routing.fit import check_classes, texts_labels
 
     texts, labels = texts_labels(train)
     check_classes(labels)
-    return EnsembleRouter.fit(texts, labels, folds=5)
+    name = LINEAR_KINDS[kind]
+    return EnsembleRouter.fit(texts, labels, folds=5, encoder_name=name,
+                              embed_scale=0.0 if kind == "tfidf" else EMBED_SCALE)
 
 
 def _open(router_dir: Path, thresholds: Optional[Path]):
