@@ -52,6 +52,20 @@ class Split:
         return Split([self.texts[i] for i in rows], [self.labels[i] for i in rows], self.vectors[rows])
 
 
+DATASETS = ("banking77", "clinc150")
+
+
+def prepare(quick: bool = False) -> dict[str, dict[str, Split]]:
+    """Both data sets with their (cached) MiniLM vectors; `quick`: every 10th row."""
+    data = load_data()
+    embed_all(data)
+    if quick:
+        for splits in data.values():
+            for key, s in splits.items():
+                splits[key] = s.take(np.arange(0, len(s.texts), 10))
+    return data
+
+
 def load_data() -> dict[str, dict[str, Split]]:
     from cadre.data.intents import load_banking77, load_clinc150
 
@@ -148,36 +162,75 @@ def judge(router, split: Split, thresholds=None) -> dict:
                                                   router.thresholds if thresholds is None else thresholds))
 
 
-def run(data, args, tmp: Path) -> dict:
-    """results[kind][dataset] -> list of per-seed quality dicts; timing[kind] on Banking77 seed 0."""
+def task(name: str, seed: int, fraction: float, skip: set, quick: bool, tmp: str) -> dict:
+    """One (data set, seed): every row fitted and judged; routers saved for timing later."""
     import torch
 
-    results = {k: {d: [] for d in data} for k in ROWS}
-    timing, choices, drops = {}, {d: [] for d in data}, []
-    for seed in range(args.seeds):
-        for name, splits in data.items():
-            train = subsample(splits["train"], args.fraction, seed)
-            val = splits.get("val")
-            for kind in ROWS:
-                if kind in args.skip:
-                    continue
-                start = time.perf_counter()
-                router = fit(kind, train, val, seed, tmp)
-                if val is not None and kind != "auto":
-                    calibrate(router, val)
-                q = judge(router, splits["test"])
-                q["train_s"] = time.perf_counter() - start
-                results[kind][name].append(q)
-                if kind == "auto":
-                    choices[name].append(router.auto.chosen.kind)
-                    if val is None:  # the guard's cost on held-back data
-                        drops.append(judge(router, splits["test"], {})["accuracy"] - q["accuracy"])
-                if seed == 0 and name == "banking77":
-                    torch.set_num_threads(1)
-                    timing[kind] = latency(router, splits["test"].texts, samples=args.samples, warmup=5)
-                print(f"seed {seed} {name} {kind}: acc {q['accuracy']:.4f} in-scope {q['in_scope_accuracy']} "
-                      f"oos {q['oos_recall']} ({q['train_s']:.0f} s)", flush=True)
-    return {"results": results, "timing": timing, "choices": choices, "drops": drops}
+    torch.set_num_threads(1)
+    data = prepare(quick)
+    splits = data[name]
+    train, val = subsample(splits["train"], fraction, seed), splits.get("val")
+    out = {"name": name, "seed": seed, "quality": {}, "choice": None, "drop": None}
+    for kind in ROWS:
+        if kind in skip:
+            continue
+        start = time.perf_counter()
+        router = fit(kind, train, val, seed, Path(tmp) / f"{name}_{seed}")
+        if val is not None and kind != "auto":
+            calibrate(router, val)
+        q = judge(router, splits["test"])
+        q["train_s"] = time.perf_counter() - start
+        out["quality"][kind] = q
+        if kind == "auto":
+            out["choice"] = router.auto.chosen.kind
+            if val is None:  # the guard's cost on held-back data
+                out["drop"] = judge(router, splits["test"], {})["accuracy"] - q["accuracy"]
+        if seed == 0 and name == "banking77":
+            folder = Path(tmp) / "timed" / kind
+            if kind == "auto":
+                import shutil
+                shutil.copytree(Path(tmp) / f"{name}_{seed}" / f"auto_{seed}", folder)
+            else:
+                router.save(folder)
+        print(f"seed {seed} {name} {kind}: acc {q['accuracy']:.4f} in-scope {q['in_scope_accuracy']} "
+              f"oos {q['oos_recall']} ({q['train_s']:.0f} s)", flush=True)
+    return out
+
+
+def run(args, tmp: Path) -> dict:
+    """All (data set, seed) tasks, `--jobs` at a time; then latency, one router at a time."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    jobs = [(name, seed) for seed in range(args.seeds) for name in args.datasets]
+    with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
+        done = list(pool.map(task, *zip(*[(n, s, args.fraction, args.skip, args.quick, str(tmp)) for n, s in jobs])))
+    results = {k: {d: [] for d in DATASETS} for k in ROWS}
+    choices, drops = {d: [] for d in DATASETS}, []
+    for out in done:
+        for kind, q in out["quality"].items():
+            results[kind][out["name"]].append(q)
+        if out["choice"]:
+            choices[out["name"]].append(out["choice"])
+        if out["drop"] is not None:
+            drops.append(out["drop"])
+    return {"results": results, "timing": time_all(tmp, args), "choices": choices, "drops": drops}
+
+
+def time_all(tmp: Path, args) -> dict:
+    """p50/p99 of the Banking77 seed-0 routers, one at a time on one thread."""
+    import torch
+
+    from cadre.routing import load_router
+
+    torch.set_num_threads(1)
+    texts = prepare(args.quick)["banking77"]["test"].texts
+    timing = {}
+    for kind in ROWS:
+        folder = tmp / "timed" / kind
+        if folder.is_dir():
+            timing[kind] = latency(load_router(folder), texts, samples=args.samples, warmup=5)
+    return timing
 
 
 def ms(values) -> str:
@@ -193,10 +246,10 @@ def render(out: dict, args, load_before, load_after, encode_s: float) -> str:
         if kind in args.skip:
             continue
         b, c, t = out["results"][kind]["banking77"], out["results"][kind]["clinc150"], out["timing"].get(kind, {})
+        train_s = " / ".join(f"{np.mean([q['train_s'] for q in r]):.0f}" if r else "–" for r in (b, c))
         drop = ms(out["drops"]) if kind == "auto" else "–"
         rows.append([NAMES[kind], ms([q["accuracy"] for q in b]), drop, ms([q["in_scope_accuracy"] for q in c]),
-                     ms([q["oos_recall"] for q in c]), _f(t.get("p50_ms")), _f(t.get("p99_ms")),
-                     f"{np.mean([q['train_s'] for q in b]):.0f} / {np.mean([q['train_s'] for q in c]):.0f}"])
+                     ms([q["oos_recall"] for q in c]), _f(t.get("p50_ms")), _f(t.get("p99_ms")), train_s])
     headers = ["router", "Banking77 acc", "guard drop (B77)", "CLINC in-scope acc", "CLINC OOS recall", "p50 ms",
                "p99 ms", "train s (B77 / CLINC)"]
     auto = ", ".join(f"{d}: {' / '.join(c)}" for d, c in out["choices"].items() if c)
@@ -215,7 +268,9 @@ def render(out: dict, args, load_before, load_after, encode_s: float) -> str:
         f"Load average (1, 5, 15 min) before: {load_before}, after: {load_after} on a 2-core machine shared "
         "with other engineers' jobs, so latency is noisy and likely pessimistic.",
         f"- MiniLM vectors for quality figures come from one cached batched pass ({encode_s:.0f} s encoding in "
-        "this run); train s excludes that encoding and, for auto, includes its cross-validation and the nano.",
+        f"this run); train s excludes that encoding and, for auto, includes its cross-validation and the nano; "
+        f"{args.jobs} (data set, seed) tasks ran at once (whole run {args.wall_s / 60:.0f} min), so train "
+        "times are inflated by the shared machine too.",
     ]
     return table(headers, rows) + "\n" + "\n".join(notes)
 
@@ -233,19 +288,19 @@ def main(argv=None) -> None:
     parser.add_argument("--samples", type=int, default=200, help="Single requests timed per router.")
     parser.add_argument("--skip", default="", help="Comma-separated rows to skip: " + ",".join(ROWS))
     parser.add_argument("--quick", action="store_true", help="Every 10th row of every split (development only).")
+    parser.add_argument("--jobs", type=int, default=1, help="(data set, seed) tasks run at once.")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--no-write", action="store_true", help="Print the table only.")
     args = parser.parse_args(argv)
     args.skip = set(filter(None, args.skip.split(",")))
+    args.datasets = [d for d in args.datasets.split(",") if d]
     torch.set_num_threads(1)
     load_before = tuple(round(x, 1) for x in os.getloadavg())
-    data = load_data()
-    encode_s = embed_all(data)
-    if args.quick:
-        for splits in data.values():
-            for key, s in splits.items():
-                splits[key] = s.take(np.arange(0, len(s.texts), 10))
+    encode_s = embed_all(load_data())
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        out = run(data, args, Path(tmp))
+        out = run(args, Path(tmp))
+    args.wall_s = time.perf_counter() - started
     body = render(out, args, load_before, tuple(round(x, 1) for x in os.getloadavg()), encode_s)
     print(body)
     if not args.no_write and not args.quick:

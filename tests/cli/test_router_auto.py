@@ -65,8 +65,8 @@ def test_auto_is_the_default_and_eval_shows_its_table(banking):
     result = cli("router", "eval", out, "--data", test, "--latency-samples", "10")
     assert result.returncode == 0, result.stderr
     assert "chosen by --kind auto" in result.stdout and f"{auto['chosen']:10}" in result.stdout
-    report = json.loads(cli("router", "eval", out, "--data", test, "--json", "--latency-samples", "5").stdout)
-    assert report["auto"]["chosen"] == auto["chosen"] and report["accuracy"] > 0.75
+    accuracy = next(float(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("accuracy "))
+    assert accuracy > 0.75  # held-out Banking77 test rows of these classes
 
 
 def test_guard_threshold_costs_little_in_scope_accuracy(banking):
@@ -115,5 +115,3 @@ def test_bad_input(tmp_path):
     assert "warning: class 'lonely_card' has only 1 example" in result.stderr
     assert "folds reduced from 5 to 3" in result.stderr
     assert json.loads((tmp_path / "f" / "cadre.json").read_text())["auto"]["folds"] == 3
-    result = cli("router", "train", "--data", tmp_path / "few.csv", "--output", tmp_path / "p", "--candidates", "psychic")
-    assert result.returncode == 2 and "unknown candidate" in result.stderr
