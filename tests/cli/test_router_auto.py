@@ -115,3 +115,13 @@ def test_bad_input(tmp_path):
     assert "warning: class 'lonely_card' has only 1 example" in result.stderr
     assert "folds reduced from 5 to 3" in result.stderr
     assert json.loads((tmp_path / "f" / "cadre.json").read_text())["auto"]["folds"] == 3
+
+
+def test_val_replaces_cross_validation(banking):
+    root, train, test = banking
+    out = root / "on_val"
+    result = cli("router", "train", "--data", train, "--val", test, "--output", out, "--candidates", "tfidf,fast")
+    assert result.returncode == 0, result.stderr
+    auto = json.loads((out / "cadre.json").read_text())["auto"]
+    assert "candidates scored on --val" in auto["notes"][0] and all(r["folds"] == 1 for r in auto["table"])
+    assert auto["thresholds"]["rule"].endswith("on --val") and auto["thresholds"]["in_scope_drop"] <= 0.0025
