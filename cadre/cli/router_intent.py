@@ -14,7 +14,7 @@ import typer
 
 from cadre.cli.router import router_app
 
-KINDS = ("nano", "embedding", "keyword", "ensemble")
+KINDS = ("auto", "nano", "embedding", "keyword", "ensemble", "tfidf", "fast")
 
 
 def register(app: typer.Typer) -> None:
@@ -36,16 +36,31 @@ def _threads(threads: int) -> None:
 
 @router_app.command("train")
 def train_cmd(
-        kind: str = typer.Option(..., "--kind", help="nano, embedding, keyword or ensemble."),
+        kind: str = typer.Option("auto", "--kind", help="auto (default: the most accurate kind by cross-validation "
+                                 "on --data, or on --val, within --max-latency-ms), nano, embedding, keyword, "
+                                 "ensemble (MiniLM ⊕ TF-IDF), tfidf (TF-IDF alone) or fast (static "
+                                 "MiniLM-distilled vectors ⊕ TF-IDF)."),
         data: Optional[Path] = typer.Option(None, "--data", help="Training data (Q/A text, CSV or JSONL text,label)."),
         output: Path = typer.Option(..., "--output", help="Router folder to write."),
-        val: Optional[Path] = typer.Option(None, "--val", help="Validation data for thresholds (default: a 10% split of --data)."),
-        target_precision: Optional[float] = typer.Option(None, help="Fit thresholds to this validation precision."),
+        val: Optional[Path] = typer.Option(None, "--val", help="Validation data: auto scores the candidates on it "
+                                           "instead of cross-validating, and thresholds are fitted on it (default: "
+                                           "out-of-fold scores for auto, a 10% split of --data for the others)."),
+        target_precision: Optional[float] = typer.Option(None, help="Fit thresholds to this validation precision. "
+                                                         "Without it: auto with no out-of-scope examples sets one "
+                                                         "pooled threshold that rejects at most 0.25% of in-scope "
+                                                         "texts (out-of-fold); with out-of-scope examples, or for "
+                                                         "the other kinds, no thresholds (the out_of_scope class "
+                                                         "decides)."),
+        max_latency_ms: float = typer.Option(2.0, help="auto: single-request p50 budget (one thread) a candidate "
+                                             "must meet."),
+        folds: int = typer.Option(5, help="auto: cross-validation folds (reduced to the smallest class, with a note)."),
+        candidates: str = typer.Option("keyword,tfidf,fast,embedding,ensemble,nano",
+                                       help="auto: comma-separated kinds to try (keyword needs --rules)."),
         per_route: bool = typer.Option(True, "--per-route/--global", help="One threshold per route (shrunk toward "
                                        "the pooled one) or one pooled threshold for all (better with few "
                                        "validation examples per route)."),
         model_size: str = typer.Option("nano", help="nano: size preset."),
-        epochs: int = typer.Option(20, help="nano: epochs."),
+        epochs: Optional[int] = typer.Option(None, help="nano: epochs (default 20; 12 for auto's distilled nano)."),
         batch_size: int = typer.Option(32, help="nano: examples per step."),
         lr: float = typer.Option(1e-3, help="nano: peak learning rate."),
         head: str = typer.Option("logreg", help="embedding: logreg or mlp."),
@@ -74,14 +89,51 @@ def train_cmd(
     _threads(threads)
     train = _examples(data) if data else None
     val_ex = _examples(val) if val else None
-    if kind == "nano":
-        meta = _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
+    if kind == "auto":
+        labels = _train_auto(train, val_ex, output, target_precision, per_route, max_latency_ms, folds, candidates,
+                             rules, dict(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=None),
+                             default_route, fallback_rules, quiet)
+    elif kind == "nano":
+        meta = _train_nano(data, val_ex, output, target_precision, model_size, epochs or 20, batch_size, lr,
                            default_route, fallback_rules, quiet, distill_from, unlabeled, per_route)
         labels = meta["labels"]
     else:
         labels = _train_light(kind, train, val_ex, output, target_precision, head, mode, rules,
                               default_route, fallback_rules, per_route)
-    typer.echo(f"saved {kind} router to {output} ({len(labels)} routes)")
+    chosen = f" ({_chosen_kind(output)})" if kind == "auto" else ""
+    typer.echo(f"saved {kind} router{chosen} to {output} ({len(labels)} routes)")
+
+
+def _chosen_kind(output: Path) -> str:
+    from cadre.checkpoint import read_metadata
+
+    return (read_metadata(output).get("auto") or {}).get("chosen", "?")
+
+
+
+def _train_auto(train, val_ex, output, target_precision, per_route, max_latency_ms, folds, candidates, rules,
+                nano_args, default_route, fallback_rules, quiet):
+    from cadre.cli.router_auto import train_auto
+    from cadre.errors import CadreError
+    from cadre.routing.intent.auto import AutoOptions
+    from cadre.routing.intent.fit import copy_rules
+    from cadre.routing.store import update_meta
+
+    if folds < 2:
+        raise CadreError(f"--folds {folds}: cross-validation needs at least 2")
+    if target_precision is not None and not 0.0 < target_precision <= 1.0:
+        raise CadreError(f"target precision {target_precision} must be in (0, 1]")
+    if max_latency_ms <= 0:
+        raise CadreError(f"--max-latency-ms {max_latency_ms} must be positive")
+    options = AutoOptions(candidates=[c.strip() for c in candidates.split(",") if c.strip()], folds=folds,
+                          max_latency_ms=max_latency_ms, rules=rules, target_precision=target_precision,
+                          per_route=per_route)
+    labels = train_auto(train, val_ex, output, options, nano_args, quiet)
+    if default_route:
+        update_meta(output, default_route=default_route)
+    if fallback_rules:
+        copy_rules(fallback_rules, output)
+    return labels
 
 
 def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
@@ -149,14 +201,14 @@ def _unlabeled_texts(path: Path) -> list[str]:
 
 def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules,
                  per_route):
-    from cadre.routing.intent.fit import calibrate, copy_rules, fit_embedding, fit_keyword, split_examples, texts_labels
+    from cadre.routing.intent.fit import calibrate, copy_rules, fit_keyword, split_examples, texts_labels
 
     if kind == "keyword":
         router = fit_keyword(None if rules else train, rules)
     else:
         if val_ex is None and target_precision:
             train, val_ex = split_examples(train)
-        router = fit_embedding(train, head=head, mode=mode) if kind == "embedding" else _fit_ensemble(train)
+        router = _fit_embedding(train, head, mode) if kind == "embedding" else _fit_ensemble(train, kind)
     if val_ex and target_precision:
         calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
     router.default_route = default_route or router.default_route
@@ -166,13 +218,25 @@ def _train_light(kind, train, val_ex, output, target_precision, head, mode, rule
     return router.labels
 
 
-def _fit_ensemble(train):
+def _fit_embedding(train, head: str, mode: str):
+    """The embedding router with the head recipe `--kind auto` cross-validates (one set of defaults)."""
+    from cadre.routing.intent.auto_cv import EMBEDDING_HEAD
+    from cadre.routing.intent.fit import fit_embedding
+
+    recipe = {k: v for k, v in EMBEDDING_HEAD.items() if k != "head"} if head == "logreg" else {}
+    return fit_embedding(train, head=head, mode=mode, **(recipe if mode == "head" else {}))
+
+
+def _fit_ensemble(train, kind: str = "ensemble"):
+    from cadre.routing.intent.auto_cv import EMBED_SCALE, LINEAR_KINDS
     from cadre.routing.intent.ensemble import EnsembleRouter
     from cadre.routing.intent.fit import check_classes, texts_labels
 
     texts, labels = texts_labels(train)
     check_classes(labels)
-    return EnsembleRouter.fit(texts, labels, folds=5)
+    name = LINEAR_KINDS[kind]
+    return EnsembleRouter.fit(texts, labels, folds=5, encoder_name=name,
+                              embed_scale=0.0 if kind == "tfidf" else EMBED_SCALE)
 
 
 def _open(router_dir: Path, thresholds: Optional[Path]):
@@ -199,11 +263,23 @@ def eval_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
     router = _open(router_dir, thresholds)
     texts, gold = texts_labels(_examples(data))
     report = {"router": str(router_dir), "kind": router.kind, **evaluate_router(router, texts, gold, latency_samples)}
+    auto = _auto_summary(router_dir)
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        typer.echo(json.dumps({**report, **({"auto": auto} if auto else {})}, indent=2))
         return
     for key, value in report.items():
         typer.echo(f"{key:18} {value:.4f}" if isinstance(value, float) else f"{key:18} {value}")
+    if auto:
+        from cadre.routing.intent.auto import render_table
+
+        typer.echo(f"\nchosen by --kind auto from (cross-validated on its training data):\n{render_table(auto)}")
+
+
+def _auto_summary(router_dir: Path) -> dict | None:
+    """The candidates table that `--kind auto` saved in cadre.json, if any."""
+    from cadre.checkpoint import read_metadata
+
+    return read_metadata(router_dir).get("auto")
 
 
 @router_app.command("calibrate")

@@ -20,6 +20,7 @@ from cadre.errors import CadreError
 from cadre.labels import OUT_OF_SCOPE
 from cadre.routing.base import Router, register_router
 from cadre.routing.intent.embedding import default_encoder, load_weights, softmax
+from cadre.routing.intent.encoders import MINILM, STATIC, make_encoder
 from cadre.routing.intent.ensemble_math import confidence_features, detector_probability, margins
 from cadre.routing.store import canonical_labels
 
@@ -31,11 +32,12 @@ class EnsembleRouter(Router):
     """Linear head over [TF-IDF, scale · MiniLM]; optional out-of-scope detector."""
 
     def __init__(self, labels, tfidf, weights: dict[str, np.ndarray], temperature: float = 5.0,
-                 embed_scale: float = 2.0, encoder=None, **kwargs):
+                 embed_scale: float = 2.0, encoder=None, encoder_name: str = MINILM, **kwargs):
         super().__init__(canonical_labels(labels), **kwargs)
         self.tfidf, self.weights = tfidf, weights
         self.temperature, self.embed_scale = float(temperature), float(embed_scale)
-        self.encoder = encoder or default_encoder
+        self.encoder_name = encoder_name
+        self.encoder = encoder or (default_encoder if encoder_name == MINILM else make_encoder(encoder_name))
         self.has_detector = "det_w" in weights
         self.oof_margins: np.ndarray | None = None  # set by fit(keep_oof=True)
         if self.has_detector and OUT_OF_SCOPE not in self.labels:
@@ -69,13 +71,17 @@ class EnsembleRouter(Router):
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray | None = None, encoder=None,
             C: float = 0.5, embed_scale: float = 2.0, folds: int = 5, seed: int = 0,
-            keep_oof: bool = False) -> "EnsembleRouter":
+            keep_oof: bool = False, encoder_name: str = MINILM) -> "EnsembleRouter":
         """Fit the classifier (and, with enough out-of-scope examples, the detector);
-        `keep_oof` keeps cross-fitted training margins as `oof_margins` (for distillation)."""
+        `keep_oof` keeps cross-fitted training margins as `oof_margins` (for distillation).
+        `encoder_name` picks the sentence vectors (MiniLM, static, or none: TF-IDF alone)."""
         from cadre.routing.intent.ensemble_fit import fit_ensemble
 
-        return fit_ensemble(cls, list(texts), canonical_labels(labels), vectors, encoder, C, embed_scale, folds,
-                            seed, keep_oof)
+        encoder = encoder or (None if encoder_name == MINILM else make_encoder(encoder_name))
+        router = fit_ensemble(cls, list(texts), canonical_labels(labels), vectors, encoder, C, embed_scale, folds,
+                              seed, keep_oof)
+        router.encoder_name = encoder_name
+        return router
 
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
         """Write ensemble.safetensors, vocab.json and cadre.json atomically."""
@@ -86,10 +92,12 @@ class EnsembleRouter(Router):
 
         vocab, idf = self.tfidf.state()
         arrays = {**{k: np.ascontiguousarray(v) for k, v in self.weights.items() if not k.startswith("_")}, **idf}
+        if self.encoder_name == STATIC:  # the router carries its own token table
+            arrays["static_table"] = self.encoder.table.astype(np.float16)
         with atomic_dir(folder) as tmp:
             save_file(arrays, str(tmp / WEIGHTS_FILE))
             (tmp / VOCAB_FILE).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-            write_metadata(tmp, {"type": "router", "router_kind": "ensemble", "encoder": "all-MiniLM-L6-v2",
+            write_metadata(tmp, {"type": "router", "router_kind": "ensemble", "encoder": self.encoder_name,
                                  "labels": self.classes, "thresholds": self.thresholds,
                                  "default_route": self.default_route, "temperature": self.temperature,
                                  "embed_scale": self.embed_scale, **(extra or {})})
@@ -108,9 +116,13 @@ class EnsembleRouter(Router):
             tfidf = TfidfFeatures.from_state(vocab, arrays)
         except (OSError, ValueError, KeyError) as exc:
             raise CadreError(f"{folder}: corrupt ensemble router ({VOCAB_FILE}: {exc})") from None
+        name = meta.get("encoder") or MINILM
+        table = arrays.pop("static_table", None)
+        if encoder is None and name != MINILM:
+            encoder = make_encoder(name, None if table is None else table.astype(np.float32))
         weights = {k: v for k, v in arrays.items() if not k.startswith("idf_")}
         router = cls(meta["labels"], tfidf, weights, meta.get("temperature", 5.0), meta.get("embed_scale", 2.0),
-                     encoder=encoder)
+                     encoder=encoder, encoder_name=name)
         return finish(router, folder, meta)
 
 

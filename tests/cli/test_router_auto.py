@@ -1,0 +1,127 @@
+"""`cadre router train --kind auto` (the default) through the real CLI in a subprocess, on a
+slice of the bundled Banking77: the printed and saved candidates table, `router eval`
+showing it, the threshold guard when there are no out-of-scope examples, bad input."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from cadre.data.intents import load_banking77
+
+CLASSES = ["card_arrival", "exchange_rate", "lost_or_stolen_card", "pin_blocked", "top_up_failed",
+           "cash_withdrawal_charge"]
+
+
+def cli(*args, timeout=300):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "cadre.cli.main", *map(str, args)], capture_output=True,
+                          text=True, env=env, timeout=timeout)
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return path
+
+
+def banking_rows(split, per_class=None):
+    rows, seen = [], {}
+    for ex in load_banking77(split):
+        if ex.label in CLASSES and (per_class is None or seen.get(ex.label, 0) < per_class):
+            seen[ex.label] = seen.get(ex.label, 0) + 1
+            rows.append((ex.question, ex.label))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def banking(tmp_path_factory):
+    root = tmp_path_factory.mktemp("auto")
+    return root, write_csv(root / "train.csv", banking_rows("train", 40)), write_csv(root / "test.csv",
+                                                                                     banking_rows("test"))
+
+
+def test_auto_is_the_default_and_eval_shows_its_table(banking):
+    root, train, test = banking
+    out = root / "router"
+    result = cli("router", "train", "--data", train, "--output", out, "--candidates", "tfidf,fast,nano",
+                 "--epochs", "2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "← chosen" in result.stdout and "saved auto router (" in result.stdout
+    meta = json.loads((out / "cadre.json").read_text())
+    auto = meta["auto"]
+    rows = {row["kind"]: row for row in auto["table"]}
+    assert set(rows) == {"tfidf", "fast", "nano"} and rows["nano"]["folds"] == 1 and rows["tfidf"]["folds"] == 5
+    fits = [r for r in rows.values() if r["within_budget"]]
+    if fits:  # the rule: the most accurate candidate within the latency budget
+        assert rows[auto["chosen"]]["cv_accuracy"] == max(r["cv_accuracy"] for r in fits)
+    assert 0.0 <= rows["tfidf"]["cv_spread"] < 0.2 and rows["tfidf"]["cv_accuracy"] > 0.6
+    result = cli("router", "eval", out, "--data", test, "--latency-samples", "10")
+    assert result.returncode == 0, result.stderr
+    assert "chosen by --kind auto" in result.stdout and f"{auto['chosen']:10}" in result.stdout
+    accuracy = next(float(line.split()[1]) for line in result.stdout.splitlines() if line.startswith("accuracy "))
+    assert accuracy > 0.75  # held-out Banking77 test rows of these classes
+
+
+def test_guard_threshold_costs_little_in_scope_accuracy(banking):
+    """No out-of-scope examples and no target: one pooled threshold that rejects at most
+    0.25% of in-scope texts out of fold, and on held-out test data costs under a point."""
+    from cadre.routing import load_router
+    from cadre.routing.intent.calibration import apply_thresholds
+
+    root, train, test = banking
+    out = root / "guarded"
+    result = cli("router", "train", "--kind", "auto", "--data", train, "--output", out, "--candidates", "tfidf")
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((out / "cadre.json").read_text())
+    rule = meta["auto"]["thresholds"]
+    assert rule["rule"].startswith("guard") and rule["in_scope_drop"] <= 0.0025 and rule["threshold"] > 0
+    router = load_router(out)
+    rows = banking_rows("test")
+    probs = router.score_batch([t for t, _ in rows])
+    gold = [g for _, g in rows]
+    with_t = sum(p == g for p, g in zip(apply_thresholds(probs, router.labels, router.thresholds), gold))
+    without = sum(p == g for p, g in zip(apply_thresholds(probs, router.labels, {}), gold))
+    assert 0 <= (without - with_t) / len(gold) <= 0.01
+
+
+def test_out_of_scope_examples_keep_todays_rule(tmp_path):
+    rows = banking_rows("train", 15) + [(t, "oos") for t in ["who won the world cup", "what is the capital of peru",
+                                                             "tell me a joke", "how tall is everest"] * 3]
+    out = tmp_path / "r"
+    result = cli("router", "train", "--data", write_csv(tmp_path / "t.csv", rows), "--output", out,
+                 "--candidates", "tfidf")
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((out / "cadre.json").read_text())
+    assert meta["auto"]["thresholds"]["rule"].startswith("none")
+    assert "out_of_scope" in meta["labels"]
+
+
+def test_bad_input(tmp_path):
+    one_class = write_csv(tmp_path / "one.csv", [("hi", "a"), ("hello", "a"), ("hey", "a")])
+    result = cli("router", "train", "--data", one_class, "--output", tmp_path / "o", "--candidates", "tfidf")
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "single class" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o").exists()
+    rows = banking_rows("train", 3) + [("where is my lonely card", "lonely_card")]
+    result = cli("router", "train", "--data", write_csv(tmp_path / "few.csv", rows), "--output", tmp_path / "f",
+                 "--candidates", "tfidf")
+    assert result.returncode == 0, result.stderr
+    assert "warning: class 'lonely_card' has only 1 example" in result.stderr
+    assert "folds reduced from 5 to 3" in result.stderr
+    assert json.loads((tmp_path / "f" / "cadre.json").read_text())["auto"]["folds"] == 3
+
+
+def test_val_replaces_cross_validation(banking):
+    root, train, test = banking
+    out = root / "on_val"
+    result = cli("router", "train", "--data", train, "--val", test, "--output", out, "--candidates", "tfidf,fast")
+    assert result.returncode == 0, result.stderr
+    auto = json.loads((out / "cadre.json").read_text())["auto"]
+    assert "candidates scored on --val" in auto["notes"][0] and all(r["folds"] == 1 for r in auto["table"])
+    assert auto["thresholds"]["rule"].endswith("on --val") and auto["thresholds"]["in_scope_drop"] <= 0.0025

@@ -1,0 +1,74 @@
+"""The parts of `--kind auto`: stratified folds and their notes, the no-OOS threshold guard,
+the candidate choice rule, the single-text TF-IDF path, and the static-encoder router."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from cadre.errors import CadreError
+from cadre.routing.intent.auto import check_candidates, choose
+from cadre.routing.intent.auto_cv import Scored, plan_folds
+from cadre.routing.intent.guard import guard_threshold
+
+
+def test_folds_are_stratified_and_reduced_to_the_smallest_class():
+    labels = ["a"] * 10 + ["b"] * 3 + ["c"]
+    folds = plan_folds(labels, folds=5)
+    assert folds.k == 3 and "reduced from 5 to 3" in folds.notes[0]
+    assert len(folds.warnings) == 1 and "'c'" in folds.warnings[0]
+    for label in ("a", "b"):
+        rows = [i for i, l in enumerate(labels) if l == label]
+        assert set(folds.index[rows]) == {0, 1, 2}  # every fold holds some of each class
+    assert plan_folds(["a"] * 10 + ["b"] * 10, folds=5).notes == []
+
+
+def test_guard_rejects_at_most_the_allowed_share_of_right_answers():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(4) * 0.3, size=2000)  # (N, 4)
+    y = probs.argmax(axis=1).copy()
+    wrong = rng.random(2000) < 0.1
+    y[wrong] = (y[wrong] + 1) % 4
+    found = guard_threshold(probs, y, max_drop=0.0025)
+    score, right = probs.max(axis=1), probs.argmax(axis=1) == y
+    assert ((score < found["threshold"]) & right).mean() <= 0.0025
+    assert found["in_scope_drop"] <= 0.0025 and found["threshold"] > probs.max(axis=1).min()
+    assert guard_threshold(probs, y, max_drop=0.0)["in_scope_drop"] == 0.0
+
+
+def test_choice_is_the_most_accurate_within_budget_else_the_fastest():
+    table = [Scored("tfidf", [0.90, 0.92], p50_ms=0.2), Scored("ensemble", [0.95], p50_ms=9.0),
+             Scored("fast", [0.93, 0.93], p50_ms=0.3)]
+    assert choose(table, 2.0)[0].kind == "fast"
+    assert choose(table, 20.0)[0].kind == "ensemble"
+    chosen, notes = choose(table, 0.1)
+    assert chosen.kind == "tfidf" and "fastest" in notes[0]
+    with pytest.raises(CadreError, match="unknown candidate"):
+        check_candidates(["tfidf", "psychic"])
+
+
+def test_single_text_tfidf_matches_sklearn():
+    from cadre.routing.intent.tfidf import TfidfFeatures
+
+    texts = ["where is my card", "I lost my card yesterday", "exchange rate for euros", "top up failed again",
+             "what's the fee for cash withdrawal?", "pin blocked", "card arrival time"] * 10
+    tf = TfidfFeatures.fit(texts)
+    probe = ["my card has not arrived", "", "zzzz", "EXCHANGE rate!!"]
+    ref = sp.hstack([v.transform(probe) for v in tf.vectorizers]).tocsr()
+    fast = sp.vstack([tf.transform([t]) for t in probe])
+    assert abs(ref - fast).max() < 1e-9 and fast.shape == ref.shape
+
+
+def test_fast_router_saves_its_own_token_table(tmp_path):
+    from cadre.routing import load_router
+    from cadre.routing.intent.encoders import STATIC
+    from cadre.routing.intent.ensemble import EnsembleRouter
+
+    texts = ["where is my card", "card has not arrived", "when will my card come", "track my new card",
+             "euro exchange rate", "how much is a dollar in pounds", "currency conversion rate", "rate for yen"]
+    labels = ["card"] * 4 + ["rate"] * 4
+    router = EnsembleRouter.fit(texts, labels, encoder_name=STATIC, folds=0)
+    router.save(tmp_path / "fast")
+    loaded = load_router(tmp_path / "fast")
+    assert loaded.encoder_name == STATIC and loaded.route("my card is late").name == "card"
+    np.testing.assert_allclose(loaded.score_batch(texts), router.score_batch(texts), atol=2e-3)  # float16 table
