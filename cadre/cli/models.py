@@ -20,18 +20,23 @@ def list_models(config: Path | None = typer.Option(None, "--config", help=CONFIG
                 measure: bool = typer.Option(False, help="Load each model once (one at a time) to measure its memory."),
                 memory_budget: str | None = typer.Option(None, help="Budget such as 2GB (default: the project's, or auto)."),
                 as_json: bool = typer.Option(False, "--json", help="One JSON object per model.")) -> None:
-    """Every model with its status (loaded, not loaded, missing), estimated and measured memory."""
+    """Every model with its status (loaded, not loaded, missing), estimated and measured memory,
+    and its recorded scoreboard score ("unscored" until `cadre scoreboard` has run: the primary serves)."""
     from cadre.config import find_config
     from cadre.runtime.manager import ModelManager
 
     project = find_config(config)
+    from cadre.runtime.gates import score_label
+
     manager = ModelManager.from_config(project, memory_budget=memory_budget)
+    primary = manager.registry.primary().name
     rows = []
     for name in manager.slots:
         problem = _problem(manager.slots[name].spec)
         if measure and not problem:
             problem = _measure(manager, name)
         row = next(s for s in manager.status() if s["name"] == name)
+        row["score"] = score_label(manager.slots[name].spec, primary)
         row["state"] = f"missing: {problem}" if problem else ("loaded" if row["state"] == "loaded" else "not loaded")
         rows.append(row)
     manager.close()
@@ -90,12 +95,12 @@ def _print(rows: list[dict], as_json: bool) -> None:
         for row in rows:
             typer.echo(json.dumps(row))
         return
-    header = f"{'NAME':<16} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  CAPABILITIES"
+    header = f"{'NAME':<16} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  {'SCORE':<24} CAPABILITIES"
     typer.echo(header)
     for r in rows:
         status = r["state"] if len(r["state"]) <= 12 else "missing"
         typer.echo(f"{r['name']:<16} {r['backend']:<8} {r['device']:<7} {status:<12} "
-                   f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {','.join(r['capabilities'])}")
+                   f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {r['score']:<24} {','.join(r['capabilities'])}")
     for r in rows:
         if r["state"].startswith("missing:"):
             typer.echo(f"  {r['name']}: {r['state']}")
