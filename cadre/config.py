@@ -73,6 +73,7 @@ class ModelEntry(_Strict):
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$")
     keep_alive: float | None = Field(None, ge=0)
     pinned: bool | None = None
+    force: bool = False           # serve this specialist even if its recorded score loses (or is missing)
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -22,20 +22,25 @@ def list_models(config: Path | None = typer.Option(None, "--config", help=CONFIG
                 as_json: bool = typer.Option(False, "--json", help="One JSON object per model."),
                 check: bool = typer.Option(False, "--check", help="Exit 2 when any model has a problem "
                                            "(a missing path, or more memory than its device's budget).")) -> None:
-    """Every model with its status (loaded, not loaded, missing), estimated and measured memory.
+    """Every model with its status (loaded, not loaded, missing), estimated and measured memory,
+    and its recorded scoreboard score ("unscored" until `cadre scoreboard` has run: the primary serves).
 
     A problem (missing path, budget too small) is shown per model; --check makes it an error."""
     from cadre.config import find_config
     from cadre.runtime.manager import ModelManager
 
     project = find_config(config)
+    from cadre.runtime.gates import score_label
+
     manager = ModelManager.from_config(project, memory_budget=memory_budget)
+    primary = manager.registry.primary().name
     rows = []
     for name in manager.slots:
         problem = _problem(manager.slots[name].spec)
         if measure and not problem:
             problem = _measure(manager, name)
         row = next(s for s in manager.status() if s["name"] == name)
+        row["score"] = score_label(manager.slots[name].spec, primary)
         row["state"] = f"missing: {problem}" if problem else ("loaded" if row["state"] == "loaded" else "not loaded")
         too_big = None if problem else _over_budget(manager, name)
         if too_big:
@@ -117,12 +122,12 @@ def _print(rows: list[dict], as_json: bool) -> None:
         for row in rows:
             typer.echo(json.dumps(row))
         return
-    header = f"{'NAME':<16} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  CAPABILITIES"
+    header = f"{'NAME':<16} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  {'SCORE':<24} CAPABILITIES"
     typer.echo(header)
     for r in rows:
         status = r["state"] if len(r["state"]) <= 12 else r["state"].split(":")[0]
         typer.echo(f"{r['name']:<16} {r['backend']:<8} {r['device']:<7} {status:<12} "
-                   f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {','.join(r['capabilities'])}")
+                   f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {r['score']:<24} {','.join(r['capabilities'])}")
     for r in rows:
         if ":" in r["state"]:
             typer.echo(f"  {r['name']}: {r['state']}")

@@ -230,7 +230,8 @@ class Engine:
             result = describe_image(source, self.manager, allow_paths=False)
         except ToolError as exc:
             return self._primary_plan(choice, messages, f"{reason}: {exc} → primary")
-        note = f"; {result.note} → labels" if result.note else ""
+        fell_to = "" if result.model == self.primary else " → labels"
+        note = f"; {result.note}{fell_to}" if result.note else ""
         return Plan(result.model, f"{reason} (features: {result.features}{note})", choice, text=result.text)
 
     def _capability_plan(self, choice, messages, capability: str, instruction: str, reason: str) -> Plan:

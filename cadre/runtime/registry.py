@@ -60,6 +60,7 @@ class ModelSpec:
     device: str = "auto"
     keep_alive: float | None = None       # idle seconds before unloading; None → manager default
     pinned: bool = False                  # evicted only to make room, and restored afterwards
+    force: bool = False                   # serve even when the scoreboard says the primary is better
     description: str = ""
     options: dict = field(default_factory=dict)
 
@@ -145,7 +146,7 @@ def spec_from_entry(entry: ModelEntry, base_dir: str = ".", is_primary: bool = F
         supports_function_calling=entry.supports_function_calling, quantization=entry.quantization,
         memory_mb=entry.memory_mb, priority=entry.priority, cost_per_1k_tokens=entry.cost_per_1k_tokens,
         device=entry.device, keep_alive=entry.keep_alive,
-        pinned=is_primary if entry.pinned is None else entry.pinned,
+        pinned=is_primary if entry.pinned is None else entry.pinned, force=entry.force,
         description=entry.description, options=dict(entry.options))
 
 

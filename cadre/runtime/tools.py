@@ -181,10 +181,16 @@ class ToolBox:
     # ---------------------------------------------------------------- model-backed tools
     def prepare(self, capability: str, user_text: str, instruction: str) -> Prepared:
         """Acquire the best model for a capability, else the primary; Q/A specialists get the
-        text as it is, chat models an instruction."""
-        note = ""
+        text as it is, chat models an instruction. A specialist whose recorded score loses to
+        the primary's (or that is unscored) is skipped unless forced (cadre.runtime.gates)."""
+        gate = self._gate(capability)
+        note = gate.reason if gate is not None else ""
         try:
+            if gate is not None and not gate.allowed:
+                raise _Gated()
             name, backend = self.manager.acquire_any(capability)
+        except _Gated:
+            name, backend = self.manager.acquire_any("primary_chat")
         except (BackendError, BudgetError, Overloaded) as exc:
             has = self.manager.registry.for_capability(capability) is not None
             note = f"{capability} model failed: {_short(exc)}" if has else f"no {capability} model"
@@ -193,6 +199,17 @@ class ToolBox:
         content = user_text if is_qa else instruction.format(text=user_text)
         return Prepared(name, backend, [{"role": "user", "content": content}], note,
                         lambda: self.manager.release(name))
+
+    def _gate(self, capability: str):
+        """The score gate of the model that would serve a capability (None: nothing to gate)."""
+        from cadre.runtime.gates import verdict
+
+        registry = self.manager.registry
+        spec = registry.for_capability(capability)
+        if spec is None:
+            return None
+        found = verdict(spec, registry.primary().name)
+        return found if found.gated else None
 
     def ask(self, capability: str, user_text: str, instruction: str, max_tokens: int = 256) -> tuple[str, str]:
         """Prepare, answer and release: (text, model name)."""
@@ -245,6 +262,10 @@ ENHANCE_INSTRUCTION = ("Rewrite this image-generation prompt with vivid visual d
                        "as one line of comma-separated phrases:\n{text}")
 SUMMARY_INSTRUCTION = "Summarize the following text in at most {n} sentences:\n{text}"
 TRANSLATE_INSTRUCTION = "Translate the following text into {lang}. Answer with the translation only:\n{text}"
+
+
+class _Gated(Exception):
+    """The specialist is gated out: the primary serves."""
 
 
 def _short(exc: Exception) -> str:

@@ -19,6 +19,9 @@ from cadre.runtime.answers import looks_degenerate
 VISION_MARK = "[E:vision]"
 MIN_PROB = 0.02          # labels below this are noise, but the top one is always kept
 ENCODER_NAME = "efficientnet-lite0"
+# What the primary gets when it captions instead of the captioner (the scoreboard uses it too).
+VISION_INSTRUCTION = ("An image classifier found these things in a photo: {features}. "
+                      "Describe the photo in one short sentence that names them.")
 
 
 @dataclass
@@ -76,9 +79,14 @@ def describe_image(source, manager=None, max_tokens: int = 64, allow_paths: bool
     """Describe an image or a feature string, with the captioner when one is registered.
     With `allow_paths=False` (the server) a string is never opened as a file."""
     features, labels = features_text(source, allow_paths)
-    if manager is not None and manager.registry.for_capability("vision_captioning") is not None:
+    captioner = manager.registry.for_capability("vision_captioning") if manager is not None else None
+    if captioner is not None:
         from cadre.runtime.errors import BackendError, BudgetError, Overloaded
+        from cadre.runtime.gates import verdict
 
+        gate = verdict(captioner, manager.registry.primary().name)
+        if not gate.allowed:  # the captioner lost to the primary (or is unscored): the primary captions
+            return primary_caption(features, labels, manager, gate.reason, max_tokens)
         try:
             name, model = manager.acquire_any("vision_captioning")
         except (BackendError, BudgetError, Overloaded) as exc:
@@ -91,6 +99,23 @@ def describe_image(source, manager=None, max_tokens: int = 64, allow_paths: bool
             return VisionResult(text, features, labels, name)
         return _fallback(features, labels, f"{name} gave a degenerate caption")
     return _fallback(features, labels, "no captioner")
+
+
+def primary_caption(features: str, labels, manager, why: str, max_tokens: int = 64) -> VisionResult:
+    """The primary describes the image from the same features the captioner would get."""
+    from cadre.runtime.errors import BackendError, BudgetError, Overloaded
+
+    try:
+        name, model = manager.acquire_any("primary_chat")
+    except (BackendError, BudgetError, Overloaded) as exc:
+        return _fallback(features, labels, f"{why}; primary unavailable ({exc})")
+    try:
+        text = model.invoke(VISION_INSTRUCTION.format(features=features), max_tokens=max_tokens).strip()
+    finally:
+        manager.release(name)
+    if looks_degenerate(text):
+        return _fallback(features, labels, f"{why}; the primary gave a degenerate caption")
+    return VisionResult(text, features, labels, name, why)
 
 
 def _fallback(features: str, labels, why: str) -> VisionResult:

@@ -21,7 +21,8 @@ def project(router_dir, causal_dir, code_path=None, router_path=None, **runtime)
         ModelEntry(name="primary", path=str(causal_dir), capabilities=["primary_chat"]),
         ModelEntry(name="router", backend="onnx", path=str(router_path or router_dir),
                    capabilities=["intent_classification"]),
-        ModelEntry(name="code", path=str(code_path or causal_dir), capabilities=["code_generation"]),
+        ModelEntry(name="code", path=str(code_path or causal_dir), capabilities=["code_generation"],
+                   force=True),
     ], router=RouterSettings(model="router"), runtime=RuntimeSettings(memory_budget="1GB", **runtime))
 
 
@@ -33,7 +34,8 @@ def engine(tiny_router_dir, tiny_causal_dir):
 def test_requests_go_to_the_specialist_tool_or_primary_and_say_why(engine):
     code = engine.generate("write a python function to reverse strings", max_tokens=4)
     assert code.model == "code" and code.route.name == "code"
-    assert code.reason.startswith("nano code") and code.reason.endswith("→ generate_code → code")
+    assert code.reason.startswith("nano code") and "→ generate_code → code (" in code.reason
+    assert code.reason.endswith("code: specialist unscored (run cadre scoreboard), forced)")  # force: true
     math = engine.generate("what is 12 times 7", max_tokens=4)
     assert math.model == "tool:solve_math" and math.text.endswith(str(12 * 7)) and "sympy" in math.reason
     chat = engine.generate("hello there, how are you", max_tokens=4)

@@ -16,7 +16,7 @@ def config(tiny_router_dir, tiny_causal_dir):
     return ProjectConfig(models=[
         ModelEntry(name="primary", path=str(tiny_causal_dir), capabilities=["primary_chat"]),
         ModelEntry(name="router", backend="onnx", path=str(tiny_router_dir), capabilities=["intent_classification"]),
-        ModelEntry(name="code", path=str(tiny_causal_dir), capabilities=["code_generation"]),
+        ModelEntry(name="code", path=str(tiny_causal_dir), capabilities=["code_generation"], force=True),
     ], router=RouterSettings(model="router"), runtime=RuntimeSettings(memory_budget="1GB"))
 
 

@@ -32,7 +32,7 @@ def photo():
 def config(tiny_causal_dir):
     return ProjectConfig(models=[
         ModelEntry(name="primary", path=str(tiny_causal_dir), capabilities=["primary_chat"]),
-        ModelEntry(name="vision", path=str(tiny_causal_dir), capabilities=["vision_captioning"]),
+        ModelEntry(name="vision", path=str(tiny_causal_dir), capabilities=["vision_captioning"], force=True),
     ], runtime=RuntimeSettings(memory_budget="1GB"))
 
 

@@ -74,7 +74,7 @@ models:
   - {{name: smollm2, path: smollm2-135m-instruct, memory_mb: 600, pinned: true,
      capabilities: [primary_chat, summarization, translation, prompt_enhancement]}}
   - {{name: router, backend: onnx, path: "{router_dir}", capabilities: [intent_classification], priority: 100}}
-  - {{name: code, path: "{code_dir}", capabilities: [code_generation], max_context: 256, priority: 100}}
+  - {{name: code, path: "{code_dir}", capabilities: [code_generation], max_context: 256, priority: 100, force: true}}
   - {{name: slow, backend: test-slow, capabilities: [embedding]}}
   - {{name: boom, backend: test-boom, capabilities: [embedding]}}
   - {{name: ghost, path: "{ghost_dir}", capabilities: [math]}}

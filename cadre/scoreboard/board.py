@@ -1,0 +1,127 @@
+"""Run every route's job, decide the winner, record the scores, print the table."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from cadre.errors import CadreError
+from cadre.scoreboard import jobs
+from cadre.scoreboard.heldout import DEFAULT_DIR, heldout_path, load_heldout
+
+ROUTES = ("intent", "code", "math", "vision")
+METRICS = {"intent": "accuracy", "code": "pass@1", "math": "numeric", "vision": "rouge-l"}
+CAPABILITY = {"code": "code_generation", "vision": "vision_captioning"}
+
+
+@dataclass
+class Row:
+    """One route: the metric, both models' scores, latency p50 and memory, the winner."""
+
+    route: str
+    metric: str
+    specialist: str | None
+    specialist_score: float | None
+    primary: str
+    primary_score: float | None
+    specialist_p50_ms: float | None
+    primary_p50_ms: float | None
+    specialist_memory_bytes: int | None
+    primary_memory_bytes: int | None
+    winner: str
+    examples: int
+    recorded: str | None = None     # the cadre.json the score went into
+
+    def to_json(self) -> dict:
+        """The JSON row of `cadre scoreboard --json`."""
+        return asdict(self)
+
+
+def specialist_for(engine, route: str) -> str | None:
+    """The registry model that would serve a route's capability, if it is not the primary."""
+    spec = engine.registry.for_capability(CAPABILITY[route])
+    return spec.name if spec is not None and spec.name != engine.primary else None
+
+
+def run_scoreboard(engine, heldout_dir: str | Path = DEFAULT_DIR, limit: int | None = None,
+                   routes=ROUTES, record: bool = True, progress=None) -> list[Row]:
+    """Score each route (all held-out files are checked before anything runs)."""
+    unknown = [r for r in routes if r not in ROUTES]
+    if unknown:
+        raise CadreError(f"unknown route(s) {unknown}; scoreboard routes: {', '.join(ROUTES)}")
+    data = {route: load_heldout(heldout_dir, route, limit) for route in routes}
+    rows = []
+    for route in routes:
+        if progress:
+            progress(f"scoring {route} on {len(data[route])} held-out examples ...")
+        rows.append(_score(engine, route, data[route], heldout_path(heldout_dir, route)))
+        if record:
+            rows[-1].recorded = record_score(engine, rows[-1], heldout_path(heldout_dir, route))
+    return rows
+
+
+def _score(engine, route: str, examples: list[dict], path: Path) -> Row:
+    if route == "intent":
+        spec, prim = jobs.intent_job(engine, examples)
+    elif route == "math":
+        spec, prim = jobs.math_job(engine, examples)
+    elif route == "code":
+        spec, prim = jobs.code_job(engine, examples, specialist_for(engine, route))
+    else:
+        spec, prim = jobs.vision_job(engine, examples, specialist_for(engine, route))
+    wins = spec.score is not None and prim.score is not None and spec.score >= prim.score
+    return Row(route, METRICS[route], spec.model, _round(spec.score), prim.model, _round(prim.score),
+               _round(spec.p50_ms, 1), _round(prim.p50_ms, 1), spec.memory_bytes, prim.memory_bytes,
+               "specialist" if wins else "primary", len(examples))
+
+
+def _round(value, digits: int = 4):
+    return None if value is None else round(value, digits)
+
+
+def record_score(engine, row: Row, heldout: Path) -> str | None:
+    """Write the row into the specialist checkpoint's cadre.json (atomically); None for tools."""
+    from cadre.fsutil import atomic_write_json
+    from cadre.runtime.gates import SCORE_KEY, is_checkpoint
+
+    if row.specialist not in engine.registry or row.specialist_score is None:
+        return None
+    spec = engine.registry.get(row.specialist)
+    if not is_checkpoint(spec):
+        return None
+    path = Path(spec.path) / "cadre.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta[SCORE_KEY] = {"route": row.route, "metric": row.metric, "score": row.specialist_score,
+                       "primary": row.primary, "primary_score": row.primary_score, "examples": row.examples,
+                       "heldout": str(heldout), "winner": row.winner,
+                       "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    atomic_write_json(path, meta)
+    return str(path)
+
+
+def format_table(rows: list[Row]) -> str:
+    """The scoreboard as a fixed-width table."""
+    from cadre.runtime.memory import human
+
+    head = (f"{'ROUTE':<7} {'METRIC':<9} {'SPECIALIST':<16} {'SCORE':>6} {'PRIMARY':<10} {'SCORE':>6} "
+            f"{'P50 SPEC':>9} {'P50 PRIM':>9} {'MEM SPEC':>9} {'MEM PRIM':>9} {'N':>3}  WINNER")
+    lines = [head]
+    for r in rows:
+        lines.append(f"{r.route:<7} {r.metric:<9} {r.specialist or '(none)':<16} {_f(r.specialist_score):>6} "
+                     f"{r.primary:<10} {_f(r.primary_score):>6} {_ms(r.specialist_p50_ms):>9} "
+                     f"{_ms(r.primary_p50_ms):>9} {_mem(human, r.specialist_memory_bytes):>9} "
+                     f"{_mem(human, r.primary_memory_bytes):>9} {r.examples:>3}  {r.winner}")
+    return "\n".join(lines)
+
+
+def _f(value) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.0f} ms" if value >= 1 else f"{value:.2f} ms"
+
+
+def _mem(human, value) -> str:
+    return "-" if value is None else "0" if value == 0 else human(value)

@@ -1,0 +1,88 @@
+"""`cadre scoreboard` in a subprocess on a project file of tiny models and the bundled
+held-out data (first examples of each file), then `cadre models list` reading the record."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HELDOUT = Path(__file__).resolve().parents[2] / "data" / "heldout"
+
+
+def cadre(*args, cwd=None):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, "-m", "cadre.cli.main", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=600)
+
+
+@pytest.fixture
+def project(tmp_path, tiny_router_dir, tiny_causal_dir):
+    for name in ("code", "vision"):
+        shutil.copytree(tiny_causal_dir, tmp_path / name)
+    path = tmp_path / "cadre.yaml"
+    path.write_text(f"""\
+version: 1
+runtime: {{memory_budget: 1GB, threads: 1}}
+router: {{model: router}}
+models:
+  - {{name: primary, path: "{tiny_causal_dir}", capabilities: [primary_chat]}}
+  - {{name: router, backend: onnx, path: "{tiny_router_dir}", capabilities: [intent_classification]}}
+  - {{name: code, path: "{tmp_path / 'code'}", capabilities: [code_generation]}}
+  - {{name: vision, path: "{tmp_path / 'vision'}", capabilities: [vision_captioning]}}
+""")
+    return path
+
+
+def test_scoreboard_scores_every_route_and_records_the_scores(project, tmp_path):
+    before = cadre("models", "list", "--config", str(project))
+    assert before.returncode == 0, before.stderr
+    assert "unscored" in next(line for line in before.stdout.splitlines() if line.startswith("code "))
+    result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["route"]: r for r in json.loads(result.stdout)}
+    assert list(rows) == ["intent", "code", "math", "vision"]
+    for route, metric in (("intent", "accuracy"), ("code", "pass@1"), ("math", "numeric"), ("vision", "rouge-l")):
+        row = rows[route]
+        assert row["metric"] == metric and row["examples"] == 2 and row["primary"] == "primary"
+        assert 0 <= row["specialist_score"] <= 1 and 0 <= row["primary_score"] <= 1
+        wins = row["specialist_score"] >= row["primary_score"]
+        assert row["winner"] == ("specialist" if wins else "primary")
+        assert row["specialist_p50_ms"] > 0 and row["primary_p50_ms"] > 0
+    assert rows["math"]["specialist"] == "tool:solve_math" and rows["math"]["specialist_score"] == 1.0
+    assert rows["code"]["specialist"] == "code" and rows["vision"]["specialist"] == "vision"
+    recorded = json.loads((tmp_path / "code" / "cadre.json").read_text())["scoreboard"]
+    assert recorded["score"] == rows["code"]["specialist_score"] and recorded["metric"] == "pass@1"
+    assert recorded["primary_score"] == rows["code"]["primary_score"] and recorded["examples"] == 2
+    after = cadre("models", "list", "--config", str(project), "--json")
+    listed = {r["name"]: r for r in map(json.loads, after.stdout.splitlines())}
+    assert listed["code"]["score"].endswith("pass@1") and listed["primary"]["score"] == "primary"
+    assert listed["vision"]["score"].endswith("rouge-l")
+
+
+def test_the_table_and_a_route_subset(project):
+    result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
+                   "--routes", "math", "--no-record")
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.splitlines()[:2]
+    assert header.split()[:4] == ["ROUTE", "METRIC", "SPECIALIST", "SCORE"] and "WINNER" in header
+    assert row.split()[:4] == ["math", "numeric", "tool:solve_math", "1.00"]
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "code.jsonl: held-out file not found"),
+    ('{"prompt": "x"}\n', "code.jsonl:1: missing field 'tests'"),
+    ('{"prompt": "x", "tests": ["assert 1"]}\nnot json\n', "code.jsonl:2: not valid JSON"),
+])
+def test_a_missing_or_malformed_heldout_file_is_one_line_naming_it(project, tmp_path, content, message):
+    folder = tmp_path / "heldout"
+    shutil.copytree(HELDOUT, folder)
+    (folder / "code.jsonl").unlink()
+    if content is not None:
+        (folder / "code.jsonl").write_text(content)
+    result = cadre("scoreboard", "--config", str(project), "--heldout", str(folder))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
