@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from cadre.server import generation
+from cadre.server.hotpath import HotPathMiddleware
 from cadre.server.errors import (
     ApiError,
     install_error_handlers,
@@ -59,8 +60,10 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-cadre-route", "retry-after"])
+                           expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "retry-after"])
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Outermost: refuses past max_in_flight before any work, and times everything.
+    app.add_middleware(HotPathMiddleware, max_in_flight=settings.max_in_flight)
     return app
 
 

@@ -16,6 +16,7 @@ class ServerSettings:
     max_request_bytes: larger request bodies get 413.
     route_threads: worker threads for routing, listing and metrics calls.
     default_max_tokens: completion length when a chat request names none.
+    max_in_flight: requests answered at once by this process; more get 429 at once.
     """
 
     api_keys: tuple[str, ...] = ()
@@ -23,10 +24,13 @@ class ServerSettings:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     route_threads: int = 16
     default_max_tokens: int = 256
+    max_in_flight: int = 512
 
     def __post_init__(self):
         if self.max_request_bytes < 1:
             raise ValueError("max_request_bytes must be positive")
+        if self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         if self.route_threads < 1:
             raise ValueError("route_threads must be at least 1")
 
