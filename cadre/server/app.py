@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 
 from fastapi import APIRouter, FastAPI, Request
@@ -146,7 +147,7 @@ async def health(request: Request):
     """Liveness: answers as long as the event loop does (never touches the models)."""
     state = request.app.state
     return {"status": "ok", "models": len(state.engine.model_names()),
-            "uptime_s": round(time.time() - state.started, 1)}
+            "uptime_s": round(time.time() - state.started, 1), "pid": os.getpid()}
 
 
 @routes.get("/metrics")
