@@ -16,7 +16,7 @@ from contextvars import ContextVar
 class RequestTiming:
     """Start of a request and the model spans inside it (perf_counter seconds)."""
 
-    __slots__ = ("start", "model_s", "_open")
+    __slots__ = ("_open", "model_s", "start")
 
     def __init__(self):
         self.start = time.perf_counter()

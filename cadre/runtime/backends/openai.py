@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cadre.runtime import timing
 from cadre.runtime.backends.base import Backend, TextStream, register_backend
-from cadre.runtime.backends.openai_async import AsyncClients, AsyncUpstream, sse_pieces
+from cadre.runtime.backends.openai_async import AsyncClients, AsyncUpstream, session_factory, sse_pieces
 from cadre.runtime.backends.openai_async import usage_of as _usage
 from cadre.runtime.errors import BackendError
 
@@ -38,9 +38,9 @@ class OpenAIOptions(BaseModel):
 class OpenAIBackend(AsyncUpstream, Backend):
     """A remote model behind /v1/chat/completions.
 
-    One pooled keep-alive client per upstream: `self.client` for synchronous callers, and
-    one `httpx.AsyncClient` per event loop for the server's async path (`astream`,
-    `awhole` from AsyncUpstream), both built once at load and closed at unload.
+    One pooled keep-alive client per upstream: `self.client` (httpx) for synchronous
+    callers, and one `aiohttp.ClientSession` per event loop for the server's async path
+    (`astream`, `awhole` from AsyncUpstream), both built once at load and closed at unload.
     """
 
     Options = OpenAIOptions
@@ -64,8 +64,7 @@ class OpenAIBackend(AsyncUpstream, Backend):
         timeout = httpx.Timeout(opts.timeout_s, connect=opts.connect_timeout_s)
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=256, keepalive_expiry=30)
         self.client = httpx.Client(headers=headers, timeout=timeout, limits=limits)
-        self.async_clients = AsyncClients(lambda: httpx.AsyncClient(headers=headers, timeout=timeout,
-                                                                    limits=limits))
+        self.async_clients = AsyncClients(session_factory(headers, opts.timeout_s, opts.connect_timeout_s))
         self.loaded = True
 
     def unload(self) -> None:
