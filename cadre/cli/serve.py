@@ -27,23 +27,38 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           body_timeout: float = typer.Option(30.0, min=0.1, help="Seconds a request body may take to arrive (e.g. a Content-Length larger than what is sent); slower gets 408."),
           max_connections: int = typer.Option(256, min=1, help="Open connections at most; more are answered 503 and closed."),
           allow_local_images: Optional[Path] = typer.Option(None, "--allow-local-images", help="Read image paths sent in requests, but only files under this folder (off by default: images arrive as base64 data URLs only).", file_okay=False, exists=True, resolve_path=True),
+          workers: int = typer.Option(1, min=1, max=64, help="Processes answering on the port, each with its own engine and 1/N of the memory budget; /metrics sums them all."),
+          max_in_flight: int = typer.Option(512, min=1, help="Requests one process answers at once; more get 429 with Retry-After at once."),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
     """Serve chat/completions, completions, models, route, health and metrics over HTTP."""
     import uvicorn
 
     from cadre.server.app import create_app
-    from cadre.server.protocol import guarded_protocol
+    from cadre.server.protocol import guard_workers, guarded_protocol
     from cadre.server.settings import ServerSettings, api_keys_from
 
     keys = api_keys_from(api_key)
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
                               max_request_bytes=max_request_bytes, body_timeout=body_timeout,
-                              local_images=str(allow_local_images) if allow_local_images else None)
+                              local_images=str(allow_local_images) if allow_local_images else None,
+                              max_in_flight=max_in_flight)
     engine = build_engine(config, queue_size, memory_budget, settings.local_images)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
                    err=True)
     _log_to_stderr(log_level)
+    if workers > 1:
+        from cadre.server.workers import split_budget
+
+        try:  # the parent only checks the project (and each worker's share); workers build their own
+            split_budget(engine.manager, workers)
+        finally:
+            engine.close()
+        return _serve_workers(workers, host, port, log_level, graceful_timeout, settings,
+                              guard_workers(header_timeout, max_connections),
+                              {"config": str(config.resolve()) if config else None,
+                               "queue_size": queue_size, "memory_budget": memory_budget,
+                               "local_images": settings.local_images})
     app = create_app(engine, settings)
     # uvicorn stops accepting on SIGINT/SIGTERM and lets requests in flight finish first.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
@@ -53,6 +68,24 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
         server.run()
     finally:
         engine.close()
+
+
+def _serve_workers(workers: int, host: str, port: int, log_level: str, graceful_timeout: float,
+                   settings, protocol: str, engine_args: dict) -> None:
+    """uvicorn's supervisor with N worker processes (see cadre/server/workers.py)."""
+    import dataclasses
+
+    import uvicorn
+
+    from cadre.server.workers import cleanup_parent, prepare_parent
+
+    folder = prepare_parent({**engine_args, "workers": workers, "log_level": log_level,
+                             "settings": dataclasses.asdict(settings)})
+    try:
+        uvicorn.run("cadre.cli.serve_workers:app", factory=True, workers=workers, host=host, port=port,
+                    log_level=log_level, timeout_graceful_shutdown=graceful_timeout, http=protocol)
+    finally:
+        cleanup_parent(folder)
 
 
 def _log_to_stderr(level: str) -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
+from cadre.runtime import timing
+from cadre.runtime.async_answer import attach_async
 from cadre.runtime.backends.base import last_user_text, message_text
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
 from cadre.runtime.image_input import LocalImages, path_in_text
@@ -140,20 +142,25 @@ class Engine:
         release = _Once(lambda: self._release(plan.prepared))
         weakref.finalize(handle, release)  # a handle dropped before streaming still releases
         handle.deltas = self._deltas(handle, plan.prepared, release, max_tokens, temperature, top_p)
+        if getattr(plan.prepared.backend, "supports_async", False):
+            attach_async(handle, plan.prepared, release, self.manager, (max_tokens, temperature, top_p))
         return handle
 
     def _deltas(self, handle: StreamHandle, prepared: Prepared, release, max_tokens, temperature, top_p):
         try:
+            timing.model_started()
             stream = prepared.backend.stream(prepared.messages, max_tokens, temperature, top_p,
                                              cancel=handle.cancelled)
             first = True
             for piece in stream:
+                timing.model_progress()
                 piece = piece.lstrip() if first else piece
                 first = first and not piece
                 if piece:
                     yield piece
             handle.usage, handle.finish_reason = stream.usage, stream.finish_reason
         finally:
+            timing.model_done()
             release()
 
     def _release(self, prepared: Prepared) -> None:

@@ -21,6 +21,7 @@ import weakref
 
 from cadre.runtime.backends.base import Backend, get_backend
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
+from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.memory import (
     Meter,
     auto_budget,
@@ -147,6 +148,7 @@ class ModelManager:
                         slot.in_use += 1
                         slot.last_used = time.monotonic()
                         return slot.backend
+                    refuse_blocking()  # an inline caller retries in a worker thread
                     if slot.state == "unloaded" and self._make_room(slot):
                         slot.state = "loading"  # reserves its estimate in `charge`
                         break

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 from cadre.routing.base import RouteChoice
 
@@ -42,6 +42,10 @@ class StreamHandle:
 
     Iterate `deltas` for text pieces; `usage`/`finish_reason` are final once it is
     exhausted. `cancel()` (a client that disconnected) stops generation at the next token.
+
+    When the model's backend can be awaited (the `openai` backend), `astream()` (an async
+    iterator of deltas) and `awhole()` (awaits the whole text) answer on the caller's event
+    loop instead; use one of `deltas`, `astream()` or `awhole()`, once.
     """
 
     model: str
@@ -51,6 +55,8 @@ class StreamHandle:
     usage: Usage = field(default_factory=Usage)
     finish_reason: str = "stop"
     cancelled: threading.Event = field(default_factory=threading.Event)
+    astream: Callable | None = None
+    awhole: Callable | None = None
 
     def cancel(self) -> None:
         self.cancelled.set()

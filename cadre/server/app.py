@@ -8,6 +8,7 @@ loop keeps answering /health, /metrics and other requests while models generate.
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from fastapi import APIRouter, FastAPI, Request
@@ -15,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from cadre.server import generation
+from cadre.server.hotpath import HotPathMiddleware
 from cadre.server.errors import (
     ApiError,
     install_error_handlers,
@@ -63,8 +65,10 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
         app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-cadre-route", "retry-after"])
+                           expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "retry-after"])
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Outermost: refuses past max_in_flight before any work, and times everything.
+    app.add_middleware(HotPathMiddleware, max_in_flight=settings.max_in_flight)
     return app
 
 
@@ -143,7 +147,7 @@ async def health(request: Request):
     """Liveness: answers as long as the event loop does (never touches the models)."""
     state = request.app.state
     return {"status": "ok", "models": len(state.engine.model_names()),
-            "uptime_s": round(time.time() - state.started, 1)}
+            "uptime_s": round(time.time() - state.started, 1), "pid": os.getpid()}
 
 
 @routes.get("/metrics")

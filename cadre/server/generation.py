@@ -17,6 +17,8 @@ import anyio
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from cadre.runtime.inline import WouldBlock, inline
+from cadre.server import upstream_path
 from cadre.server.errors import error_body, to_api_error
 from cadre.server.redact import redact
 from cadre.server.streaming import (
@@ -68,12 +70,26 @@ def _count(state, requested: str, answer) -> None:
                            labels.route(route.name if route is not None else None))
 
 
+def _plan_inline(state, messages: list[dict], model: str, sampling: dict):
+    """A named model's plan made on the loop (no routing; admission only), or None when it
+    would load the model or wait in its queue: the caller then plans in a worker thread."""
+    if model not in state.engine.registry:
+        return None
+    try:
+        with inline():
+            return state.engine.chat_stream(messages, model=model, **sampling)
+    except WouldBlock:
+        return None
+
+
 async def _open_stream(state, messages: list[dict], model: str, sampling: dict):
     """Start a stream: routing and admission to the chosen model's queue happen here
     (a full queue raises Overloaded → 429), before any response byte is sent."""
     try:
-        handle = await state.pools.run("generation", state.engine.chat_stream, messages,
-                                       model=model, **sampling)
+        handle = _plan_inline(state, messages, model, sampling)
+        if handle is None:
+            handle = await state.pools.run("generation", state.engine.chat_stream, messages,
+                                           model=model, **sampling)
     except Exception as exc:
         raise to_api_error(exc) from None
     _count(state, model, handle)
@@ -82,6 +98,8 @@ async def _open_stream(state, messages: list[dict], model: str, sampling: dict):
 
 async def _collect(request: Request, handle, stops: list[str]) -> str:
     """Whole answer from a stream in a worker thread; a client that leaves cancels it."""
+    if upstream_path.is_async(handle):
+        return await upstream_path.collect(request, handle, stops)
     state, text, failure = request.app.state, "", None
     async with anyio.create_task_group() as group:
         group.start_soon(wait_for_disconnect, request.receive, handle.cancel)
@@ -158,21 +176,27 @@ async def _stream(request: Request, handle, body, kind: str) -> CancellingStream
     """SSE for a handle; the first piece is computed before the 200 goes out, so a model
     that fails to load is still answered with its proper status."""
     pools = request.app.state.pools
-    iterator = filtered_deltas(handle, body.stop_list())
+    on_loop = upstream_path.is_async(handle)
+    iterator = upstream_path.filtered(handle, body.stop_list()) if on_loop \
+        else filtered_deltas(handle, body.stop_list())
     try:
-        first = await next_piece(pools, iterator)
+        first = await anext(iterator, _END) if on_loop else await next_piece(pools, iterator)
     except BaseException as exc:  # a failure, or the client leaving before the first piece
-        stop_stream(handle, iterator)
+        closing = stop_stream(handle, iterator)
+        if closing is not None:
+            with anyio.CancelScope(shield=True):
+                await closing
         if isinstance(exc, Exception):
             raise to_api_error(exc) from None
         raise
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
-    events = _events(pools, handle, first, iterator, kind, include_usage)
+    rest = iterator if on_loop else pieces(pools, iterator)
+    events = _events(handle, first, rest, kind, include_usage)
     return CancellingStream(events, on_close=lambda: stop_stream(handle, iterator),
                             headers=route_headers(handle.reason))
 
 
-async def _events(pools, handle, first, iterator, kind: str, include_usage: bool):
+async def _events(handle, first, rest, kind: str, include_usage: bool):
     """The SSE events of one stream, ending with [DONE] (an error mid-stream is an event)."""
     base = stream_base(handle.model, kind)
     if kind == "chat":
@@ -180,7 +204,7 @@ async def _events(pools, handle, first, iterator, kind: str, include_usage: bool
     try:
         if first is not _END:
             yield sse(chunk(base, {"content": first}, kind=kind))
-            async for piece in pieces(pools, iterator):
+            async for piece in rest:
                 yield sse(chunk(base, {"content": piece}, kind=kind))
     except Exception as exc:
         err = to_api_error(exc)

@@ -6,6 +6,7 @@ loaded models and memory are read from `engine.metrics_snapshot()` at scrape tim
 """
 from __future__ import annotations
 
+import os
 import time
 
 from prometheus_client import (
@@ -36,14 +37,17 @@ class ServerMetrics:
                                ["model", "requested"], registry=r)
         self.decisions = Counter("cadre_route_decisions", "Routing decisions by route and router name",
                                  ["route", "requested"], registry=r)
-        self.in_flight = Gauge("cadre_requests_in_flight", "Requests being answered", registry=r)
-        self.loaded = Gauge("cadre_model_loaded", "1 when the model is loaded", ["model"], registry=r)
+        # multiprocess_mode says how `serve --workers N` combines the workers' values.
+        self.in_flight = Gauge("cadre_requests_in_flight", "Requests being answered", registry=r,
+                               multiprocess_mode="livesum")
+        self.loaded = Gauge("cadre_model_loaded", "1 when the model is loaded", ["model"], registry=r,
+                            multiprocess_mode="livemax")
         self.model_bytes = Gauge("cadre_model_memory_bytes", "Measured memory of a loaded model",
-                                 ["model"], registry=r)
+                                 ["model"], registry=r, multiprocess_mode="livesum")
         self.memory = Gauge("cadre_memory_bytes", "Engine memory: used and budget bytes per device",
-                            ["kind"], registry=r)
+                            ["kind"], registry=r, multiprocess_mode="livesum")
         self.engine_counts = Gauge("cadre_engine_count", "Engine counters (requests, fallbacks)",
-                                   ["kind"], registry=r)
+                                   ["kind"], registry=r, multiprocess_mode="livesum")
 
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
         """Count one finished request."""
@@ -64,6 +68,12 @@ class ServerMetrics:
         """Refresh the engine gauges from a snapshot, then expose everything."""
         if snapshot:
             self._engine_gauges(snapshot)
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # serve --workers N: every worker's values
+            from prometheus_client import multiprocess
+
+            combined = CollectorRegistry()
+            multiprocess.MultiProcessCollector(combined)
+            return generate_latest(combined)
         return generate_latest(self.registry)
 
     def _engine_gauges(self, snapshot: dict) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -16,6 +17,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from cadre.server.errors import error_bytes
 
 log = logging.getLogger("cadre.server")
+HEADER_TIMEOUT_ENV = "CADRE_HEADER_TIMEOUT"
+MAX_CONNECTIONS_ENV = "CADRE_MAX_CONNECTIONS"
+WORKER_PROTOCOL = "cadre.server.protocol:WorkerH11Protocol"
 
 
 def raw_error(status: int, reason: str, message: str, code: str) -> bytes:
@@ -85,3 +89,18 @@ def guarded_protocol(header_timeout: float, max_connections: int) -> type[Guarde
     """A protocol class for `uvicorn.Config(http=...)` with these limits."""
     return type("CadreH11Protocol", (GuardedH11Protocol,),
                 {"header_timeout": float(header_timeout), "max_connections": int(max_connections)})
+
+
+def guard_workers(header_timeout: float, max_connections: int) -> str:
+    """`cadre serve --workers N`: uvicorn imports each worker's protocol by name, so the
+    limits travel in the environment the workers inherit. Returns the protocol's name."""
+    os.environ[HEADER_TIMEOUT_ENV] = str(float(header_timeout))
+    os.environ[MAX_CONNECTIONS_ENV] = str(int(max_connections))
+    return WORKER_PROTOCOL
+
+
+class WorkerH11Protocol(GuardedH11Protocol):
+    """The guarded protocol of one worker process, with the limits its parent set."""
+
+    header_timeout = float(os.environ.get(HEADER_TIMEOUT_ENV, GuardedH11Protocol.header_timeout))
+    max_connections = int(os.environ.get(MAX_CONNECTIONS_ENV, GuardedH11Protocol.max_connections))

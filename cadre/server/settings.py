@@ -19,6 +19,7 @@ class ServerSettings:
     body_timeout: seconds a request body may take to arrive; slower gets 408.
     local_images: the one folder under which image paths in requests are read (None:
         images only as base64 or data URLs, the default).
+    max_in_flight: requests answered at once by this process; more get 429 at once.
     """
 
     api_keys: tuple[str, ...] = ()
@@ -28,10 +29,13 @@ class ServerSettings:
     default_max_tokens: int = 256
     body_timeout: float = 30.0
     local_images: str | None = None
+    max_in_flight: int = 512
 
     def __post_init__(self):
         if self.max_request_bytes < 1:
             raise ValueError("max_request_bytes must be positive")
+        if self.max_in_flight < 1:
+            raise ValueError("max_in_flight must be at least 1")
         if self.route_threads < 1:
             raise ValueError("route_threads must be at least 1")
 

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 
+import anyio
 from starlette.responses import StreamingResponse
 
 _END = object()
@@ -110,8 +111,11 @@ def stream_base(model: str, kind: str) -> dict:
 
 def stop_stream(handle, iterator=None) -> None:
     """End a generation for good: set its cancel flag and close its generators, so the
-    engine's cleanup (releasing the model) runs now rather than at garbage collection."""
+    engine's cleanup (releasing the model) runs now rather than at garbage collection.
+    For an async iterator it returns the `aclose()` awaitable, for the caller to await."""
     handle.cancel()
+    if hasattr(iterator, "aclose"):  # the async path: closed on the loop, model released there
+        return iterator.aclose()
     for gen in (iterator, handle.deltas):
         close = getattr(gen, "close", None)
         if close is not None:
@@ -132,7 +136,10 @@ class CancellingStream(StreamingResponse):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            self.on_close()
+            closing = self.on_close()
+            if closing is not None:  # an async generator's aclose(): awaited even when cancelled
+                with anyio.CancelScope(shield=True):
+                    await closing
 
 
 async def wait_for_disconnect(receive, on_disconnect: Callable[[], None]) -> None:

@@ -13,7 +13,10 @@ from collections.abc import Iterator
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cadre.runtime import timing
 from cadre.runtime.backends.base import Backend, TextStream, register_backend
+from cadre.runtime.backends.openai_async import AsyncClients, AsyncUpstream, session_factory, sse_pieces
+from cadre.runtime.backends.openai_async import usage_of as _usage
 from cadre.runtime.errors import BackendError
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -32,14 +35,20 @@ class OpenAIOptions(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
 
 
-class OpenAIBackend(Backend):
-    """A remote model behind /v1/chat/completions."""
+class OpenAIBackend(AsyncUpstream, Backend):
+    """A remote model behind /v1/chat/completions.
+
+    One pooled keep-alive client per upstream: `self.client` (httpx) for synchronous
+    callers, and one `aiohttp.ClientSession` per event loop for the server's async path
+    (`astream`, `awhole` from AsyncUpstream), both built once at load and closed at unload.
+    """
 
     Options = OpenAIOptions
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
         self.client = None
+        self.async_clients: AsyncClients | None = None
 
     def load(self) -> None:
         """Open the HTTP client (no request is made until the first answer)."""
@@ -52,15 +61,19 @@ class OpenAIBackend(Backend):
             raise BackendError(f"model {self.spec.name!r}: environment variable {opts.api_key_env} is not set")
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        self.client = httpx.Client(headers=headers,
-                                   timeout=httpx.Timeout(opts.timeout_s, connect=opts.connect_timeout_s))
+        timeout = httpx.Timeout(opts.timeout_s, connect=opts.connect_timeout_s)
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=256, keepalive_expiry=30)
+        self.client = httpx.Client(headers=headers, timeout=timeout, limits=limits)
+        self.async_clients = AsyncClients(session_factory(headers, opts.timeout_s, opts.connect_timeout_s))
         self.loaded = True
 
     def unload(self) -> None:
-        """Close the HTTP client."""
+        """Close the HTTP clients."""
         if self.client is not None:
             self.client.close()
-        self.client = None
+        if self.async_clients is not None:
+            self.async_clients.close()
+        self.client, self.async_clients = None, None
         self.loaded = False
 
     @property
@@ -104,31 +117,26 @@ class OpenAIBackend(Backend):
         import httpx
 
         try:
+            done = False
             for line in response.iter_lines():
+                timing.model_progress()
                 if cancel is not None and cancel.is_set():
                     out.finish_reason = "cancelled"
                     return
-                if not line.startswith("data:"):
-                    continue
+                if done or not line.startswith("data:"):
+                    continue  # read on to the end, so the connection goes back to the pool
                 payload = line[5:].strip()
                 if payload == "[DONE]":
-                    return
-                chunk = json.loads(payload)
-                if chunk.get("usage"):
-                    out.usage = _usage(chunk)
-                for choice in chunk.get("choices") or ():
-                    if choice.get("finish_reason"):
-                        out.finish_reason = choice["finish_reason"]
-                    piece = (choice.get("delta") or {}).get("content")
-                    if piece:
-                        out.usage.completion_tokens += 0 if chunk.get("usage") else 1
-                        yield piece
+                    done = True
+                    continue
+                yield from sse_pieces(out, json.loads(payload))
         except httpx.TimeoutException:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None
         except (httpx.HTTPError, json.JSONDecodeError) as exc:
             raise BackendError(f"model {self.spec.name!r}: broken stream from {self.endpoint} ({exc})") from None
         finally:
+            timing.model_done()
             response.close()
 
     def _send(self, body: dict, stream: bool):
@@ -150,30 +158,40 @@ class OpenAIBackend(Backend):
         """One request: the response, or a BackendError describing why it failed."""
         import httpx
 
-        name, url = self.spec.name, self.endpoint
         try:
-            request = self.client.build_request("POST", url, json=body)
+            timing.model_started()
+            request = self.client.build_request("POST", self.endpoint, json=body)
             response = self.client.send(request, stream=stream)
-        except httpx.ConnectError:
-            return BackendError(f"model {name!r}: {url} refused the connection")
-        except httpx.TimeoutException:
-            return BackendError(f"model {name!r}: {url} timed out after {self.options.timeout_s:g}s")
+            timing.model_progress()
         except httpx.HTTPError as exc:
-            return BackendError(f"model {name!r}: request to {url} failed ({exc})")
+            timing.model_done()
+            return self.transport_error(exc)
         if response.status_code >= 400:
             text = response.read().decode("utf-8", "replace")[:200] if stream else response.text[:200]
             response.close()
-            error = BackendError(f"model {name!r}: {url} returned HTTP {response.status_code} ({text.strip()!r})")
-            error.retryable = response.status_code in _RETRY_STATUS
-            return error
+            timing.model_done()
+            return self.status_error(response.status_code, text)
+        if not stream:
+            timing.model_done()
         return response
 
+    def transport_error(self, exc) -> BackendError:
+        """A BackendError naming the model and the endpoint for a failed request."""
+        import httpx
 
-def _usage(data: dict):
-    from cadre.runtime.types import Usage
+        name, url = self.spec.name, self.endpoint
+        if isinstance(exc, httpx.ConnectError):
+            return BackendError(f"model {name!r}: {url} refused the connection")
+        if isinstance(exc, httpx.TimeoutException):
+            return BackendError(f"model {name!r}: {url} timed out after {self.options.timeout_s:g}s")
+        return BackendError(f"model {name!r}: request to {url} failed ({exc})")
 
-    usage = data.get("usage") or {}
-    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+    def status_error(self, status: int, text: str) -> BackendError:
+        """A BackendError for an HTTP error status (retryable for 429 and 5xx)."""
+        error = BackendError(f"model {self.spec.name!r}: {self.endpoint} returned HTTP {status} "
+                             f"({text.strip()!r})")
+        error.retryable = status in _RETRY_STATUS
+        return error
 
 
 register_backend("openai", OpenAIBackend)

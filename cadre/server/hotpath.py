@@ -1,0 +1,51 @@
+"""The outermost raw ASGI middleware: admission and the overhead header.
+
+- Admission: at most `max_in_flight` requests are answered at once; the next one is
+  refused at once with 429 and `Retry-After` instead of queueing without bound in front
+  of the thread pools (per-model queues are the manager's; this bounds the whole server).
+- `x-cadre-overhead-ms` on every response: the milliseconds from the request's arrival to
+  its first response byte that were not spent waiting on a model (see
+  cadre/runtime/timing.py), like LiteLLM's `x-litellm-overhead-duration-ms`.
+"""
+from __future__ import annotations
+
+import time
+
+from cadre.runtime import timing
+from cadre.server.middleware import send_error
+
+OVERHEAD_HEADER = b"x-cadre-overhead-ms"
+EXEMPT = frozenset({"/health", "/metrics"})  # liveness and scrapes answer even when full
+
+
+class HotPathMiddleware:
+    """Admission control and the overhead header, in one cheap layer."""
+
+    def __init__(self, app, max_in_flight: int = 512, retry_after_s: int = 1):
+        self.app, self.max_in_flight = app, max_in_flight
+        self.retry_after = str(retry_after_s).encode()
+        self.in_flight = 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        request_timing = timing.begin()
+        if self.in_flight >= self.max_in_flight and scope["path"] not in EXEMPT:
+            return await send_error(send, 429, f"the server is answering {self.in_flight} requests, "
+                                    f"its limit; retry later", "server_overloaded",
+                                    [(b"retry-after", self.retry_after), _overhead(request_timing)])
+
+        async def timed_send(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), _overhead(request_timing)]
+            await send(message)
+
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, timed_send)
+        finally:
+            self.in_flight -= 1
+
+
+def _overhead(request_timing) -> tuple[bytes, bytes]:
+    return OVERHEAD_HEADER, b"%.3f" % request_timing.overhead_ms(time.perf_counter())
