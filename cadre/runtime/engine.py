@@ -20,6 +20,7 @@ from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
 from cadre.runtime.backends.base import last_user_text, message_text
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
+from cadre.runtime import passthrough
 from cadre.runtime.manager import ModelManager
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
@@ -43,6 +44,9 @@ class Plan:
     prepared: Prepared | None = None
     tool_calls: list[dict] = field(default_factory=list)
     finish_reason: str = "stop"
+    fields: dict = field(default_factory=dict)      # client fields the backend acts on natively
+    client_tools: tuple | None = None               # (tools, tool_choice) offered in a local prompt
+    usage: Usage = field(default_factory=Usage)
 
 
 class Engine:
@@ -91,13 +95,15 @@ class Engine:
         return self.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=temperature)
 
     def chat(self, messages: list[dict], model: str = "auto", tools: list[dict] | None = None,
-             tool_choice=None, max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0) -> EngineResult:
-        """Answer a chat; tool calls for the client's own tools come back in `tool_calls`."""
+             tool_choice=None, max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
+             **fields) -> EngineResult:
+        """Answer a chat; tool calls for the client's own tools come back in `tool_calls`.
+        `fields` (response_format, seed, parallel_tool_calls) are honoured as in chat_stream."""
         started = time.perf_counter()
-        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields)
         usage = self._run(plan, max_tokens, temperature, top_p)
         if plan.route is not None and plan.model != self.primary and plan.prepared is not None \
-                and looks_degenerate(plan.text):
+                and not plan.fields and plan.client_tools is None and looks_degenerate(plan.text):
             # A tiny specialist that answered nothing usable: the primary answers instead.
             why = "empty answer" if not plan.text else "degenerate answer"
             plan = self._primary_plan(plan.route, messages, f"{plan.reason}: {why} → primary")
@@ -110,35 +116,55 @@ class Engine:
     def _run(self, plan: Plan, max_tokens: int, temperature: float, top_p: float) -> Usage:
         """Generate a planned answer from its model (a ready text needs nothing)."""
         if plan.prepared is None:
-            return Usage()
+            return plan.usage
         try:
-            text, usage, plan.finish_reason = plan.prepared.backend.chat(
-                plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+            if plan.fields or plan.client_tools is not None:
+                stream = self._open(plan, max_tokens, temperature, top_p, None)
+                text, plan.tool_calls = passthrough.drain(stream)
+                usage, plan.finish_reason = stream.usage, stream.finish_reason
+            else:
+                text, usage, plan.finish_reason = plan.prepared.backend.chat(
+                    plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
         finally:
             self._release(plan.prepared)
         plan.text = text.strip()
         return usage
 
+    def _open(self, plan: Plan, max_tokens: int, temperature: float, top_p: float, cancel):
+        """The backend's stream for a plan: client fields passed natively, or the client's
+        tools offered in a local model's prompt."""
+        prepared = plan.prepared
+        if plan.client_tools is not None:
+            tools, choice = plan.client_tools
+            return passthrough.local_tool_stream(prepared.backend, prepared.name, prepared.messages, tools,
+                                                 choice, max_tokens, temperature, top_p, cancel)
+        return prepared.backend.stream(prepared.messages, max_tokens, temperature, top_p,
+                                       cancel=cancel, **plan.fields)
+
     def chat_stream(self, messages, model: str = "auto", max_tokens: int = 256, temperature: float = 0.0,
-                    top_p: float = 1.0, tools=None, tool_choice=None) -> StreamHandle:
-        """Route now (model and reason are known at once), then stream the answer."""
-        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
+                    top_p: float = 1.0, tools=None, tool_choice=None, **fields) -> StreamHandle:
+        """Route now (model and reason are known at once), then stream the answer: text
+        pieces, and tool-call deltas (OpenAI's dicts) when the model calls the client's tools."""
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields)
         self._count(plan)
-        handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason)
+        handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason,
+                              usage=plan.usage)
         if plan.prepared is None:
             handle.deltas = iter([plan.text or ""])
             return handle
         release = _Once(lambda: self._release(plan.prepared))
         weakref.finalize(handle, release)  # a handle dropped before streaming still releases
-        handle.deltas = self._deltas(handle, plan.prepared, release, max_tokens, temperature, top_p)
+        handle.deltas = self._deltas(handle, plan, release, max_tokens, temperature, top_p)
         return handle
 
-    def _deltas(self, handle: StreamHandle, prepared: Prepared, release, max_tokens, temperature, top_p):
+    def _deltas(self, handle: StreamHandle, plan: Plan, release, max_tokens, temperature, top_p):
         try:
-            stream = prepared.backend.stream(prepared.messages, max_tokens, temperature, top_p,
-                                             cancel=handle.cancelled)
+            stream = self._open(plan, max_tokens, temperature, top_p, handle.cancelled)
             first = True
             for piece in stream:
+                if not isinstance(piece, str):  # a tool-call delta
+                    yield piece
+                    continue
                 piece = piece.lstrip() if first else piece
                 first = first and not piece
                 if piece:
@@ -152,17 +178,24 @@ class Engine:
         self.manager.restore_pinned()
 
     # ------------------------------------------------------------------ planning
-    def _plan(self, messages, model, tools, tool_choice, max_tokens, temperature, top_p) -> Plan:
+    def _plan(self, messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields=None) -> Plan:
+        """Route first (tools do not skip routing), then make the chosen model honour the
+        client's tools, tool_choice and response_format."""
         check_messages(messages)
         if not isinstance(model, str) or not model:
             raise CadreError("model must be a name: auto, router-<kind>-<threshold> or a registry model")
-        if tools and tool_choice != "none":
-            return self._client_tools(messages, model, tools, max_tokens, temperature, top_p)
+        fields = {**(fields or {}), **({"tools": tools} if tools else {}),
+                  **({"tool_choice": tool_choice} if tool_choice is not None and tools else {})}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        plan = self._route_plan(messages, model, max_tokens, temperature, top_p, client_tools=bool(tools))
+        return self._honour(plan, messages, model, fields)
+
+    def _route_plan(self, messages, model, max_tokens, temperature, top_p, client_tools: bool) -> Plan:
         if model in self.registry:
             return Plan(model, f"model {model} requested by name", None,
                         prepared=self._acquire(model, messages, ""))
         text, image = last_user_text(messages), last_image(messages)
-        if self._primary_calls_tools() and image is None:
+        if self._primary_calls_tools() and image is None and not client_tools:
             self.selector.parse(model)  # an unknown router name is still an error
             return self._tool_loop(messages, max_tokens, temperature, top_p)
         if image is not None and self.use_routing:
@@ -261,21 +294,51 @@ class Engine:
             f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})"
         return Plan(last, why, text=loop.text.strip())
 
-    def _client_tools(self, messages, model, tools, max_tokens, temperature, top_p) -> Plan:
-        """The client's own tools: the primary (or the named model) writes calls that go back."""
-        name = model if model in self.registry else self.primary
-        if model not in self.registry:
-            self.selector.parse(model)
-        names = {t.get("function", t).get("name") for t in tools}
-        loop = run_tool_loop(self._generate_with(name, max_tokens, temperature, top_p), self.toolbox,
-                             messages, tools, 1, client_tools=names)
-        if loop.client_calls:
-            calls = [c.to_openai() for c in loop.client_calls]
-            return Plan(name, f"{name} called {', '.join(c.name for c in loop.client_calls)}",
-                        tool_calls=calls, text="", finish_reason="tool_calls")
-        errors = [s["result"] for s in loop.steps if not s["ok"]]
-        why = f"{name} wrote no valid tool call" + (f" ({errors[0][:80]})" if errors else "")
-        return Plan(name, why, text=loop.raw.strip())
+    def _honour(self, plan: Plan, messages, requested: str, fields: dict) -> Plan:
+        """Fit the plan to the client's fields (runtime/passthrough.py): native to a backend
+        that acts on them; a local chat model gets the tools in its prompt and constrained
+        decoding for response_format; a specialist or a tool that cannot comply hands over
+        to the primary (model="auto") or is a clear error (a model named)."""
+        if not fields:
+            return plan
+        choice = fields.get("tool_choice")
+        tools = fields.get("tools") if choice != "none" else None
+        forced = passthrough.wants_tool_call(choice) if tools else False
+        json_out = passthrough.wants_json(fields)
+        named = requested in self.registry
+        if plan.prepared is None:  # a tool (sympy, vision) answered with a ready text
+            if not (forced or json_out):
+                return plan
+            need = "tool_choice" if forced else "response_format"
+            plan = self._primary_plan(plan.route, messages, f"{plan.reason}; {need} needs a model → primary")
+        native = passthrough.supported(plan.prepared.backend, fields)
+        offer = tools is not None and "tools" not in native
+        if offer and not (named or plan.model == self.primary or self.registry.get(plan.model).supports_function_calling):
+            if forced or json_out:
+                plan = self._switch_to_primary(plan, messages, "tool_choice needs a tool-calling model")
+                native = passthrough.supported(plan.prepared.backend, fields)
+            else:
+                plan.reason += f" (tools not offered to {plan.model})"
+                offer = False
+        if json_out and "response_format" not in native and not offer:
+            if named or plan.model == self.primary:
+                self._release(plan.prepared)
+                raise CadreError(f"model {plan.model!r} cannot honour response_format "
+                                 "(it is neither an OpenAI-compatible upstream nor a Hugging Face chat model)")
+            plan = self._switch_to_primary(plan, messages, "response_format needs a model that honours it")
+            native = passthrough.supported(plan.prepared.backend, fields)
+            if "response_format" not in native:
+                self._release(plan.prepared)
+                raise CadreError(f"no model here can honour response_format (primary {self.primary!r} cannot)")
+        plan.fields = {k: v for k, v in native.items() if not (offer and k in ("tools", "tool_choice"))}
+        if offer:
+            plan.client_tools = (tools, choice)
+            plan.fields = {}
+        return plan
+
+    def _switch_to_primary(self, plan: Plan, messages, why: str) -> Plan:
+        self._release(plan.prepared)
+        return self._primary_plan(plan.route, messages, f"{plan.reason}; {why} → primary")
 
     # ------------------------------------------------------------------ metrics
     def _count(self, plan: Plan) -> None:

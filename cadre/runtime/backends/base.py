@@ -71,6 +71,9 @@ class Backend(ABC):
 
     name: ClassVar[str] = "base"
     Options: ClassVar[type[BaseModel]] = NoOptions
+    # Request fields `stream(..., **fields)` acts on (tools, tool_choice, response_format,
+    # seed, parallel_tool_calls); the engine passes a backend only the ones it names here.
+    passthrough: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, spec, device: str = "cpu"):
         self.spec, self.device = spec, device

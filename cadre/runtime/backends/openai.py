@@ -36,6 +36,7 @@ class OpenAIBackend(Backend):
     """A remote model behind /v1/chat/completions."""
 
     Options = OpenAIOptions
+    passthrough = frozenset({"tools", "tool_choice", "response_format", "seed", "parallel_tool_calls", "stop"})
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
@@ -94,9 +95,13 @@ class OpenAIBackend(Backend):
                                f"({response.text[:120]!r})") from None
         return data
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None) -> TextStream:
-        """Answer as server-sent events, piece by piece."""
-        body = self._payload(messages, max_tokens, temperature, top_p, stop, True)
+    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None,
+               **fields) -> TextStream:
+        """Answer as server-sent events, piece by piece: text pieces, and for native tool
+        calls the upstream's `tool_calls` delta entries as dicts. `fields` (tools,
+        tool_choice, response_format, seed) go to the upstream as they are."""
+        body = self._payload(messages, max_tokens, temperature, top_p, stop, True,
+                             stream_options={"include_usage": True}, **fields)
         response = self._send(body, stream=True)
         return TextStream(lambda out: self._events(out, response, cancel))
 
@@ -119,14 +124,17 @@ class OpenAIBackend(Backend):
                 for choice in chunk.get("choices") or ():
                     if choice.get("finish_reason"):
                         out.finish_reason = choice["finish_reason"]
-                    piece = (choice.get("delta") or {}).get("content")
+                    delta = choice.get("delta") or {}
+                    piece = delta.get("content")
                     if piece:
                         out.usage.completion_tokens += 0 if chunk.get("usage") else 1
                         yield piece
+                    for call in delta.get("tool_calls") or ():
+                        yield dict(call)  # an OpenAI tool-call delta, passed on as it came
         except httpx.TimeoutException:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None
-        except (httpx.HTTPError, json.JSONDecodeError) as exc:
+        except (httpx.HTTPError, json.JSONDecodeError, AttributeError, TypeError) as exc:
             raise BackendError(f"model {self.spec.name!r}: broken stream from {self.endpoint} ({exc})") from None
         finally:
             response.close()
