@@ -80,6 +80,13 @@ class Engine:
         """Virtual models: auto, then router-<kind>-<threshold>."""
         return self.selector.names()
 
+    def answer_names(self) -> list[str]:
+        """Names a response's `model` can carry besides registry models: the built-in
+        tools (tool:solve_math, ...) and the vision encoder's label path."""
+        from cadre.runtime.vision import ENCODER_NAME
+
+        return [f"tool:{name}" for name in self.toolbox.schemas] + [ENCODER_NAME]
+
     # ------------------------------------------------------------------ routing
     def route(self, text: str, model: str = "auto") -> RouteChoice:
         """The route a text would take (no generation)."""
