@@ -6,37 +6,16 @@ and /v1/embeddings."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
+from tests.server.gateway_proc import KEY, cadre_serve
 from tests.server.stub_upstream import StubUpstream
 
-KEY = "proxy-key"
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "Weather in a city.",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
-
-
-def project(url: str) -> str:
-    return f"""\
-version: 1
-models:
-  - {{name: stub-gpt, backend: openai, url: "{url}", capabilities: [primary_chat],
-     options: {{retries: 0}}}}
-"""
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -48,30 +27,8 @@ def stub():
 
 @pytest.fixture(scope="module")
 def gateway(stub, tmp_path_factory):
-    """`cadre serve` on a free port, its project pointing at the stub."""
-    root = tmp_path_factory.mktemp("proxy")
-    (root / "cadre.yaml").write_text(project(stub.url))
-    port = free_port()
-    log = open(root / "serve.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "cadre.cli.main", "serve", "--config", str(root / "cadre.yaml"),
-                             "--port", str(port), "--api-key", KEY], stdout=log, stderr=subprocess.STDOUT,
-                            env=dict(os.environ), cwd=root)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            log.seek(0)
-            pytest.fail(f"cadre serve did not start: {log.read()[-2000:]}")
-        time.sleep(0.2)
-    yield base
-    proc.terminate()
-    proc.wait(30)
-    log.close()
+    with cadre_serve(tmp_path_factory.mktemp("proxy"), stub.url) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
