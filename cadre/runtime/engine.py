@@ -145,8 +145,11 @@ class Engine:
             tools, choice = plan.client_tools
             return passthrough.local_tool_stream(prepared.backend, prepared.name, prepared.messages, tools,
                                                  choice, max_tokens, temperature, top_p, cancel)
-        return prepared.backend.stream(prepared.messages, max_tokens, temperature, top_p,
-                                       cancel=cancel, **plan.fields)
+        stream = prepared.backend.stream(prepared.messages, max_tokens, temperature, top_p,
+                                         cancel=cancel, **plan.fields)
+        if "tools" in plan.fields and passthrough.wants_tool_call(plan.fields.get("tool_choice")):
+            return passthrough.require_tool_call(stream, prepared.name)
+        return stream
 
     def chat_stream(self, messages, model: str = "auto", max_tokens: int = 256, temperature: float = 0.0,
                     top_p: float = 1.0, tools=None, tool_choice=None, **fields) -> StreamHandle:
@@ -283,23 +286,30 @@ class Engine:
         mode = self.config.runtime.tool_calling
         return mode == "primary" or (mode == "auto" and self.registry.get(self.primary).supports_function_calling)
 
-    def _generate_with(self, name: str, max_tokens, temperature, top_p):
+    def _generate_with(self, name: str, max_tokens, temperature, top_p, usage: Usage | None = None):
+        """One round of a tool loop; the rounds' tokens add up in `usage`."""
         def generate(convo: list[dict]) -> str:
             with self.manager.use(name) as backend:
-                return backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)[0]
+                text, used, _ = backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+            if usage is not None:
+                usage.prompt_tokens += used.prompt_tokens
+                usage.completion_tokens += used.completion_tokens
+            return text
         return generate
 
     def _tool_loop(self, messages, max_tokens, temperature, top_p) -> Plan:
-        loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p), self.toolbox,
-                             messages, list(TOOL_SCHEMAS.values()), self.config.runtime.max_tool_steps)
+        usage = Usage()
+        loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p, usage),
+                             self.toolbox, messages, list(TOOL_SCHEMAS.values()), self.config.runtime.max_tool_steps)
         used = [s["tool"] for s in loop.steps if s.get("tool")]
         if not loop.steps:
-            return Plan(self.primary, "tool calling: primary answered without tools", text=loop.text.strip())
+            return Plan(self.primary, "tool calling: primary answered without tools", text=loop.text.strip(),
+                        usage=usage)
         last = next((s["model"] for s in reversed(loop.steps) if s.get("ok")), self.primary)
         failed = [s["result"] for s in loop.steps if not s["ok"]]
         why = f"tool calling: primary called {', '.join(used) or 'nothing valid'}" + (
             f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})"
-        return Plan(last, why, text=loop.text.strip())
+        return Plan(last, why, text=loop.text.strip(), usage=usage)
 
     def _honour(self, plan: Plan, messages, requested: str, fields: dict) -> Plan:
         """Fit the plan to the client's fields (runtime/passthrough.py): native to a backend

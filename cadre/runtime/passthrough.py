@@ -64,6 +64,22 @@ def drain(pieces) -> tuple[str, list[dict]]:
     return "".join(text), merge_tool_deltas(deltas)
 
 
+def require_tool_call(stream: TextStream, model: str) -> TextStream:
+    """An upstream stream that must contain a tool call (tool_choice forced one): one that
+    ends without it is a BackendError (an error event when streamed), never a silent stop."""
+    def pieces(out: TextStream):
+        called = False
+        for piece in stream:
+            called = called or not isinstance(piece, str)
+            yield piece
+        out.usage, out.finish_reason = stream.usage, stream.finish_reason
+        if not called and out.finish_reason != "cancelled":
+            from cadre.runtime.errors import BackendError
+
+            raise BackendError(f"model {model!r} answered without the tool call that tool_choice requires")
+    return TextStream(pieces)
+
+
 def _may_be_call(head: str) -> bool:
     return head.startswith(CALL_STARTS) or any(s.startswith(head) for s in CALL_STARTS)
 

@@ -7,7 +7,8 @@ loopback port (the standard library's ThreadingHTTPServer) that answers
   function's JSON schema. After a `tool` turn it answers in text.
 - With `response_format` json_schema it answers JSON built from the schema; json_object
   gives `{"answer": ...}`.
-- Otherwise it echoes the last user text. `max_tokens` below the answer's word count cuts
+- Otherwise it echoes the last user text (also when told to "ignore your tools", to play
+  an upstream that does not honour tool_choice). `max_tokens` below the answer's word count cuts
   it and says finish_reason "length".
 - Usage is always prompt 10 / completion 4, so a test can tell the upstream's own numbers
   from anything cadre would count. Streams send content word by word and tool-call
@@ -51,7 +52,8 @@ def answer(body: dict) -> tuple[str | None, list[dict], str]:
     """(content, tool_calls, finish_reason) for one request."""
     tools, choice = body.get("tools") or [], body.get("tool_choice")
     messages = body.get("messages") or []
-    if tools and choice != "none" and messages and messages[-1].get("role") != "tool":
+    defiant = "ignore your tools" in last_user(messages)  # plays an upstream that ignores tool_choice
+    if tools and choice != "none" and messages and messages[-1].get("role") != "tool" and not defiant:
         wanted = choice["function"]["name"] if isinstance(choice, dict) else tools[0]["function"]["name"]
         fn = next(t["function"] for t in tools if t["function"]["name"] == wanted)
         args = json.dumps(fill(fn.get("parameters") or {"type": "object"}))

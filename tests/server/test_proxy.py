@@ -111,6 +111,20 @@ def test_tools_do_not_skip_routing(client, stub):
     assert forced.choices[0].message.tool_calls and forced.model == "stub-gpt"
 
 
+def test_an_upstream_that_ignores_a_forced_tool_choice_is_an_error_not_a_stop(client):
+    import openai
+
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="auto", messages=user("please ignore your tools"), tools=[WEATHER],
+                                       tool_choice="required")
+    assert caught.value.status_code == 502 and "tool_choice requires" in caught.value.message
+    stream = client.chat.completions.create(model="auto", messages=user("please ignore your tools"), tools=[WEATHER],
+                                            tool_choice="required", stream=True)
+    with pytest.raises(openai.APIError) as caught:
+        list(stream)
+    assert "tool_choice requires" in str(caught.value)
+
+
 def test_max_tokens_cut_is_length_with_tools_too(client):
     answer = client.chat.completions.create(model="auto", messages=user("one two three four five six"),
                                             tools=[WEATHER], tool_choice="none", max_tokens=3)
