@@ -347,10 +347,14 @@ class Engine:
             if "response_format" not in native:
                 self._release(plan.prepared)
                 raise CadreError(f"no model here can honour response_format (primary {self.primary!r} cannot)")
-        plan.fields = {k: v for k, v in native.items() if not (offer and k in ("tools", "tool_choice"))}
+        plan.fields = {} if offer else native
         if offer:
             plan.client_tools = (tools, choice)
-            plan.fields = {}
+        if tools is not None and (offer or "tools" in native):
+            plan.reason += " (client tools offered in the prompt)" if offer else " (client tools passed natively)"
+        if (offer or native.keys() & {"tools", "response_format"}) and \
+                getattr(plan.prepared.backend, "encoder", None) is None:
+            plan.prepared.messages = list(messages)  # an agent's whole conversation, not a one-turn instruction
         return plan
 
     def _switch_to_primary(self, plan: Plan, messages, why: str) -> Plan:
