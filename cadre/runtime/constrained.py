@@ -79,7 +79,13 @@ def constrained_ids(model, tokenizer, input_ids: list[int], max_tokens: int, res
 
     from cadre.generation import sample_next
 
-    enforcer = TokenEnforcer(tokenizer_table(tokenizer), JsonSchemaParser(schema_of(response_format)))
+    try:
+        enforcer = TokenEnforcer(tokenizer_table(tokenizer), JsonSchemaParser(schema_of(response_format)))
+    except CadreError:
+        raise
+    except Exception as exc:  # the library's own errors: an unsupported or broken schema
+        raise CadreError(f"response_format: cannot constrain to this schema ({type(exc).__name__}: "
+                         f"{str(exc)[:120] or 'invalid'})") from None
     eos = tokenizer.eos_token_id
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     ids, past, produced = torch.tensor([input_ids]), None, []
@@ -87,7 +93,7 @@ def constrained_ids(model, tokenizer, input_ids: list[int], max_tokens: int, res
         for _ in range(max_tokens):
             out = model(input_ids=ids, past_key_values=past, use_cache=True)
             past = out.past_key_values
-            allowed = enforcer.get_allowed_tokens(produced).allowed_tokens
+            allowed = _allowed(enforcer, produced)
             if not allowed:
                 return
             logits = out.logits[0, -1]
@@ -99,3 +105,11 @@ def constrained_ids(model, tokenizer, input_ids: list[int], max_tokens: int, res
             produced.append(token)
             yield token
             ids = torch.tensor([[token]])
+
+
+def _allowed(enforcer, produced: list[int]) -> list[int]:
+    try:
+        return enforcer.get_allowed_tokens(produced).allowed_tokens
+    except Exception as exc:  # a schema construct the library fails on mid-way
+        raise CadreError(f"response_format: constrained decoding failed ({type(exc).__name__}: "
+                         f"{str(exc)[:120] or 'invalid'})") from None

@@ -63,6 +63,9 @@ def test_models_that_cannot_comply_are_a_clear_400(live, api_key):
     answer = post({"model": "code", "messages": user("write a function"), "max_tokens": 8,
                    "response_format": {"type": "json_object"}})
     assert answer.status_code == 400 and "cannot honour response_format" in answer.json()["error"]["message"]
+    answer = post({"model": "smollm2", "messages": user("hi"), "max_tokens": 8, "response_format": {
+        "type": "json_schema", "json_schema": {"name": "bad", "schema": {"type": "foo"}}}})
+    assert answer.status_code == 400 and "cannot constrain to this schema" in answer.json()["error"]["message"]
     answer = post({"model": "code", "messages": user("write a function"), "max_tokens": 8,
                    "tools": [WEATHER], "tool_choice": "required"})
     assert answer.status_code == 400 and "tool_choice requires" in answer.json()["error"]["message"]
