@@ -286,6 +286,27 @@ class Engine:
         mode = self.config.runtime.tool_calling
         return mode == "primary" or (mode == "auto" and self.registry.get(self.primary).supports_function_calling)
 
+    def _primary_is_native(self) -> bool:
+        """A primary whose backend takes `tools` natively (read from its class: no load)."""
+        from cadre.runtime.backends.base import get_backend
+
+        names = getattr(get_backend(self.registry.get(self.primary).backend), "passthrough", None)
+        return isinstance(names, frozenset) and "tools" in names
+
+    def _native_tool_loop(self, messages, max_tokens, temperature, top_p) -> Plan:
+        from cadre.runtime.native_tools import native_tool_loop
+
+        loop = native_tool_loop(self.manager, self.primary, self.toolbox, messages, list(TOOL_SCHEMAS.values()),
+                                self.config.runtime.max_tool_steps, max_tokens, temperature, top_p)
+        if not loop.steps:
+            return Plan(self.primary, "tool calling: primary answered without tools (native)",
+                        text=loop.text.strip(), usage=loop.usage, finish_reason=loop.finish_reason)
+        last = next((s["model"] for s in reversed(loop.steps) if s["ok"]), self.primary)
+        failed = [s["result"] for s in loop.steps if not s["ok"]]
+        why = (f"tool calling: primary called {', '.join(s['tool'] for s in loop.steps)} natively"
+               + (f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})")
+        return Plan(last, why, text=loop.text.strip(), usage=loop.usage, finish_reason=loop.finish_reason)
+
     def _generate_with(self, name: str, max_tokens, temperature, top_p, usage: Usage | None = None):
         """One round of a tool loop; the rounds' tokens add up in `usage`."""
         def generate(convo: list[dict]) -> str:
@@ -298,6 +319,8 @@ class Engine:
         return generate
 
     def _tool_loop(self, messages, max_tokens, temperature, top_p) -> Plan:
+        if self._primary_is_native():
+            return self._native_tool_loop(messages, max_tokens, temperature, top_p)
         usage = Usage()
         loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p, usage),
                              self.toolbox, messages, list(TOOL_SCHEMAS.values()), self.config.runtime.max_tool_steps)

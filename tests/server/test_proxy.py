@@ -10,7 +10,7 @@ import json
 import httpx
 import pytest
 
-from tests.server.gateway_proc import KEY, cadre_serve
+from tests.server.gateway_proc import KEY, cadre_serve, project
 from tests.server.stub_upstream import StubUpstream
 
 WEATHER = {"type": "function", "function": {
@@ -158,3 +158,25 @@ def test_embeddings_come_from_the_packaged_minilm(client):
 
     with pytest.raises(openai.NotFoundError):
         client.embeddings.create(model="no-such-embedder", input="x")
+
+
+def test_the_built_in_tool_loop_calls_a_function_calling_upstream_natively(stub, tmp_path):
+    from cadre.runtime.engine import Engine
+
+    path = tmp_path / "cadre.yaml"
+    path.write_text(project(stub.url).replace("capabilities: [primary_chat],",
+                                              "capabilities: [primary_chat], supports_function_calling: true,"))
+    engine = Engine.from_config_file(path)
+    try:
+        before = len(stub.requests)
+        result = engine.chat(user("write a haiku"))
+    finally:
+        engine.close()
+    first = stub.requests[before]
+    assert {t["function"]["name"] for t in first["tools"]} >= {"solve_math", "generate_code"}
+    assert "<tools>" not in json.dumps(first["messages"])  # sent as tools, not inlined in a prompt
+    # the stub called generate_code; its result went back as a tool message with the call's id
+    last = stub.requests[-1]["messages"]
+    assert last[-1]["role"] == "tool" and last[-1]["tool_call_id"] == last[-2]["tool_calls"][0]["id"]
+    assert "natively (2 rounds)" in result.reason and result.text.startswith("The tool said:")
+    assert (result.usage.prompt_tokens, result.usage.completion_tokens) == (20, 8)  # both rounds, the upstream's own
