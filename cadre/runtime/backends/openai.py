@@ -30,6 +30,7 @@ class OpenAIOptions(BaseModel):
     retries: int = Field(2, ge=0, le=10)
     backoff_s: float = Field(0.5, ge=0)
     headers: dict[str, str] = Field(default_factory=dict)
+    stream_usage: bool = True                # ask streams for usage (stream_options.include_usage)
 
 
 class OpenAIBackend(Backend):
@@ -100,8 +101,8 @@ class OpenAIBackend(Backend):
         """Answer as server-sent events, piece by piece: text pieces, and for native tool
         calls the upstream's `tool_calls` delta entries as dicts. `fields` (tools,
         tool_choice, response_format, seed) go to the upstream as they are."""
-        body = self._payload(messages, max_tokens, temperature, top_p, stop, True,
-                             stream_options={"include_usage": True}, **fields)
+        usage = {"include_usage": True} if self.options.stream_usage else None
+        body = self._payload(messages, max_tokens, temperature, top_p, stop, True, stream_options=usage, **fields)
         response = self._send(body, stream=True)
         return TextStream(lambda out: self._events(out, response, cancel))
 
