@@ -1,4 +1,4 @@
-"""The project file (cadre.yaml) as pydantic models, and the seed-style
+"""The project file (cadre.yaml) as pydantic models, and the legacy
 `specialized_models.json`, which loads into the same `ProjectConfig`.
 
 Every model has `extra="forbid"`, so a typo is an error; errors name the file, the line
@@ -203,7 +203,7 @@ class ProjectConfig(_Strict):
 # ---------------------------------------------------------------- seed format
 
 class SeedModel(_Strict):
-    """One entry of the seed's specialized_models.json."""
+    """One entry of a legacy specialized_models.json."""
 
     path: str
     size: str | None = None
@@ -212,7 +212,7 @@ class SeedModel(_Strict):
 
 
 class SeedFile(_Strict):
-    """The seed's specialized_models.json."""
+    """A legacy specialized_models.json."""
 
     enabled: bool = True
     shared_tokenizer: str | None = None
@@ -228,7 +228,7 @@ class SeedFile(_Strict):
 
 
 def from_seed(seed: SeedFile, base_dir: str = ".") -> ProjectConfig:
-    """Turn the seed-format file into a ProjectConfig with SmolLM2 as the primary."""
+    """Turn the legacy file into a ProjectConfig with SmolLM2 as the primary."""
     from cadre import presets
 
     entries = [ModelEntry(name="primary", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
@@ -249,7 +249,7 @@ def from_seed(seed: SeedFile, base_dir: str = ".") -> ProjectConfig:
 # ---------------------------------------------------------------- loading
 
 def load_config(path: str | Path) -> ProjectConfig:
-    """Load cadre.yaml (or the seed-style JSON) with errors naming file, line and field."""
+    """Load cadre.yaml (or a legacy specialized_models.json) with errors naming file, line and field."""
     path = Path(path)
     if not path.is_file():
         raise CadreError(f"{path}: project file not found")
@@ -347,7 +347,7 @@ def default_config() -> ProjectConfig:
 
 def find_config(explicit: str | Path | None = None) -> ProjectConfig:
     """The project in effect: an explicit path, $CADRE_CONFIG, ./cadre.yaml,
-    ./information/specialized_models.json (the seed's place), else the default."""
+    ./information/specialized_models.json (where the legacy tools kept it), else the default."""
     candidates = [explicit, os.environ.get("CADRE_CONFIG")]
     for candidate in candidates:
         if candidate:

@@ -196,7 +196,7 @@ def main(argv=None) -> None:
     train_budget = max(60.0, args.budget_minutes * 60 - ANSWER_RESERVE_S)
     say(f"cadre demo: training on the CPU ({torch.get_num_threads()} threads) within {train_budget:.0f} s, "
         f"then answering within the rest of {args.budget_minutes:.0f} min")
-    say("  presets are cut down to fit: router nano, vision micro, code micro (the seed suggests tiny/small "
+    say("  presets are cut down to fit: router nano, vision micro, code micro (the full recipe uses tiny/small "
         "for hours of training; here each trains for the epochs its time share allows)")
     tokenizer = train_tokenizer(OUT)
     for stage in STAGES:

@@ -1,6 +1,6 @@
 """`cadre router fit-learned` and `cadre router eval-learned`: the learned auto-router.
 
-Input files are DESIGN.md routing tables (JSONL or .jsonl.gz with `prompt`,
+Input files are routing tables (JSONL or .jsonl.gz with `prompt`,
 `model_scores`, optional `model_costs` and `images`).
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""`cadre router collect` (seed 003's stage 1): run registry models over a questions file,
-judge every answer, and write a routing table in DESIGN.md's format:
+"""`cadre router collect` (the learned router's first stage): run registry models over a questions file,
+judge every answer, and write a routing table in cadre's routing-table format (cadre/data/routing_tables.py):
 
     {"prompt": ..., "model_scores": {model: score}, "model_costs": {model: cost}, ...}
 

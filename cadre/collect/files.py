@@ -1,7 +1,7 @@
 """Files of `cadre router collect`: the questions it reads, the journal it appends to while
 it runs, and the routing-table rows it assembles.
 
-- Questions: JSONL (or .jsonl.gz, or a .json list as seed 003 writes) with a prompt column
+- Questions: JSONL (or .jsonl.gz, or a .json list) with a prompt column
   (`prompt` or `question`, or one named), a reference column (`answer`, `reference`,
   `tests` or `test_list`, or one named) and any other columns, which pass through.
 - A row's id is its `id`/`idx` column (or a named one) when present, else a hash of the

@@ -1,4 +1,4 @@
-"""The seeds' Q/A text format, parsed exactly.
+"""The Q/A text format of training files, parsed exactly.
 
     Q: draw me a picture of a dog
     A: [E:tool]image

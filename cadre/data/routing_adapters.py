@@ -11,7 +11,7 @@
   uses), so mean cost is proportional to the share of calls sent to GPT-4, the cost axis
   RouteLLM reports.
 
-Each adapter returns a DESIGN.md row dict; `write_routing_table` writes them.
+Each adapter returns a routing-table row dict; `write_routing_table` writes them.
 """
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ class RoutingRow:
     line: int = 0
 
     def to_record(self) -> dict:
-        """The row as a DESIGN.md routing-table JSON object."""
+        """The row as a routing-table JSON object."""
         rec = {"prompt": self.prompt, "model_scores": self.scores}
         if self.costs:
             rec["model_costs"] = self.costs
@@ -319,7 +319,7 @@ def _images(n: int, raw, report: TableReport, base_dir: Path, check: bool) -> li
 def write_routing_table(rows: Iterable[RoutingRow | dict], path: str | Path) -> int:
     """Write rows as JSONL (gzip when the name ends in .gz) atomically; returns the count.
 
-    Rows may be RoutingRow objects or DESIGN.md-style dicts; the file appears only once it
+    Rows may be RoutingRow objects or routing-table dicts; the file appears only once it
     is complete, so a crash never leaves half a table.
     """
     path = Path(path)

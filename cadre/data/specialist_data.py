@@ -2,7 +2,7 @@
 
 Sources: local CSV/TSV/JSONL/JSON files (optionally .gz), a folder of split files, or
 `hf:NAME[:CONFIG]` through the `datasets` library (imported lazily; only where a
-network or a local HF cache exists). Each example becomes the seed's instruction format
+network or a local HF cache exists). Each example becomes the instruction format
 `{"prompt", "response", "metadata"}`; splits are saved as JSONL beside a manifest of
 sha256 hashes, written atomically.
 """
@@ -188,7 +188,7 @@ def fill(template: str, row: dict, where: str = "template") -> str:
 
 
 def format_example(row: dict, prompt, reference: str, source: str) -> dict:
-    """One row → the seed's instruction format {prompt, response, metadata}."""
+    """One row → the instruction format {prompt, response, metadata}."""
     meta = {"source": source, "reference": row.get(reference)}
     if "label" in row:
         meta["label"] = row["label"]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
-from cadre.runtime import timing
+from cadre.runtime import passthrough, timing
+from cadre.runtime.answers import looks_degenerate
 from cadre.runtime.async_answer import attach_async
 from cadre.runtime.backends.base import last_user_text, message_text
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
@@ -26,7 +27,6 @@ from cadre.runtime.image_input import LocalImages, path_in_text
 from cadre.runtime.manager import ModelManager
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
-from cadre.runtime.answers import looks_degenerate
 from cadre.runtime.tools import TOOL_SCHEMAS, Prepared, ToolBox, run_tool_loop
 from cadre.runtime.types import EngineResult, StreamHandle, Usage
 from cadre.runtime.vision import VISION_MARK
@@ -47,6 +47,9 @@ class Plan:
     prepared: Prepared | None = None
     tool_calls: list[dict] = field(default_factory=list)
     finish_reason: str = "stop"
+    fields: dict = field(default_factory=dict)      # client fields the backend acts on natively
+    client_tools: tuple | None = None               # (tools, tool_choice) offered in a local prompt
+    usage: Usage = field(default_factory=Usage)
 
 
 class Engine:
@@ -85,6 +88,13 @@ class Engine:
         """Virtual models: auto, then router-<kind>-<threshold>."""
         return self.selector.names()
 
+    def answer_names(self) -> list[str]:
+        """Names a response's `model` can carry besides registry models: the built-in
+        tools (tool:solve_math, ...) and the vision encoder's label path."""
+        from cadre.runtime.vision import ENCODER_NAME
+
+        return [f"tool:{name}" for name in self.toolbox.schemas] + [ENCODER_NAME]
+
     # ------------------------------------------------------------------ routing
     def route(self, text: str, model: str = "auto") -> RouteChoice:
         """The route a text would take (no generation)."""
@@ -96,64 +106,89 @@ class Engine:
 
     # ------------------------------------------------------------------ answering
     def generate(self, prompt: str, max_tokens: int = 256, temperature: float = 0.0) -> EngineResult:
-        """Seed 000's `engine.generate(prompt)`: route one prompt and answer it."""
+        """Route one prompt and answer it (`engine.generate(prompt)`)."""
         return self.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=temperature)
 
     def chat(self, messages: list[dict], model: str = "auto", tools: list[dict] | None = None,
              tool_choice=None, max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
-             cancel: threading.Event | None = None) -> EngineResult:
+             cancel: threading.Event | None = None, **fields) -> EngineResult:
         """Answer a chat; tool calls for the client's own tools come back in `tool_calls`.
-        Setting `cancel` (the client left) stops the tool loop's generation."""
+        `fields` (response_format, seed, parallel_tool_calls) are honoured as in chat_stream;
+        setting `cancel` (the client left) stops tool-calling generation."""
         started = time.perf_counter()
-        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, cancel)
-        usage = self._run(plan, max_tokens, temperature, top_p)
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields, cancel)
+        usage = self._run(plan, max_tokens, temperature, top_p, cancel)
         if plan.route is not None and plan.model != self.primary and plan.prepared is not None \
-                and looks_degenerate(plan.text):
+                and not plan.fields and plan.client_tools is None and looks_degenerate(plan.text):
             # A tiny specialist that answered nothing usable: the primary answers instead.
             why = "empty answer" if not plan.text else "degenerate answer"
             plan = self._primary_plan(plan.route, messages, f"{plan.reason}: {why} → primary")
-            usage = self._run(plan, max_tokens, temperature, top_p)
+            usage = self._run(plan, max_tokens, temperature, top_p, cancel)
         self._count(plan)
         return EngineResult(plan.text or "", plan.model, plan.reason, plan.route,
                             (time.perf_counter() - started) * 1000, usage, plan.tool_calls,
                             "tool_calls" if plan.tool_calls else plan.finish_reason)
 
-    def _run(self, plan: Plan, max_tokens: int, temperature: float, top_p: float) -> Usage:
+    def _run(self, plan: Plan, max_tokens: int, temperature: float, top_p: float, cancel=None) -> Usage:
         """Generate a planned answer from its model (a ready text needs nothing)."""
         if plan.prepared is None:
-            return Usage()
+            return plan.usage
         try:
-            text, usage, plan.finish_reason = plan.prepared.backend.chat(
-                plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+            if plan.fields or plan.client_tools is not None:
+                stream = self._open(plan, max_tokens, temperature, top_p, cancel)
+                text, plan.tool_calls = passthrough.drain(stream)
+                usage, plan.finish_reason = stream.usage, stream.finish_reason
+            else:
+                text, usage, plan.finish_reason = plan.prepared.backend.chat(
+                    plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
         finally:
             self._release(plan.prepared)
         plan.text = text.strip()
         return usage
 
+    def _open(self, plan: Plan, max_tokens: int, temperature: float, top_p: float, cancel):
+        """The backend's stream for a plan: client fields passed natively, or the client's
+        tools offered in a local model's prompt."""
+        prepared = plan.prepared
+        if plan.client_tools is not None:
+            tools, choice = plan.client_tools
+            return passthrough.local_tool_stream(prepared.backend, prepared.name, prepared.messages, tools,
+                                                 choice, max_tokens, temperature, top_p, cancel)
+        stream = prepared.backend.stream(prepared.messages, max_tokens, temperature, top_p,
+                                         cancel=cancel, **plan.fields)
+        if "tools" in plan.fields and passthrough.wants_tool_call(plan.fields.get("tool_choice")):
+            return passthrough.require_tool_call(stream, prepared.name)
+        return stream
+
     def chat_stream(self, messages, model: str = "auto", max_tokens: int = 256, temperature: float = 0.0,
-                    top_p: float = 1.0, tools=None, tool_choice=None) -> StreamHandle:
-        """Route now (model and reason are known at once), then stream the answer."""
-        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
+                    top_p: float = 1.0, tools=None, tool_choice=None, **fields) -> StreamHandle:
+        """Route now (model and reason are known at once), then stream the answer: text
+        pieces, and tool-call deltas (OpenAI's dicts) when the model calls the client's tools."""
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields)
         self._count(plan)
-        handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason)
+        handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason,
+                              usage=plan.usage)
         if plan.prepared is None:
             handle.deltas = iter([plan.text or ""])
             return handle
         release = _Once(lambda: self._release(plan.prepared))
         weakref.finalize(handle, release)  # a handle dropped before streaming still releases
-        handle.deltas = self._deltas(handle, plan.prepared, release, max_tokens, temperature, top_p)
-        if getattr(plan.prepared.backend, "supports_async", False):
+        handle.deltas = self._deltas(handle, plan, release, max_tokens, temperature, top_p)
+        if getattr(plan.prepared.backend, "supports_async", False) and not plan.fields and plan.client_tools is None:
+            # the server awaits a plain upstream answer on its loop (client fields take the threaded path)
             attach_async(handle, plan.prepared, release, self.manager, (max_tokens, temperature, top_p))
         return handle
 
-    def _deltas(self, handle: StreamHandle, prepared: Prepared, release, max_tokens, temperature, top_p):
+    def _deltas(self, handle: StreamHandle, plan: Plan, release, max_tokens, temperature, top_p):
         try:
             timing.model_started()
-            stream = prepared.backend.stream(prepared.messages, max_tokens, temperature, top_p,
-                                             cancel=handle.cancelled)
+            stream = self._open(plan, max_tokens, temperature, top_p, handle.cancelled)
             first = True
             for piece in stream:
                 timing.model_progress()
+                if not isinstance(piece, str):  # a tool-call delta
+                    yield piece
+                    continue
                 piece = piece.lstrip() if first else piece
                 first = first and not piece
                 if piece:
@@ -168,17 +203,25 @@ class Engine:
         self.manager.restore_pinned()
 
     # ------------------------------------------------------------------ planning
-    def _plan(self, messages, model, tools, tool_choice, max_tokens, temperature, top_p, cancel=None) -> Plan:
+    def _plan(self, messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields=None,
+              cancel=None) -> Plan:
+        """Route first (tools do not skip routing), then make the chosen model honour the
+        client's tools, tool_choice and response_format."""
         check_messages(messages)
         if not isinstance(model, str) or not model:
             raise CadreError("model must be a name: auto, router-<kind>-<threshold> or a registry model")
-        if tools and tool_choice != "none":
-            return self._client_tools(messages, model, tools, max_tokens, temperature, top_p, cancel)
+        fields = {**(fields or {}), **({"tools": tools} if tools else {}),
+                  **({"tool_choice": tool_choice} if tool_choice is not None and tools else {})}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        plan = self._route_plan(messages, model, max_tokens, temperature, top_p, bool(tools), cancel)
+        return self._honour(plan, messages, model, fields)
+
+    def _route_plan(self, messages, model, max_tokens, temperature, top_p, client_tools: bool, cancel=None) -> Plan:
         if model in self.registry:
             return Plan(model, f"model {model} requested by name", None,
                         prepared=self._acquire(model, messages, ""))
         text, image = last_user_text(messages), last_image(messages)
-        if self._primary_calls_tools() and image is None:
+        if self._primary_calls_tools() and image is None and not client_tools:
             self.selector.parse(model)  # an unknown router name is still an error
             return self._tool_loop(messages, max_tokens, temperature, top_p, cancel)
         if image is not None and self.use_routing:
@@ -264,47 +307,112 @@ class Engine:
         mode = self.config.runtime.tool_calling
         return mode == "primary" or (mode == "auto" and self.registry.get(self.primary).supports_function_calling)
 
-    def _generate_with(self, name: str, max_tokens, temperature, top_p, cancel=None):
+    def _primary_is_native(self) -> bool:
+        """A primary whose backend takes `tools` natively (read from its class: no load)."""
+        from cadre.runtime.backends.base import get_backend
+
+        names = getattr(get_backend(self.registry.get(self.primary).backend), "passthrough", None)
+        return isinstance(names, frozenset) and "tools" in names
+
+    def _native_tool_loop(self, messages, max_tokens, temperature, top_p) -> Plan:
+        from cadre.runtime.native_tools import native_tool_loop
+
+        loop = native_tool_loop(self.manager, self.primary, self.toolbox, messages, list(TOOL_SCHEMAS.values()),
+                                self.config.runtime.max_tool_steps, max_tokens, temperature, top_p)
+        if not loop.steps:
+            return Plan(self.primary, "tool calling: primary answered without tools (native)",
+                        text=loop.text.strip(), usage=loop.usage, finish_reason=loop.finish_reason)
+        last = next((s["model"] for s in reversed(loop.steps) if s["ok"]), self.primary)
+        failed = [s["result"] for s in loop.steps if not s["ok"]]
+        why = (f"tool calling: primary called {', '.join(s['tool'] for s in loop.steps)} natively"
+               + (f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})")
+        return Plan(last, why, text=loop.text.strip(), usage=loop.usage, finish_reason=loop.finish_reason)
+
+    def _generate_with(self, name: str, max_tokens, temperature, top_p, usage: Usage | None = None, cancel=None):
+        """One round of a tool loop; the rounds' tokens add up in `usage`. With `cancel`
+        the round is streamed, so a client that leaves stops it."""
         def generate(convo: list[dict]) -> str:
-            if cancel is None:
-                with self.manager.use(name) as backend:
-                    return backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)[0]
-            if cancel.is_set():
+            if cancel is not None and cancel.is_set():
                 raise Cancelled("the client went away")
-            with self.manager.use(name) as backend:  # streamed, so the cancel flag stops it
-                text = backend.stream(convo, max_tokens, temperature, top_p, cancel=cancel).text()
-            if cancel.is_set():
+            with self.manager.use(name) as backend:
+                if cancel is None:
+                    text, used, _ = backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+                else:
+                    stream = backend.stream(convo, max_tokens, temperature, top_p, cancel=cancel)
+                    text, used = stream.text(), stream.usage
+            if cancel is not None and cancel.is_set():
                 raise Cancelled("the client went away")
+            if usage is not None:
+                usage.prompt_tokens += used.prompt_tokens
+                usage.completion_tokens += used.completion_tokens
             return text
         return generate
 
     def _tool_loop(self, messages, max_tokens, temperature, top_p, cancel=None) -> Plan:
-        loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p, cancel), self.toolbox,
-                             messages, list(TOOL_SCHEMAS.values()), self.config.runtime.max_tool_steps)
+        if self._primary_is_native():
+            return self._native_tool_loop(messages, max_tokens, temperature, top_p)
+        usage = Usage()
+        loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p, usage, cancel),
+                             self.toolbox, messages, list(TOOL_SCHEMAS.values()), self.config.runtime.max_tool_steps)
         used = [s["tool"] for s in loop.steps if s.get("tool")]
         if not loop.steps:
-            return Plan(self.primary, "tool calling: primary answered without tools", text=loop.text.strip())
+            return Plan(self.primary, "tool calling: primary answered without tools", text=loop.text.strip(),
+                        usage=usage)
         last = next((s["model"] for s in reversed(loop.steps) if s.get("ok")), self.primary)
         failed = [s["result"] for s in loop.steps if not s["ok"]]
         why = f"tool calling: primary called {', '.join(used) or 'nothing valid'}" + (
             f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})"
-        return Plan(last, why, text=loop.text.strip())
+        return Plan(last, why, text=loop.text.strip(), usage=usage)
 
-    def _client_tools(self, messages, model, tools, max_tokens, temperature, top_p, cancel=None) -> Plan:
-        """The client's own tools: the primary (or the named model) writes calls that go back."""
-        name = model if model in self.registry else self.primary
-        if model not in self.registry:
-            self.selector.parse(model)
-        names = {t.get("function", t).get("name") for t in tools}
-        loop = run_tool_loop(self._generate_with(name, max_tokens, temperature, top_p, cancel), self.toolbox,
-                             messages, tools, 1, client_tools=names)
-        if loop.client_calls:
-            calls = [c.to_openai() for c in loop.client_calls]
-            return Plan(name, f"{name} called {', '.join(c.name for c in loop.client_calls)}",
-                        tool_calls=calls, text="", finish_reason="tool_calls")
-        errors = [s["result"] for s in loop.steps if not s["ok"]]
-        why = f"{name} wrote no valid tool call" + (f" ({errors[0][:80]})" if errors else "")
-        return Plan(name, why, text=loop.raw.strip())
+    def _honour(self, plan: Plan, messages, requested: str, fields: dict) -> Plan:
+        """Fit the plan to the client's fields (runtime/passthrough.py): native to a backend
+        that acts on them; a local chat model gets the tools in its prompt and constrained
+        decoding for response_format; a specialist or a tool that cannot comply hands over
+        to the primary (model="auto") or is a clear error (a model named)."""
+        if not fields:
+            return plan
+        choice = fields.get("tool_choice")
+        tools = fields.get("tools") if choice != "none" else None
+        forced = passthrough.wants_tool_call(choice) if tools else False
+        json_out = passthrough.wants_json(fields)
+        named = requested in self.registry
+        if plan.prepared is None:  # a tool (sympy, vision) answered with a ready text
+            if not (forced or json_out):
+                return plan
+            need = "tool_choice" if forced else "response_format"
+            plan = self._primary_plan(plan.route, messages, f"{plan.reason}; {need} needs a model → primary")
+        native = passthrough.supported(plan.prepared.backend, fields)
+        offer = tools is not None and "tools" not in native
+        if offer and not (named or plan.model == self.primary or self.registry.get(plan.model).supports_function_calling):
+            if forced or json_out:
+                plan = self._switch_to_primary(plan, messages, "tool_choice needs a tool-calling model")
+                native = passthrough.supported(plan.prepared.backend, fields)
+            else:
+                plan.reason += f" (tools not offered to {plan.model})"
+                offer = False
+        if json_out and "response_format" not in native and not offer:
+            if named or plan.model == self.primary:
+                self._release(plan.prepared)
+                raise CadreError(f"model {plan.model!r} cannot honour response_format "
+                                 "(it is neither an OpenAI-compatible upstream nor a Hugging Face chat model)")
+            plan = self._switch_to_primary(plan, messages, "response_format needs a model that honours it")
+            native = passthrough.supported(plan.prepared.backend, fields)
+            if "response_format" not in native:
+                self._release(plan.prepared)
+                raise CadreError(f"no model here can honour response_format (primary {self.primary!r} cannot)")
+        plan.fields = {} if offer else native
+        if offer:
+            plan.client_tools = (tools, choice)
+        if tools is not None and (offer or "tools" in native):
+            plan.reason += " (client tools offered in the prompt)" if offer else " (client tools passed natively)"
+        if (offer or native.keys() & {"tools", "response_format"}) and \
+                getattr(plan.prepared.backend, "encoder", None) is None:
+            plan.prepared.messages = list(messages)  # an agent's whole conversation, not a one-turn instruction
+        return plan
+
+    def _switch_to_primary(self, plan: Plan, messages, why: str) -> Plan:
+        self._release(plan.prepared)
+        return self._primary_plan(plan.route, messages, f"{plan.reason}; {why} → primary")
 
     # ------------------------------------------------------------------ metrics
     def _count(self, plan: Plan) -> None:

@@ -20,7 +20,12 @@ class Overloaded(CadreError):
 
 class BackendError(CadreError):
     """A backend failed: an endpoint that refuses, times out or errors, or a model that
-    cannot load. The message names the model; other models keep serving."""
+    cannot load. The message names the model; other models keep serving. The server shows
+    clients only the model's name unless `client_safe` says the message holds no internals."""
+
+    def __init__(self, message: str, client_safe: bool = False):
+        super().__init__(message)
+        self.client_safe = client_safe
 
 
 class BudgetError(CadreError):

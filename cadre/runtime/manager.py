@@ -4,8 +4,8 @@
   first use, with its estimate reserved first and its measured footprint (RSS or CUDA
   allocation difference) recorded after.
 - Idle models are evicted least recently used first; pinned models (the primary) only
-  when nothing else frees enough, and they are restored after the swap (seed 002's
-  `return_to_primary`). Idle models unload after their `keep_alive` TTL.
+  when nothing else frees enough, and they are restored after the swap
+  (`return_to_primary`). Idle models unload after their `keep_alive` TTL.
 - Thread-safe: a model in use is never evicted, concurrent requests share one loaded
   model, loads are serialised (so each measurement is one model's), and a full per-model
   queue raises `Overloaded`.
@@ -348,10 +348,10 @@ class ModelManager:
                 if slot.in_use == 0:
                     self._unload(slot)
 
-    # ------------------------------------------------------------------ seed 002
+    # ------------------------------------------------------------------ one-call API
     def use_specialized_model(self, capability, prompt: str, max_tokens: int = 256, **sampling) -> str | None:
         """Load the best model for a capability, answer one prompt, restore the primary.
-        Returns None when no model can serve (the caller keeps its fallback), as in seed 002."""
+        Returns None when no model can serve (the caller keeps its fallback)."""
         try:
             with self.use(capability) as model:
                 return model.invoke(prompt, max_tokens=max_tokens, **sampling)
@@ -360,7 +360,7 @@ class ModelManager:
             return None
 
     def load_specialized_model(self, capability, return_to_primary: bool = True) -> Lease | None:
-        """Seed 002's manual form: a lease on the model (`.invoke(...)` many times), released
+        """The manual form: a lease on the model (`.invoke(...)` many times), released
         by `close()` or a `with` block; None when no model can serve."""
         try:
             name, backend = self.acquire_any(capability)

@@ -1,5 +1,5 @@
-"""The model registry: `ModelSpec` rows and the capability → model mapping (seed 002's
-`ModelCapability`, `ModelSpec` and `get_model_for_capability`).
+"""The model registry: `ModelSpec` rows and the capability → model mapping
+(`ModelCapability`, `ModelSpec` and `get_model_for_capability`).
 
 A capability maps to the registered model with the highest priority that has it; ties go
 to the model registered first.
@@ -28,7 +28,7 @@ class ModelCapability(str, Enum):
     SUMMARIZATION = "summarization"
     TRANSLATION = "translation"
     EMBEDDING = "embedding"
-    PRIMARY_CONVERSATION = "primary_chat"  # seed 002's name for the same capability
+    PRIMARY_CONVERSATION = "primary_chat"  # an older name for the same capability
 
     @classmethod
     def parse(cls, value: str | ModelCapability) -> ModelCapability:
@@ -66,12 +66,12 @@ class ModelSpec:
 
     @property
     def model_path(self) -> str:
-        """Seed 002's name: the path, URL or hub name of the model."""
+        """An alias: the path, URL or hub name of the model."""
         return self.path or self.url or ""
 
     @property
     def gpu_memory_gb(self) -> float | None:
-        """Seed 002's name for the memory estimate, in GB."""
+        """An alias for the memory estimate, in GB."""
         return self.memory_mb / 1000 if self.memory_mb else None
 
     def has(self, capability: ModelCapability | str) -> bool:
@@ -179,5 +179,5 @@ def default_registry() -> Registry:
 
 def get_model_for_capability(capability: ModelCapability | str,
                              registry: Registry | None = None) -> ModelSpec | None:
-    """Seed 002's lookup: the highest-priority model serving a capability, or None."""
+    """The lookup: the highest-priority model serving a capability, or None."""
     return (registry or default_registry()).for_capability(capability)

@@ -1,5 +1,5 @@
 """One model's life in the manager (`Slot`), and a model held across calls (`Lease`,
-seed 002's `load_specialized_model`)."""
+`load_specialized_model`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,7 +48,7 @@ class Slot:
 
 
 class Lease:
-    """A model held for several calls (seed 002's `load_specialized_model`)."""
+    """A model held for several calls (`load_specialized_model`)."""
 
     def __init__(self, manager, name: str, backend: Backend, return_to_primary: bool):
         self.manager, self.name, self.backend = manager, name, backend

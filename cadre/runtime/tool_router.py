@@ -1,4 +1,4 @@
-"""Seed 000's `ToolRouter` and `get_router(use_specialized=True)`, on top of the Engine.
+"""`ToolRouter` and `get_router(use_specialized=True)`: the tool-router API, on top of the Engine.
 
     router = get_router(use_specialized=True)
     router.classify_intent("draw me a sunset")        # "image"
@@ -76,6 +76,6 @@ def get_router(use_specialized: bool = True) -> ToolRouter:
 
 
 def use_specialized_model(capability, prompt: str, max_tokens: int = 256, **sampling) -> str | None:
-    """Seed 002's one-shot helper on the process-wide manager: the best model for a
+    """A one-shot helper on the process-wide manager: the best model for a
     capability answers, the primary is restored; None when nothing can serve."""
     return get_router().engine.manager.use_specialized_model(capability, prompt, max_tokens, **sampling)

@@ -15,7 +15,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from cadre.server import generation
+from cadre.server import embeddings, generation
 from cadre.server.hotpath import HotPathMiddleware
 from cadre.server.errors import (
     ApiError,
@@ -55,6 +55,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     app.state.started = time.time()
     install_error_handlers(app)
     app.include_router(routes)
+    app.include_router(embeddings.routes)
     # Starlette wraps in reverse order: metrics sees everything, CORS answers preflights
     # before the key check, and the guard runs closest to the endpoints.
     app.add_middleware(GuardMiddleware, api_keys=settings.api_keys, max_bytes=settings.max_request_bytes,
@@ -137,8 +138,10 @@ async def model(model_id: str, request: Request):
 
 
 def _model_ids(state) -> list[str]:
-    """Registry names, then virtual names, without duplicates."""
-    names = list(state.engine.model_names()) + list(state.engine.router_names())
+    """Registry names, then virtual names, then every other name a response can carry
+    (tool:<name>, the vision encoder) and the embedding model, without duplicates."""
+    extra = getattr(state.engine, "answer_names", lambda: [])()
+    names = [*state.engine.model_names(), *state.engine.router_names(), *extra, embeddings.EMBEDDING_MODEL]
     return list(dict.fromkeys(n for n in names if n))
 
 

@@ -76,7 +76,8 @@ def to_api_error(exc: Exception) -> ApiError:
                         {"Retry-After": str(retry)})
     if isinstance(exc, BackendError):
         log.error("backend failed: %s", exc)  # the log keeps paths and internals; the client does not
-        return ApiError(502, backend_message(str(exc)), None, "backend_error")
+        message = redact(str(exc)) if exc.client_safe else backend_message(str(exc))
+        return ApiError(502, message, None, "backend_error")
     if isinstance(exc, CadreError):
         message = redact(str(exc))
         if message != str(exc):

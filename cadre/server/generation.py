@@ -1,15 +1,15 @@
 """Chat and text completions: admission to the model's queue, generation in a worker
 thread, cancellation when the client leaves, and OpenAI-format responses.
 
-Requests without tools go through `engine.chat_stream`, even when the client wants a
-whole answer: the handle names the chosen model before any token (so the request is
-admitted to *that* model's queue) and can be cancelled. Requests with tools go
-through `engine.chat`, which runs the tool loop.
+Every request goes through `engine.chat_stream`, even when the client wants a whole
+answer: the handle names the chosen model before any token (so the request is admitted
+to *that* model's queue) and can be cancelled. Its deltas are text pieces and, when the
+model calls the client's tools, OpenAI tool-call deltas (dicts), streamed as they come.
+A plain answer from an `openai` upstream is awaited on the event loop (upstream_path).
 """
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from urllib.parse import quote
 
@@ -18,13 +18,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from cadre.runtime.inline import WouldBlock, inline
+from cadre.runtime.passthrough import drain
 from cadre.server import upstream_path
 from cadre.server.errors import error_body, to_api_error
 from cadre.server.redact import redact
 from cadre.server.streaming import (
     _END,
     CancellingStream,
-    apply_stops,
     chunk,
     filtered_deltas,
     new_id,
@@ -59,10 +59,6 @@ def _sampling(body, default_max: int) -> dict:
     return {"max_tokens": limit or default_max, "temperature": body.temperature, "top_p": body.top_p}
 
 
-def _join(pieces) -> str:
-    return "".join(pieces)
-
-
 def _count(state, requested: str, answer) -> None:
     """Metrics for one generation: who answered, and the routing decision if any."""
     route, labels = getattr(answer, "route", None), state.labels
@@ -70,10 +66,11 @@ def _count(state, requested: str, answer) -> None:
                            labels.route(route.name if route is not None else None))
 
 
-def _plan_inline(state, messages: list[dict], model: str, sampling: dict):
+def _plan_inline(state, messages: list[dict], model: str, sampling: dict, fields: dict | None):
     """A named model's plan made on the loop (no routing; admission only), or None when it
-    would load the model or wait in its queue: the caller then plans in a worker thread."""
-    if model not in state.engine.registry:
+    would load the model or wait in its queue, or when the client's fields need the engine
+    to fit the plan to them: the caller then plans in a worker thread."""
+    if model not in state.engine.registry or fields:
         return None
     try:
         with inline():
@@ -82,29 +79,30 @@ def _plan_inline(state, messages: list[dict], model: str, sampling: dict):
         return None
 
 
-async def _open_stream(state, messages: list[dict], model: str, sampling: dict):
+async def _open_stream(state, messages: list[dict], model: str, sampling: dict, fields: dict | None = None):
     """Start a stream: routing and admission to the chosen model's queue happen here
     (a full queue raises Overloaded → 429), before any response byte is sent."""
     try:
-        handle = _plan_inline(state, messages, model, sampling)
+        handle = _plan_inline(state, messages, model, sampling, fields)
         if handle is None:
             handle = await state.pools.run("generation", state.engine.chat_stream, messages,
-                                           model=model, **sampling)
+                                           model=model, **sampling, **(fields or {}))
     except Exception as exc:
         raise to_api_error(exc) from None
     _count(state, model, handle)
     return handle
 
 
-async def _collect(request: Request, handle, stops: list[str]) -> str:
-    """Whole answer from a stream in a worker thread; a client that leaves cancels it."""
-    if upstream_path.is_async(handle):
-        return await upstream_path.collect(request, handle, stops)
-    state, text, failure = request.app.state, "", None
+async def _collect(request: Request, handle, stops: list[str]) -> tuple[str, list[dict]]:
+    """Whole answer (text, tool calls) from a stream in a worker thread; a client that
+    leaves cancels it."""
+    if upstream_path.is_async(handle):  # plain answers only: no tool calls
+        return await upstream_path.collect(request, handle, stops), []
+    state, text, failure = request.app.state, ("", []), None
     async with anyio.create_task_group() as group:
         group.start_soon(wait_for_disconnect, request.receive, handle.cancel)
         try:
-            text = await state.pools.run("generation", _join, filtered_deltas(handle, stops))
+            text = await state.pools.run("generation", drain, filtered_deltas(handle, stops))
         except Exception as exc:
             failure = exc
         group.cancel_scope.cancel()
@@ -118,44 +116,20 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     state = request.app.state
     sampling = _sampling(body, state.settings.default_max_tokens)
     messages = body.engine_messages()
-    if body.tools and body.tool_choice != "none":
-        return await _chat_with_tools(request, body, messages, sampling)
-    handle = await _open_stream(state, messages, body.model, sampling)
+    fields = body.passthrough()
+    handle = await _open_stream(state, messages, body.model, {**sampling, "stop": body.stop_list() or None},
+                                fields)
     if body.stream:
         return await _stream(request, handle, body, "chat")
     try:
-        text = await _collect(request, handle, body.stop_list())
+        text, calls = await _collect(request, handle, body.stop_list())
     finally:
         stop_stream(handle)  # a no-op once finished; releases the model if we failed midway
-    message = {"role": "assistant", "content": text}
-    return _whole(handle.model, handle.reason, message, handle.finish_reason, handle.usage, "chat")
-
-
-async def _chat_with_tools(request: Request, body, messages: list[dict], sampling: dict):
-    """Run the engine's tool loop; tool calls left for the client come back in OpenAI form."""
-    state = request.app.state
-    tools = [t.model_dump(exclude_none=True) for t in body.tools]
-    choice = body.tool_choice.model_dump() if hasattr(body.tool_choice, "model_dump") else body.tool_choice
-    cancel, result, failure = threading.Event(), None, None
-    async with anyio.create_task_group() as group:  # a client that leaves stops the tool loop
-        group.start_soon(wait_for_disconnect, request.receive, cancel.set)
-        try:
-            result = await state.pools.run("generation", state.engine.chat, messages, model=body.model,
-                                           tools=tools, tool_choice=choice, cancel=cancel, **sampling)
-        except Exception as exc:
-            failure = exc
-        group.cancel_scope.cancel()
-    if failure is not None:
-        raise to_api_error(failure) from None
-    _count(state, body.model, result)
-    text, stopped = apply_stops(result.text or "", body.stop_list())
-    message = {"role": "assistant", "content": text or (None if result.tool_calls else "")}
-    if result.tool_calls:
-        message["tool_calls"] = result.tool_calls
-    finish = "tool_calls" if result.tool_calls else ("stop" if stopped else result.finish_reason)
-    if body.stream:
-        return _replay_stream(result, message, finish, body)
-    return _whole(result.model, result.reason, message, finish, result.usage, "chat")
+    message = {"role": "assistant", "content": text or (None if calls else "")}
+    if calls:
+        message["tool_calls"] = calls
+    finish = "tool_calls" if calls and handle.finish_reason in ("stop", "tool_calls") else handle.finish_reason
+    return _whole(handle.model, handle.reason, message, finish, handle.usage, "chat")
 
 
 def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str) -> JSONResponse:
@@ -203,9 +177,9 @@ async def _events(handle, first, rest, kind: str, include_usage: bool):
         yield sse(chunk(base, {"role": "assistant", "content": ""}))
     try:
         if first is not _END:
-            yield sse(chunk(base, {"content": first}, kind=kind))
+            yield sse(_delta_chunk(base, first, kind))
             async for piece in rest:
-                yield sse(chunk(base, {"content": piece}, kind=kind))
+                yield sse(_delta_chunk(base, piece, kind))
     except Exception as exc:
         err = to_api_error(exc)
         yield sse(error_body(err.status, err.message, err.param, err.code))
@@ -217,22 +191,11 @@ async def _events(handle, first, rest, kind: str, include_usage: bool):
     yield sse("[DONE]")
 
 
-def _replay_stream(result, message: dict, finish: str, body) -> CancellingStream:
-    """A finished tool-loop answer sent as an SSE stream (content, then tool calls)."""
-    include_usage = bool(body.stream_options and body.stream_options.include_usage)
-
-    async def events():
-        base = stream_base(result.model, "chat")
-        yield sse(chunk(base, {"role": "assistant", "content": ""}))
-        if message.get("content"):
-            yield sse(chunk(base, {"content": message["content"]}))
-        for i, call in enumerate(message.get("tool_calls") or []):
-            yield sse(chunk(base, {"tool_calls": [{"index": i, **call}]}))
-        yield sse(chunk(base, {}, finish))
-        if include_usage:
-            yield sse({**base, "choices": [], "usage": usage_dict(result.usage)})
-        yield sse("[DONE]")
-    return CancellingStream(events(), on_close=lambda: None, headers=route_headers(result.reason))
+def _delta_chunk(base: dict, piece, kind: str) -> dict:
+    """A text piece, or a tool-call delta (a dict) as OpenAI streams it."""
+    if isinstance(piece, dict):
+        return chunk(base, {"tool_calls": [piece]}, kind=kind)
+    return chunk(base, {"content": piece}, kind=kind)
 
 
 async def complete(request: Request, body) -> JSONResponse | CancellingStream:
@@ -244,7 +207,7 @@ async def complete(request: Request, body) -> JSONResponse | CancellingStream:
     if body.stream:
         return await _stream(request, handle, body, "text")
     try:
-        text = await _collect(request, handle, body.stop_list())
+        text, _ = await _collect(request, handle, body.stop_list())
     finally:
         stop_stream(handle)
     return _whole(handle.model, handle.reason, {"content": text}, handle.finish_reason,

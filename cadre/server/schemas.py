@@ -101,6 +101,28 @@ class NamedToolChoice(Strict):
         return v
 
 
+class TextFormat(Strict):
+    type: Literal["text"]
+
+
+class JsonObjectFormat(Strict):
+    type: Literal["json_object"]
+
+
+class JsonSchemaSpec(Strict):
+    name: str = Field(min_length=1, max_length=64)
+    description: str | None = None
+    schema_: dict[str, Any] = Field(default_factory=dict, alias="schema")
+    strict: bool | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class JsonSchemaFormat(Strict):
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaSpec
+
+
 class StreamOptions(Strict):
     include_usage: bool = False
 
@@ -120,6 +142,17 @@ class Sampling(Strict):
     user: str | None = None          # accepted; not stored
     presence_penalty: Literal[0, 0.0] | None = None
     frequency_penalty: Literal[0, 0.0] | None = None
+    # No-op values clients send by default are accepted; anything that would need acting on is a 400.
+    logprobs: Literal[False] | None = None
+    store: Literal[False] | None = None
+    logit_bias: dict[str, float] | None = None
+
+    @field_validator("logit_bias")
+    @classmethod
+    def _no_bias(cls, v):
+        if v:
+            raise ValueError("logit_bias is not supported (only {} is accepted)")
+        return v
 
     @field_validator("stop")
     @classmethod
@@ -143,6 +176,18 @@ class ChatCompletionRequest(Sampling):
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     metadata: dict[str, str] | None = None
+    response_format: TextFormat | JsonObjectFormat | JsonSchemaFormat | None = None
+
+    def passthrough(self) -> dict:
+        """The fields an upstream (or constrained decoding) acts on, set ones only:
+        tools, tool_choice, response_format (not the no-op text one), seed, parallel_tool_calls."""
+        out = {"tools": [t.model_dump(exclude_none=True) for t in self.tools] if self.tools else None,
+               "tool_choice": (self.tool_choice.model_dump() if isinstance(self.tool_choice, BaseModel)
+                               else self.tool_choice),
+               "response_format": (self.response_format.model_dump(exclude_none=True, by_alias=True)
+                                   if self.response_format and self.response_format.type != "text" else None),
+               "seed": self.seed, "parallel_tool_calls": self.parallel_tool_calls}
+        return {k: v for k, v in out.items() if v is not None}
 
     @model_validator(mode="after")
     def _tool_choice_fits(self):

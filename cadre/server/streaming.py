@@ -70,6 +70,9 @@ def filtered_deltas(handle, stops: list[str]) -> Iterator[str]:
         return
     f = StopFilter(stops)
     for piece in handle.deltas:
+        if not isinstance(piece, str):  # a tool-call delta: stops apply to text only
+            yield piece
+            continue
         out = f.feed(piece)
         if out:
             yield out

@@ -14,7 +14,7 @@ FEW_PAIRS = 100
 
 @dataclass
 class TrainConfig:
-    """Everything a training run needs; mirrors the seed CLI's flags."""
+    """Everything a training run needs; mirrors `cadre train`'s flags."""
 
     type: str
     data: list[str]

@@ -15,7 +15,6 @@ from cadre.data.routing_tables import read_routing_table
 from cadre.errors import CadreError
 from cadre.collect.collector import CollectSettings, collect
 from cadre.collect.files import row_id
-from cadre.runtime.errors import UnknownModel
 
 PRICES = {"good": 0.03, "cheap": 0.001, "down": 0.5}
 CODE = {"add": "a + b", "mul": "a * b"}

@@ -6,7 +6,7 @@ import sympy
 
 from cadre.runtime.errors import ToolError
 from cadre.runtime.mathsolve import solve_math
-from cadre.runtime.tools import TOOL_SCHEMAS, ToolBox, ToolCall, check_call, parse_tool_calls, run_tool_loop
+from cadre.runtime.tools import TOOL_SCHEMAS, ToolBox, check_call, parse_tool_calls, run_tool_loop
 
 
 def test_schemas_are_openai_functions_for_the_six_tools():

@@ -1,8 +1,8 @@
-"""The torch predictors of the learned router: the seed's multi-output MLP and RouteLLM's
+"""The torch predictors of the learned router: a multi-output MLP and RouteLLM's
 matrix-factorisation model, trained with a masked, class-weighted BCE and early stopping.
 
 Both map a feature vector to one logit per model; P(correct) = sigmoid(logit). Missing
-scores (NaN in Y) are masked out of the loss. Class weights (the seed's
+scores (NaN in Y) are masked out of the loss. Class weights (the original
 `USE_CLASS_WEIGHTS`) scale each model's positives by neg/pos, clipped to [1/4, 4]; the
 router calibrates the resulting probabilities afterwards (`calibrator`).
 """
@@ -15,7 +15,7 @@ import numpy as np
 MLP_DEFAULTS = {"hidden_dims": [512, 256, 128], "dropout": 0.3, "learning_rate": 1e-3,
                 "batch_size": 64, "epochs": 50, "patience": 10, "weight_decay": 0.0,
                 "class_weights": True}
-# The seed's random-search grid.
+# The random-search grid of the original MLP recipe.
 MLP_GRID = {"hidden_dims": [[256, 128], [512, 256], [512, 256, 128]],
             "dropout": [0.2, 0.3, 0.4, 0.5], "learning_rate": [1e-4, 5e-4, 1e-3],
             "batch_size": [32, 64, 128], "weight_decay": [0, 1e-6, 1e-5, 1e-4]}

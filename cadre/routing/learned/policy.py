@@ -3,7 +3,7 @@
 Two rules turn P(correct) per model into a choice:
 
 - `threshold`: the cheapest model whose P is at or above its threshold; when none
-  qualifies, the most likely model (the seed's rule);
+  qualifies, the most likely model (the fallback rule);
 - `utility`: the model maximising P − λ · cost / cost_scale (cost_scale = the dearest
   model's mean cost, so λ is "accuracy points given up per dearest-model call saved").
 

@@ -4,7 +4,7 @@ Five kinds share one interface (`fit`, `predict`, and a state of JSON config + a
 
 - `linear`: one L2-regularised logistic regression per model (scikit-learn to fit; its
   coefficients are plain arrays, so prediction is a matrix product);
-- `mlp`: the seed's multi-output MLP (`nets.build_mlp`);
+- `mlp`: a multi-output MLP (`nets.build_mlp`);
 - `mf`: RouteLLM's matrix-factorisation scorer, trained pointwise on correctness;
 - `knn`: the mean correctness of the k most similar training prompts (cosine), smoothed
   towards each model's overall rate; its state is the training arrays themselves;
@@ -85,7 +85,7 @@ class _NetPredictor(Predictor):
 
 
 class MLPPredictor(_NetPredictor):
-    """The seed's MLP: hidden layers with BatchNorm, ReLU and Dropout; a sigmoid per model."""
+    """The MLP: hidden layers with BatchNorm, ReLU and Dropout; a sigmoid per model."""
 
     kind, defaults, grid = "mlp", nets.MLP_DEFAULTS, nets.MLP_GRID
 

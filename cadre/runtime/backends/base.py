@@ -71,6 +71,9 @@ class Backend(ABC):
 
     name: ClassVar[str] = "base"
     Options: ClassVar[type[BaseModel]] = NoOptions
+    # Request fields `stream(..., **fields)` acts on (tools, tool_choice, response_format,
+    # seed, parallel_tool_calls); the engine passes a backend only the ones it names here.
+    passthrough: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, spec, device: str = "cpu"):
         self.spec, self.device = spec, device
@@ -109,7 +112,7 @@ class Backend(ABC):
         return text, stream.usage, stream.finish_reason
 
     def invoke(self, prompt: str, max_tokens: int = 256, **sampling) -> str:
-        """Seed 002's one-call form: a prompt in, the answer text out."""
+        """The one-call form: a prompt in, the answer text out."""
         return self.chat([{"role": "user", "content": prompt}], max_tokens, **sampling)[0]
 
     def estimate_bytes(self) -> int | None:

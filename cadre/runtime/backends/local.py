@@ -144,8 +144,20 @@ class LocalBackend(Backend):
             raise CadreError(f"model {self.spec.name!r} is not a router")
         return self.router.route(text)
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None) -> TextStream:
-        """Answer chat messages token by token, using the KV cache."""
+    @property
+    def passthrough(self) -> frozenset[str]:
+        """Hugging Face chat models honour response_format (constrained decoding) and seed;
+        cadre Q/A checkpoints and routers take neither."""
+        from cadre.runtime import constrained
+
+        if self.router is not None or self.encoder is not None or not constrained.available():
+            return frozenset()
+        return frozenset({"response_format", "seed"})
+
+    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None,
+               response_format=None, seed=None) -> TextStream:
+        """Answer chat messages token by token, using the KV cache (constrained to a JSON
+        schema when `response_format` asks for one)."""
         if self.router is not None:
             label = self.route(last_user_text(messages)).name
             return TextStream(lambda out: iter([label]))
@@ -153,8 +165,17 @@ class LocalBackend(Backend):
             raise BackendError(f"model {self.spec.name!r} is not loaded")
         with self._lock:
             ids, stop_ids = self._prompt(messages)
+        if response_format and response_format.get("type") != "text":
+            if "response_format" not in self.passthrough:
+                raise CadreError(f"model {self.spec.name!r} cannot honour response_format")
+            from cadre.runtime.constrained import constrained_ids
+
+            tokens = lambda: constrained_ids(self.model, self.tokenizer, ids, max_tokens, response_format,  # noqa: E731
+                                             temperature, top_p, seed)
+            return TextStream(lambda out: self._pieces(out, ids, stop_ids, max_tokens, temperature,
+                                                       top_p, [], cancel, tokens()))
         return TextStream(lambda out: self._pieces(out, ids, stop_ids, max_tokens, temperature,
-                                                   top_p, stop or [], cancel))
+                                                   top_p, stop or [], cancel, seed=seed))
 
     def _prompt(self, messages) -> tuple[list[int], set[int]]:
         """Prompt ids and stop ids: the Q/A format for cadre models, else the chat template."""
@@ -174,12 +195,15 @@ class LocalBackend(Backend):
         stops = {tok.eos_token_id} | {tok.convert_tokens_to_ids(t) for t in _STOP_TOKENS if t in tok.get_vocab()}
         return ids[-self.spec.max_context:], {s for s in stops if s is not None}
 
-    def _pieces(self, out: TextStream, ids, stop_ids, max_tokens, temperature, top_p, stop, cancel):
+    def _pieces(self, out: TextStream, ids, stop_ids, max_tokens, temperature, top_p, stop, cancel,
+                tokens=None, seed=None):
         from cadre.generation import stream_ids
 
         produced, emitted = [], ""
         out.usage.prompt_tokens = len(ids)
-        for token in stream_ids(self.model, ids, max_tokens, stop_ids, temperature, top_p):
+        tokens = tokens if tokens is not None else stream_ids(self.model, ids, max_tokens, stop_ids,
+                                                              temperature, top_p, seed)
+        for token in tokens:
             produced.append(token)
             out.usage.completion_tokens = len(produced)
             text = self.tokenizer.decode(produced)

@@ -33,6 +33,7 @@ class OpenAIOptions(BaseModel):
     retries: int = Field(2, ge=0, le=10)
     backoff_s: float = Field(0.5, ge=0)
     headers: dict[str, str] = Field(default_factory=dict)
+    stream_usage: bool = True                # ask streams for usage (stream_options.include_usage)
 
 
 class OpenAIBackend(AsyncUpstream, Backend):
@@ -44,6 +45,7 @@ class OpenAIBackend(AsyncUpstream, Backend):
     """
 
     Options = OpenAIOptions
+    passthrough = frozenset({"tools", "tool_choice", "response_format", "seed", "parallel_tool_calls", "stop"})
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
@@ -107,9 +109,13 @@ class OpenAIBackend(AsyncUpstream, Backend):
                                f"({response.text[:120]!r})") from None
         return data
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None) -> TextStream:
-        """Answer as server-sent events, piece by piece."""
-        body = self._payload(messages, max_tokens, temperature, top_p, stop, True)
+    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None,
+               **fields) -> TextStream:
+        """Answer as server-sent events, piece by piece: text pieces, and for native tool
+        calls the upstream's `tool_calls` delta entries as dicts. `fields` (tools,
+        tool_choice, response_format, seed) go to the upstream as they are."""
+        usage = {"include_usage": True} if self.options.stream_usage else None
+        body = self._payload(messages, max_tokens, temperature, top_p, stop, True, stream_options=usage, **fields)
         response = self._send(body, stream=True)
         return TextStream(lambda out: self._events(out, response, cancel))
 
@@ -133,7 +139,7 @@ class OpenAIBackend(AsyncUpstream, Backend):
         except httpx.TimeoutException:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None
-        except (httpx.HTTPError, json.JSONDecodeError) as exc:
+        except (httpx.HTTPError, json.JSONDecodeError, AttributeError, TypeError) as exc:
             raise BackendError(f"model {self.spec.name!r}: broken stream from {self.endpoint} ({exc})") from None
         finally:
             timing.model_done()

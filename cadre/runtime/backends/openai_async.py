@@ -29,17 +29,22 @@ def usage_of(data: dict) -> Usage:
     return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
 
 
-def sse_pieces(out, chunk: dict) -> Iterator[str]:
-    """The text pieces of one SSE chunk; usage and finish_reason go to `out`."""
+def sse_pieces(out, chunk: dict) -> Iterator[str | dict]:
+    """The pieces of one SSE chunk: text, and for native tool calls the upstream's
+    `tool_calls` delta entries as dicts, passed on as they came; usage and
+    finish_reason go to `out`."""
     if chunk.get("usage"):
         out.usage = usage_of(chunk)
     for choice in chunk.get("choices") or ():
         if choice.get("finish_reason"):
             out.finish_reason = choice["finish_reason"]
-        piece = (choice.get("delta") or {}).get("content")
+        delta = choice.get("delta") or {}
+        piece = delta.get("content")
         if piece:
             out.usage.completion_tokens += 0 if chunk.get("usage") else 1
             yield piece
+        for call in delta.get("tool_calls") or ():
+            yield dict(call)
 
 
 def session_factory(headers: dict, timeout_s: float, connect_timeout_s: float):
@@ -108,7 +113,8 @@ class AsyncUpstream:
         """The answer as it streams in, piece by piece (an async generator)."""
         import aiohttp
 
-        body = self._payload(messages, max_tokens, temperature, top_p, stop, True)
+        usage = {"include_usage": True} if self.options.stream_usage else None  # the upstream's own counts
+        body = self._payload(messages, max_tokens, temperature, top_p, stop, True, stream_options=usage)
         response = await self._asend(body, stream=True)
         finished = False
         try:

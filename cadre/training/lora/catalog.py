@@ -2,7 +2,7 @@
 
 A spec names the task, the base model, where the data comes from and how each example
 becomes an instruction (prompt template + response template), the metrics, the LoRA and
-training settings (defaults: seed 004's SFT config), the quality gates, and a smaller
+training settings (defaults: a standard SFT config), the quality gates, and a smaller
 `local_test` recipe for a quick CPU run. Every model forbids unknown keys, so a typo in
 a YAML file is an error naming the key rather than a silently ignored setting.
 """
@@ -70,7 +70,7 @@ class PromptSpec(_Strict):
 
 
 class LoraSpec(_Strict):
-    """LoRA settings (seed 004: r=8, alpha=16, dropout=0.05, attention projections)."""
+    """LoRA settings (defaults: r=8, alpha=16, dropout=0.05, attention projections)."""
 
     rank: int = Field(8, ge=1)
     alpha: float = 16
@@ -79,7 +79,7 @@ class LoraSpec(_Strict):
 
 
 class TrainingSpec(_Strict):
-    """Training hyperparameters; the defaults are seed 004's SFTConfig."""
+    """Training hyperparameters; the defaults follow TRL's SFTConfig."""
 
     batch_size: int = Field(4, ge=1)
     gradient_accumulation_steps: int = Field(4, ge=1)
@@ -98,7 +98,7 @@ class TrainingSpec(_Strict):
 
 
 class GateSpec(_Strict):
-    """Quality gates on one metric (seed 004: sentiment accuracy 0.75 baseline, 0.88 tuned).
+    """Quality gates on one metric (e.g. sentiment accuracy at least 0.75 baseline, 0.88 tuned).
 
     A full run fails (exit 3) when the fine-tuned score is below `finetuned_target` or not
     at least `min_improvement` above the baseline; `baseline_target` is reported there,
