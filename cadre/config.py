@@ -21,12 +21,13 @@ from pydantic import (
     model_validator,
 )
 
+from cadre.builtin_tools import TOOL_NAMES
 from cadre.errors import CadreError
 
 # The capability names; cadre.runtime.registry.ModelCapability has exactly these values.
 CAPABILITIES = ("primary_chat", "intent_classification", "code_generation", "math",
                 "vision_captioning", "prompt_enhancement", "summarization", "translation", "embedding")
-TOOLS = ("generate_code", "describe_image", "solve_math", "enhance_prompt", "summarize", "translate")
+TOOLS = TOOL_NAMES  # the built-in tools (cadre/builtin_tools.py)
 RESERVED_NAMES = ("auto",)
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6, "mib": 2**20,

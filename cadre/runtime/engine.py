@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cadre.builtin_tools import BUILTIN_TOOLS, instruction_for
 from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
 from cadre.runtime import passthrough, timing
@@ -50,6 +51,7 @@ class Plan:
     fields: dict = field(default_factory=dict)      # client fields the backend acts on natively
     client_tools: tuple | None = None               # (tools, tool_choice) offered in a local prompt
     usage: Usage = field(default_factory=Usage)
+    fallback: bool = False      # the route's own model or tool did not answer: the primary (or next) did
 
 
 class Engine:
@@ -236,7 +238,7 @@ class Engine:
         target = self.routes.get(choice.name)
         if target is None or target.capability == "primary_chat":
             why = "" if target is not None else f" → no target for {choice.name!r}"
-            return self._primary_plan(choice, messages, f"{choice.reason}{why} → primary")
+            return self._primary_plan(choice, messages, f"{choice.reason}{why} → primary", fallback=target is None)
         if target.model:
             return Plan(target.model, f"{choice.reason} → {target.model}", choice,
                         prepared=self._acquire(target.model, messages, ""))
@@ -258,14 +260,8 @@ class Engine:
                 return self._capability_plan(choice, messages, "math", "{text}", f"{reason}: {exc}")
         if tool == "describe_image":
             return self._vision_plan(choice, reason, text, image, messages)
-        from cadre.runtime import tools as t
-
-        instruction = {"generate_code": t.CODE_INSTRUCTION, "enhance_prompt": t.ENHANCE_INSTRUCTION,
-                       "summarize": t.SUMMARY_INSTRUCTION.replace("{n}", "3"),
-                       "translate": t.TRANSLATE_INSTRUCTION.replace("{lang}", target_language(text))}[tool]
-        capability = {"generate_code": "code_generation", "enhance_prompt": "prompt_enhancement",
-                      "summarize": "summarization", "translate": "translation"}[tool]
-        return self._capability_plan(choice, messages, capability, instruction, reason)
+        instruction = instruction_for(tool, lang=target_language(text))  # the tool's route instruction
+        return self._capability_plan(choice, messages, BUILTIN_TOOLS[tool].capability, instruction, reason)
 
     def _vision_plan(self, choice, reason: str, text: str, image, messages) -> Plan:
         from cadre.runtime.vision import VISION_MARK, describe_image
@@ -293,10 +289,12 @@ class Engine:
         if prepared.name == self.primary and instruction == "{text}":
             prepared.messages = list(messages)  # the primary sees the whole conversation
         note = f" ({prepared.note})" if prepared.note else ""
-        return Plan(prepared.name, f"{reason} → {prepared.name}{note}", choice, prepared=prepared)
+        return Plan(prepared.name, f"{reason} → {prepared.name}{note}", choice, prepared=prepared,
+                    fallback=prepared.name == self.primary and capability != "primary_chat")
 
-    def _primary_plan(self, choice, messages, reason: str) -> Plan:
-        return Plan(self.primary, reason, choice, prepared=self._acquire(self.primary, messages, ""))
+    def _primary_plan(self, choice, messages, reason: str, fallback: bool = True) -> Plan:
+        return Plan(self.primary, reason, choice, prepared=self._acquire(self.primary, messages, ""),
+                    fallback=fallback)
 
     def _acquire(self, name: str, messages, note: str) -> Prepared:
         backend = self.manager.acquire(name)
@@ -421,7 +419,7 @@ class Engine:
             self.counts[f"model:{plan.model}"] += 1
             if plan.route is not None:
                 self.counts[f"route:{plan.route.name}"] += 1
-            if "→ primary" in plan.reason and plan.route is not None and plan.route.name != "chat":
+            if plan.fallback:
                 self.counts["fallbacks"] += 1
 
     def metrics_snapshot(self) -> dict:

@@ -14,27 +14,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cadre.builtin_tools import (  # noqa: F401 (the instructions are part of this module's API)
+    BUILTIN_TOOLS,
+    CODE_INSTRUCTION,
+    ENHANCE_INSTRUCTION,
+    SUMMARY_INSTRUCTION,
+    TRANSLATE_INSTRUCTION,
+    instruction_for,
+)
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
 
 
-def _fn(name: str, description: str, props: dict, required: list[str]) -> dict:
-    return {"type": "function", "function": {"name": name, "description": description, "parameters": {
-        "type": "object", "properties": props, "required": required}}}
-
-
-_S = {"type": "string"}
-TOOL_SCHEMAS = {s["function"]["name"]: s for s in (
-    _fn("generate_code", "Write code for a programming task.",
-        {"prompt": {**_S, "description": "what the code must do"}, "language": _S}, ["prompt"]),
-    _fn("describe_image", "Describe an image (a path or base64), or a comma-separated list of visual features.",
-        {"image": {**_S, "description": "image path or base64"}, "features": _S}, []),
-    _fn("solve_math", "Solve arithmetic, algebra or calculus exactly.",
-        {"problem": {**_S, "description": "the problem, e.g. 'solve 2x + 3 = 11'"}}, ["problem"]),
-    _fn("enhance_prompt", "Rewrite an image-generation prompt with vivid detail.", {"prompt": _S}, ["prompt"]),
-    _fn("summarize", "Summarize a text.", {"text": _S, "max_sentences": {"type": "integer"}}, ["text"]),
-    _fn("translate", "Translate a text into another language.",
-        {"text": _S, "target_language": _S}, ["text", "target_language"]),
-)}
+TOOL_SCHEMAS = {name: tool.schema() for name, tool in BUILTIN_TOOLS.items()}
 
 TOOL_PROMPT = (
     "You are an expert in composing functions. You are given a question and a set of possible functions. "
@@ -151,8 +142,7 @@ class ToolBox:
     def __init__(self, manager):
         self.manager = manager
         self.schemas = dict(TOOL_SCHEMAS)
-        self.impl = {"generate_code": self._code, "describe_image": self._image, "solve_math": self._math,
-                     "enhance_prompt": self._enhance, "summarize": self._summarize, "translate": self._translate}
+        self.impl = {name: getattr(self, f"_{name}") for name in BUILTIN_TOOLS}
 
     def add_tool(self, schema: dict, fn: Callable[..., tuple[str, str] | str]) -> None:
         """Add a tool: an OpenAI function schema and a function of its arguments returning
@@ -220,26 +210,29 @@ class ToolBox:
             prepared.release()
         return text.strip(), prepared.name
 
-    def _code(self, prompt: str, language: str | None = None) -> tuple[str, str]:
-        ask = f"{prompt} (in {language})" if language else prompt
-        return self.ask("code_generation", ask, CODE_INSTRUCTION)
+    def _model_tool(self, name: str, text: str, **values) -> tuple[str, str]:
+        """A model-backed tool: its capability's model, with its instruction (builtin_tools)."""
+        return self.ask(BUILTIN_TOOLS[name].capability, text, instruction_for(name, **values))
 
-    def _enhance(self, prompt: str) -> tuple[str, str]:
-        return self.ask("prompt_enhancement", prompt, ENHANCE_INSTRUCTION)
+    def _generate_code(self, prompt: str, language: str | None = None) -> tuple[str, str]:
+        return self._model_tool("generate_code", f"{prompt} (in {language})" if language else prompt)
+
+    def _enhance_prompt(self, prompt: str) -> tuple[str, str]:
+        return self._model_tool("enhance_prompt", prompt)
 
     def _summarize(self, text: str, max_sentences: int = 3) -> tuple[str, str]:
-        return self.ask("summarization", text, SUMMARY_INSTRUCTION.replace("{n}", str(max_sentences)))
+        return self._model_tool("summarize", text, n=max_sentences)
 
     def _translate(self, text: str, target_language: str) -> tuple[str, str]:
-        return self.ask("translation", text, TRANSLATE_INSTRUCTION.replace("{lang}", str(target_language)))
+        return self._model_tool("translate", text, lang=target_language)
 
     # ---------------------------------------------------------------- exact tools
-    def _math(self, problem: str) -> tuple[str, str]:
+    def _solve_math(self, problem: str) -> tuple[str, str]:
         from cadre.runtime.math_sandbox import solve_math_safely
 
         return solve_math_safely(problem), "tool:solve_math"
 
-    def _image(self, image=None, features: str | None = None) -> tuple[str, str]:
+    def _describe_image(self, image=None, features: str | None = None) -> tuple[str, str]:
         from cadre.runtime.vision import describe_image
 
         from cadre.runtime.image_input import ImageRejected
@@ -255,13 +248,6 @@ class ToolBox:
                 raise ToolError(f"describe_image: {exc}") from None
         result = describe_image(source, self.manager, allow_paths=images is None)
         return result.text, result.model
-
-
-CODE_INSTRUCTION = "Write the code for this task. Answer with a code block and one sentence.\nTask: {text}"
-ENHANCE_INSTRUCTION = ("Rewrite this image-generation prompt with vivid visual details, style and lighting, "
-                       "as one line of comma-separated phrases:\n{text}")
-SUMMARY_INSTRUCTION = "Summarize the following text in at most {n} sentences:\n{text}"
-TRANSLATE_INSTRUCTION = "Translate the following text into {lang}. Answer with the translation only:\n{text}"
 
 
 class _Gated(Exception):
