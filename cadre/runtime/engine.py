@@ -20,6 +20,8 @@ from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
 from cadre.runtime.backends.base import last_user_text, message_text
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
+from cadre.runtime.gateway.learned import LearnedChoice
+from cadre.runtime.gateway.service import Gateway
 from cadre.runtime.manager import ModelManager
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
@@ -43,6 +45,9 @@ class Plan:
     prepared: Prepared | None = None
     tool_calls: list[dict] = field(default_factory=list)
     finish_reason: str = "stop"
+    request_id: str | None = None
+    chain: object = None           # the FailoverBackend of a learned route
+    cost: float | None = None
 
 
 class Engine:
@@ -54,7 +59,8 @@ class Engine:
         self.manager = manager or ModelManager.from_config(config, self.registry)
         self.use_routing = use_routing and config.router.enabled
         self.routes = config.all_routes()
-        self.selector = RouteSelector(config, self.registry, self.manager)
+        self.gateway = Gateway(config, self.registry, self.manager)
+        self.selector = RouteSelector(config, self.registry, self.manager, self.gateway)
         self.toolbox = ToolBox(self.manager)
         self.primary = self.registry.primary().name
         self.counts: Counter = Counter()
@@ -95,17 +101,24 @@ class Engine:
         """Answer a chat; tool calls for the client's own tools come back in `tool_calls`."""
         started = time.perf_counter()
         plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
-        usage = self._run(plan, max_tokens, temperature, top_p)
+        try:
+            usage = self._run(plan, max_tokens, temperature, top_p)
+        except Exception as exc:
+            self._record(plan, model, messages, started, None, "error", str(exc))
+            raise
         if plan.route is not None and plan.model != self.primary and plan.prepared is not None \
-                and looks_degenerate(plan.text):
+                and plan.chain is None and looks_degenerate(plan.text):
             # A tiny specialist that answered nothing usable: the primary answers instead.
             why = "empty answer" if not plan.text else "degenerate answer"
             plan = self._primary_plan(plan.route, messages, f"{plan.reason}: {why} → primary")
             usage = self._run(plan, max_tokens, temperature, top_p)
         self._count(plan)
+        plan.cost = self.gateway.estimate_cost(plan.model, usage, plan.route)
+        self._record(plan, model, messages, started, usage, "ok")
         return EngineResult(plan.text or "", plan.model, plan.reason, plan.route,
                             (time.perf_counter() - started) * 1000, usage, plan.tool_calls,
-                            "tool_calls" if plan.tool_calls else plan.finish_reason)
+                            "tool_calls" if plan.tool_calls else plan.finish_reason,
+                            plan.request_id, plan.cost)
 
     def _run(self, plan: Plan, max_tokens: int, temperature: float, top_p: float) -> Usage:
         """Generate a planned answer from its model (a ready text needs nothing)."""
@@ -122,13 +135,26 @@ class Engine:
     def chat_stream(self, messages, model: str = "auto", max_tokens: int = 256, temperature: float = 0.0,
                     top_p: float = 1.0, tools=None, tool_choice=None) -> StreamHandle:
         """Route now (model and reason are known at once), then stream the answer."""
+        started = time.perf_counter()
         plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p)
         self._count(plan)
-        handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason)
+        if plan.route is not None and plan.request_id is None:
+            plan.request_id = self.gateway.request_id()
+        plan.cost = self.gateway.estimate_cost(plan.model, None, plan.route)
+        handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason,
+                              request_id=plan.request_id, cost=plan.cost)
         if plan.prepared is None:
             handle.deltas = iter([plan.text or ""])
+            self._record(plan, model, messages, started, None, "ok")
             return handle
-        release = _Once(lambda: self._release(plan.prepared))
+        if plan.chain is not None:  # a failover before the first piece renames the answering model
+            plan.chain.on_answer = lambda name, attempts: self._answered(plan, name, attempts, handle)
+
+        def finish():
+            self._release(plan.prepared)
+            error = getattr(handle, "error", None)
+            self._record(plan, model, messages, started, handle.usage, "error" if error else "ok", error)
+        release = _Once(finish)
         weakref.finalize(handle, release)  # a handle dropped before streaming still releases
         handle.deltas = self._deltas(handle, plan.prepared, release, max_tokens, temperature, top_p)
         return handle
@@ -144,6 +170,9 @@ class Engine:
                 if piece:
                     yield piece
             handle.usage, handle.finish_reason = stream.usage, stream.finish_reason
+        except Exception as exc:
+            handle.error = str(exc)
+            raise
         finally:
             release()
 
@@ -174,7 +203,11 @@ class Engine:
         return self._dispatch(choice, messages, text, image)
 
     def _dispatch(self, choice: RouteChoice, messages, text: str, image) -> Plan:
+        if isinstance(choice, LearnedChoice):
+            return self._learned_plan(choice, messages)
         target = self.routes.get(choice.name)
+        if target is not None and target.learned:
+            return self._learned_plan(self._compose(choice, target.learned, text), messages)
         if target is None or target.capability == "primary_chat":
             why = "" if target is not None else f" → no target for {choice.name!r}"
             return self._primary_plan(choice, messages, f"{choice.reason}{why} → primary")
@@ -230,6 +263,41 @@ class Engine:
             prepared.messages = list(messages)  # the primary sees the whole conversation
         note = f" ({prepared.note})" if prepared.note else ""
         return Plan(prepared.name, f"{reason} → {prepared.name}{note}", choice, prepared=prepared)
+
+    # ------------------------------------------------------------------ learned routes
+    def _compose(self, choice: RouteChoice, router_name: str, text: str) -> LearnedChoice:
+        """An intent route handed to a learned router, which picks among its models."""
+        with self.manager.use(router_name, return_to_primary=False) as backend:
+            learned = self.gateway.choose(router_name, backend.router, text, None)
+        learned.reason = f"{choice.reason} → {router_name}: {learned.reason}"
+        return learned
+
+    def _learned_plan(self, choice: LearnedChoice, messages) -> Plan:
+        """The learned router's model answers; the next ones in its ranking take over on failure."""
+        plan = Plan(choice.name, choice.reason, choice, request_id=self.gateway.request_id())
+        try:
+            chain = self.gateway.chain(choice, lambda name, attempts: self._answered(plan, name, attempts))
+        except BackendError as exc:
+            self._record(plan, "auto", messages, time.perf_counter(), None, "error", str(exc))
+            raise
+        plan.chain, plan.model = chain, chain.held
+        plan.reason = choice.reason + chain.attempts.note() + (
+            f" → {chain.held}" if chain.attempts.fallbacks else "")
+        plan.prepared = Prepared(chain.held, chain, list(messages), "", chain.release)
+        return plan
+
+    def _answered(self, plan: Plan, name: str, attempts, handle=None) -> None:
+        plan.model, plan.reason = name, plan.route.reason + attempts.note()
+        if handle is not None:
+            handle.model, handle.reason = plan.model, plan.reason
+            handle.cost = plan.cost = self.gateway.estimate_cost(name, None, plan.route)
+
+    def _record(self, plan: Plan, requested, messages, started, usage, status, error=None) -> None:
+        if plan.route is None:
+            return
+        if plan.request_id is None:
+            plan.request_id = self.gateway.request_id()
+        self.gateway.record(plan, requested, last_user_text(messages), started, usage, status, error)
 
     def _primary_plan(self, choice, messages, reason: str) -> Plan:
         return Plan(self.primary, reason, choice, prepared=self._acquire(self.primary, messages, ""))

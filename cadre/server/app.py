@@ -22,6 +22,7 @@ from cadre.server.errors import (
     invalid_params,
     to_api_error,
 )
+from cadre.server.feedback import feedback_routes
 from cadre.server.limits import ThreadPools, generation_threads
 from cadre.server.metrics import MetricsMiddleware, ServerMetrics
 from cadre.server.middleware import GuardMiddleware
@@ -50,6 +51,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     app.state.started = time.time()
     install_error_handlers(app)
     app.include_router(routes)
+    app.include_router(feedback_routes)
     # Starlette wraps in reverse order: metrics sees everything, CORS answers preflights
     # before the key check, and the guard runs closest to the endpoints.
     app.add_middleware(GuardMiddleware, api_keys=settings.api_keys, max_bytes=settings.max_request_bytes)
@@ -59,7 +61,8 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-cadre-route", "retry-after"])
+                           expose_headers=["x-cadre-route", "x-cadre-cost", "x-cadre-request-id",
+                                           "retry-after"])
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 

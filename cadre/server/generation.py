@@ -44,6 +44,19 @@ def route_headers(reason: str) -> dict[str, str]:
     return {"x-cadre-route": text[:1024]}
 
 
+def gateway_headers(answer) -> dict[str, str]:
+    """x-cadre-cost (the estimated cost of this call) and x-cadre-request-id (the id that
+    /v1/feedback refers to) of an engine result or stream handle, where known."""
+    out = {}
+    cost = getattr(answer, "cost", None)
+    if cost is not None:
+        out["x-cadre-cost"] = f"{float(cost):.6g}"
+    request_id = getattr(answer, "request_id", None)
+    if request_id:
+        out["x-cadre-request-id"] = request_id
+    return out
+
+
 def usage_dict(usage) -> dict:
     """OpenAI's usage object."""
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
@@ -109,7 +122,8 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     finally:
         stop_stream(handle)  # a no-op once finished; releases the model if we failed midway
     message = {"role": "assistant", "content": text}
-    return _whole(handle.model, handle.reason, message, handle.finish_reason, handle.usage, "chat")
+    return _whole(handle.model, handle.reason, message, handle.finish_reason, handle.usage, "chat",
+                  gateway_headers(handle))
 
 
 async def _chat_with_tools(request: Request, body, messages: list[dict], sampling: dict):
@@ -130,10 +144,12 @@ async def _chat_with_tools(request: Request, body, messages: list[dict], samplin
     finish = "tool_calls" if result.tool_calls else ("stop" if stopped else result.finish_reason)
     if body.stream:
         return _replay_stream(result, message, finish, body)
-    return _whole(result.model, result.reason, message, finish, result.usage, "chat")
+    return _whole(result.model, result.reason, message, finish, result.usage, "chat",
+                  gateway_headers(result))
 
 
-def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str) -> JSONResponse:
+def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str,
+           extra_headers: dict | None = None) -> JSONResponse:
     """A whole (non-streamed) chat.completion or text_completion."""
     if kind == "text":
         obj, choice = "text_completion", {"index": 0, "text": message["content"], "logprobs": None,
@@ -144,7 +160,7 @@ def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str
     payload = {"id": new_id("cmpl" if kind == "text" else "chatcmpl"), "object": obj,
                "created": int(time.time()), "model": model, "choices": [choice],
                "usage": usage_dict(usage), "system_fingerprint": None}
-    return JSONResponse(payload, headers=route_headers(reason))
+    return JSONResponse(payload, headers={**route_headers(reason), **(extra_headers or {})})
 
 
 async def _stream(request: Request, handle, body, kind: str) -> CancellingStream:
@@ -162,7 +178,7 @@ async def _stream(request: Request, handle, body, kind: str) -> CancellingStream
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     events = _events(pools, handle, first, iterator, kind, include_usage)
     return CancellingStream(events, on_close=lambda: stop_stream(handle, iterator),
-                            headers=route_headers(handle.reason))
+                            headers={**route_headers(handle.reason), **gateway_headers(handle)})
 
 
 async def _events(pools, handle, first, iterator, kind: str, include_usage: bool):
@@ -201,7 +217,8 @@ def _replay_stream(result, message: dict, finish: str, body) -> CancellingStream
         if include_usage:
             yield sse({**base, "choices": [], "usage": usage_dict(result.usage)})
         yield sse("[DONE]")
-    return CancellingStream(events(), on_close=lambda: None, headers=route_headers(result.reason))
+    return CancellingStream(events(), on_close=lambda: None,
+                            headers={**route_headers(result.reason), **gateway_headers(result)})
 
 
 async def complete(request: Request, body) -> JSONResponse | CancellingStream:
@@ -217,5 +234,5 @@ async def complete(request: Request, body) -> JSONResponse | CancellingStream:
     finally:
         stop_stream(handle)
     return _whole(handle.model, handle.reason, {"content": text}, handle.finish_reason,
-                  handle.usage, "text")
+                  handle.usage, "text", gateway_headers(handle))
 

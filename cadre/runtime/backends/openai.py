@@ -103,17 +103,20 @@ class OpenAIBackend(Backend):
     def _events(self, out: TextStream, response, cancel) -> Iterator[str]:
         import httpx
 
+        events, junk = 0, None
         try:
             for line in response.iter_lines():
                 if cancel is not None and cancel.is_set():
                     out.finish_reason = "cancelled"
                     return
                 if not line.startswith("data:"):
+                    junk = junk or (line.strip() or None)
                     continue
                 payload = line[5:].strip()
                 if payload == "[DONE]":
                     return
                 chunk = json.loads(payload)
+                events += 1
                 if chunk.get("usage"):
                     out.usage = _usage(chunk)
                 for choice in chunk.get("choices") or ():
@@ -123,6 +126,9 @@ class OpenAIBackend(Backend):
                     if piece:
                         out.usage.completion_tokens += 0 if chunk.get("usage") else 1
                         yield piece
+            if not events:  # not an event stream at all (an error page, a JSON body, nothing)
+                raise BackendError(f"model {self.spec.name!r}: {self.endpoint} sent no stream events "
+                                   f"({(junk or 'empty body')[:120]!r})")
         except httpx.TimeoutException:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None
