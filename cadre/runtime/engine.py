@@ -147,13 +147,16 @@ class Engine:
             handle.deltas = iter([plan.text or ""])
             self._record(plan, model, messages, started, None, "ok")
             return handle
+        ref = weakref.ref(handle)  # the release callback must not keep a dropped handle alive
         if plan.chain is not None:  # a failover before the first piece renames the answering model
-            plan.chain.on_answer = lambda name, attempts: self._answered(plan, name, attempts, handle)
+            plan.chain.on_answer = lambda name, attempts: self._answered(plan, name, attempts, ref())
 
         def finish():
             self._release(plan.prepared)
-            error = getattr(handle, "error", None)
-            self._record(plan, model, messages, started, handle.usage, "error" if error else "ok", error)
+            live = ref()
+            error = getattr(live, "error", None) if live is not None else "stream dropped unread"
+            self._record(plan, model, messages, started, getattr(live, "usage", None),
+                         "error" if error else "ok", error)
         release = _Once(finish)
         weakref.finalize(handle, release)  # a handle dropped before streaming still releases
         handle.deltas = self._deltas(handle, plan.prepared, release, max_tokens, temperature, top_p)
