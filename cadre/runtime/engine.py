@@ -61,6 +61,9 @@ class Engine:
         self.routes = config.all_routes()
         self.gateway = Gateway(config, self.registry, self.manager)
         self.selector = RouteSelector(config, self.registry, self.manager, self.gateway)
+        composed = {t.learned for t in self.routes.values() if t.learned}  # they choose within a route
+        self.selector.router_models = [n for n in self.selector.router_models
+                                       if n not in composed or n == config.router.model]
         self.toolbox = ToolBox(self.manager)
         self.primary = self.registry.primary().name
         self.counts: Counter = Counter()

@@ -27,6 +27,8 @@ _h = _load_helpers()
 MATH_PROMPT, OTHER_PROMPT, ServeProcess, cadre_cmd, project_yaml = (
     _h.MATH_PROMPT, _h.OTHER_PROMPT, _h.ServeProcess, _h.cadre_cmd, _h.project_yaml)
 
+pytestmark = pytest.mark.slow  # about 70 s: a `cadre serve` process and a `cadre route` one
+
 GATEWAY = "allowed_fails: 2, fail_window_s: 60, cooldown_s: 300, decision_log: runs/decisions.jsonl"
 
 
