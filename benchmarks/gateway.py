@@ -204,7 +204,7 @@ def main() -> None:
     retrained = cli("router", "retrain", "--log", str(log), "--table", str(work / "train.jsonl"),
                     "--current", str(work / "router"), "--output", str(work / "router2"), "--force")
     after = cli("router", "eval-learned", str(work / "router2"), "--data", str(work / "test.jsonl"))
-    from cadre.routing.learned_retrain import accuracy_at
+    from cadre.runtime.gateway.retrain import accuracy_at
     after_at_cost = accuracy_at(after["curve"], offline["mean_cost"])
     gpt4 = offline["single_models"][GPT4]
     op = fit["operating_point"]

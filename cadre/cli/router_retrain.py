@@ -1,5 +1,5 @@
 """`cadre router retrain`: refit a learned router on its routing table plus the gateway's
-logged feedback, promoted only through the gate (see cadre.routing.learned_retrain)."""
+logged feedback, promoted only through the gate (see cadre.runtime.gateway.retrain)."""
 from __future__ import annotations
 
 import json
@@ -24,7 +24,7 @@ def retrain_cmd(
     """Fit a candidate on BASE + logged outcomes; promote it only if it is at least as good
     on held-out rows (accuracy at the current cost, and AIQ). Exit 0 promoted, 1 rejected."""
     from cadre.cli.router_learned import _jsonable
-    from cadre.routing.learned_retrain import retrain
+    from cadre.runtime.gateway.retrain import retrain
 
     report = retrain(log, current, output, table, holdout, seed, force,
                      progress=None if as_json else (lambda msg: typer.echo(f"  {msg}", err=True)))
