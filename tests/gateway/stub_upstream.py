@@ -72,8 +72,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")  # no keep-alive: a stopped stub refuses at once
         self.end_headers()
         self.wfile.write(data)
+        self.close_connection = True
 
 
 def _last_user(messages: list) -> str:

@@ -65,6 +65,32 @@ def test_an_intent_route_hands_chat_to_a_learned_router(tmp_path, learned_dir, h
         engine.close()
 
 
+def test_malformed_and_refusing_upstreams_fail_over_and_cool_down(tmp_path, learned_dir, healthy):
+    from cadre.runtime.errors import BackendError
+
+    gateway = "allowed_fails: 2, fail_window_s: 60, cooldown_s: 300, decision_log: null"
+    engine = _engine(tmp_path, h.project_yaml(learned_dir, healthy, gateway))
+    ask = [{"role": "user", "content": h.MATH_PROMPT}]
+    try:
+        healthy["alpha"].mode = "malformed"
+        handle = engine.chat_stream(ask)
+        text = "".join(handle.deltas)
+        assert handle.model != "alpha" and text == f"{handle.model}: ok"
+        assert "alpha failed" in handle.reason and "sent no stream events" in handle.reason
+        healthy["alpha"].stop()  # second failure: a refused connection; alpha cools down
+        second = engine.chat(ask)
+        assert second.model != "alpha" and "refused the connection" in second.reason
+        assert engine.gateway.cooldowns.cooling("alpha")
+        third = engine.chat(ask)
+        assert "failed" not in third.reason  # alpha is tried last now
+        for stub in healthy.values():
+            stub.mode = "500"
+        with pytest.raises(BackendError, match="no candidate model could answer"):
+            engine.chat(ask)
+    finally:
+        engine.close()
+
+
 @pytest.mark.slow  # about 45 s: two CLI processes and a refit
 def test_retrain_from_logged_feedback_is_gated_and_reported(tmp_path, learned_dir, train_table, healthy):
     from cadre.data.routing_tables import read_routing_table
