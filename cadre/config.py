@@ -138,6 +138,24 @@ class RouterSettings(_Strict):
     threshold: float | None = Field(None, ge=0, le=1)
     keyword_fallback: bool = True
     default_route: str = "chat"
+    # A learned router's labels → registry model names; a label not listed is itself a model name.
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class GatewaySettings(_Strict):
+    """Failover, cool-downs and the decision log of the gateway (see docs/gateway.md).
+
+    A model that fails `allowed_fails` times within `fail_window_s` seconds is skipped for
+    `cooldown_s` seconds. Every routed request appends one record to `decision_log`
+    (relative to the project file's folder); prompts are kept only with `log_prompts`.
+    """
+
+    failover: bool = True
+    allowed_fails: int = Field(3, ge=1)
+    fail_window_s: float = Field(60.0, gt=0)
+    cooldown_s: float = Field(30.0, ge=0)
+    decision_log: str | None = "runs/gateway/decisions.jsonl"
+    log_prompts: bool = False
 
 
 class RouteTarget(_Strict):
@@ -146,12 +164,13 @@ class RouteTarget(_Strict):
     capability: str | None = None
     tool: str | None = None
     model: str | None = None
+    learned: str | None = None    # a learned-router model: it picks among its labels' models
 
     @model_validator(mode="after")
     def _exactly_one(self) -> RouteTarget:
-        given = [k for k in ("capability", "tool", "model") if getattr(self, k)]
+        given = [k for k in ("capability", "tool", "model", "learned") if getattr(self, k)]
         if len(given) != 1:
-            raise ValueError("a route names exactly one of capability, tool or model")
+            raise ValueError("a route names exactly one of capability, tool, model or learned")
         if self.capability and self.capability not in CAPABILITIES:
             raise ValueError(f"unknown capability {self.capability!r}; valid: {', '.join(CAPABILITIES)}")
         if self.tool and self.tool not in TOOLS:
@@ -177,6 +196,7 @@ class ProjectConfig(_Strict):
     name: str = "cadre"
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     router: RouterSettings = Field(default_factory=RouterSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     routes: dict[str, RouteTarget] = Field(default_factory=dict)
     models: list[ModelEntry] = Field(min_length=1)
     base_dir: str = Field(".", exclude=True)
@@ -188,8 +208,9 @@ class ProjectConfig(_Strict):
         if dupes:
             raise ValueError(f"duplicate model name(s) {dupes}")
         for route, target in self.routes.items():
-            if target.model and target.model not in names:
-                raise ValueError(f"route {route!r} names unknown model {target.model!r}; models: {names}")
+            for ref in (target.model, target.learned):
+                if ref and ref not in names:
+                    raise ValueError(f"route {route!r} names unknown model {ref!r}; models: {names}")
         if self.router.model and self.router.model not in names:
             raise ValueError(f"router.model {self.router.model!r} is not among the models {names}")
         if not any("primary_chat" in m.capabilities for m in self.models):

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "cadre.cli.router_learned",
     "cadre.cli.router_intent",
     "cadre.cli.router_collect",
+    "cadre.cli.router_retrain",
 )
 
 def register(app: typer.Typer) -> None:

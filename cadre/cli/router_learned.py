@@ -28,6 +28,7 @@ def fit_learned_cmd(
         budget: Optional[float] = typer.Option(None, help="Most accurate operating point within this mean cost."),
         models: Optional[str] = typer.Option(None, help="Comma-separated model list (others count as unknown)."),
         cost_unit: str = typer.Option("$", help="Unit shown for costs in reasons."),
+        match_best: str = typer.Option("se", "--match-best", help="Default target (no --target-quality/--budget): 'se' = the cheapest point within one standard error of the best single model's validation accuracy; 'exact' = reach it exactly."),
         trials: int = typer.Option(8, help="Random-search trials with --tune."),
         as_json: bool = typer.Option(False, "--json", help="Print the artifact metadata as JSON."),
         threads: Optional[int] = typer.Option(None, help="CPU threads for torch."),
@@ -44,6 +45,7 @@ def fit_learned_cmd(
     table = read_routing_table(data, models.split(",") if models else None)
     meta = fit_learned(table, output, kind=kind, tune=tune, seed=seed, folds=folds, objective=objective,
                        target_quality=target_quality, budget=budget, cost_unit=cost_unit, trials=trials,
+                       match_best=match_best,
                        progress=None if as_json else (lambda msg: typer.echo(f"  {msg}", err=True)))
     if as_json:
         typer.echo(json.dumps(_jsonable(meta), indent=2))
@@ -54,6 +56,10 @@ def fit_learned_cmd(
                f"{meta['folds']} folds, {meta['clusters']} format clusters)")
     typer.echo(f"operating point ({op['objective']} = {op['param']:.4g}) chosen on {op['chosen_on']}: "
                f"val accuracy {op['val_accuracy']:.4f} at mean cost {op['val_cost']:.4g}")
+    best = op.get("best_single_model")
+    if best:
+        typer.echo(f"against {best['model']} alone (val accuracy {best['val_accuracy']:.4f} at "
+                   f"{best['val_cost']:.4g}): saves {op['saving_vs_best']:.0%} of its cost")
 
 
 @router_app.command("eval-learned")

@@ -24,6 +24,8 @@ from cadre.runtime.answers import looks_degenerate
 from cadre.runtime.async_answer import attach_async
 from cadre.runtime.backends.base import last_user_text, message_text
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
+from cadre.runtime.gateway.learned import LearnedChoice
+from cadre.runtime.gateway.service import Gateway
 from cadre.runtime.image_input import LocalImages, path_in_text
 from cadre.runtime.manager import ModelManager
 from cadre.runtime.registry import ModelCapability, Registry
@@ -48,6 +50,9 @@ class Plan:
     prepared: Prepared | None = None
     tool_calls: list[dict] = field(default_factory=list)
     finish_reason: str = "stop"
+    request_id: str | None = None
+    chain: object = None           # the FailoverBackend of a learned route
+    cost: float | None = None
     fields: dict = field(default_factory=dict)      # client fields the backend acts on natively
     client_tools: tuple | None = None               # (tools, tool_choice) offered in a local prompt
     usage: Usage = field(default_factory=Usage)
@@ -67,7 +72,11 @@ class Engine:
         self.manager = manager or ModelManager.from_config(config, self.registry)
         self.use_routing = use_routing and config.router.enabled
         self.routes = config.all_routes()
-        self.selector = RouteSelector(config, self.registry, self.manager)
+        self.gateway = Gateway(config, self.registry, self.manager)
+        self.selector = RouteSelector(config, self.registry, self.manager, self.gateway)
+        composed = {t.learned for t in self.routes.values() if t.learned}  # they choose within a route
+        self.selector.router_models = [n for n in self.selector.router_models
+                                       if n not in composed or n == config.router.model]
         self.toolbox = ToolBox(self.manager)
         self.toolbox.images = self.images
         self.primary = self.registry.primary().name
@@ -119,17 +128,25 @@ class Engine:
         setting `cancel` (the client left) stops tool-calling generation."""
         started = time.perf_counter()
         plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields, cancel)
-        usage = self._run(plan, max_tokens, temperature, top_p, cancel)
+        try:
+            usage = self._run(plan, max_tokens, temperature, top_p, cancel)
+        except Exception as exc:
+            self._record(plan, model, messages, started, None, "error", str(exc))
+            raise
         if plan.route is not None and plan.model != self.primary and plan.prepared is not None \
-                and not plan.fields and plan.client_tools is None and looks_degenerate(plan.text):
+                and plan.chain is None and not plan.fields and plan.client_tools is None \
+                and looks_degenerate(plan.text):
             # A tiny specialist that answered nothing usable: the primary answers instead.
             why = "empty answer" if not plan.text else "degenerate answer"
             plan = self._primary_plan(plan.route, messages, f"{plan.reason}: {why} → primary")
             usage = self._run(plan, max_tokens, temperature, top_p, cancel)
         self._count(plan)
+        plan.cost = self.gateway.estimate_cost(plan.model, usage, plan.route)
+        self._record(plan, model, messages, started, usage, "ok")
         return EngineResult(plan.text or "", plan.model, plan.reason, plan.route,
                             (time.perf_counter() - started) * 1000, usage, plan.tool_calls,
-                            "tool_calls" if plan.tool_calls else plan.finish_reason)
+                            "tool_calls" if plan.tool_calls else plan.finish_reason,
+                            plan.request_id, plan.cost)
 
     def _run(self, plan: Plan, max_tokens: int, temperature: float, top_p: float, cancel=None) -> Usage:
         """Generate a planned answer from its model (a ready text needs nothing)."""
@@ -166,14 +183,29 @@ class Engine:
                     top_p: float = 1.0, tools=None, tool_choice=None, **fields) -> StreamHandle:
         """Route now (model and reason are known at once), then stream the answer: text
         pieces, and tool-call deltas (OpenAI's dicts) when the model calls the client's tools."""
+        started = time.perf_counter()
         plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields)
         self._count(plan)
+        if plan.route is not None and plan.request_id is None:
+            plan.request_id = self.gateway.request_id()
+        plan.cost = self.gateway.estimate_cost(plan.model, None, plan.route)
         handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason,
-                              usage=plan.usage)
+                              usage=plan.usage, request_id=plan.request_id, cost=plan.cost)
         if plan.prepared is None:
             handle.deltas = iter([plan.text or ""])
+            self._record(plan, model, messages, started, None, "ok")
             return handle
-        release = _Once(lambda: self._release(plan.prepared))
+        ref = weakref.ref(handle)  # the release callback must not keep a dropped handle alive
+        if plan.chain is not None:  # a failover before the first piece renames the answering model
+            plan.chain.on_answer = lambda name, attempts: self._answered(plan, name, attempts, ref())
+
+        def finish():
+            self._release(plan.prepared)
+            live = ref()
+            error = getattr(live, "error", None) if live is not None else "stream dropped unread"
+            self._record(plan, model, messages, started, getattr(live, "usage", None),
+                         "error" if error else "ok", error)
+        release = _Once(finish)
         weakref.finalize(handle, release)  # a handle dropped before streaming still releases
         handle.deltas = self._deltas(handle, plan, release, max_tokens, temperature, top_p)
         if getattr(plan.prepared.backend, "supports_async", False) and not plan.fields and plan.client_tools is None:
@@ -196,6 +228,9 @@ class Engine:
                 if piece:
                     yield piece
             handle.usage, handle.finish_reason = stream.usage, stream.finish_reason
+        except Exception as exc:
+            handle.error = str(exc)
+            raise
         finally:
             timing.model_done()
             release()
@@ -235,7 +270,11 @@ class Engine:
         return self._dispatch(choice, messages, text, image)
 
     def _dispatch(self, choice: RouteChoice, messages, text: str, image) -> Plan:
+        if isinstance(choice, LearnedChoice):
+            return self._learned_plan(choice, messages)
         target = self.routes.get(choice.name)
+        if target is not None and target.learned:
+            return self._learned_plan(self._compose(choice, target.learned, text), messages)
         if target is None or target.capability == "primary_chat":
             why = "" if target is not None else f" → no target for {choice.name!r}"
             return self._primary_plan(choice, messages, f"{choice.reason}{why} → primary", fallback=target is None)
@@ -291,6 +330,42 @@ class Engine:
         note = f" ({prepared.note})" if prepared.note else ""
         return Plan(prepared.name, f"{reason} → {prepared.name}{note}", choice, prepared=prepared,
                     fallback=prepared.name == self.primary and capability != "primary_chat")
+
+    # ------------------------------------------------------------------ learned routes
+    def _compose(self, choice: RouteChoice, router_name: str, text: str) -> LearnedChoice:
+        """An intent route handed to a learned router, which picks among its models."""
+        with self.manager.use(router_name, return_to_primary=False) as backend:
+            learned = self.gateway.choose(router_name, backend.router, text, None)
+        learned.reason = f"{choice.reason} → {router_name}: {learned.reason}"
+        return learned
+
+    def _learned_plan(self, choice: LearnedChoice, messages) -> Plan:
+        """The learned router's model answers; the next ones in its ranking take over on failure."""
+        plan = Plan(choice.name, choice.reason, choice, request_id=self.gateway.request_id())
+        try:
+            chain = self.gateway.chain(choice, lambda name, attempts: self._answered(plan, name, attempts))
+        except BackendError as exc:
+            self._record(plan, "auto", messages, time.perf_counter(), None, "error", str(exc))
+            raise
+        plan.chain, plan.model, plan.fallback = chain, chain.held, bool(chain.attempts.fallbacks)
+        plan.reason = choice.reason + chain.attempts.note() + (
+            f" → {chain.held}" if chain.attempts.fallbacks else "")
+        plan.prepared = Prepared(chain.held, chain, list(messages), "", chain.release)
+        return plan
+
+    def _answered(self, plan: Plan, name: str, attempts, handle=None) -> None:
+        plan.model, plan.reason = name, plan.route.reason + attempts.note()
+        plan.fallback = plan.fallback or bool(attempts.fallbacks)
+        if handle is not None:
+            handle.model, handle.reason = plan.model, plan.reason
+            handle.cost = plan.cost = self.gateway.estimate_cost(name, None, plan.route)
+
+    def _record(self, plan: Plan, requested, messages, started, usage, status, error=None) -> None:
+        if plan.route is None:
+            return
+        if plan.request_id is None:
+            plan.request_id = self.gateway.request_id()
+        self.gateway.record(plan, requested, last_user_text(messages), started, usage, status, error)
 
     def _primary_plan(self, choice, messages, reason: str, fallback: bool = True) -> Plan:
         return Plan(self.primary, reason, choice, prepared=self._acquire(self.primary, messages, ""),

@@ -2,7 +2,9 @@
 then the keyword rules, then the default route. Every step shows in `reason`.
 
 `model="router-<kind>-<threshold>"` picks the router kind (a registry router whose folder
-is of that kind, or `keyword`) and one threshold for every route.
+is of that kind, or `keyword`) and one threshold for every route. A learned router decides
+by its own policy instead (see cadre.runtime.gateway), and `router-learned-<budget>` picks
+its operating point: the one spending at most <budget> per query.
 """
 from __future__ import annotations
 
@@ -23,8 +25,9 @@ DEFAULT_THRESHOLD = 0.5
 class RouteSelector:
     """The router chain of one engine."""
 
-    def __init__(self, config, registry, manager):
+    def __init__(self, config, registry, manager, gateway=None):
         self.settings, self.registry, self.manager = config.router, registry, manager
+        self.gateway = gateway
         self.default = self.settings.default_route
         self._keyword = None
         self._lock = threading.Lock()
@@ -44,7 +47,8 @@ class RouteSelector:
         """The virtual model names: auto, then router-<kind>-<threshold> per available kind."""
         threshold = self.settings.threshold if self.settings.threshold is not None else DEFAULT_THRESHOLD
         kinds = list(self.kinds()) + (["keyword"] if self.settings.keyword_fallback else [])
-        return ["auto"] + [f"router-{k}-{threshold:g}" for k in dict.fromkeys(kinds)]
+        return ["auto"] + [f"router-{k}-{_learned_budget(self.registry.get(self.kinds()[k]).path)}"
+                           if k == "learned" else f"router-{k}-{threshold:g}" for k in dict.fromkeys(kinds)]
 
     def parse(self, model: str) -> tuple[str | None, float | None]:
         """(router model name or 'keyword' or None for the default chain, threshold override)."""
@@ -55,7 +59,7 @@ class RouteSelector:
             raise UnknownModel(f"unknown model {model!r}; use auto, a router name ({', '.join(self.names()[1:])}) "
                                f"or a model ({', '.join(self.registry.names())})")
         kind, threshold = match["kind"], float(match["threshold"])
-        if threshold > 1:
+        if threshold > 1 and kind != "learned":  # a learned router's number is a budget per query
             raise UnknownModel(f"{model}: threshold {threshold:g} is above 1")
         if kind == "keyword":
             return "keyword", threshold
@@ -73,6 +77,8 @@ class RouteSelector:
         for name in names:
             try:
                 with self.manager.use(name, return_to_primary=False) as backend:
+                    if self.gateway is not None and self.gateway.is_learned(name):
+                        return self.gateway.choose(name, backend.router, text, threshold if chosen else None)
                     choice = _apply(getattr(backend, "router", None), text, threshold)
             except (BackendError, BudgetError, Overloaded) as exc:
                 why = f"{why}router {name} unavailable ({_short(exc)}) → "
@@ -117,6 +123,17 @@ def _kind_of(path: str | None) -> str:
     except (OSError, ValueError, TypeError):
         return "nano"
     return router_kind(meta) or "nano"
+
+
+def _learned_budget(path: str | None) -> str:
+    """The default operating point's validation cost of a learned folder, as a name part."""
+    import json
+
+    try:
+        op = json.loads((Path(path) / "cadre.json").read_text())["operating_point"]
+        return f"{float(op['val_cost']):.8f}".rstrip("0").rstrip(".") or "0"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "0"
 
 
 def _short(exc: Exception) -> str:

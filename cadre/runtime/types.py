@@ -34,6 +34,8 @@ class EngineResult:
     usage: Usage = field(default_factory=Usage)
     tool_calls: list[dict] = field(default_factory=list)  # OpenAI-format calls left for the client
     finish_reason: str = "stop"     # "stop" | "length" | "tool_calls"
+    request_id: str | None = None   # the decision log's id of a routed request
+    cost: float | None = None       # estimated cost of this call
 
 
 @dataclass
@@ -57,6 +59,8 @@ class StreamHandle:
     cancelled: threading.Event = field(default_factory=threading.Event)
     astream: Callable | None = None
     awhole: Callable | None = None
+    request_id: str | None = None
+    cost: float | None = None
 
     def cancel(self) -> None:
         self.cancelled.set()

@@ -25,6 +25,7 @@ from cadre.server.errors import (
 )
 from cadre.server.jsonbody import load_json
 from cadre.server.labels import LabelSet
+from cadre.server.feedback import feedback_routes
 from cadre.server.limits import ThreadPools, generation_threads
 from cadre.server.metrics import MetricsMiddleware, ServerMetrics
 from cadre.server.middleware import GuardMiddleware
@@ -56,6 +57,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(routes)
     app.include_router(embeddings.routes)
+    app.include_router(feedback_routes)
     # Starlette wraps in reverse order: metrics sees everything, CORS answers preflights
     # before the key check, and the guard runs closest to the endpoints.
     app.add_middleware(GuardMiddleware, api_keys=settings.api_keys, max_bytes=settings.max_request_bytes,
@@ -66,7 +68,8 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
         app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "retry-after"])
+                           expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "x-cadre-cost",
+                                           "x-cadre-request-id", "retry-after"])
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     # Outermost: refuses past max_in_flight before any work, and times everything.
     app.add_middleware(HotPathMiddleware, max_in_flight=settings.max_in_flight)

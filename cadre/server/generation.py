@@ -48,6 +48,19 @@ def route_headers(reason: str) -> dict[str, str]:
     return {"x-cadre-route": text[:1024]}
 
 
+def gateway_headers(answer) -> dict[str, str]:
+    """x-cadre-cost (the estimated cost of this call) and x-cadre-request-id (the id that
+    /v1/feedback refers to) of an engine result or stream handle, where known."""
+    out = {}
+    cost = getattr(answer, "cost", None)
+    if cost is not None:
+        out["x-cadre-cost"] = f"{float(cost):.6g}"
+    request_id = getattr(answer, "request_id", None)
+    if request_id:
+        out["x-cadre-request-id"] = request_id
+    return out
+
+
 def usage_dict(usage) -> dict:
     """OpenAI's usage object."""
     return {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
@@ -129,10 +142,12 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     if calls:
         message["tool_calls"] = calls
     finish = "tool_calls" if calls and handle.finish_reason in ("stop", "tool_calls") else handle.finish_reason
-    return _whole(handle.model, handle.reason, message, finish, handle.usage, "chat")
+    return _whole(handle.model, handle.reason, message, finish, handle.usage, "chat",
+                  gateway_headers(handle))
 
 
-def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str) -> JSONResponse:
+def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str,
+           extra_headers: dict | None = None) -> JSONResponse:
     """A whole (non-streamed) chat.completion or text_completion."""
     if kind == "text":
         obj, choice = "text_completion", {"index": 0, "text": message["content"], "logprobs": None,
@@ -143,7 +158,7 @@ def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str
     payload = {"id": new_id("cmpl" if kind == "text" else "chatcmpl"), "object": obj,
                "created": int(time.time()), "model": model, "choices": [choice],
                "usage": usage_dict(usage), "system_fingerprint": None}
-    return JSONResponse(payload, headers=route_headers(reason))
+    return JSONResponse(payload, headers={**route_headers(reason), **(extra_headers or {})})
 
 
 async def _stream(request: Request, handle, body, kind: str) -> CancellingStream:
@@ -167,7 +182,7 @@ async def _stream(request: Request, handle, body, kind: str) -> CancellingStream
     rest = iterator if on_loop else pieces(pools, iterator)
     events = _events(handle, first, rest, kind, include_usage)
     return CancellingStream(events, on_close=lambda: stop_stream(handle, iterator),
-                            headers=route_headers(handle.reason))
+                            headers={**route_headers(handle.reason), **gateway_headers(handle)})
 
 
 async def _events(handle, first, rest, kind: str, include_usage: bool):
@@ -211,5 +226,5 @@ async def complete(request: Request, body) -> JSONResponse | CancellingStream:
     finally:
         stop_stream(handle)
     return _whole(handle.model, handle.reason, {"content": text}, handle.finish_reason,
-                  handle.usage, "text")
+                  handle.usage, "text", gateway_headers(handle))
 

@@ -102,25 +102,35 @@ def complete_rows(Y: np.ndarray) -> np.ndarray:
 
 def choose_operating_point(P: np.ndarray, Y: np.ndarray, C: np.ndarray, row_costs: np.ndarray,
                            objective: str, target_quality: float | None, budget: float | None,
-                           models: Sequence[str]) -> dict:
+                           models: Sequence[str], match_best: str = "se") -> dict:
     """Calibrate λ or the shared threshold on validation predictions.
 
-    Without a target or budget, the target is the validation accuracy of the most accurate
-    single model: match the strongest model for as little as possible.
+    Without a target or budget, the target comes from the most accurate single model: its
+    validation accuracy less one standard error (`match_best="se"`, the default: the
+    cheapest point measurably no worse than it), or exactly (`"exact"`). The result says
+    what the point saves against that model.
     """
+    if match_best not in ("se", "exact"):
+        raise CadreError(f"match_best must be 'se' or 'exact', not {match_best!r}")
     rows = complete_rows(Y)
     if rows.sum() == 0:
         rows = np.ones(len(Y), dtype=bool)
     Yv = Y[rows]
     Cv = np.where(np.isnan(C[rows]), row_costs[rows], C[rows])
     default_target = None
+    accs = np.nanmean(Yv, axis=0)
+    best = int(np.nanargmax(accs))
     if target_quality is None and budget is None:
-        accs = np.nanmean(Yv, axis=0)
-        best = int(np.nanargmax(accs))
-        target_quality, default_target = float(accs[best]), models[best]
+        se = float(np.sqrt(max(accs[best] * (1 - accs[best]), 0.0) / len(Yv)))
+        target_quality = float(accs[best]) - (se if match_best == "se" else 0.0)
+        default_target = models[best]
     scale = policy.cost_scale(row_costs[rows])
     op = policy.calibrate(P[rows], Yv, Cv, row_costs[rows], objective, target_quality, budget, scale)
     op["cost_scale"] = scale
+    best_cost = float(np.nanmean(Cv[:, best]))
+    op["best_single_model"] = {"model": models[best], "val_accuracy": float(accs[best]), "val_cost": best_cost}
+    op["saving_vs_best"] = 1 - op["val_cost"] / best_cost if best_cost > 0 else 0.0
+    op["match_best"] = match_best if default_target else None
     op["chosen_on"] = f"out-of-fold predictions on {int(rows.sum())} training rows"
     op["target_is_best_single_model"] = default_target
     return op
@@ -131,11 +141,13 @@ def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False
                 budget: float | None = None, costs: dict | None = None, spec: FeatureSpec | None = None,
                 hp: dict | None = None, cache=True, cost_unit: str = "$", trials: int = 8,
                 clusters: int | None = None, features: np.ndarray | None = None,
-                progress=None) -> dict:
+                progress=None, match_best: str = "se") -> dict:
     """Train a learned router on a RoutingTable and write its artifact folder; returns its metadata.
 
     `kind` names one predictor kind or several joined by '+'; `hp` overrides hyper-parameters
     (a dict, or a dict per kind); `features` skips featurisation (they must match `spec`).
+    `match_best` sets the default target (no target or budget given): "se", within one
+    standard error of the best single model's validation accuracy, or "exact".
     """
     import torch
 
@@ -169,7 +181,7 @@ def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False
     shapes_ids = calib.clusters(prompt_shapes(table.prompts))
     P = calib.apply(P_all, shapes_ids)
     row_costs = calib.row_costs(shapes_ids)
-    op = choose_operating_point(P, Y, C, row_costs, objective, target_quality, budget, models)
+    op = choose_operating_point(P, Y, C, row_costs, objective, target_quality, budget, models, match_best)
     meta = {
         "models": list(models), "costs": dict(zip(models, map(float, flat))), "cost_source": cost_source,
         "cost_unit": cost_unit, "feature_spec": spec.to_dict(), "hyperparameters": params,

@@ -122,6 +122,7 @@ class OpenAIBackend(AsyncUpstream, Backend):
     def _events(self, out: TextStream, response, cancel) -> Iterator[str]:
         import httpx
 
+        events, junk = 0, None
         try:
             done = False
             for line in response.iter_lines():
@@ -130,12 +131,17 @@ class OpenAIBackend(AsyncUpstream, Backend):
                     out.finish_reason = "cancelled"
                     return
                 if done or not line.startswith("data:"):
+                    junk = junk or (None if done else line.strip() or None)
                     continue  # read on to the end, so the connection goes back to the pool
                 payload = line[5:].strip()
                 if payload == "[DONE]":
                     done = True
                     continue
+                events += 1
                 yield from sse_pieces(out, json.loads(payload))
+            if not events:  # not an event stream at all (an error page, a JSON body, nothing)
+                raise BackendError(f"model {self.spec.name!r}: {self.endpoint} sent no stream events "
+                                   f"({(junk or 'empty body')[:120]!r})")
         except httpx.TimeoutException:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None

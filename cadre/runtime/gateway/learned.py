@@ -1,0 +1,134 @@
+"""Learned routing in the serving path: a learned router's own policy picks the registry
+model that answers, and ranks the others for failover.
+
+A learned-router folder is registered like any router (capability
+`intent_classification`, backend `local`). Its labels are registry model names, or are
+mapped to them by `router.labels` in the project file; a label that names no model is
+an error at start-up. `router-learned-<budget>` re-picks the operating point from the
+router's saved validation curve: the point that spends at most <budget> per query.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cadre.errors import CadreError
+from cadre.routing.base import RouteChoice
+
+LEARNED_KIND = "learned"
+
+
+@dataclass
+class LearnedChoice(RouteChoice):
+    """A learned router's decision: the chosen registry model first in `ranking`, then the
+    others in the order failover tries them; P(correct) and expected cost of each."""
+
+    router: str = ""
+    ranking: list[str] = field(default_factory=list)
+    costs: dict[str, float] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # registry model → router label
+
+
+def learned_labels(path: str | None) -> list[str] | None:
+    """The labels of a learned-router folder (read from cadre.json, nothing loaded), or
+    None when the folder is not a learned router."""
+    try:
+        meta = json.loads((Path(path) / "cadre.json").read_text())
+    except (OSError, ValueError, TypeError):
+        return None
+    if meta.get("router_kind") != LEARNED_KIND:
+        return None
+    return list(meta.get("models") or [])
+
+
+def label_map(router_name: str, labels: list[str], mapping: dict[str, str], registry) -> dict[str, str]:
+    """Router label → registry model; a label with no model is a one-line CadreError."""
+    out, missing = {}, []
+    for label in labels:
+        target = mapping.get(label, label)
+        if target in registry:
+            out[label] = target
+        else:
+            missing.append(label)
+    if missing:
+        raise CadreError(f"learned router {router_name!r}: label(s) {missing} name no registry model; "
+                         f"add models with those names or map them under router.labels "
+                         f"(models: {', '.join(registry.names())})")
+    return out
+
+
+def check_learned_routers(registry, mapping: dict[str, str]) -> dict[str, dict[str, str]]:
+    """Every learned router in the registry → its label map (checked at start-up)."""
+    from cadre.runtime.registry import ModelCapability
+
+    found = {}
+    for spec in registry.candidates(ModelCapability.INTENT_CLASSIFICATION):
+        labels = learned_labels(spec.path)
+        if labels is not None:
+            found[spec.name] = label_map(spec.name, labels, mapping, registry)
+    return found
+
+
+class BudgetVariants:
+    """Copies of a loaded LearnedRouter at other operating points (bounded, thread-safe)."""
+
+    def __init__(self, limit: int = 32):
+        self.limit, self._cache, self._lock = limit, {}, threading.Lock()
+
+    def get(self, router, budget: float | None):
+        """The router itself, or a copy whose operating point spends at most `budget`."""
+        if budget is None:
+            return router
+        key = (id(router), float(budget))
+        with self._lock:
+            if key not in self._cache:
+                if len(self._cache) >= self.limit:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = at_budget(router, budget)
+            return self._cache[key]
+
+
+def at_budget(router, budget: float):
+    """A shallow copy of `router` at the validation-curve point within `budget`."""
+    from cadre.routing import learned_policy as policy
+
+    op = router.meta["operating_point"]
+    point = policy.pick_point(op["validation_curve"], None, budget)
+    variant = copy.copy(router)
+    variant.operating_point = {**op, **point}
+    variant.objective, variant.lam = op["objective"], float(point["param"])
+    if op["objective"] == "threshold":
+        variant.thresholds = {m: float(point["param"]) for m in router.labels}
+    return variant
+
+
+def decide(router, text: str, router_name: str, labels: dict[str, str]) -> LearnedChoice:
+    """The router's own choice for `text` (as `LearnedRouter.route`), plus a failover ranking."""
+    from cadre.routing.learned.features import featurize
+
+    X = featurize([text], None, router.spec, cache=router.cache)
+    P, costs = router.predict_arrays(X, [text])  # (1, M) each
+    j = int(router.choose(P, costs)[0])
+    base = router._explain(P[0], costs[0], j)
+    order = [j] + [int(k) for k in _rank(router, P[0], costs[0]) if int(k) != j]
+    to_model = {label: labels[label] for label in router.labels}
+    ranking = list(dict.fromkeys(to_model[router.labels[k]] for k in order))
+    return LearnedChoice(to_model[base.name], base.score, base.scores, base.reason, router=router_name,
+                         ranking=ranking,
+                         costs={to_model[m]: float(c) for m, c in zip(router.labels, costs[0])},
+                         labels={v: k for k, v in to_model.items()})
+
+
+def _rank(router, p: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """Indices best first under the router's rule: utility for λ, else qualifying models by
+    cost, then the rest by P."""
+    if router.objective == "utility":
+        return np.argsort(-(p - router.lam * costs / max(router.scale, 1e-12)), kind="stable")
+    thr = np.array([router.thresholds[m] for m in router.labels])
+    ok = p >= thr
+    return np.lexsort((np.where(ok, costs, np.inf), -p * (~ok), ~ok))
