@@ -23,16 +23,21 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           queue_size: Optional[int] = typer.Option(None, min=0, help="Requests that may wait per model while it is busy (default: runtime.max_queue of the project); more get 429 with Retry-After."),
           memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="Memory the loaded models may use, e.g. 2GB or 800MB (default: runtime.memory_budget of the project, 'auto' = what the device has free)."),
           graceful_timeout: float = typer.Option(30.0, min=0, help="Seconds to let in-flight requests finish on shutdown."),
+          ui: Optional[bool] = typer.Option(None, "--ui/--no-ui", help="Serve the web dashboard at /ui (default: on for a loopback address or when an API key is set; the page asks for the key)."),
+          runs_dir: List[Path] = typer.Option(None, "--runs-dir", help="Folder the dashboard scans for specialist reports and learned routers (repeatable; default: ./runs and runs/ beside the project file)."),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
-    """Serve chat/completions, completions, models, route, health and metrics over HTTP."""
+    """Serve chat/completions, completions, models, route, health and metrics over HTTP,
+    and the web dashboard at /ui."""
     import uvicorn
 
     from cadre.server.app import create_app
     from cadre.server.settings import ServerSettings, api_keys_from
 
     keys = api_keys_from(api_key)
+    dashboard = ui if ui is not None else (host in LOOPBACK or bool(keys))
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
-                              max_request_bytes=max_request_bytes)
+                              max_request_bytes=max_request_bytes, dashboard=dashboard,
+                              runs_dirs=tuple(str(d) for d in runs_dir or ()))
     engine = build_engine(config, queue_size, memory_budget)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",

@@ -16,6 +16,7 @@ import anyio
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from cadre.server.dashboard.traffic import note_answer
 from cadre.server.errors import error_body, to_api_error
 from cadre.server.streaming import (
     _END,
@@ -65,6 +66,7 @@ def _count(state, requested: str, answer) -> None:
     route = getattr(answer, "route", None)
     state.metrics.answered(answer.model, requested if virtual else "direct",
                            route.name if route is not None else None)
+    note_answer(answer, requested)
 
 
 async def _open_stream(state, messages: list[dict], model: str, sampling: dict):

@@ -16,6 +16,9 @@ class ServerSettings:
     max_request_bytes: larger request bodies get 413.
     route_threads: worker threads for routing, listing and metrics calls.
     default_max_tokens: completion length when a chat request names none.
+    dashboard: serve the web dashboard at /ui (its data API under /v1 is always on).
+    runs_dirs: folders the dashboard scans for specialist reports and learned routers
+        (empty: runs/ in the working directory and beside the project file).
     """
 
     api_keys: tuple[str, ...] = ()
@@ -23,6 +26,8 @@ class ServerSettings:
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     route_threads: int = 16
     default_max_tokens: int = 256
+    dashboard: bool = True
+    runs_dirs: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.max_request_bytes < 1:
