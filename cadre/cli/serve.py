@@ -34,7 +34,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     from cadre.server.settings import ServerSettings, api_keys_from
 
     keys = api_keys_from(api_key)
-    dashboard = ui if ui is not None else (host in LOOPBACK or bool(keys))
+    dashboard = dashboard_on(ui, host, keys)
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
                               max_request_bytes=max_request_bytes, dashboard=dashboard,
                               runs_dirs=tuple(str(d) for d in runs_dir or ()))
@@ -51,6 +51,12 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
         server.run()
     finally:
         engine.close()
+
+
+def dashboard_on(ui: Optional[bool], host: str, keys: tuple[str, ...]) -> bool:
+    """--ui/--no-ui when given; else on for a loopback address, or anywhere with an API key
+    (the page itself holds no data, and its API needs the key)."""
+    return ui if ui is not None else (host in LOOPBACK or bool(keys))
 
 
 def _log_to_stderr(level: str) -> None:
