@@ -30,7 +30,7 @@ PROMPTS = ["Hello! Who are you?", "Write a Python function to reverse a string."
 
 def train_team(work: Path, budget_s: float) -> Path:
     """The demo's router and code specialist, trained for `budget_s` seconds each."""
-    import cadre.demo as demo
+    from cadre import demo
 
     demo.OUT, demo.DATA = work / "demo", ROOT / "data" / "specialized"
     tokenizer = demo.train_tokenizer(demo.OUT)

@@ -21,7 +21,7 @@ def test_load_and_unload_with_the_buttons_then_route_in_the_playground(dash, pag
     expect(code.locator("td.status")).to_have_text("unloaded")
     before = used_bytes(page)
     code.locator("button.load").click()
-    expect(code.locator("td.status")).to_have_text("loaded")
+    expect(code.locator("td.status")).to_have_text("loaded", timeout=60_000)
     page.wait_for_function(f"Number(document.querySelector('.memory-text').dataset.used) > {before}")
     assert used_bytes(page) > before
     code.locator("button.unload").click()
@@ -34,7 +34,7 @@ def test_load_and_unload_with_the_buttons_then_route_in_the_playground(dash, pag
     page.locator("nav a", has_text="Playground").click()
     page.fill("#prompt", "write a python function to reverse strings")
     page.click("#route-btn")
-    expect(page.locator("#route-name")).to_have_text(re.compile(r"\w+"))
+    expect(page.locator("#route-name")).to_have_text(re.compile(r"\w+"), timeout=60_000)  # first use loads the router
     route = page.locator("#route-name").inner_text()
     expect(page.locator("#route-reason")).to_contain_text(route)
     expect(page.locator("#scores tr")).not_to_have_count(0)
@@ -61,3 +61,18 @@ def test_without_the_key_the_page_asks_for_it(dash_keyed, dash_key, page):
     expect(page.locator("#key-form")).to_be_hidden()
     expect(page.locator('tr[data-model="code"] td.status')).to_have_text(re.compile("loaded|unloaded"))
     assert [e for e in page.errors if "401" not in e] == []
+
+
+def test_every_view_renders_its_data_without_console_errors(dash, page):
+    httpx.post(dash.base + "/v1/route", json={"input": "summarize this article about the sea"}, timeout=60)
+    checks = {"traffic": "#recent tr", "routers": "svg[data-router] .operating-point",
+              "specialists": '[data-specialist="sentiment"] li.pass', "models": "#memory .bar"}
+    for view, selector in checks.items():
+        page.goto(f"{dash.base}/ui/{view}")
+        expect(page.locator(selector).first).to_be_visible()
+        expect(page.locator("#updated")).to_contain_text("updated")
+    page.goto(dash.base + "/ui/routers")
+    expect(page.locator(".router table.thresholds tr")).not_to_have_count(0)
+    page.goto(dash.base + "/ui/playground")
+    expect(page.locator("#router option")).not_to_have_count(1)  # auto, then router-<kind>-<t>
+    assert page.errors == []
