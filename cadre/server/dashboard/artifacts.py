@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 artifacts = APIRouter()
 MAX_DEPTH = 4
 MAX_FILES = 200
+MAX_CURVE_POINTS = 120
 
 
 def read_json(path: Path) -> dict | None:
@@ -67,12 +68,22 @@ def learned_routers(roots) -> list[dict]:
         op = meta.get("operating_point") or {}
         curve = [{"param": p.get("param"), "accuracy": p.get("accuracy"), "cost": p.get("cost")}
                  for p in op.get("validation_curve") or [] if isinstance(p, dict)]
+        curve = thin(sorted(curve, key=lambda p: (p["cost"] is None, p["cost"] or 0)))
         out.append({"name": path.parent.name, "path": str(path.parent), "models": meta.get("models") or [],
                     "objective": op.get("objective"), "param": op.get("param"),
                     "val_accuracy": op.get("val_accuracy"), "val_cost": op.get("val_cost"),
                     "target_quality": op.get("target_quality"), "budget": op.get("budget"),
                     "chosen_on": op.get("chosen_on"), "curve": curve})
     return out
+
+
+def thin(points: list[dict], most: int = MAX_CURVE_POINTS) -> list[dict]:
+    """At most `most` points, evenly spaced along the list, keeping both ends (a λ grid
+    can hold a thousand points; a chart needs far fewer)."""
+    if len(points) <= most:
+        return points
+    step = (len(points) - 1) / (most - 1)
+    return [points[round(i * step)] for i in range(most)]
 
 
 def specialist_reports(roots) -> list[dict]:

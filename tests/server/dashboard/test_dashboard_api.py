@@ -98,3 +98,12 @@ def test_unknown_view_and_static_file_are_404_json(dash):
         r = httpx.get(dash.base + path)
         assert r.status_code == 404 and "error" in r.json()
     assert httpx.get(dash.base + "/ui", follow_redirects=False).headers["location"] == "/ui/models"
+
+
+def test_a_long_curve_is_thinned_keeping_both_ends():
+    from cadre.server.dashboard.artifacts import thin
+
+    points = [{"cost": i} for i in range(1000)]
+    out = thin(points, 50)
+    assert len(out) == 50 and out[0] is points[0] and out[-1] is points[-1]
+    assert thin(points[:10], 50) == points[:10]
