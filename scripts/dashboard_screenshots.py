@@ -1,10 +1,10 @@
 """Screenshots of every dashboard view for docs/dashboard.md, from a real server.
 
-    python scripts/dashboard_screenshots.py [--runs DIR] [--out docs] [--budget 40]
+    python scripts/dashboard_screenshots.py [--runs DIR] [--out docs] [--team runs/demo | --budget 40]
 
-1. trains the demo's nano router and code specialist into a scratch folder (the
-   `make demo` recipe, cut to `--budget` seconds each) and writes a project with
-   SmolLM2 as the pinned primary;
+1. uses the demo's nano router and code specialist from `--team` (what `make demo`
+   trained into runs/demo), or trains them into a scratch folder (the `make demo` recipe,
+   cut to `--budget` seconds each), and writes a project with SmolLM2 as the pinned primary;
 2. serves it on a free loopback port (`create_app`, as `cadre serve` does), scanning
    `--runs` for specialist reports and learned routers;
 3. sends a few real requests through the official openai client, loads the code
@@ -23,9 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VIEWS = ("models", "traffic", "playground", "routers", "specialists")
-PROMPTS = ["Hello! Who are you?", "Write a Python function to reverse a string.",
-           "What is 12 times 7?", "Summarize this: the meeting moved to Friday at noon.",
-           "Translate into French: good morning", "Tell me a joke about cats."]
+ANSWERED = ["Hello! Who are you?", "Write a Python function to reverse a string.", "What is 12 times 7?"]
+ROUTED = ["Summarize this: the meeting moved to Friday at noon.", "Translate into French: good morning",
+          "Draw a picture of a red fox", "Tell me a joke about cats.", "Solve the equation 2x + 3 = 9"]
 
 
 def train_team(work: Path, budget_s: float) -> Path:
@@ -84,10 +84,12 @@ def traffic(base: str) -> None:
     import httpx
     import openai
 
-    client = openai.OpenAI(base_url=base + "/v1", api_key="none", max_retries=0, timeout=300)
-    for prompt in PROMPTS:
-        client.chat.completions.create(model="auto", max_tokens=24,
+    client = openai.OpenAI(base_url=base + "/v1", api_key="none", max_retries=0, timeout=900)
+    for prompt in ANSWERED:
+        client.chat.completions.create(model="auto", max_tokens=12,
                                        messages=[{"role": "user", "content": prompt}])
+    for prompt in ROUTED:  # decisions only (cheap on a busy machine)
+        httpx.post(base + "/v1/route", json={"input": prompt}, timeout=300)
     httpx.post(base + "/v1/models/qwen-3b/load", timeout=60)  # refused: over the budget
 
 
@@ -99,19 +101,21 @@ def shoot(base: str, out: Path) -> list[Path]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True)
         page = browser.new_page(viewport={"width": 1360, "height": 900})
+        page.set_default_timeout(300_000)  # a busy machine
         page.goto(base + "/ui/models")
-        page.locator('tr[data-model="code"] button.load').click()
-        page.locator('tr[data-model="code"] td.status').filter(has_text="loaded").wait_for(timeout=120_000)
-        page.locator('tr[data-model="qwen-3b"] button.load').click()
+        for name in ("code", "qwen-3b"):  # the second is refused: the error bar shows why
+            with page.expect_response(lambda r, n=name: r.url.endswith(f"/v1/models/{n}/load")):
+                page.locator(f'tr[data-model="{name}"] button.load').click()
         page.locator("#error").wait_for(state="visible")
         for view in VIEWS:
             if view != "models":
                 page.goto(f"{base}/ui/{view}")
             if view == "playground":
                 page.fill("#prompt", "Write a Python function to check if a number is prime.")
+                page.fill("#max-tokens", "24")
                 page.click("#route-btn")
-                page.wait_for_function("document.querySelector('#answer').textContent.length > 20",
-                                       timeout=180_000)
+                page.wait_for_function("document.querySelector('#answer').textContent.length > 10",
+                                       timeout=600_000)
             page.wait_for_timeout(2500)  # one poll, so the numbers are fresh
             shots.append(out / f"dashboard_{view}.png")
             page.screenshot(path=str(shots[-1]), full_page=True)
@@ -123,11 +127,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", action="append", default=[], help="runs folder to scan (repeatable)")
     parser.add_argument("--out", default=str(ROOT / "docs"), help="where the PNG files go")
+    parser.add_argument("--team", help="folder holding trained router/ and code/ (e.g. runs/demo)")
     parser.add_argument("--budget", type=float, default=40.0, help="training seconds per specialist")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        project = write_project(work, train_team(work, args.budget))
+        team = Path(args.team).resolve() if args.team else train_team(work, args.budget)
+        project = write_project(work, team)
         base, server, engine = serve(project, args.runs or [str(ROOT / "runs")])
         try:
             traffic(base)

@@ -35,7 +35,10 @@ function bytes(n) {
   return n + " B";
 }
 function num(n, digits) { return n === null || n === undefined ? "–" : Number(n).toFixed(digits); }
-function money(n) { return n ? "$" + Number(n).toPrecision(3) : "$0"; }
+function money(n) {
+  if (!n) return "$0";
+  return "$" + (Math.abs(n) < 1e-3 ? Number(n).toExponential(2) : Number(n).toPrecision(3));
+}
 function ago(s) {
   if (s === null || s === undefined) return "never";
   if (s < 60) return Math.round(s) + " s ago";
@@ -137,7 +140,7 @@ function lineChart(target, series, opts) {
   if (opts.mark) {
     const { x, y, label } = opts.mark;
     target.append(svg("circle", { cx: sx(x), cy: sy(y), r: 7, fill: "none", stroke: "#111", "stroke-width": 2, class: "operating-point" }),
-                  svg("text", { x: sx(x) + 10, y: sy(y) - 8, class: "legend" }, label));
+                  svg("text", { x: sx(x) + 10, y: sy(y) - 8 < T + 10 ? sy(y) + 20 : sy(y) - 8, class: "legend" }, label));
   }
 }
 
