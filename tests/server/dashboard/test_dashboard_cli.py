@@ -56,3 +56,14 @@ def test_cadre_serve_serves_the_dashboard_and_guards_its_api(tmp_path, tiny_caus
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_serve_help_explains_the_dashboard_options():
+    from typer.testing import CliRunner
+
+    from cadre.cli.main import app
+
+    result = CliRunner().invoke(app, ["serve", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for text in ("--ui", "--no-ui", "--runs-dir", "/ui"):
+        assert text in result.output
