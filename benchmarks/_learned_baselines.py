@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from cadre.routing.learned import report as rr
-from cadre.routing import learned_policy as policy
+from cadre.routing.learned import policy
 from cadre.routing.learned.router import LearnedRouter, fit_learned
 from cadre.routing.learned.features import FeatureSpec, featurize
 from cadre.routing.learned.evaluate import evaluate

@@ -30,7 +30,7 @@ from benchmarks import _learned_baselines as bl  # noqa: E402
 from benchmarks._report import table, write_section  # noqa: E402
 from cadre.data.routing_adapters import convert  # noqa: E402
 from cadre.data.routing_tables import read_routing_table, write_routing_table  # noqa: E402
-from cadre.evaluation import routing_report as rr  # noqa: E402
+from cadre.routing.learned import report as rr  # noqa: E402
 
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "datasets"
 DOCS = Path(__file__).resolve().parent.parent / "docs"

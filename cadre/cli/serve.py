@@ -29,8 +29,11 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           allow_local_images: Optional[Path] = typer.Option(None, "--allow-local-images", help="Read image paths sent in requests, but only files under this folder (off by default: images arrive as base64 data URLs only).", file_okay=False, exists=True, resolve_path=True),
           workers: int = typer.Option(1, min=1, max=64, help="Processes answering on the port, each with its own engine and 1/N of the memory budget; /metrics sums them all."),
           max_in_flight: int = typer.Option(512, min=1, help="Requests one process answers at once; more get 429 with Retry-After at once."),
+          ui: Optional[bool] = typer.Option(None, "--ui/--no-ui", help="Serve the web dashboard at /ui (default: on for a loopback address or when an API key is set; the page asks for the key)."),
+          runs_dir: List[Path] = typer.Option(None, "--runs-dir", help="Folder the dashboard scans for specialist reports and learned routers (repeatable; default: ./runs and runs/ beside the project file)."),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
-    """Serve chat/completions, completions, models, route, health and metrics over HTTP."""
+    """Serve chat/completions, completions, models, route, health and metrics over HTTP,
+    and the web dashboard at /ui."""
     import uvicorn
 
     from cadre.server.app import create_app
@@ -38,10 +41,12 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     from cadre.server.settings import ServerSettings, api_keys_from
 
     keys = api_keys_from(api_key)
+    dashboard = dashboard_on(ui, host, keys)
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
                               max_request_bytes=max_request_bytes, body_timeout=body_timeout,
                               local_images=str(allow_local_images) if allow_local_images else None,
-                              max_in_flight=max_in_flight)
+                              max_in_flight=max_in_flight, dashboard=dashboard,
+                              runs_dirs=tuple(str(d) for d in runs_dir or ()))
     engine = build_engine(config, queue_size, memory_budget, settings.local_images)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
@@ -86,6 +91,12 @@ def _serve_workers(workers: int, host: str, port: int, log_level: str, graceful_
                     log_level=log_level, timeout_graceful_shutdown=graceful_timeout, http=protocol)
     finally:
         cleanup_parent(folder)
+
+
+def dashboard_on(ui: Optional[bool], host: str, keys: tuple[str, ...]) -> bool:
+    """--ui/--no-ui when given; else on for a loopback address, or anywhere with an API key
+    (the page itself holds no data, and its API needs the key)."""
+    return ui if ui is not None else (host in LOOPBACK or bool(keys))
 
 
 def _log_to_stderr(level: str) -> None:

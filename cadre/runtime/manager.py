@@ -371,14 +371,18 @@ class ModelManager:
 
     # ------------------------------------------------------------------ reporting
     def status(self) -> list[dict]:
-        """Every model: state, device, memory (estimated, measured, tensors), loads, latency."""
+        """Every model: state, device, memory (estimated, measured, tensors), loads, latency,
+        seconds idle since its last use (None: never used) and its keep_alive."""
+        now = time.monotonic()
         with self._cond:
             return [{"name": s.spec.name, "backend": s.spec.backend, "device": s.device,
                      "state": s.state, "in_use": s.in_use, "pinned": s.spec.pinned,
                      "capabilities": [c.value for c in s.spec.capabilities],
                      "estimated_bytes": s.estimate, "measured_bytes": s.measured, "tensor_bytes": s.tensors,
                      "charged_bytes": s.charge, "loads": s.loads, "load_seconds": round(s.load_seconds, 4),
-                     "last_load_ms": s.last_load_ms, "last_unload_ms": s.last_unload_ms, "error": s.error}
+                     "last_load_ms": s.last_load_ms, "last_unload_ms": s.last_unload_ms, "error": s.error,
+                     "idle_s": round(now - s.last_used, 1) if s.last_used else None,
+                     "keep_alive_s": self._ttl(s)}
                     for s in self.slots.values()]
 
     def used_bytes(self) -> dict[str, int]:

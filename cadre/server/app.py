@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from cadre.server import embeddings, generation
+from cadre.server.dashboard import install_api, install_pages
+from cadre.server.dashboard.traffic import note_route
 from cadre.server.hotpath import HotPathMiddleware
 from cadre.server.errors import (
     ApiError,
@@ -58,6 +60,9 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(routes)
     app.include_router(embeddings.routes)
     app.include_router(feedback_routes)
+    install_api(app)  # admin, dashboard JSON and the traffic recorder (innermost middleware)
+    if settings.dashboard:
+        install_pages(app)
     # Starlette wraps in reverse order: metrics sees everything, CORS answers preflights
     # before the key check, and the guard runs closest to the endpoints.
     app.add_middleware(GuardMiddleware, api_keys=settings.api_keys, max_bytes=settings.max_request_bytes,
@@ -117,6 +122,7 @@ async def route(request: Request):
     state = request.app.state
     choice = await call_engine(state, state.engine.route, body.text(), model=body.model)
     state.metrics.decided(state.labels.route(choice.name), state.labels.requested(body.model))
+    note_route(choice, body.model)
     payload = RouteResponse(route=choice.name, score=float(choice.score),
                             scores={k: float(v) for k, v in choice.scores.items()},
                             reason=redact(choice.reason))

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from cadre.runtime.inline import WouldBlock, inline
 from cadre.runtime.passthrough import drain
 from cadre.server import upstream_path
+from cadre.server.dashboard.traffic import note_answer
 from cadre.server.errors import error_body, to_api_error
 from cadre.server.redact import redact
 from cadre.server.streaming import (
@@ -77,6 +78,7 @@ def _count(state, requested: str, answer) -> None:
     route, labels = getattr(answer, "route", None), state.labels
     state.metrics.answered(labels.model(answer.model), labels.requested(requested),
                            labels.route(route.name if route is not None else None))
+    note_answer(answer, requested)
 
 
 def _plan_inline(state, messages: list[dict], model: str, sampling: dict, fields: dict | None):

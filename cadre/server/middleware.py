@@ -11,6 +11,7 @@ import anyio
 
 from starlette.exceptions import HTTPException
 
+from cadre.server.dashboard import is_page_path
 from cadre.server.errors import error_bytes
 
 OPEN_PATHS = frozenset({"/health"})
@@ -68,7 +69,9 @@ class GuardMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        open_path = scope["path"] in OPEN_PATHS or scope["method"] == "OPTIONS"
+        # The dashboard's pages hold no data (their script calls the guarded API), so a
+        # browser without the key can load the page that asks for it.
+        open_path = scope["path"] in OPEN_PATHS or scope["method"] == "OPTIONS" or is_page_path(scope["path"])
         if self.api_keys and not open_path and not key_ok(scope, self.api_keys):
             return await send_error(send, 401, "missing or invalid API key "
                                     "(send `Authorization: Bearer <key>`)", "invalid_api_key",

@@ -20,6 +20,9 @@ class ServerSettings:
     local_images: the one folder under which image paths in requests are read (None:
         images only as base64 or data URLs, the default).
     max_in_flight: requests answered at once by this process; more get 429 at once.
+    dashboard: serve the web dashboard at /ui (its data API under /v1 is always on).
+    runs_dirs: folders the dashboard scans for specialist reports and learned routers
+        (empty: runs/ in the working directory and beside the project file).
     """
 
     api_keys: tuple[str, ...] = ()
@@ -30,6 +33,8 @@ class ServerSettings:
     body_timeout: float = 30.0
     local_images: str | None = None
     max_in_flight: int = 512
+    dashboard: bool = True
+    runs_dirs: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.max_request_bytes < 1:

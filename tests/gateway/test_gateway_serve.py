@@ -91,7 +91,8 @@ def test_a_stream_cut_after_its_first_byte_ends_with_a_clean_error_event(served,
     assert events[-1] == "[DONE]"
     payloads = [json.loads(e) for e in events[:-1]]
     assert any(p.get("choices") and p["choices"][0]["delta"].get("content") == "alpha:" for p in payloads)
-    assert "broken stream" in payloads[-1]["error"]["message"]
+    error = payloads[-1]["error"]  # the model by name; the upstream's address stays in the server log
+    assert error["code"] == "backend_error" and "'alpha'" in error["message"] and "http" not in error["message"]
 
 
 def test_a_500ing_upstream_hands_a_stream_to_the_next_model(client, healthy):
@@ -148,3 +149,14 @@ def test_every_routed_request_is_logged_and_takes_feedback(served, client, healt
     contents = read_log(log)
     assert len(contents.bad_lines) == 1 and log.read_bytes().startswith(before)
     assert [f["id"] for f in contents.feedback][-2:] == [rid, headers["x-cadre-request-id"]]
+
+
+def test_the_dashboard_lists_the_logged_decisions_with_their_feedback(served, client, healthy):
+    _, headers = ask(client, OTHER_PROMPT)
+    rid = headers["x-cadre-request-id"]
+    base = served["server"].base
+    assert httpx.post(f"{base}/v1/feedback", json={"id": rid, "score": 0.25}).status_code == 200
+    recent = httpx.get(f"{base}/v1/dashboard/traffic", params={"n": 5}).json()["recent"]
+    newest = recent[0]
+    assert newest["id"] == rid and newest["feedback"] == 0.25 and newest["route"] is not None
+    assert newest["model"] in {"alpha", "beta", "gamma"} and newest["latency_ms"] > 0

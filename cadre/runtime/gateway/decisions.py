@@ -72,6 +72,30 @@ def read_log(path: str | Path) -> LogContents:
     return out
 
 
+def tail(path: str | Path, n: int, max_bytes: int = 1 << 20) -> list[dict]:
+    """The last `n` decisions of a log, newest first, each with its latest feedback score
+    (None when none came); only the log's last `max_bytes` are read."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            start = max(0, path.stat().st_size - max_bytes)
+            f.seek(start)
+            lines = f.read().splitlines()[1 if start else 0:]  # a window's first line may be cut
+    except OSError:
+        return []
+    decisions, scores = [], {}
+    for raw in lines:
+        try:
+            record = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            continue  # a torn line, or the cut at the start of the window
+        if isinstance(record, dict) and record.get("type") == "feedback":
+            scores[record.get("id")] = record.get("score")
+        elif isinstance(record, dict) and record.get("type") == "decision":
+            decisions.append(record)
+    return [{**d, "feedback": scores.get(d.get("id"))} for d in reversed(decisions[-n:])] if n > 0 else []
+
+
 class DecisionLog:
     """Appends decision and feedback records to one JSONL file."""
 

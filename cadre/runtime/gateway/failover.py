@@ -8,6 +8,7 @@ cool-down are tried last, so a request fails only when no candidate can answer.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
@@ -17,6 +18,7 @@ from cadre.runtime.backends.base import TextStream
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 
 FAILOVER_ERRORS = (BackendError, BudgetError, Overloaded)
+log = logging.getLogger("cadre.runtime")
 
 
 class Cooldowns:
@@ -101,7 +103,7 @@ class FailoverBackend:
             with self._lock:
                 self.held = name
             return i, backend
-        raise BackendError(self._all_failed())
+        raise self._all_failed()
 
     def release(self) -> None:
         """Release the model held now (idempotent)."""
@@ -114,9 +116,13 @@ class FailoverBackend:
         cooled = self.cooldowns.failed(name) if not isinstance(exc, Overloaded) else False
         self.attempts.fallbacks.append({"model": name, "error": str(exc), "cooled_down": cooled})
 
-    def _all_failed(self) -> str:
+    def _all_failed(self) -> BackendError:
+        """The request's error: the models tried, by name, for the client; why each
+        failed (addresses, upstream messages) goes to the server log."""
         tried = "; ".join(f"{f['model']}: {_short(f['error'])}" for f in self.attempts.fallbacks)
-        return f"no candidate model could answer ({tried or 'no candidates'})"
+        log.warning("no candidate model could answer: %s", tried or "no candidates")
+        names = ", ".join(dict.fromkeys(f["model"] for f in self.attempts.fallbacks)) or "none"
+        return BackendError(f"no candidate model could answer (tried {names})", client_safe=True)
 
     def _answered(self, name: str) -> None:
         self.attempts.answered = name

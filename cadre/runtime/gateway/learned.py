@@ -95,7 +95,7 @@ class BudgetVariants:
 
 def at_budget(router, budget: float):
     """A shallow copy of `router` at the validation-curve point within `budget`."""
-    from cadre.routing import learned_policy as policy
+    from cadre.routing.learned import policy
 
     op = router.meta["operating_point"]
     point = policy.pick_point(op["validation_curve"], None, budget)
