@@ -109,6 +109,7 @@ class OpenAIBackend(Backend):
     def _events(self, out: TextStream, response, cancel) -> Iterator[str]:
         import httpx
 
+        ended = False  # a finish_reason or [DONE] seen: a stream that stops before either was cut
         try:
             for line in response.iter_lines():
                 if cancel is not None and cancel.is_set():
@@ -124,7 +125,7 @@ class OpenAIBackend(Backend):
                     out.usage = _usage(chunk)
                 for choice in chunk.get("choices") or ():
                     if choice.get("finish_reason"):
-                        out.finish_reason = choice["finish_reason"]
+                        out.finish_reason, ended = choice["finish_reason"], True
                     delta = choice.get("delta") or {}
                     piece = delta.get("content")
                     if piece:
@@ -132,6 +133,9 @@ class OpenAIBackend(Backend):
                         yield piece
                     for call in delta.get("tool_calls") or ():
                         yield dict(call)  # an OpenAI tool-call delta, passed on as it came
+            if not ended:
+                raise BackendError(f"model {self.spec.name!r}: the stream from {self.endpoint} ended "
+                                   "before its finish_reason or [DONE] (truncated)")
         except httpx.TimeoutException:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None
