@@ -13,6 +13,8 @@ loopback port (the standard library's ThreadingHTTPServer) that answers
 - Usage is always prompt 10 / completion 4, so a test can tell the upstream's own numbers
   from anything cadre would count. Streams send content word by word and tool-call
   arguments in two pieces, then usage when `stream_options.include_usage` is set.
+- "cut the stream" in the prompt ends a stream after one piece, without finish_reason or
+  [DONE], as a crashed upstream would.
 - Every request body is kept in `requests`, so a test can check what was passed through.
 """
 from __future__ import annotations
@@ -102,6 +104,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         base = {**base, "object": "chat.completion.chunk"}
+        if "cut the stream" in last_user(body.get("messages") or []):  # a truncated stream
+            self._event({**base, "choices": [{"index": 0, "delta": {"content": "half"}, "finish_reason": None}]})
+            self.close_connection = True
+            return
         for delta in _deltas(content, calls):
             self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
         self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})

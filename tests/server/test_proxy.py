@@ -125,6 +125,17 @@ def test_an_upstream_that_ignores_a_forced_tool_choice_is_an_error_not_a_stop(cl
     assert "tool_choice requires" in str(caught.value)
 
 
+def test_a_truncated_upstream_stream_is_a_clear_error(client):
+    import openai
+
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.chat.completions.create(model="auto", messages=user("please cut the stream"))
+    assert caught.value.status_code == 502 and "truncated" in caught.value.message
+    with pytest.raises(openai.APIError) as caught:
+        list(client.chat.completions.create(model="auto", messages=user("please cut the stream"), stream=True))
+    assert "truncated" in str(caught.value)
+
+
 def test_max_tokens_cut_is_length_with_tools_too(client):
     answer = client.chat.completions.create(model="auto", messages=user("one two three four five six"),
                                             tools=[WEATHER], tool_choice="none", max_tokens=3)

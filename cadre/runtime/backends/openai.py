@@ -123,6 +123,7 @@ class OpenAIBackend(AsyncUpstream, Backend):
         import httpx
 
         events, junk = 0, None
+        ended = False  # a finish_reason or [DONE] seen: a stream that stops before either was cut
         try:
             done = False
             for line in response.iter_lines():
@@ -135,13 +136,18 @@ class OpenAIBackend(AsyncUpstream, Backend):
                     continue  # read on to the end, so the connection goes back to the pool
                 payload = line[5:].strip()
                 if payload == "[DONE]":
-                    done = True
+                    done = ended = True
                     continue
                 events += 1
-                yield from sse_pieces(out, json.loads(payload))
+                chunk = json.loads(payload)
+                ended = ended or any(c.get("finish_reason") for c in chunk.get("choices") or ())
+                yield from sse_pieces(out, chunk)
             if not events:  # not an event stream at all (an error page, a JSON body, nothing)
                 raise BackendError(f"model {self.spec.name!r}: {self.endpoint} sent no stream events "
                                    f"({(junk or 'empty body')[:120]!r})")
+            if not ended:
+                raise BackendError(f"model {self.spec.name!r}: the stream from {self.endpoint} ended "
+                                   "before its finish_reason or [DONE] (truncated)")
         except httpx.TimeoutException:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None
