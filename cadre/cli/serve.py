@@ -25,6 +25,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           graceful_timeout: float = typer.Option(30.0, min=0, help="Seconds to let in-flight requests finish on shutdown."),
           workers: int = typer.Option(1, min=1, max=64, help="Processes answering on the port, each with its own engine and 1/N of the memory budget; /metrics sums them all."),
           max_in_flight: int = typer.Option(512, min=1, help="Requests one process answers at once; more get 429 with Retry-After at once."),
+          route_inline: bool = typer.Option(False, "--route-inline", help="Make /v1/route decisions on the event loop rather than in the routing thread pool (see docs/serve.md)."),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
     """Serve chat/completions, completions, models, route, health and metrics over HTTP."""
     import uvicorn
@@ -34,7 +35,8 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
 
     keys = api_keys_from(api_key)
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
-                              max_request_bytes=max_request_bytes, max_in_flight=max_in_flight)
+                              max_request_bytes=max_request_bytes, max_in_flight=max_in_flight,
+                              route_inline=route_inline)
     engine = build_engine(config, queue_size, memory_budget)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",

@@ -17,6 +17,8 @@ class ServerSettings:
     route_threads: worker threads for routing, listing and metrics calls.
     default_max_tokens: completion length when a chat request names none.
     max_in_flight: requests answered at once by this process; more get 429 at once.
+    route_inline: run routing decisions on the event loop instead of the routing thread
+        pool (docs/serve.md has the measurement behind the default).
     """
 
     api_keys: tuple[str, ...] = ()
@@ -25,6 +27,7 @@ class ServerSettings:
     route_threads: int = 16
     default_max_tokens: int = 256
     max_in_flight: int = 512
+    route_inline: bool = False
 
     def __post_init__(self):
         if self.max_request_bytes < 1:
