@@ -81,7 +81,7 @@ def stand_up(args, folder: Path, procs: list) -> dict:
         cfg = setup.litellm_config(folder, url)
         procs.append(start([args.litellm, "--config", str(cfg), "--port", str(ports["litellm"]),
                             "--num_workers", str(args.workers)], ports["litellm"], "/health/liveliness",
-                           env={"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False"}))
+                           env={"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False"}, wait_s=420))
     else:
         print(f"note: LiteLLM left out ({args.litellm} not found)", flush=True)
     return ports

@@ -31,6 +31,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           max_in_flight: int = typer.Option(512, min=1, help="Requests one process answers at once; more get 429 with Retry-After at once."),
           ui: Optional[bool] = typer.Option(None, "--ui/--no-ui", help="Serve the web dashboard at /ui (default: on for a loopback address or when an API key is set; the page asks for the key)."),
           runs_dir: List[Path] = typer.Option(None, "--runs-dir", help="Folder the dashboard scans for specialist reports and learned routers (repeatable; default: ./runs and runs/ beside the project file)."),
+          route_inline: bool = typer.Option(False, "--route-inline", help="Make /v1/route decisions on the event loop rather than in the routing thread pool (see docs/serve.md)."),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
     """Serve chat/completions, completions, models, route, health and metrics over HTTP,
     and the web dashboard at /ui."""
@@ -46,7 +47,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
                               max_request_bytes=max_request_bytes, body_timeout=body_timeout,
                               local_images=str(allow_local_images) if allow_local_images else None,
                               max_in_flight=max_in_flight, dashboard=dashboard,
-                              runs_dirs=tuple(str(d) for d in runs_dir or ()))
+                              runs_dirs=tuple(str(d) for d in runs_dir or ()), route_inline=route_inline)
     engine = build_engine(config, queue_size, memory_budget, settings.local_images)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",

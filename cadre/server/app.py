@@ -96,6 +96,8 @@ async def call_engine(state, fn, *args, **kwargs):
     """Run a quick synchronous engine call (routing, listing) in a worker thread; its
     errors become ApiErrors."""
     try:
+        if state.settings.route_inline:
+            return fn(*args, **kwargs)
         return await state.pools.run("route", fn, *args, **kwargs)
     except Exception as exc:
         raise to_api_error(exc) from None

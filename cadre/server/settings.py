@@ -23,6 +23,8 @@ class ServerSettings:
     dashboard: serve the web dashboard at /ui (its data API under /v1 is always on).
     runs_dirs: folders the dashboard scans for specialist reports and learned routers
         (empty: runs/ in the working directory and beside the project file).
+    route_inline: run routing decisions on the event loop instead of the routing thread
+        pool (docs/serve.md has the measurement behind the default).
     """
 
     api_keys: tuple[str, ...] = ()
@@ -35,6 +37,7 @@ class ServerSettings:
     max_in_flight: int = 512
     dashboard: bool = True
     runs_dirs: tuple[str, ...] = ()
+    route_inline: bool = False
 
     def __post_init__(self):
         if self.max_request_bytes < 1:

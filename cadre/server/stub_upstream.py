@@ -165,7 +165,16 @@ class StubThread:
         self.url = f"http://127.0.0.1:{self.port}/v1"
 
     def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        """Close the listener and every connection, then end the loop."""
+        async def shutdown():
+            self.server.close()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.loop.stop()
+
+        self.loop.call_soon_threadsafe(lambda: self.loop.create_task(shutdown()))
         self.thread.join(5)
 
 

@@ -246,3 +246,18 @@ def test_workers_serve_from_several_processes_and_metrics_sum_them(tmp_path, stu
     finally:
         srv.stop()
     assert srv.proc.returncode == 0
+
+
+def test_route_inline_decides_like_the_thread_pool(serve_engine, live_server):
+    from cadre.server.app import create_app
+    from cadre.server.settings import ServerSettings
+
+    decisions = []
+    for inline in (False, True):
+        srv = live_server(create_app(serve_engine, ServerSettings(route_inline=inline)))
+        response = httpx.post(srv.base + "/v1/route", json={"input": "write a python function to sort a list"},
+                              timeout=30)
+        assert response.status_code == 200, response.text
+        assert overhead(response) >= 0
+        decisions.append((response.json()["route"], response.json()["reason"]))
+    assert decisions[0] == decisions[1]

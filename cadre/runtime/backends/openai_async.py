@@ -75,6 +75,12 @@ class AsyncClients:
             client = self._clients[loop] = self.factory()
         return client
 
+    async def aclose_current(self) -> None:
+        """Close the running loop's client (before that loop ends)."""
+        client = self._clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()
+
     def close(self) -> None:
         """Close every client on its own loop (from any thread); idle pools just go."""
         for loop, client in list(self._clients.items()):
