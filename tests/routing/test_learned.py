@@ -186,8 +186,8 @@ def test_cli_fit_and_eval_json(tables, monkeypatch):
     for key in ("accuracy", "mean_cost", "oracle_accuracy", "aiq", "apgr"):
         assert isinstance(report[key], float)
     assert report["oracle_accuracy"] == 1.0 and report["bad_rows"]["empty_prompts"] == 1
-    res = runner.invoke(app, ["router", "fit-learned", "--data", str(tables["train"]), "--output", str(out),
-                              "--kind", "forest"])
+    res = runner.invoke(app, ["router", "fit-learned", "--data", str(tables["train"]), "--output",
+                              str(out.with_name("cli_router_bad_kind")), "--kind", "forest"])
     assert res.exit_code == 2 and "unknown learned-router kind" in res.output
 
 
