@@ -152,8 +152,9 @@ def _run_job(program: str, timeout: float, memory_mb: int, prefix: list[str], jo
     completed = rc == 0 and lines[-1] == token
     if completed:
         text = "\n".join(lines[:-1]).rstrip("\n") + "\n"
+    killed = (signal.SIGXCPU, signal.SIGKILL)  # the CPU limit; bwrap reports a signal as 128 + its number
     return RunResult(rc if (completed or rc != 0) else 1, text.replace(token, "")[-2000:], completed,
-                     rc in (-signal.SIGXCPU, -signal.SIGKILL))
+                     rc in {-s for s in killed} | {128 + s for s in killed})
 
 
 def _spawn(cmd: list[str], token: str, out, timeout: float, memory_mb: int, cwd: str) -> tuple[int, bool]:
