@@ -36,6 +36,7 @@ from cadre.evaluation.intent import latency, quality  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "cadre" / "bench_minilm"
 TARGET = 0.97
+CANDIDATES = [c for c in os.environ.get("CADRE_BENCH_AUTO_CANDIDATES", "").split(",") if c] or None
 ROWS = ("tfidf", "embedding", "ensemble", "fast", "auto")
 NAMES = {"tfidf": "TF-IDF + LinearSVC (baseline, `--kind tfidf`)",
          "embedding": "MiniLM + logistic regression (baseline, `--kind embedding`)",
@@ -106,7 +107,7 @@ def subsample(split: Split, fraction: float, seed: int) -> Split:
     return split.take(np.sort(np.array(rows)))
 
 
-def fit(kind: str, train: Split, val: Split | None, seed: int, tmp: Path):
+def fit(kind: str, train: Split, val: Split | None, seed: int, tmp: Path, candidates=None):
     """The router `cadre router train --kind KIND` builds with its defaults."""
     from cadre.routing.intent.auto_cv import EMBED_SCALE, EMBEDDING_HEAD
     from cadre.routing.intent.embedding import EmbeddingRouter
@@ -127,12 +128,15 @@ def fit(kind: str, train: Split, val: Split | None, seed: int, tmp: Path):
         return EnsembleRouter.fit(train.texts, train.labels, vectors=enc(train.texts), encoder=enc,
                                   encoder_name=STATIC, embed_scale=EMBED_SCALE)
     from cadre.cli.router_auto import nano_trainer
-    from cadre.routing.intent.auto import AutoOptions, run_auto
+    from cadre.routing.intent.auto import AutoOptions, render_table, run_auto
 
-    options = AutoOptions(seed=seed, target_precision=TARGET if val else None)
+    options = AutoOptions(seed=seed, target_precision=TARGET if val else None,
+                          **({"candidates": candidates} if candidates else {}))
     result = run_auto(train.texts, train.labels, options, tmp / f"auto_{seed}", nano=nano_trainer("nano", None, 32,
                       None, True), val=(val.texts, val.labels) if val else None,
-                      vectors={MINILM: train.vectors}, log=lambda line: print("  " + line, flush=True))
+                      vectors={MINILM: train.vectors if val is None else np.concatenate([train.vectors, val.vectors])},
+                      log=lambda line: print("  " + line, flush=True))
+    print(render_table(result.summary(2.0)), flush=True)
     result.router.auto = result
     return result.router
 
@@ -163,19 +167,30 @@ def judge(router, split: Split, thresholds=None) -> dict:
 
 
 def task(name: str, seed: int, fraction: float, skip: set, quick: bool, tmp: str) -> dict:
-    """One (data set, seed): every row fitted and judged; routers saved for timing later."""
+    """One (data set, seed); a failure is reported, not fatal to the other tasks."""
+    import traceback
+
+    out = {"name": name, "seed": seed, "quality": {}, "choice": None, "drop": None}
+    try:
+        task_rows(name, seed, fraction, skip, quick, tmp, out)
+    except Exception:  # noqa: BLE001 — keep the other tasks' results
+        print(f"task {name} seed {seed} failed:\n{traceback.format_exc()}", flush=True)
+    return out
+
+
+def task_rows(name: str, seed: int, fraction: float, skip: set, quick: bool, tmp: str, out: dict) -> None:
+    """One (data set, seed): the rows not skipped fitted and judged into `out`; routers saved for timing."""
     import torch
 
     torch.set_num_threads(1)
     data = prepare(quick)
     splits = data[name]
     train, val = subsample(splits["train"], fraction, seed), splits.get("val")
-    out = {"name": name, "seed": seed, "quality": {}, "choice": None, "drop": None}
     for kind in ROWS:
         if kind in skip:
             continue
         start = time.perf_counter()
-        router = fit(kind, train, val, seed, Path(tmp) / f"{name}_{seed}")
+        router = fit(kind, train, val, seed, Path(tmp) / f"{name}_{seed}", CANDIDATES)
         if val is not None and kind != "auto":
             calibrate(router, val)
         q = judge(router, splits["test"])
@@ -195,7 +210,6 @@ def task(name: str, seed: int, fraction: float, skip: set, quick: bool, tmp: str
                 router.save(folder)
         print(f"seed {seed} {name} {kind}: acc {q['accuracy']:.4f} in-scope {q['in_scope_accuracy']} "
               f"oos {q['oos_recall']} ({q['train_s']:.0f} s)", flush=True)
-    return out
 
 
 def run(args, tmp: Path) -> dict:
@@ -203,9 +217,11 @@ def run(args, tmp: Path) -> dict:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
-    jobs = [(name, seed) for seed in range(args.seeds) for name in args.datasets]
+    kinds = [k for k in reversed(ROWS) if k not in args.skip]  # auto, the longest, first
+    jobs = [(n, s, args.fraction, set(ROWS) - {k}, args.quick, str(tmp))  # one (data set, seed, row) a task
+            for k in kinds for s in range(args.seeds) for n in args.datasets]
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
-        done = list(pool.map(task, *zip(*[(n, s, args.fraction, args.skip, args.quick, str(tmp)) for n, s in jobs])))
+        done = list(pool.map(task, *zip(*jobs)))
     results = {k: {d: [] for d in DATASETS} for k in ROWS}
     choices, drops, cv = {d: [] for d in DATASETS}, [], {d: [] for d in DATASETS}
     for out in done:
@@ -282,7 +298,7 @@ def render(out: dict, args, load_before, load_after, encode_s: float) -> str:
         "(Banking77 3,080; CLINC150 4,500 in-scope + 1,000 oos). The CV column is auto's own table on Banking77 "
         "train: every candidate's accuracy, mean ± sd over the same 5 stratified folds (nano: one fold). Every "
         "router is what the named command builds with its defaults.",
-        f"- auto chose, per seed: {auto}. Banking77: 5-fold cross-validation on the seed's training subset; CLINC: "
+        f"- auto's candidates: {', '.join(CANDIDATES) if CANDIDATES else 'the CLI default (all)'}. auto chose, per seed: {auto}. Banking77: 5-fold cross-validation on the seed's training subset; CLINC: "
         f"candidates scored on CLINC val (`--val`). CLINC thresholds: `--val` (val + oos_val) at "
         f"`--target-precision {TARGET}`, per route, never fitted on test. Banking77 has no out-of-scope data and "
         "no target: auto sets its guard threshold (reject at most 0.25% of in-scope texts out of fold); "
@@ -312,12 +328,15 @@ def main(argv=None) -> None:
     parser.add_argument("--samples", type=int, default=200, help="Single requests timed per router.")
     parser.add_argument("--skip", default="", help="Comma-separated rows to skip: " + ",".join(ROWS))
     parser.add_argument("--quick", action="store_true", help="Every 10th row of every split (development only).")
-    parser.add_argument("--jobs", type=int, default=1, help="(data set, seed) tasks run at once.")
+    parser.add_argument("--jobs", type=int, default=1, help="(data set, seed, row) tasks run at once.")
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--auto-candidates", default="", help="auto's --candidates (default: the CLI's).")
     parser.add_argument("--no-write", action="store_true", help="Print the table only.")
     args = parser.parse_args(argv)
     args.skip = set(filter(None, args.skip.split(",")))
     args.datasets = [d for d in args.datasets.split(",") if d]
+    if args.auto_candidates:  # workers are spawned: they read it from the environment
+        os.environ["CADRE_BENCH_AUTO_CANDIDATES"] = args.auto_candidates
     torch.set_num_threads(1)
     load_before = tuple(round(x, 1) for x in os.getloadavg())
     encode_s = embed_all(load_data())

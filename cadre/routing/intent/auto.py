@@ -87,6 +87,10 @@ def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: 
         folds = val_folds(n, len(val[0]))
         folds.warnings = warnings
         texts, labels = list(texts) + list(val[0]), labels + canonical_labels(val[1])
+        given = dict(vectors or {})
+        if MINILM in given and len(given[MINILM]) == n:  # vectors for the training rows only: add val's
+            given[MINILM] = np.concatenate([given[MINILM], make_encoder(MINILM)(list(val[0]))])
+        vectors = given
     for line in folds.warnings:
         log(f"warning: {line}")
     for line in folds.notes:

@@ -72,7 +72,8 @@ class TfidfFeatures:
         size = self.size
         flat_i = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64)
         flat_d = np.concatenate(data) if data else np.zeros(0)
-        return sp.csr_matrix((flat_d, flat_i, np.array(indptr)), shape=(len(texts), size))
+        # float32 like the classifier weights: a float64 row would make scipy upcast all of W per call
+        return sp.csr_matrix((flat_d.astype(np.float32), flat_i, np.array(indptr)), shape=(len(texts), size))
 
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-ready vocabularies, arrays) that `from_state` rebuilds the features from."""

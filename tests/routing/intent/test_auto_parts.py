@@ -56,7 +56,7 @@ def test_single_text_tfidf_matches_sklearn():
     probe = ["my card has not arrived", "", "zzzz", "EXCHANGE rate!!"]
     ref = sp.hstack([v.transform(probe) for v in tf.vectorizers]).tocsr()
     fast = sp.vstack([tf.transform([t]) for t in probe])
-    assert abs(ref - fast).max() < 1e-9 and fast.shape == ref.shape
+    assert abs(ref - fast).max() < 1e-6 and fast.shape == ref.shape  # float32 values
 
 
 def test_fast_router_saves_its_own_token_table(tmp_path):
