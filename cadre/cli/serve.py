@@ -45,6 +45,9 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
                    err=True)
     _log_to_stderr(log_level)
     app = create_app(engine, settings)
+    from cadre.runtime.math_sandbox import math_pool
+
+    math_pool().warm()  # sympy workers import while the server starts, not on the first problem
     # uvicorn stops accepting on SIGINT/SIGTERM and lets requests in flight finish first.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
                                            timeout_graceful_shutdown=graceful_timeout,
@@ -53,6 +56,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
         server.run()
     finally:
         engine.close()
+        math_pool().close()
 
 
 def _log_to_stderr(level: str) -> None:

@@ -82,7 +82,7 @@ def test_a_client_that_leaves_a_math_bomb_leaves_no_cpu_burning(served):
         child.cpu_percent(None)
     time.sleep(1.0)
     busy = [c.cpu_percent(None) for c in children if c.is_running()]
-    assert all(b < 50 for b in busy), busy
+    assert busy and all(b < 50 for b in busy), busy  # the killed worker was replaced, and it is idle
 
 
 def _series(metrics: str) -> set[str]:
