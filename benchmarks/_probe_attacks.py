@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import re
+import select
 import socket
 import struct
 import threading
@@ -117,9 +118,10 @@ def slow_client(kind: str):
             sock.sendall(b"GET /heal")
         elif kind == "dripped headers":
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
-            for _ in range(20):
+            for _ in range(20):  # one byte every 0.5 s until the server answers
+                if select.select([sock], [], [], 0.5)[0]:
+                    break
                 sock.sendall(b"X")
-                time.sleep(0.5)
         else:
             sock.sendall(b"POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
 

@@ -16,9 +16,7 @@ the `## Server` section of docs/reliability.md with the tables.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
-import re
 import socket
 import subprocess
 import sys
@@ -32,7 +30,7 @@ import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._probe_attacks import ATTACKS, Target  # noqa: E402
+from benchmarks._probe_attacks import ATTACKS, Target
 
 PROJECT = """\
 version: 1

@@ -6,7 +6,13 @@ import os
 
 import pytest
 
-from cadre.runtime.image_input import REFUSED, REFUSED_OUTSIDE, ImageRejected, LocalImages, looks_like_path
+from cadre.runtime.image_input import (
+    REFUSED,
+    REFUSED_OUTSIDE,
+    ImageRejected,
+    LocalImages,
+    looks_like_path,
+)
 from cadre.server.redact import backend_message, redact
 from cadre.server.toolschema import schema_problem, tool_choice_problem
 from tests.security.test_dos import png_bomb
