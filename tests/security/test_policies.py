@@ -67,3 +67,14 @@ def test_tool_schema_and_tool_choice_rules():
     assert tool_choice_problem("required", []) and tool_choice_problem("auto", []) is None
     assert tool_choice_problem({"type": "function", "function": {"name": "f"}}, ["f"]) is None
     assert "'g'" in tool_choice_problem({"type": "function", "function": {"name": "g"}}, ["f"])
+
+
+def test_serve_help_explains_the_limits():
+    from typer.testing import CliRunner
+
+    from cadre.cli.main import app
+
+    result = CliRunner().invoke(app, ["serve", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for option in ("--header-timeout", "--body-timeout", "--max-connections", "--allow-local-images"):
+        assert option in result.output
