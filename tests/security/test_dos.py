@@ -209,3 +209,32 @@ def test_a_tool_calling_request_is_cancelled_when_its_client_leaves(live, slow_l
         time.sleep(0.1)
     assert "stopped" in slow_log and "finished" not in slow_log
     assert slow_log.count("tick") < 100  # 200 ticks would take 10 s
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_math_bomb_stops_the_server(tmp_path, tiny_router_dir):
+    """Before the fix sympy held the GIL and SIGTERM waited for SIGKILL (own server: it dies)."""
+    from tests.security.conftest import Served, security_project
+
+    server = Served(tmp_path, security_project(tmp_path, tiny_router_dir))
+    try:
+        thread = threading.Thread(target=lambda: _ignore_errors(chat, server, "what is 9**9**9"), daemon=True)
+        thread.start()
+        time.sleep(1.0)
+        workers = psutil.Process(server.proc.pid).children(recursive=True)
+        assert workers  # the math workers, one of them on the bomb
+        started = time.perf_counter()
+        server.proc.terminate()
+        server.proc.wait(30)
+        assert time.perf_counter() - started < 15
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert not alive  # no worker outlives the server
+    finally:
+        server.stop()
+
+
+def _ignore_errors(fn, *args):
+    try:
+        fn(*args)
+    except httpx.HTTPError:
+        pass
