@@ -66,6 +66,9 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
                                "queue_size": queue_size, "memory_budget": memory_budget,
                                "local_images": settings.local_images})
     app = create_app(engine, settings)
+    from cadre.runtime.math_sandbox import math_pool
+
+    math_pool().warm()  # sympy workers import while the server starts, not on the first problem
     # uvicorn stops accepting on SIGINT/SIGTERM and lets requests in flight finish first.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
                                            timeout_graceful_shutdown=graceful_timeout,
@@ -74,6 +77,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
         server.run()
     finally:
         engine.close()
+        math_pool().close()
 
 
 def _serve_workers(workers: int, host: str, port: int, log_level: str, graceful_timeout: float,

@@ -107,9 +107,9 @@ class MathPool:
             worker = self._take()
             answer = worker.solve(problem, self.time_limit)
         finally:
-            if worker is not None and worker.alive():
+            if worker is not None:  # a killed worker is replaced now, so sympy imports while idle
                 with self._lock:
-                    self._idle.append(worker)
+                    self._idle.append(worker if worker.alive() else MathWorker(self.memory_limit))
             self._slots.release()
         if "error" in answer:
             raise (MathTooCostly if answer.get("costly") else ToolError)(answer["error"])
@@ -117,8 +117,8 @@ class MathPool:
 
     def _take(self) -> MathWorker:
         with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
+            while self._idle:  # oldest first: a replacement may still be importing sympy
+                worker = self._idle.pop(0)
                 if worker.alive():
                     return worker
         return MathWorker(self.memory_limit)
