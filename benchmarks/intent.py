@@ -127,13 +127,13 @@ def fit(kind: str, train: Split, val: Split | None, seed: int, tmp: Path, candid
         enc = StaticEncoder()
         return EnsembleRouter.fit(train.texts, train.labels, vectors=enc(train.texts), encoder=enc,
                                   encoder_name=STATIC, embed_scale=EMBED_SCALE)
-    from cadre.cli.router_auto import nano_trainer
+    from cadre.training.router_fit import nano_trainer
     from cadre.routing.intent.auto import AutoOptions, render_table, run_auto
 
     options = AutoOptions(seed=seed, target_precision=TARGET if val else None,
                           **({"candidates": candidates} if candidates else {}))
     result = run_auto(train.texts, train.labels, options, tmp / f"auto_{seed}", nano=nano_trainer("nano", None, 32,
-                      None, True), val=(val.texts, val.labels) if val else None,
+                      None, say=None), val=(val.texts, val.labels) if val else None,
                       vectors={MINILM: train.vectors if val is None else np.concatenate([train.vectors, val.vectors])},
                       log=lambda line: print("  " + line, flush=True))
     print(render_table(result.summary(2.0)), flush=True)

@@ -94,12 +94,17 @@ def train_cmd(
                              rules, dict(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=None),
                              default_route, fallback_rules, quiet)
     elif kind == "nano":
-        meta = _train_nano(data, val_ex, output, target_precision, model_size, epochs or 20, batch_size, lr,
-                           default_route, fallback_rules, quiet, distill_from, unlabeled, per_route)
+        from cadre.training.router_fit import train_nano_router
+
+        meta = train_nano_router(data, val_ex, output, target_precision, model_size, epochs or 20, batch_size, lr,
+                                 default_route, fallback_rules, None if quiet else typer.echo, distill_from,
+                                 unlabeled, per_route)
         labels = meta["labels"]
     else:
-        labels = _train_light(kind, train, val_ex, output, target_precision, head, mode, rules,
-                              default_route, fallback_rules, per_route)
+        from cadre.routing.intent.fit import fit_light_router
+
+        labels = fit_light_router(kind, train, val_ex, output, target_precision, head, mode, rules,
+                                  default_route, fallback_rules, per_route)
     chosen = f" ({_chosen_kind(output)})" if kind == "auto" else ""
     typer.echo(f"saved {kind} router{chosen} to {output} ({len(labels)} routes)")
 
@@ -110,14 +115,13 @@ def _chosen_kind(output: Path) -> str:
     return (read_metadata(output).get("auto") or {}).get("chosen", "?")
 
 
-
 def _train_auto(train, val_ex, output, target_precision, per_route, max_latency_ms, folds, candidates, rules,
                 nano_args, default_route, fallback_rules, quiet):
-    from cadre.cli.router_auto import train_auto
     from cadre.errors import CadreError
     from cadre.routing.intent.auto import AutoOptions
     from cadre.routing.intent.fit import copy_rules
     from cadre.routing.store import update_meta
+    from cadre.training.router_fit import train_auto_router
 
     if folds < 2:
         raise CadreError(f"--folds {folds}: cross-validation needs at least 2")
@@ -128,115 +132,14 @@ def _train_auto(train, val_ex, output, target_precision, per_route, max_latency_
     options = AutoOptions(candidates=[c.strip() for c in candidates.split(",") if c.strip()], folds=folds,
                           max_latency_ms=max_latency_ms, rules=rules, target_precision=target_precision,
                           per_route=per_route)
-    labels = train_auto(train, val_ex, output, options, nano_args, quiet)
+    labels, table = train_auto_router(train, val_ex, output, options, nano_args, None if quiet else typer.echo,
+                                      lambda line: typer.echo(line, err=True))
+    typer.echo(table)
     if default_route:
         update_meta(output, default_route=default_route)
     if fallback_rules:
         copy_rules(fallback_rules, output)
     return labels
-
-
-def _train_nano(data, val_ex, output, target_precision, model_size, epochs, batch_size, lr,
-                default_route, fallback_rules, quiet, distill_from, unlabeled, per_route) -> dict:
-    from cadre.routing.intent.fit import finish_nano, split_examples
-
-    if distill_from is not None:
-        _distill_nano(data, output, distill_from, unlabeled, model_size, epochs, batch_size, lr, quiet)
-        val_split = 0.0
-    else:
-        from cadre.training.trainer import TrainConfig, Trainer
-
-        cfg = TrainConfig(type="router", data=[str(data)], model_size=model_size, epochs=epochs,
-                          batch_size=batch_size, lr=lr, output=str(output), quiet=quiet, device="cpu")
-        Trainer(cfg).train()
-        val_split = cfg.val_split
-    if val_ex is None and target_precision and val_split:  # the trainer's own held-out split, recomputed
-        from cadre.data.splits import dedupe
-
-        _, val_ex = split_examples(dedupe(_examples(data))[0], val_split)
-    return finish_nano(output, val_ex, target_precision, default_route=default_route, fallback_rules=fallback_rules,
-                       per_route=per_route)
-
-
-def _distill_nano(data, output, teacher_dir, unlabeled, model_size, epochs, batch_size, lr, quiet) -> None:
-    """Train on --data with the teacher router's probabilities as soft targets."""
-    from cadre.routing import load_router
-    from cadre.routing.intent.fit import check_classes, texts_labels
-    from cadre.routing.store import canonical_labels
-    from cadre.training.distill import DistillConfig, train_router
-
-    texts, labels = texts_labels(_examples(data))
-    labels = canonical_labels(labels)
-    check_classes(labels)
-    teacher = load_router(teacher_dir)
-    classes = sorted(set(labels))
-    extra = _unlabeled_texts(unlabeled) if unlabeled else []
-    cfg = DistillConfig(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=lr)
-    report = None if quiet else (lambda e, loss: typer.echo(f"epoch {e}/{epochs} loss {loss:.4f}"))
-    train_router(texts, labels, output, _teacher_probs(teacher, teacher_dir, texts, classes), cfg, progress=report,
-                 unlabeled=extra, unlabeled_teacher=_teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
-
-
-def _teacher_probs(teacher, teacher_dir, texts, classes):
-    """The teacher's probabilities for texts, columns in the student's class order."""
-    import numpy as np
-
-    from cadre.errors import CadreError
-
-    missing = sorted(set(classes) - set(teacher.labels))
-    if missing:
-        raise CadreError(f"{teacher_dir}: the teacher lacks route(s) {missing} of the training data")
-    probs = np.asarray(teacher.score_batch(texts))[:, [teacher.labels.index(c) for c in classes]]
-    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
-
-
-def _unlabeled_texts(path: Path) -> list[str]:
-    """Texts one per line (.txt), or the texts of any data file cadre reads."""
-    from cadre.data.examples import read_text_file
-
-    if path.suffix.lower() in {".txt", ".lines"} and not read_text_file(path).lstrip().startswith("Q:"):
-        return [line.strip() for line in read_text_file(path).splitlines() if line.strip()]
-    return [ex.question for ex in _examples(path)]
-
-
-def _train_light(kind, train, val_ex, output, target_precision, head, mode, rules, default_route, fallback_rules,
-                 per_route):
-    from cadre.routing.intent.fit import calibrate, copy_rules, fit_keyword, split_examples, texts_labels
-
-    if kind == "keyword":
-        router = fit_keyword(None if rules else train, rules)
-    else:
-        if val_ex is None and target_precision:
-            train, val_ex = split_examples(train)
-        router = _fit_embedding(train, head, mode) if kind == "embedding" else _fit_ensemble(train, kind)
-    if val_ex and target_precision:
-        calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
-    router.default_route = default_route or router.default_route
-    router.save(output)
-    if fallback_rules:
-        copy_rules(fallback_rules, output)
-    return router.labels
-
-
-def _fit_embedding(train, head: str, mode: str):
-    """The embedding router with the head recipe `--kind auto` cross-validates (one set of defaults)."""
-    from cadre.routing.intent.auto_cv import EMBEDDING_HEAD
-    from cadre.routing.intent.fit import fit_embedding
-
-    recipe = {k: v for k, v in EMBEDDING_HEAD.items() if k != "head"} if head == "logreg" else {}
-    return fit_embedding(train, head=head, mode=mode, **(recipe if mode == "head" else {}))
-
-
-def _fit_ensemble(train, kind: str = "ensemble"):
-    from cadre.routing.intent.auto_cv import EMBED_SCALE, LINEAR_KINDS
-    from cadre.routing.intent.ensemble import EnsembleRouter
-    from cadre.routing.intent.fit import check_classes, texts_labels
-
-    texts, labels = texts_labels(train)
-    check_classes(labels)
-    name = LINEAR_KINDS[kind]
-    return EnsembleRouter.fit(texts, labels, folds=5, encoder_name=name,
-                              embed_scale=0.0 if kind == "tfidf" else EMBED_SCALE)
 
 
 def _open(router_dir: Path, thresholds: Optional[Path]):

@@ -119,3 +119,41 @@ def copy_rules(rules: str | Path, folder: str | Path) -> None:
 def route_names(router: Router) -> list[str]:
     """The in-scope routes of a router."""
     return [label for label in router.labels if label != OUT_OF_SCOPE]
+
+
+def fit_light_router(kind: str, train, val_ex, output, target_precision, head: str = "logreg", mode: str = "head",
+                     rules=None, default_route=None, fallback_rules=None, per_route: bool = True) -> list[str]:
+    """Fit and save a router that needs no trainer (keyword, embedding, ensemble, tfidf,
+    fast), with thresholds fitted on validation data when a target is given; its labels."""
+    if kind == "keyword":
+        router = fit_keyword(None if rules else train, rules)
+    else:
+        if val_ex is None and target_precision:
+            train, val_ex = split_examples(train)
+        router = _fit_embedding_recipe(train, head, mode) if kind == "embedding" else _fit_linear(train, kind)
+    if val_ex and target_precision:
+        calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
+    router.default_route = default_route or router.default_route
+    router.save(output)
+    if fallback_rules:
+        copy_rules(fallback_rules, output)
+    return router.labels
+
+
+def _fit_embedding_recipe(train, head: str, mode: str):
+    """The embedding router with the head recipe `--kind auto` cross-validates (one set of defaults)."""
+    from cadre.routing.intent.auto_cv import EMBEDDING_HEAD
+
+    recipe = {k: v for k, v in EMBEDDING_HEAD.items() if k != "head"} if head == "logreg" else {}
+    return fit_embedding(train, head=head, mode=mode, **(recipe if mode == "head" else {}))
+
+
+def _fit_linear(train, kind: str = "ensemble"):
+    """ensemble (MiniLM ⊕ TF-IDF), tfidf (TF-IDF alone) or fast (static vectors ⊕ TF-IDF)."""
+    from cadre.routing.intent.auto_cv import EMBED_SCALE, LINEAR_KINDS
+    from cadre.routing.intent.ensemble import EnsembleRouter
+
+    texts, labels = texts_labels(train)
+    check_classes(labels)
+    return EnsembleRouter.fit(texts, labels, folds=5, encoder_name=LINEAR_KINDS[kind],
+                              embed_scale=0.0 if kind == "tfidf" else EMBED_SCALE)

@@ -1,0 +1,111 @@
+"""Training intent routers that need the trainer: the nano router (plain, or distilled from
+a teacher router's probabilities) and `--kind auto`, whose nano candidate is distilled from
+the best of the others. Routing never imports training, so `cadre.routing.intent.auto`
+gets its nano trainer from here. `say` receives progress lines (None: quiet)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from cadre.data import load_examples
+from cadre.errors import CadreError
+
+Say = Callable[[str], None] | None
+
+
+def nano_trainer(model_size: str, epochs: int | None, batch_size: int, lr: float | None, say: Say = None):
+    """A callable that trains a distilled nano router into a folder and opens it."""
+    def train(texts, labels, teacher, folder: Path):
+        from cadre.routing.intent.fit import finish_nano
+        from cadre.routing.intent.nano import NanoRouter
+        from cadre.training.distill import DistillConfig, train_router
+
+        cfg = DistillConfig(model_size=model_size, batch_size=batch_size)
+        cfg.epochs, cfg.lr = epochs or cfg.epochs, lr or cfg.lr
+        report = None if say is None else (lambda e, loss: say(f"  nano epoch {e}/{cfg.epochs} loss {loss:.4f}"))
+        train_router(texts, labels, folder, teacher, cfg, progress=report)
+        finish_nano(folder)
+        return NanoRouter.load(folder)
+
+    return train
+
+
+def train_auto_router(train, val_ex, output: Path, options, nano_args: dict, say: Say, warn: Callable[[str], None]):
+    """Cross-validate the candidate kinds, save the chosen router; (labels, the table)."""
+    from cadre.routing.intent.auto import render_table, run_auto
+    from cadre.routing.intent.fit import texts_labels
+
+    texts, labels = texts_labels(train)
+    val = texts_labels(val_ex) if val_ex else None
+
+    def log(line: str) -> None:
+        if line.startswith(("warning", "note")):
+            warn(line)
+        elif say is not None:
+            say(line)
+    result = run_auto(texts, labels, options, Path(output), val=val, nano=nano_trainer(say=say, **nano_args), log=log)
+    return list(result.router.labels), render_table(result.summary(options.max_latency_ms))
+
+
+def train_nano_router(data: Path, val_ex, output: Path, target_precision, model_size: str, epochs: int,
+                      batch_size: int, lr: float, default_route, fallback_rules, say: Say, distill_from=None,
+                      unlabeled=None, per_route: bool = True) -> dict:
+    """The nano router: the trainer on --data, or the distillation recipe from a teacher
+    folder; then thresholds, default route and fallback rules. Returns its cadre.json."""
+    from cadre.routing.intent.fit import finish_nano, split_examples
+
+    if distill_from is not None:
+        _distill(data, output, distill_from, unlabeled, model_size, epochs, batch_size, lr, say)
+        val_split = 0.0
+    else:
+        from cadre.training.trainer import TrainConfig, Trainer
+
+        cfg = TrainConfig(type="router", data=[str(data)], model_size=model_size, epochs=epochs,
+                          batch_size=batch_size, lr=lr, output=str(output), quiet=say is None, device="cpu")
+        Trainer(cfg).train()
+        val_split = cfg.val_split
+    if val_ex is None and target_precision and val_split:  # the trainer's own held-out split, recomputed
+        from cadre.data.splits import dedupe
+
+        _, val_ex = split_examples(dedupe(load_examples(data))[0], val_split)
+    return finish_nano(output, val_ex, target_precision, default_route=default_route, fallback_rules=fallback_rules,
+                       per_route=per_route)
+
+
+def _distill(data, output, teacher_dir, unlabeled, model_size, epochs, batch_size, lr, say: Say) -> None:
+    """Train on --data with the teacher router's probabilities as soft targets."""
+    from cadre.routing import load_router
+    from cadre.routing.intent.fit import check_classes, texts_labels
+    from cadre.routing.store import canonical_labels
+    from cadre.training.distill import DistillConfig, train_router
+
+    texts, labels = texts_labels(load_examples(data))
+    labels = canonical_labels(labels)
+    check_classes(labels)
+    teacher = load_router(teacher_dir)
+    classes = sorted(set(labels))
+    extra = unlabeled_texts(unlabeled) if unlabeled else []
+    cfg = DistillConfig(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=lr)
+    report = None if say is None else (lambda e, loss: say(f"epoch {e}/{epochs} loss {loss:.4f}"))
+    train_router(texts, labels, output, teacher_probs(teacher, teacher_dir, texts, classes), cfg, progress=report,
+                 unlabeled=extra, unlabeled_teacher=teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
+
+
+def teacher_probs(teacher, teacher_dir, texts, classes):
+    """The teacher's probabilities for texts, columns in the student's class order."""
+    import numpy as np
+
+    missing = sorted(set(classes) - set(teacher.labels))
+    if missing:
+        raise CadreError(f"{teacher_dir}: the teacher lacks route(s) {missing} of the training data")
+    probs = np.asarray(teacher.score_batch(texts))[:, [teacher.labels.index(c) for c in classes]]
+    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
+
+
+def unlabeled_texts(path: Path) -> list[str]:
+    """Texts one per line (.txt), or the texts of any data file cadre reads."""
+    from cadre.data.examples import read_text_file
+
+    if path.suffix.lower() in {".txt", ".lines"} and not read_text_file(path).lstrip().startswith("Q:"):
+        return [line.strip() for line in read_text_file(path).splitlines() if line.strip()]
+    return [ex.question for ex in load_examples(path)]
