@@ -57,7 +57,7 @@ def _h(text: str) -> str:
 def answerer(model: str, rows: list[dict]):
     """What the stub for `model` says to a prompt: correct or wrong as recorded, tokens = cost."""
     book = {_h(r["prompt"]): (r["model_scores"].get(model), (r.get("model_costs") or {}).get(model))
-            for r in rows}
+            for r in rows if isinstance(r["prompt"], str)}
 
     def answer(prompt: str):
         score, cost = book.get(_h(prompt), (0, 0.0))
@@ -157,7 +157,8 @@ def main() -> None:
     test = [r for r in rows if r["routerdc_split"] != "train"]
     write_routing_table(train, work / "train.jsonl")
     models = read_routing_table(work / "train.jsonl").models
-    test = [r for r in test if all(r["model_scores"].get(m) is not None for m in models)][: args.limit]
+    test = [r for r in test if isinstance(r["prompt"], str)
+            and all(r["model_scores"].get(m) is not None for m in models)][: args.limit]
     write_routing_table(test, work / "test.jsonl")
     print(f"train {len(train)} rows, test {len(test)} complete rows, {len(models)} models", flush=True)
     if args.router:
@@ -194,7 +195,7 @@ def main() -> None:
         fallbacks = sum(len(r.get("fallbacks") or []) for r in records)
         cooldowns = sum(1 for r in records for f in r.get("fallbacks") or [] if f.get("cooled_down"))
         stubs[killed].start()
-        second_half = train[len(train) // 2:][: args.limit]
+        second_half = [r for r in train[len(train) // 2:] if isinstance(r["prompt"], str)][: args.limit]
         fed = replay(base, second_half, args.workers)
         import httpx
 
