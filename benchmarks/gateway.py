@@ -57,7 +57,7 @@ def _h(text: str) -> str:
 def answerer(model: str, rows: list[dict]):
     """What the stub for `model` says to a prompt: correct or wrong as recorded, tokens = cost."""
     book = {_h(r["prompt"]): (r["model_scores"].get(model), (r.get("model_costs") or {}).get(model))
-            for r in rows}
+            for r in rows if isinstance(r["prompt"], str)}
 
     def answer(prompt: str):
         score, cost = book.get(_h(prompt), (0, 0.0))
@@ -147,6 +147,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="Use only the first N test rows.")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--router", type=Path, default=None,
+                        help="Reuse a router already fitted by `fit-learned` (defaults) on this train split.")
     args = parser.parse_args()
     started, load0 = time.time(), os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="cadre-gateway-bench-"))
@@ -155,10 +157,17 @@ def main() -> None:
     test = [r for r in rows if r["routerdc_split"] != "train"]
     write_routing_table(train, work / "train.jsonl")
     models = read_routing_table(work / "train.jsonl").models
-    test = [r for r in test if all(r["model_scores"].get(m) is not None for m in models)][: args.limit]
+    test = [r for r in test if isinstance(r["prompt"], str)
+            and all(r["model_scores"].get(m) is not None for m in models)][: args.limit]
     write_routing_table(test, work / "test.jsonl")
     print(f"train {len(train)} rows, test {len(test)} complete rows, {len(models)} models", flush=True)
-    fit = cli("router", "fit-learned", "--data", str(work / "train.jsonl"), "--output", str(work / "router"))
+    if args.router:
+        import shutil
+
+        shutil.copytree(args.router, work / "router")
+        fit = json.loads((work / "router" / "cadre.json").read_text())
+    else:
+        fit = cli("router", "fit-learned", "--data", str(work / "train.jsonl"), "--output", str(work / "router"))
     offline = cli("router", "eval-learned", str(work / "router"), "--data", str(work / "test.jsonl"))
     stub = _stub_module()
     stubs = {m: stub.StubUpstream(m, answerer(m, train + test)) for m in models}
@@ -186,7 +195,7 @@ def main() -> None:
         fallbacks = sum(len(r.get("fallbacks") or []) for r in records)
         cooldowns = sum(1 for r in records for f in r.get("fallbacks") or [] if f.get("cooled_down"))
         stubs[killed].start()
-        second_half = train[len(train) // 2:][: args.limit]
+        second_half = [r for r in train[len(train) // 2:] if isinstance(r["prompt"], str)][: args.limit]
         fed = replay(base, second_half, args.workers)
         import httpx
 
@@ -232,7 +241,8 @@ def main() -> None:
         f"after at the before cost: {after_at_cost:.4f}.",
     ])
     print(body)
-    cmd = "python benchmarks/gateway.py" + (f" --limit {args.limit}" if args.limit else "")
+    cmd = "python benchmarks/gateway.py" + (f" --limit {args.limit}" if args.limit else "") + (
+        " --router DIR (fitted by `cadre router fit-learned --data train.jsonl` with defaults)" if args.router else "")
     write_section("Gateway: live RouterBench replay, failover, feedback", body, cmd)
 
 
