@@ -32,6 +32,7 @@ class Row:
     winner: str
     examples: int
     recorded: str | None = None     # the cadre.json the score went into
+    note: str | None = None         # why a side has no score
 
     def to_json(self) -> dict:
         """The JSON row of `cadre scoreboard --json`."""
@@ -73,7 +74,7 @@ def _score(engine, route: str, examples: list[dict], path: Path) -> Row:
     wins = spec.score is not None and prim.score is not None and spec.score >= prim.score
     return Row(route, METRICS[route], spec.model, _round(spec.score), prim.model, _round(prim.score),
                _round(spec.p50_ms, 1), _round(prim.p50_ms, 1), spec.memory_bytes, prim.memory_bytes,
-               "specialist" if wins else "primary", len(examples))
+               "specialist" if wins else "primary", len(examples), note=spec.error or prim.error)
 
 
 def _round(value, digits: int = 4):
@@ -112,6 +113,7 @@ def format_table(rows: list[Row]) -> str:
                      f"{r.primary:<10} {_f(r.primary_score):>6} {_ms(r.specialist_p50_ms):>9} "
                      f"{_ms(r.primary_p50_ms):>9} {_mem(human, r.specialist_memory_bytes):>9} "
                      f"{_mem(human, r.primary_memory_bytes):>9} {r.examples:>3}  {r.winner}")
+    lines += [f"  {r.route}: not scored: {r.note}" for r in rows if r.note]
     return "\n".join(lines)
 
 

@@ -23,6 +23,7 @@ class Score:
     score: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
     memory_bytes: int | None = None
+    error: str | None = None       # why this model could not be scored (it failed to load)
 
     @property
     def p50_ms(self) -> float | None:
@@ -92,12 +93,11 @@ def code_job(engine, examples: list[dict], specialist: str | None) -> tuple[Scor
     for side in sides:
         if side.model is None:
             continue
-        passed = 0
-        for ex in examples:
+        def one(ex, side=side):
             text, ms = ask(engine, side.model, ex["prompt"], CODE_INSTRUCTION.format(text=ex["prompt"]), 160)
             side.latencies_ms.append(ms)
-            passed += code(text, ex["tests"]) == 1.0
-        side.score = passed / len(examples)
+            return code(text, ex["tests"])
+        _each(side, examples, one)
     return tuple(_with_memory(engine, s) for s in sides)
 
 
@@ -131,18 +131,26 @@ def vision_job(engine, examples: list[dict], specialist: str | None) -> tuple[Sc
     from cadre.runtime.vision import VISION_INSTRUCTION, VISION_MARK
 
     sides = [Score(specialist), Score(engine.primary)]
-    refs = [ex["caption"] for ex in examples]
     for side in sides:
         if side.model is None:
             continue
-        preds = []
-        for ex in examples:
+        def one(ex, side=side):
             text, ms = ask(engine, side.model, f"{VISION_MARK} {ex['features']}",
                            VISION_INSTRUCTION.format(features=ex["features"]), 48)
             side.latencies_ms.append(ms)
-            preds.append(text)
-        side.score = rouge_l(refs, preds)
+            return rouge_l([ex["caption"]], [text])
+        _each(side, examples, one)
     return tuple(_with_memory(engine, s) for s in sides)
+
+
+def _each(side: Score, examples: list[dict], one) -> None:
+    """The mean of `one(example)`; a model that cannot load is recorded as unscored."""
+    from cadre.runtime.errors import BackendError, BudgetError
+
+    try:
+        side.score = sum(one(ex) for ex in examples) / len(examples)
+    except (BackendError, BudgetError) as exc:
+        side.error = str(exc).splitlines()[0][:160]
 
 
 def _with_memory(engine, side: Score) -> Score:
