@@ -71,6 +71,23 @@ def test_the_table_and_a_route_subset(project):
     assert row.split()[:4] == ["math", "numeric", "tool:solve_math", "1.00"]
 
 
+def test_a_lora_specialist_gets_a_row_from_its_recorded_metrics(project, tmp_path):
+    lora = tmp_path / "sentiment"
+    lora.mkdir()
+    (lora / "cadre.json").write_text(json.dumps({
+        "format_version": 1, "type": "lora", "specialist": "sentiment", "base": "smollm2",
+        "metrics": {"baseline": {"accuracy": 0.521}, "finetuned": {"accuracy": 0.86}}}))
+    project.write_text(project.read_text() + f'  - {{name: sentiment, path: "{lora}", capabilities: [embedding]}}\n')
+    result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
+                   "--routes", "math,lora", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["route"]: r for r in json.loads(result.stdout)}
+    row = rows["lora:sentiment"]
+    assert (row["metric"], row["specialist_score"], row["primary_score"], row["winner"]) == \
+        ("accuracy", 0.86, 0.521, "specialist")
+    assert json.loads((lora / "cadre.json").read_text())["scoreboard"]["score"] == 0.86
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "code.jsonl: held-out file not found"),
     ('{"prompt": "x"}\n', "code.jsonl:1: missing field 'tests'"),
