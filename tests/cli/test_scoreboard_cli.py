@@ -99,7 +99,11 @@ def test_a_missing_or_malformed_heldout_file_is_one_line_naming_it(project, tmp_
     (folder / "code.jsonl").unlink()
     if content is not None:
         (folder / "code.jsonl").write_text(content)
-    result = cadre("scoreboard", "--config", str(project), "--heldout", str(folder))
-    assert result.returncode == 2 and result.stdout == ""
+    from typer.testing import CliRunner
+
+    from cadre.cli.main import app
+
+    result = CliRunner().invoke(app, ["scoreboard", "--config", str(project), "--heldout", str(folder)])
+    assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
