@@ -209,7 +209,7 @@ def scoreboard(engine, limit: int = SCOREBOARD_LIMIT) -> None:
     """The scoreboard on the first examples of each held-out file, recorded for the gates."""
     from cadre.scoreboard import format_table, run_scoreboard
 
-    rows = run_scoreboard(engine, HELDOUT, limit)
+    rows = run_scoreboard(engine, HELDOUT, limit, progress=lambda text: say("  " + text))
     say("\n".join("  " + line for line in format_table(rows).splitlines()))
     for row in rows:
         if row.specialist_score is not None and row.primary_score is not None:
