@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks._report import table, write_section  # noqa: E402
+from benchmarks._report import table, write_section
 
 SECTION = "Scoreboard: specialists vs the primary"
 

@@ -125,7 +125,7 @@ def record_score(engine, row: Row, heldout: Path) -> str | None:
     meta[SCORE_KEY] = {"route": row.route, "metric": row.metric, "score": row.specialist_score,
                        "primary": row.primary, "primary_score": row.primary_score, "examples": row.examples,
                        "heldout": str(heldout), "winner": row.winner,
-                       "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                       "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     atomic_write_json(path, meta)
     return str(path)
 

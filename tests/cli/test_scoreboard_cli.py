@@ -14,7 +14,7 @@ HELDOUT = Path(__file__).resolve().parents[2] / "data" / "heldout"
 
 def cadre(*args, cwd=None):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "cadre.cli.main", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cadre.cli.main", *args], capture_output=True, text=True, check=False,
                           env=env, cwd=cwd, timeout=600)
 
 
