@@ -1,14 +1,20 @@
-"""`make demo` (`python -m cadre.demo`): train a team on the bundled data, then answer.
+"""`make demo` (`python -m cadre.demo`): train a team on the bundled data, score it, then answer.
 
 1. trains the shared tokenizer on data/specialized/*.txt (the `cadre tokenizer train`
    code path) into runs/demo/tokenizer;
 2. trains the nano router, the vision captioner and the code specialist on the CPU, each
    within a time budget: one epoch is timed, then the epochs that fit are run (with the
-   learning-rate schedule set for that many) — 10 minutes at most for everything;
-3. answers chat, code, a description of the bundled photo, and math through the Engine
-   of configs/cadre.yaml, printing route, reason, latency and answer for each.
+   learning-rate schedule set for that many);
+3. loads and warms the primary (SmolLM2-135M-Instruct) and the image encoder, timed apart;
+4. prints the scoreboard (`cadre scoreboard` on the first examples of each held-out file)
+   and records the scores, so a specialist that loses its row does not serve;
+5. answers chat, code, a description of the bundled photo, and math through the Engine
+   of configs/cadre.yaml, printing route, reason, latency, answer and the answer's check
+   (the code runs in the sandboxed code judge, the math is checked, the caption must name
+   the flower).
 
-A second run reuses the trained models (`--fresh` retrains).
+A second run reuses the trained models (`--fresh` retrains). Exit status 1 when an
+answer fails its check.
 """
 from __future__ import annotations
 
@@ -23,8 +29,10 @@ OUT = Path("runs/demo")
 DATA = Path("data/specialized")
 PHOTO = Path("data/images/flower.jpg")
 CONFIG = Path("configs/cadre.yaml")
-TOTAL_BUDGET_S = 600.0
-ANSWER_RESERVE_S = 120.0   # loading SmolLM2 and answering the four requests
+TOTAL_BUDGET_S = 390.0     # the demo itself; `make venv` from a fresh clone takes the rest of 10 minutes
+ANSWER_RESERVE_S = 150.0   # loading SmolLM2, the scoreboard and answering the four requests
+SCOREBOARD_LIMIT = 6       # examples of each held-out file (`cadre scoreboard` runs them all)
+HELDOUT = Path("data/heldout")
 
 
 @dataclass
@@ -41,9 +49,9 @@ class Stage:
 
 
 STAGES = [
-    Stage("router", "nano", 40, 0.20, 3e-3, 32, 64),
-    Stage("vision", "micro", 80, 0.35, 2e-3, 16, 96),
-    Stage("code", "micro", 60, 0.45, 2e-3, 16, 384),
+    Stage("router", "nano", 40, 0.30, 3e-3, 32, 64),
+    Stage("vision", "micro", 80, 0.45, 2e-3, 16, 96),
+    Stage("code", "micro", 60, 0.25, 2e-3, 16, 384),
 ]
 
 
@@ -139,27 +147,76 @@ def _finish_router(folder: Path) -> None:
         f"(target precision 0.9; median {sorted(meta['thresholds'].values())[len(meta['thresholds']) // 2]:.2f})")
 
 
-def requests() -> list[tuple[str, list[dict]]]:
-    """The four demo requests (the photo travels as an OpenAI image_url data URL)."""
+def requests() -> list[tuple[str, list[dict], object]]:
+    """The four demo requests and each one's check (the photo travels as a data URL)."""
+    from cadre import demo_checks as checks
+
     photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
     return [
-        ("chat", [{"role": "user", "content": "Hi! In one sentence, what is a good way to start learning to cook?"}]),
-        ("code", [{"role": "user", "content": "Write a Python function to reverse a string."}]),
+        ("chat", [{"role": "user", "content": "Hi! In one sentence, what is a good way to start learning to cook?"}],
+         checks.check_chat),
+        ("code", [{"role": "user", "content": "Write a Python function to reverse a string."}], checks.check_reverse),
         ("vision", [{"role": "user", "content": [{"type": "text", "text": "What do you see in this photo?"},
-                                                  {"type": "image_url", "image_url": {"url": photo}}]}]),
-        ("math", [{"role": "user", "content": "Solve 3x + 7 = 22 for x."}]),
+                                                  {"type": "image_url", "image_url": {"url": photo}}]}],
+         checks.check_caption),
+        ("math", [{"role": "user", "content": "Solve 3x + 7 = 22 for x."}], lambda text: checks.check_math(text, 5)),
     ]
 
 
-def answer(engine) -> None:
-    """Answer each request and print who answered, why, and how fast."""
-    for label, messages in requests():
-        result = engine.chat(messages, max_tokens=64)
+def answer(engine) -> int:
+    """Answer each request, print who answered, why, how fast and the check; the failures."""
+    failed = 0
+    for label, messages, check in requests():
+        result = engine.chat(messages, max_tokens=96)
+        ok, how = check(result.text)
+        failed += not ok
         say(f"\n[{label}] {_text(messages)}")
         say(f"  route:   {result.route.name if result.route else '-'} → {result.model}")
         say(f"  reason:  {result.reason}")
-        say(f"  latency: {result.latency_ms:.0f} ms")
+        lost = _lost(engine, label)
+        if lost:
+            say(f"  note:    the {label} specialist lost its scoreboard row ({lost}); the primary answers")
+        say(f"  latency: {result.latency_ms:.0f} ms (models already loaded)")
         say("  answer:  " + result.text.strip().replace("\n", "\n           "))
+        say(f"  check:   {'ok' if ok else 'FAILED'}: {how}")
+    return failed
+
+
+def _lost(engine, label: str) -> str:
+    """The gate's reason when the route's specialist was skipped for the primary ('' otherwise)."""
+    from cadre.runtime.gates import verdict
+
+    capability = {"code": "code_generation", "vision": "vision_captioning"}.get(label)
+    spec = engine.registry.for_capability(capability) if capability else None
+    if spec is None or spec.name == engine.primary:
+        return ""
+    found = verdict(spec, engine.primary)
+    return "" if found.allowed else found.reason.split(": ", 1)[-1].replace(" → primary", "")
+
+
+def warm(engine) -> float:
+    """Load the primary and the image encoder and run each once, so answers time answering only."""
+    from cadre.encoders.image import top_labels
+
+    started = time.perf_counter()
+    with engine.manager.use(engine.primary) as backend:
+        backend.chat([{"role": "user", "content": "Hi"}], max_tokens=1)
+    top_labels(str(PHOTO), k=1)
+    return time.perf_counter() - started
+
+
+def scoreboard(engine, limit: int = SCOREBOARD_LIMIT) -> None:
+    """The scoreboard on the first examples of each held-out file, recorded for the gates."""
+    from cadre.scoreboard import format_table, run_scoreboard
+
+    rows = run_scoreboard(engine, HELDOUT, limit, progress=lambda text: say("  " + text))
+    say("\n".join("  " + line for line in format_table(rows).splitlines()))
+    for row in rows:
+        if row.specialist_score is not None and row.primary_score is not None:
+            sign = "≥" if row.winner == "specialist" else "<"
+            serves = row.specialist if row.winner == "specialist" else f"{row.primary} (primary)"
+            say(f"  {row.route}: {row.specialist} {row.specialist_score:.2f} {sign} {row.primary} "
+                f"{row.primary_score:.2f} {row.metric} → {serves} serves")
 
 
 def _text(messages) -> str:
@@ -183,7 +240,10 @@ def main(argv=None) -> None:
     """Train (or reuse) the team, then answer the demo requests end to end."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fresh", action="store_true", help="retrain everything")
-    parser.add_argument("--budget-minutes", type=float, default=TOTAL_BUDGET_S / 60)
+    parser.add_argument("--budget-minutes", type=float, default=TOTAL_BUDGET_S / 60,
+                        help="training and answering together (default %(default).1f)")
+    parser.add_argument("--scoreboard-limit", type=int, default=SCOREBOARD_LIMIT,
+                        help="held-out examples per route in the demo's scoreboard (default %(default)s)")
     args = parser.parse_args(argv)
     import torch
 
@@ -202,14 +262,31 @@ def main(argv=None) -> None:
     for stage in STAGES:
         left = train_budget - (time.perf_counter() - started)
         train_stage(stage, tokenizer, max(10.0, min(stage.share * train_budget, left)))
-    say(f"training done in {time.perf_counter() - started:.0f} s\n\nanswering with {CONFIG}:")
+    trained = time.perf_counter() - started
+    say(f"training done in {trained:.0f} s")
     from cadre.runtime.engine import Engine
 
     engine = Engine.from_config_file(CONFIG)
-    answer(engine)
+    load_s = warm(engine)
+    say(f"\nloaded and warmed the primary ({engine.primary}) and the image encoder in {load_s:.1f} s "
+        f"(one-time; not counted in answer latency)")
+    mark = time.perf_counter()
+    say(f"\nscoreboard (first {args.scoreboard_limit} examples of each file in {HELDOUT}; the full run: "
+        f"cadre scoreboard --config {CONFIG}):")
+    scoreboard(engine, args.scoreboard_limit)
+    board_s = time.perf_counter() - mark
+    mark = time.perf_counter()
+    say(f"\nanswering with {CONFIG}:")
+    failed = answer(engine)
     memory_table(engine)
-    say(f"\ndemo finished in {time.perf_counter() - started:.0f} s")
     engine.close()
+    say(f"\ndemo finished in {time.perf_counter() - started:.0f} s: training {trained:.0f} s, loading {load_s:.0f} s, "
+        f"scoreboard {board_s:.0f} s, answers {time.perf_counter() - mark:.0f} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    if failed:
+        say(f"{failed} of 4 answers FAILED their check")
+        raise SystemExit(1)
+    say("all 4 answers passed their checks")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ def scoreboard_cmd(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     heldout: Path = typer.Option(Path("data/heldout"), "--heldout",
                                  help="Folder of intent.jsonl, code.jsonl, math.jsonl and vision.jsonl."),
-    routes: str = typer.Option("intent,code,math,vision", "--routes", help="Comma-separated routes to score."),
+    routes: str = typer.Option("intent,code,math,vision,lora", "--routes",
+                               help="Comma-separated routes to score (lora: every LoRA specialist in the "
+                                    "project, fine-tuned vs base, from the metrics its run recorded)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Score only the first N examples of each file."),
     record: bool = typer.Option(True, "--record/--no-record",
                                 help="Write each specialist's score into its checkpoint's cadre.json "
@@ -31,7 +33,8 @@ def scoreboard_cmd(
     Rows: intent (the router chain vs the primary asked zero-shot; accuracy), code (the code
     specialist vs the primary with the code instruction; pass@1 in the sandboxed code judge),
     math (the sympy tool vs the primary; numeric judge) and vision (the captioner vs the
-    primary given the same image features; ROUGE-L). The winner is the specialist when its
+    primary given the same image features; ROUGE-L) and one row per LoRA specialist
+    (fine-tuned vs base on its gate metric, as `cadre specialist run` measured it). The winner is the specialist when its
     score is at least the primary's.
     """
     from cadre.config import find_config

@@ -10,7 +10,8 @@ from cadre.errors import CadreError
 from cadre.scoreboard import jobs
 from cadre.scoreboard.heldout import DEFAULT_DIR, heldout_path, load_heldout
 
-ROUTES = ("intent", "code", "math", "vision")
+ROUTES = ("intent", "code", "math", "vision", "lora")
+HELDOUT_ROUTES = ROUTES[:4]      # "lora" rows read the metrics `cadre specialist run` recorded
 METRICS = {"intent": "accuracy", "code": "pass@1", "math": "numeric", "vision": "rouge-l"}
 CAPABILITY = {"code": "code_generation", "vision": "vision_captioning"}
 
@@ -32,6 +33,7 @@ class Row:
     winner: str
     examples: int
     recorded: str | None = None     # the cadre.json the score went into
+    note: str | None = None         # why a side has no score
 
     def to_json(self) -> dict:
         """The JSON row of `cadre scoreboard --json`."""
@@ -50,15 +52,43 @@ def run_scoreboard(engine, heldout_dir: str | Path = DEFAULT_DIR, limit: int | N
     unknown = [r for r in routes if r not in ROUTES]
     if unknown:
         raise CadreError(f"unknown route(s) {unknown}; scoreboard routes: {', '.join(ROUTES)}")
-    data = {route: load_heldout(heldout_dir, route, limit) for route in routes}
+    data = {route: load_heldout(heldout_dir, route, limit) for route in routes if route in HELDOUT_ROUTES}
     rows = []
-    for route in routes:
+    for route in [r for r in routes if r in HELDOUT_ROUTES]:
         if progress:
             progress(f"scoring {route} on {len(data[route])} held-out examples ...")
         rows.append(_score(engine, route, data[route], heldout_path(heldout_dir, route)))
         if record:
             rows[-1].recorded = record_score(engine, rows[-1], heldout_path(heldout_dir, route))
+    for row, _ in (lora_rows(engine) if "lora" in routes else []):
+        rows.append(row)
+        if record:
+            row.recorded = record_score(engine, row, Path("the test split of cadre specialist run"))
     return rows
+
+
+def lora_rows(engine) -> list[tuple[Row, str]]:
+    """LoRA specialists in the registry: fine-tuned vs base on the gate metric their
+    `cadre specialist run` measured on its test split (read from cadre.json, not re-run)."""
+    from cadre.runtime.gates import is_checkpoint
+
+    out = []
+    for spec in engine.registry:
+        if spec.name == engine.primary or not is_checkpoint(spec):
+            continue
+        meta = json.loads((Path(spec.path) / "cadre.json").read_text(encoding="utf-8"))
+        metrics = meta.get("metrics") if meta.get("type") in ("lora", "lora-merged") else None
+        if not isinstance(metrics, dict) or not metrics.get("finetuned") or not metrics.get("baseline"):
+            continue
+        name = "accuracy" if "accuracy" in metrics["finetuned"] else next(iter(metrics["finetuned"]))
+        tuned, base = metrics["finetuned"].get(name), metrics["baseline"].get(name)
+        if not isinstance(tuned, (int, float)) or not isinstance(base, (int, float)):
+            continue
+        row = Row(f"lora:{meta.get('specialist', spec.name)}", name, spec.name, _round(tuned),
+                  f"base {meta.get('base', '?')}", _round(base), None, None, None, None,
+                  "specialist" if tuned >= base else "primary", 0, note=None)
+        out.append((row, spec.path))
+    return out
 
 
 def _score(engine, route: str, examples: list[dict], path: Path) -> Row:
@@ -73,7 +103,7 @@ def _score(engine, route: str, examples: list[dict], path: Path) -> Row:
     wins = spec.score is not None and prim.score is not None and spec.score >= prim.score
     return Row(route, METRICS[route], spec.model, _round(spec.score), prim.model, _round(prim.score),
                _round(spec.p50_ms, 1), _round(prim.p50_ms, 1), spec.memory_bytes, prim.memory_bytes,
-               "specialist" if wins else "primary", len(examples))
+               "specialist" if wins else "primary", len(examples), note=spec.error or prim.error)
 
 
 def _round(value, digits: int = 4):
@@ -95,7 +125,7 @@ def record_score(engine, row: Row, heldout: Path) -> str | None:
     meta[SCORE_KEY] = {"route": row.route, "metric": row.metric, "score": row.specialist_score,
                        "primary": row.primary, "primary_score": row.primary_score, "examples": row.examples,
                        "heldout": str(heldout), "winner": row.winner,
-                       "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+                       "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     atomic_write_json(path, meta)
     return str(path)
 
@@ -112,6 +142,7 @@ def format_table(rows: list[Row]) -> str:
                      f"{r.primary:<10} {_f(r.primary_score):>6} {_ms(r.specialist_p50_ms):>9} "
                      f"{_ms(r.primary_p50_ms):>9} {_mem(human, r.specialist_memory_bytes):>9} "
                      f"{_mem(human, r.primary_memory_bytes):>9} {r.examples:>3}  {r.winner}")
+    lines += [f"  {r.route}: not scored: {r.note}" for r in rows if r.note]
     return "\n".join(lines)
 
 

@@ -25,7 +25,8 @@ def heldout_path(folder: str | Path, job: str) -> Path:
 
 
 def load_heldout(folder: str | Path, job: str, limit: int | None = None) -> list[dict]:
-    """The examples of one job, validated; `limit` keeps the first N."""
+    """The examples of one job, validated; `limit` keeps the first N (for labelled files,
+    the first N taken one label at a time, so a short run still covers every label)."""
     path = heldout_path(folder, job)
     if not path.is_file():
         raise CadreError(f"{path}: held-out file not found (the {job} route needs it; see data/heldout/README.md)")
@@ -36,7 +37,20 @@ def load_heldout(folder: str | Path, job: str, limit: int | None = None) -> list
     rows = [_parse(path, n, line, JOBS[job][1]) for n, line in enumerate(lines, 1) if line.strip()]
     if not rows:
         raise CadreError(f"{path}: held-out file has no examples")
+    if limit and "label" in JOBS[job][1]:
+        rows = _round_robin(rows)  # the first N then cover the labels evenly
     return rows[:limit] if limit else rows
+
+
+def _round_robin(rows: list[dict]) -> list[dict]:
+    """Rows reordered one label at a time (first of each label, then second, ...)."""
+    by_label: dict[str, list[dict]] = {}
+    for row in rows:
+        by_label.setdefault(row["label"], []).append(row)
+    out, depth = [], max(len(v) for v in by_label.values())
+    for i in range(depth):
+        out += [group[i] for group in by_label.values() if i < len(group)]
+    return out
 
 
 def _parse(path: Path, lineno: int, line: str, fields: dict) -> dict:

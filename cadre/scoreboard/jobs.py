@@ -23,6 +23,7 @@ class Score:
     score: float | None = None
     latencies_ms: list[float] = field(default_factory=list)
     memory_bytes: int | None = None
+    error: str | None = None       # why this model could not be scored (it failed to load)
 
     @property
     def p50_ms(self) -> float | None:
@@ -88,17 +89,11 @@ def code_job(engine, examples: list[dict], specialist: str | None) -> tuple[Scor
     from cadre.evaluation.judges import code
     from cadre.runtime.tools import CODE_INSTRUCTION
 
-    sides = [Score(specialist), Score(engine.primary)]
-    for side in sides:
-        if side.model is None:
-            continue
-        passed = 0
-        for ex in examples:
-            text, ms = ask(engine, side.model, ex["prompt"], CODE_INSTRUCTION.format(text=ex["prompt"]), 160)
-            side.latencies_ms.append(ms)
-            passed += code(text, ex["tests"]) == 1.0
-        side.score = passed / len(examples)
-    return tuple(_with_memory(engine, s) for s in sides)
+    def one(side, ex):
+        text, ms = ask(engine, side.model, ex["prompt"], CODE_INSTRUCTION.format(text=ex["prompt"]), 160)
+        side.latencies_ms.append(ms)
+        return code(text, ex["tests"])
+    return _alternate(engine, [Score(specialist), Score(engine.primary)], examples, one)
 
 
 def math_job(engine, examples: list[dict]) -> tuple[Score, Score]:
@@ -130,18 +125,31 @@ def vision_job(engine, examples: list[dict], specialist: str | None) -> tuple[Sc
     from cadre.evaluation.metrics import rouge_l
     from cadre.runtime.vision import VISION_INSTRUCTION, VISION_MARK
 
-    sides = [Score(specialist), Score(engine.primary)]
-    refs = [ex["caption"] for ex in examples]
+    def one(side, ex):
+        text, ms = ask(engine, side.model, f"{VISION_MARK} {ex['features']}",
+                       VISION_INSTRUCTION.format(features=ex["features"]), 48)
+        side.latencies_ms.append(ms)
+        return rouge_l([ex["caption"]], [text])
+    return _alternate(engine, [Score(specialist), Score(engine.primary)], examples, one)
+
+
+def _alternate(engine, sides: list[Score], examples: list[dict], one) -> tuple[Score, Score]:
+    """Each example by each side in turn (so a change in machine load hits both alike); the
+    mean of `one(side, example)`. A model that cannot load is left unscored, with the error."""
+    from cadre.runtime.errors import BackendError, BudgetError
+
+    totals = {id(side): 0.0 for side in sides}
+    for ex in examples:
+        for side in sides:
+            if side.model is None or side.error:
+                continue
+            try:
+                totals[id(side)] += one(side, ex)
+            except (BackendError, BudgetError) as exc:
+                side.error = str(exc).splitlines()[0][:160]
     for side in sides:
-        if side.model is None:
-            continue
-        preds = []
-        for ex in examples:
-            text, ms = ask(engine, side.model, f"{VISION_MARK} {ex['features']}",
-                           VISION_INSTRUCTION.format(features=ex["features"]), 48)
-            side.latencies_ms.append(ms)
-            preds.append(text)
-        side.score = rouge_l(refs, preds)
+        if side.model is not None and not side.error:
+            side.score = totals[id(side)] / len(examples)
     return tuple(_with_memory(engine, s) for s in sides)
 
 

@@ -14,7 +14,7 @@ HELDOUT = Path(__file__).resolve().parents[2] / "data" / "heldout"
 
 def cadre(*args, cwd=None):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "cadre.cli.main", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cadre.cli.main", *args], capture_output=True, text=True, check=False,
                           env=env, cwd=cwd, timeout=600)
 
 
@@ -71,6 +71,23 @@ def test_the_table_and_a_route_subset(project):
     assert row.split()[:4] == ["math", "numeric", "tool:solve_math", "1.00"]
 
 
+def test_a_lora_specialist_gets_a_row_from_its_recorded_metrics(project, tmp_path):
+    lora = tmp_path / "sentiment"
+    lora.mkdir()
+    (lora / "cadre.json").write_text(json.dumps({
+        "format_version": 1, "type": "lora", "specialist": "sentiment", "base": "smollm2",
+        "metrics": {"baseline": {"accuracy": 0.521}, "finetuned": {"accuracy": 0.86}}}))
+    project.write_text(project.read_text() + f'  - {{name: sentiment, path: "{lora}", capabilities: [embedding]}}\n')
+    result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
+                   "--routes", "math,lora", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["route"]: r for r in json.loads(result.stdout)}
+    row = rows["lora:sentiment"]
+    assert (row["metric"], row["specialist_score"], row["primary_score"], row["winner"]) == \
+        ("accuracy", 0.86, 0.521, "specialist")
+    assert json.loads((lora / "cadre.json").read_text())["scoreboard"]["score"] == 0.86
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "code.jsonl: held-out file not found"),
     ('{"prompt": "x"}\n', "code.jsonl:1: missing field 'tests'"),
@@ -82,7 +99,11 @@ def test_a_missing_or_malformed_heldout_file_is_one_line_naming_it(project, tmp_
     (folder / "code.jsonl").unlink()
     if content is not None:
         (folder / "code.jsonl").write_text(content)
-    result = cadre("scoreboard", "--config", str(project), "--heldout", str(folder))
-    assert result.returncode == 2 and result.stdout == ""
+    from typer.testing import CliRunner
+
+    from cadre.cli.main import app
+
+    result = CliRunner().invoke(app, ["scoreboard", "--config", str(project), "--heldout", str(folder)])
+    assert result.exit_code == 2 and result.stdout == ""
     assert result.stderr.startswith("error: ") and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

@@ -28,3 +28,8 @@ def test_heldout_questions_are_not_training_questions():
         rows = [json.loads(line) for line in (DATA / "heldout" / JOBS[job][0]).read_text().splitlines()]
         clashes = [r[key] for r in rows if (prefix + r[key]).strip().lower() in seen]
         assert not clashes, f"{job}: {clashes}"
+
+
+def test_a_limit_covers_the_intent_labels_evenly():
+    rows = load_heldout(DATA / "heldout", "intent", limit=10)
+    assert len({r["label"] for r in rows}) == 10
