@@ -128,9 +128,7 @@ def test_an_upstream_that_ignores_a_forced_tool_choice_is_an_error_not_a_stop(cl
 def test_a_truncated_upstream_stream_is_a_clear_error(client):
     import openai
 
-    with pytest.raises(openai.APIStatusError) as caught:
-        client.chat.completions.create(model="auto", messages=user("please cut the stream"))
-    assert caught.value.status_code == 502 and "truncated" in caught.value.message
+    # a whole answer is asked of the upstream whole, so only a streamed request meets the cut
     with pytest.raises(openai.APIError) as caught:
         list(client.chat.completions.create(model="auto", messages=user("please cut the stream"), stream=True))
     assert "truncated" in str(caught.value)

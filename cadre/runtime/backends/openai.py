@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from cadre.runtime import timing
 from cadre.runtime.backends.base import Backend, TextStream, register_backend
 from cadre.runtime.backends.openai_async import AsyncClients, AsyncUpstream, session_factory, sse_pieces
-from cadre.runtime.backends.openai_async import usage_of as _usage
+from cadre.runtime.backends.openai_async import ends, truncated, usage_of as _usage
 from cadre.runtime.errors import BackendError
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -140,14 +140,13 @@ class OpenAIBackend(AsyncUpstream, Backend):
                     continue
                 events += 1
                 chunk = json.loads(payload)
-                ended = ended or any(c.get("finish_reason") for c in chunk.get("choices") or ())
+                ended = ended or ends(chunk)
                 yield from sse_pieces(out, chunk)
             if not events:  # not an event stream at all (an error page, a JSON body, nothing)
                 raise BackendError(f"model {self.spec.name!r}: {self.endpoint} sent no stream events "
                                    f"({(junk or 'empty body')[:120]!r})")
             if not ended:
-                raise BackendError(f"model {self.spec.name!r}: the stream from {self.endpoint} ended "
-                                   "before its finish_reason or [DONE] (truncated)")
+                raise truncated(self.spec.name)
         except httpx.TimeoutException:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None

@@ -47,6 +47,18 @@ def sse_pieces(out, chunk: dict) -> Iterator[str | dict]:
             yield dict(call)
 
 
+def ends(chunk: dict) -> bool:
+    """Whether an SSE chunk carries a finish_reason (a stream that stops before one, or
+    before [DONE], was cut)."""
+    return any(c.get("finish_reason") for c in chunk.get("choices") or ())
+
+
+def truncated(name: str) -> BackendError:
+    """A stream cut before its end; safe to show the client (no address in it)."""
+    return BackendError(f"model {name!r}: the upstream's stream ended before its finish_reason or [DONE] "
+                        "(truncated)", client_safe=True)
+
+
 def session_factory(headers: dict, timeout_s: float, connect_timeout_s: float):
     """A function making the aiohttp session of one loop (keep-alive, no pool limit: the
     manager's per-model queue is the limit)."""
@@ -122,7 +134,7 @@ class AsyncUpstream:
         usage = {"include_usage": True} if self.options.stream_usage else None  # the upstream's own counts
         body = self._payload(messages, max_tokens, temperature, top_p, stop, True, stream_options=usage)
         response = await self._asend(body, stream=True)
-        finished = False
+        finished = ended = False
         try:
             done = False
             async for raw in response.content:
@@ -132,11 +144,15 @@ class AsyncUpstream:
                     continue  # read on to the end, so the connection goes back to the pool
                 payload = line[5:].strip()
                 if payload == "[DONE]":
-                    done = True
+                    done = ended = True
                     continue
-                for piece in sse_pieces(out, json.loads(payload)):
+                chunk = json.loads(payload)
+                ended = ended or ends(chunk)
+                for piece in sse_pieces(out, chunk):
                     yield piece
             finished = True
+            if not ended:
+                raise truncated(self.spec.name)
         except TimeoutError:
             raise BackendError(f"model {self.spec.name!r}: {self.endpoint} stopped answering mid-stream "
                                f"(read timeout {self.options.timeout_s:g}s)") from None
