@@ -20,8 +20,8 @@ VISION_MARK = "[E:vision]"
 MIN_PROB = 0.02          # labels below this are noise, but the top one is always kept
 ENCODER_NAME = "efficientnet-lite0"
 # What the primary gets when it captions instead of the captioner (the scoreboard uses it too).
-VISION_INSTRUCTION = ("An image classifier found these things in a photo: {features}. "
-                      "Describe the photo in one short sentence that names them.")
+VISION_INSTRUCTION = ("A photo shows: {features}. In one short sentence, say what the photo shows, "
+                      "naming the most likely of these.")
 
 
 @dataclass
@@ -115,7 +115,22 @@ def primary_caption(features: str, labels, manager, why: str, max_tokens: int = 
         manager.release(name)
     if looks_degenerate(text):
         return _fallback(features, labels, f"{why}; the primary gave a degenerate caption")
+    if not names_a_feature(text, features):  # a caption about something the encoder did not see
+        return _fallback(features, labels, f"{why}; the primary's caption named none of the features")
     return VisionResult(text, features, labels, name, why)
+
+
+def names_a_feature(caption: str, features: str) -> bool:
+    """Whether a caption names at least one of the features it was given (any word of a
+    multi-word label counts, so "a hen of the woods" matches hen-of-the-woods)."""
+    def content_words(text: str) -> set[str]:
+        return set(re.findall(r"[a-z]{3,}", text.lower())) - _FUNCTION_WORDS
+
+    words = content_words(caption)
+    return any(content_words(label) & words for label in features.split(","))
+
+
+_FUNCTION_WORDS = {"the", "and", "with", "for", "from", "that", "this", "its", "are", "was", "has", "one", "two"}
 
 
 def _fallback(features: str, labels, why: str) -> VisionResult:

@@ -79,3 +79,13 @@ def test_the_engine_describes_an_attached_image(photo, config):
     assert result.reason.startswith("image attached → describe_image (features: ")
     marked = engine.generate("[E:vision] cat, sleeping, couch", max_tokens=5)
     assert marked.reason.startswith("[E:vision] features given → describe_image (features: cat, sleeping, couch")
+
+
+def test_a_caption_must_name_one_of_the_features_it_was_given():
+    from cadre.runtime.vision import names_a_feature
+
+    features = "hen-of-the-woods, daisy, earthstar, mushroom, pot"
+    assert names_a_feature("The photo shows a daisy beside a pot.", features)
+    assert names_a_feature("A hen of the woods on a log.", features)  # one word of a multi-word label
+    assert not names_a_feature("The photo is a stunning example of a rare creature named Holly.", features)
+    assert not names_a_feature("", features)
