@@ -154,6 +154,19 @@ def test_resume_skips_done_rows_and_retries_errors_on_request(server, tmp_path):
     assert [r["prompt"] for r in lines(out)] == [json.loads(x)["question"] for x in data.read_text().splitlines()]
 
 
+def _settled(hits: dict, quiet_s: float = 0.5, limit_s: float = 10.0) -> dict:
+    """The stub's hit counts once no request has arrived for `quiet_s` (bounded wait)."""
+    import time
+
+    deadline, last = time.monotonic() + limit_s, dict(hits)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        if dict(hits) == last:
+            break
+        last = dict(hits)
+    return last
+
+
 def test_an_interrupted_run_resumes_from_its_journal_even_with_a_torn_line(server, tmp_path):
     data, out = tmp_path / "q.jsonl", tmp_path / "evals.jsonl"
     write_questions(data)
@@ -170,7 +183,7 @@ def test_an_interrupted_run_resumes_from_its_journal_even_with_a_torn_line(serve
     assert not out.exists() and len(lines(journal)) == 1 + 5  # header + five results
     with journal.open("a") as f:
         f.write('{"row_id": "sha256:abc", "model": "go')  # a crash in the middle of a write
-    before = dict(server.hits)
+    before = _settled(server.hits)  # the interrupted run's call in flight lands before we count
     summary = collect(data, out, settings, config=project(server))
     assert summary.torn_journal_lines == 1 and summary.resumed == 5 and summary.calls == 19
     assert sum(server.hits.values()) - sum(before.values()) == 19
