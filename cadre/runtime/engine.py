@@ -13,7 +13,6 @@ import threading
 import time
 import weakref
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadre.builtin_tools import BUILTIN_TOOLS, instruction_for
@@ -26,11 +25,15 @@ from cadre.runtime.backends.base import last_user_text, message_text
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
 from cadre.runtime.gateway.learned import LearnedChoice
 from cadre.runtime.gateway.service import Gateway
+from cadre.runtime.engine_fields import ClientFields
+from cadre.runtime.engine_learned import LearnedRoutes
+from cadre.runtime.engine_tools import Cancelled, ToolCalling  # noqa: F401 (Cancelled: the API)
 from cadre.runtime.image_input import LocalImages, path_in_text
 from cadre.runtime.manager import ModelManager
+from cadre.runtime.plan import Plan
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
-from cadre.runtime.tools import TOOL_SCHEMAS, Prepared, ToolBox, run_tool_loop
+from cadre.runtime.tools import Prepared, ToolBox
 from cadre.runtime.types import EngineResult, StreamHandle, Usage
 from cadre.runtime.vision import VISION_MARK
 
@@ -39,27 +42,7 @@ _LANG = re.compile(r"\b(?:into|to|in)\s+([A-Z][a-z]+|[a-z]+ish|french|german|ita
                    r"korean|russian|portuguese|dutch|greek|arabic|hindi)\b", re.IGNORECASE)
 
 
-@dataclass
-class Plan:
-    """How one request is answered: a ready text, or a model to stream from."""
-
-    model: str
-    reason: str
-    route: RouteChoice | None = None
-    text: str | None = None
-    prepared: Prepared | None = None
-    tool_calls: list[dict] = field(default_factory=list)
-    finish_reason: str = "stop"
-    request_id: str | None = None
-    chain: object = None           # the FailoverBackend of a learned route
-    cost: float | None = None
-    fields: dict = field(default_factory=dict)      # client fields the backend acts on natively
-    client_tools: tuple | None = None               # (tools, tool_choice) offered in a local prompt
-    usage: Usage = field(default_factory=Usage)
-    fallback: bool = False      # the route's own model or tool did not answer: the primary (or next) did
-
-
-class Engine:
+class Engine(ClientFields, LearnedRoutes, ToolCalling):
     """Routes each request to a specialist, a tool or the primary, within the manager's budget."""
 
     def __init__(self, config, use_routing: bool = True, manager: ModelManager | None = None,
@@ -331,42 +314,6 @@ class Engine:
         return Plan(prepared.name, f"{reason} → {prepared.name}{note}", choice, prepared=prepared,
                     fallback=prepared.name == self.primary and capability != "primary_chat")
 
-    # ------------------------------------------------------------------ learned routes
-    def _compose(self, choice: RouteChoice, router_name: str, text: str) -> LearnedChoice:
-        """An intent route handed to a learned router, which picks among its models."""
-        with self.manager.use(router_name, return_to_primary=False) as backend:
-            learned = self.gateway.choose(router_name, backend.router, text, None)
-        learned.reason = f"{choice.reason} → {router_name}: {learned.reason}"
-        return learned
-
-    def _learned_plan(self, choice: LearnedChoice, messages) -> Plan:
-        """The learned router's model answers; the next ones in its ranking take over on failure."""
-        plan = Plan(choice.name, choice.reason, choice, request_id=self.gateway.request_id())
-        try:
-            chain = self.gateway.chain(choice, lambda name, attempts: self._answered(plan, name, attempts))
-        except BackendError as exc:
-            self._record(plan, "auto", messages, time.perf_counter(), None, "error", str(exc))
-            raise
-        plan.chain, plan.model, plan.fallback = chain, chain.held, bool(chain.attempts.fallbacks)
-        plan.reason = choice.reason + chain.attempts.note() + (
-            f" → {chain.held}" if chain.attempts.fallbacks else "")
-        plan.prepared = Prepared(chain.held, chain, list(messages), "", chain.release)
-        return plan
-
-    def _answered(self, plan: Plan, name: str, attempts, handle=None) -> None:
-        plan.model, plan.reason = name, plan.route.reason + attempts.note()
-        plan.fallback = plan.fallback or bool(attempts.fallbacks)
-        if handle is not None:
-            handle.model, handle.reason = plan.model, plan.reason
-            handle.cost = plan.cost = self.gateway.estimate_cost(name, None, plan.route)
-
-    def _record(self, plan: Plan, requested, messages, started, usage, status, error=None) -> None:
-        if plan.route is None:
-            return
-        if plan.request_id is None:
-            plan.request_id = self.gateway.request_id()
-        self.gateway.record(plan, requested, last_user_text(messages), started, usage, status, error)
-
     def _primary_plan(self, choice, messages, reason: str, fallback: bool = True) -> Plan:
         return Plan(self.primary, reason, choice, prepared=self._acquire(self.primary, messages, ""),
                     fallback=fallback)
@@ -374,118 +321,6 @@ class Engine:
     def _acquire(self, name: str, messages, note: str) -> Prepared:
         backend = self.manager.acquire(name)
         return Prepared(name, backend, list(messages), note, lambda: self.manager.release(name))
-
-    # ------------------------------------------------------------------ tool calling
-    def _primary_calls_tools(self) -> bool:
-        mode = self.config.runtime.tool_calling
-        return mode == "primary" or (mode == "auto" and self.registry.get(self.primary).supports_function_calling)
-
-    def _primary_is_native(self) -> bool:
-        """A primary whose backend takes `tools` natively (read from its class: no load)."""
-        from cadre.runtime.backends.base import get_backend
-
-        names = getattr(get_backend(self.registry.get(self.primary).backend), "passthrough", None)
-        return isinstance(names, frozenset) and "tools" in names
-
-    def _native_tool_loop(self, messages, max_tokens, temperature, top_p) -> Plan:
-        from cadre.runtime.native_tools import native_tool_loop
-
-        loop = native_tool_loop(self.manager, self.primary, self.toolbox, messages, list(TOOL_SCHEMAS.values()),
-                                self.config.runtime.max_tool_steps, max_tokens, temperature, top_p)
-        if not loop.steps:
-            return Plan(self.primary, "tool calling: primary answered without tools (native)",
-                        text=loop.text.strip(), usage=loop.usage, finish_reason=loop.finish_reason)
-        last = next((s["model"] for s in reversed(loop.steps) if s["ok"]), self.primary)
-        failed = [s["result"] for s in loop.steps if not s["ok"]]
-        why = (f"tool calling: primary called {', '.join(s['tool'] for s in loop.steps)} natively"
-               + (f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})")
-        return Plan(last, why, text=loop.text.strip(), usage=loop.usage, finish_reason=loop.finish_reason)
-
-    def _generate_with(self, name: str, max_tokens, temperature, top_p, usage: Usage | None = None, cancel=None):
-        """One round of a tool loop; the rounds' tokens add up in `usage`. With `cancel`
-        the round is streamed, so a client that leaves stops it."""
-        def generate(convo: list[dict]) -> str:
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("the client went away")
-            with self.manager.use(name) as backend:
-                if cancel is None:
-                    text, used, _ = backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
-                else:
-                    stream = backend.stream(convo, max_tokens, temperature, top_p, cancel=cancel)
-                    text, used = stream.text(), stream.usage
-            if cancel is not None and cancel.is_set():
-                raise Cancelled("the client went away")
-            if usage is not None:
-                usage.prompt_tokens += used.prompt_tokens
-                usage.completion_tokens += used.completion_tokens
-            return text
-        return generate
-
-    def _tool_loop(self, messages, max_tokens, temperature, top_p, cancel=None) -> Plan:
-        if self._primary_is_native():
-            return self._native_tool_loop(messages, max_tokens, temperature, top_p)
-        usage = Usage()
-        loop = run_tool_loop(self._generate_with(self.primary, max_tokens, temperature, top_p, usage, cancel),
-                             self.toolbox, messages, list(TOOL_SCHEMAS.values()), self.config.runtime.max_tool_steps)
-        used = [s["tool"] for s in loop.steps if s.get("tool")]
-        if not loop.steps:
-            return Plan(self.primary, "tool calling: primary answered without tools", text=loop.text.strip(),
-                        usage=usage)
-        last = next((s["model"] for s in reversed(loop.steps) if s.get("ok")), self.primary)
-        failed = [s["result"] for s in loop.steps if not s["ok"]]
-        why = f"tool calling: primary called {', '.join(used) or 'nothing valid'}" + (
-            f"; errors: {failed[0][:80]}" if failed else "") + f" ({loop.rounds} round{'s' * (loop.rounds > 1)})"
-        return Plan(last, why, text=loop.text.strip(), usage=usage)
-
-    def _honour(self, plan: Plan, messages, requested: str, fields: dict) -> Plan:
-        """Fit the plan to the client's fields (runtime/passthrough.py): native to a backend
-        that acts on them; a local chat model gets the tools in its prompt and constrained
-        decoding for response_format; a specialist or a tool that cannot comply hands over
-        to the primary (model="auto") or is a clear error (a model named)."""
-        if not fields:
-            return plan
-        choice = fields.get("tool_choice")
-        tools = fields.get("tools") if choice != "none" else None
-        forced = passthrough.wants_tool_call(choice) if tools else False
-        json_out = passthrough.wants_json(fields)
-        named = requested in self.registry
-        if plan.prepared is None:  # a tool (sympy, vision) answered with a ready text
-            if not (forced or json_out):
-                return plan
-            need = "tool_choice" if forced else "response_format"
-            plan = self._primary_plan(plan.route, messages, f"{plan.reason}; {need} needs a model → primary")
-        native = passthrough.supported(plan.prepared.backend, fields)
-        offer = tools is not None and "tools" not in native
-        if offer and not (named or plan.model == self.primary or self.registry.get(plan.model).supports_function_calling):
-            if forced or json_out:
-                plan = self._switch_to_primary(plan, messages, "tool_choice needs a tool-calling model")
-                native = passthrough.supported(plan.prepared.backend, fields)
-            else:
-                plan.reason += f" (tools not offered to {plan.model})"
-                offer = False
-        if json_out and "response_format" not in native and not offer:
-            if named or plan.model == self.primary:
-                self._release(plan.prepared)
-                raise CadreError(f"model {plan.model!r} cannot honour response_format "
-                                 "(it is neither an OpenAI-compatible upstream nor a Hugging Face chat model)")
-            plan = self._switch_to_primary(plan, messages, "response_format needs a model that honours it")
-            native = passthrough.supported(plan.prepared.backend, fields)
-            if "response_format" not in native:
-                self._release(plan.prepared)
-                raise CadreError(f"no model here can honour response_format (primary {self.primary!r} cannot)")
-        plan.fields = {} if offer else native
-        if offer:
-            plan.client_tools = (tools, choice)
-        if tools is not None and (offer or "tools" in native):
-            plan.reason += " (client tools offered in the prompt)" if offer else " (client tools passed natively)"
-        if (offer or native.keys() & {"tools", "response_format"}) and \
-                getattr(plan.prepared.backend, "encoder", None) is None:
-            plan.prepared.messages = list(messages)  # an agent's whole conversation, not a one-turn instruction
-        return plan
-
-    def _switch_to_primary(self, plan: Plan, messages, why: str) -> Plan:
-        self._release(plan.prepared)
-        return self._primary_plan(plan.route, messages, f"{plan.reason}; {why} → primary")
 
     # ------------------------------------------------------------------ metrics
     def _count(self, plan: Plan) -> None:
@@ -516,10 +351,6 @@ class Engine:
     def close(self) -> None:
         """Unload everything idle and stop background threads."""
         self.manager.close()
-
-
-class Cancelled(CadreError):
-    """A generation stopped because its client left (nobody reads the answer)."""
 
 
 class _Once:
