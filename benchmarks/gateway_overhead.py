@@ -166,9 +166,9 @@ def report(results: dict, tgts: dict, args, loads: list) -> str:
              for n in ("cadre-nano", "cadre-learned")]
     return "\n\n".join([
         f"Workers: {args.workers} per server (cadre and LiteLLM alike). Rounds: {args.rounds}, the order of the "
-        f"targets rotating each round; figures are mean ± sd over rounds. The machine was shared with other "
-        f"engineers' jobs: load average (1 min) during the runs {min(loads):.1f}–{max(loads):.1f} on "
-        f"{os.cpu_count()} cores, so absolute figures are inflated and noisy; the comparison is side by side.",
+        f"targets rotating each round; figures are mean ± sd over rounds. Load average (1 min) during the runs "
+        f"{min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores (above about 2, absolute figures are "
+        f"inflated and noisy); the comparison is side by side.",
         "**1 client, whole answers** (ms; added = the target minus the direct call in the same round)",
         table(["target", "p50", "p99", "added p50", "added p99", "x-cadre-overhead-ms p50"], one),
         "**64 concurrent clients, whole answers**",
