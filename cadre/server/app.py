@@ -13,7 +13,6 @@ import time
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ValidationError
 
 from cadre.server import embeddings, generation
 from cadre.server.dashboard import install_api, install_pages
@@ -22,10 +21,9 @@ from cadre.server.hotpath import HotPathMiddleware
 from cadre.server.errors import (
     ApiError,
     install_error_handlers,
-    invalid_params,
     to_api_error,
 )
-from cadre.server.jsonbody import load_json
+from cadre.server.jsonbody import parse_body
 from cadre.server.labels import LabelSet
 from cadre.server.feedback import feedback_routes
 from cadre.server.limits import ThreadPools, generation_threads
@@ -79,17 +77,6 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     # Outermost: refuses past max_in_flight before any work, and times everything.
     app.add_middleware(HotPathMiddleware, max_in_flight=settings.max_in_flight)
     return app
-
-
-async def parse_body(request: Request, model: type[BaseModel]):
-    """Read and validate a JSON body (any content type): bad JSON or fields → 400."""
-    data = load_json(await request.body())
-    if not isinstance(data, dict):
-        raise ApiError(400, "request body must be a JSON object", None, "invalid_json")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_params(exc.errors()) from None
 
 
 async def call_engine(state, fn, *args, **kwargs):

@@ -8,14 +8,14 @@ a worker thread; text input only (token-id arrays are a 400).
 from __future__ import annotations
 
 import base64
-import json
 from typing import Literal
 
 import numpy as np
 from fastapi import APIRouter, Request
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from cadre.server.errors import ApiError, invalid_params
+from cadre.server.errors import ApiError
+from cadre.server.jsonbody import parse_body
 from cadre.server.schemas import Strict
 
 EMBEDDING_MODEL = "all-minilm-l6-v2"
@@ -56,20 +56,6 @@ class EmbeddingRequest(Strict):
         return v
 
 
-async def _parse(request: Request) -> EmbeddingRequest:
-    """The body as an EmbeddingRequest; bad JSON or fields are a 400 (as in app.parse_body)."""
-    try:
-        data = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "request body is not valid JSON", None, "invalid_json") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "request body must be a JSON object", None, "invalid_json")
-    try:
-        return EmbeddingRequest.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_params(exc.errors()) from None
-
-
 def _embed(texts: list[str]) -> tuple[np.ndarray, int]:
     """(vectors (N, 384), tokens counted by the model's own tokenizer)."""
     from cadre.encoders.text import encode_texts, load_minilm
@@ -89,7 +75,7 @@ def _encoded(vector: np.ndarray, fmt: str):
 @routes.post("/v1/embeddings")
 async def embeddings(request: Request):
     """Embed one text or a list of texts."""
-    body = await _parse(request)
+    body = await parse_body(request, EmbeddingRequest)
     if body.model not in ALIASES:
         raise ApiError(404, f"unknown embedding model {body.model!r}; use {EMBEDDING_MODEL}", "model",
                        "model_not_found")

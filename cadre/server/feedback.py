@@ -5,11 +5,11 @@ is 404, a bad score or field 400, both as OpenAI's error JSON; nothing is writte
 """
 from __future__ import annotations
 
-import json
 
 from fastapi import APIRouter, Request
 
 from cadre.server.errors import ApiError
+from cadre.server.jsonbody import read_object
 
 feedback_routes = APIRouter()
 FIELDS = {"id", "score", "model"}
@@ -35,12 +35,7 @@ async def feedback(request: Request):
 
 
 async def _body(request: Request) -> dict:
-    try:
-        data = json.loads(await request.body())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, "request body is not valid JSON", None, "invalid_json") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "request body must be a JSON object", None, "invalid_json")
+    data = await read_object(request)  # the JSON checks every body gets (depth, digits, surrogates)
     unknown = sorted(set(data) - FIELDS)
     if unknown:
         raise ApiError(400, f"unknown field(s) {unknown}; feedback takes id, score and model",

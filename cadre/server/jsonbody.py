@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 
-from cadre.server.errors import ApiError
+from pydantic import BaseModel, ValidationError
+
+from cadre.server.errors import ApiError, invalid_params
 
 MAX_DEPTH = 64
 
@@ -54,3 +56,20 @@ def _text(value: str) -> None:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise _invalid("request body holds a lone UTF-16 surrogate (e.g. \\ud800), which is not text") from None
+
+
+async def read_object(request) -> dict:
+    """A request's body as a JSON object, with every check above; 400 otherwise."""
+    data = load_json(await request.body())
+    if not isinstance(data, dict):
+        raise ApiError(400, "request body must be a JSON object", None, "invalid_json")
+    return data
+
+
+async def parse_body(request, model: type[BaseModel]):
+    """Read and validate a JSON body (any content type): bad JSON or fields → 400."""
+    data = await read_object(request)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_params(exc.errors()) from None

@@ -41,6 +41,8 @@ BAD_BODIES = {
                                          + b'{"a": ' * 500 + b"1" + b"}" * 500 + b"}"),
     "an integer over 4,300 digits": ("/v1/chat/completions", b'{"model": "auto", "seed": ' + b"9" * 5000
                                      + b', "messages": [{"role": "user", "content": "x"}]}'),
+    "deeply nested feedback": ("/v1/feedback", b'{"id": "x", "score": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+    "lone surrogate in embeddings": ("/v1/embeddings", b'{"model": "all-minilm-l6-v2", "input": "a\\ud800"}'),
 }
 
 
