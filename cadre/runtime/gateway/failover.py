@@ -140,8 +140,9 @@ class FailoverBackend:
                 for n in self.ranking]
         return frozenset.intersection(*sets) if sets else frozenset()
 
-    def chat(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None):
-        """(text, usage, finish_reason) from the first model that answers."""
+    def _first_answer(self, call):
+        """`call(backend)` on the held model, then down the ranking until one answers;
+        returns its result (a model that fails is counted and released first)."""
         i = self.ranking.index(self.held) if self.held else 0
         backend = None if self.held is None else self.manager.slots[self.held].backend
         while True:
@@ -149,7 +150,7 @@ class FailoverBackend:
                 i, backend = self._next_backend(i)
             name = self.ranking[i]
             try:
-                out = backend.chat(messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+                out = call(backend)
             except FAILOVER_ERRORS as exc:
                 self._failed(name, exc)
                 self.release()
@@ -158,32 +159,25 @@ class FailoverBackend:
             self._answered(name)
             return out
 
+    def chat(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None):
+        """(text, usage, finish_reason) from the first model that answers."""
+        return self._first_answer(lambda backend: backend.chat(messages, max_tokens=max_tokens,
+                                                               temperature=temperature, top_p=top_p))
+
     def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None, **fields):
         """Pieces from the first model whose stream starts; failures after the first piece
         propagate (the server turns them into an error event)."""
+        def start(backend):
+            inner = backend.stream(messages, max_tokens, temperature, top_p, stop=stop, cancel=cancel, **fields)
+            it = iter(inner)
+            return inner, it, next(it, None)  # a stream that fails before its first piece fails over
+
         def pieces(out: TextStream):
-            i = self.ranking.index(self.held) if self.held else 0
-            backend = None if self.held is None else self.manager.slots[self.held].backend
-            while True:
-                if backend is None:
-                    i, backend = self._next_backend(i)
-                name = self.ranking[i]
-                try:
-                    inner = backend.stream(messages, max_tokens, temperature, top_p, stop=stop, cancel=cancel,
-                                           **fields)
-                    it = iter(inner)
-                    first = next(it, None)
-                except FAILOVER_ERRORS as exc:
-                    self._failed(name, exc)
-                    self.release()
-                    backend, i = None, i + 1
-                    continue
-                self._answered(name)
-                if first is not None:
-                    yield first
-                yield from it
-                out.usage, out.finish_reason = inner.usage, inner.finish_reason
-                return
+            inner, it, first = self._first_answer(start)
+            if first is not None:
+                yield first
+            yield from it
+            out.usage, out.finish_reason = inner.usage, inner.finish_reason
         return TextStream(pieces)
 
 
