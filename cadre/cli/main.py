@@ -22,6 +22,7 @@ VERB_MODULES = (
     "cadre.cli.models",
     "cadre.cli.serve",
     "cadre.cli.specialist",
+    "cadre.cli.fleet",
     "cadre.cli.scoreboard",
 )
 

@@ -111,6 +111,15 @@ class GateSpec(_Strict):
     min_improvement: float = 0.0
 
 
+class ResourceSpec(_Strict):
+    """What one run of the specialist needs from a machine: `cadre fleet run` asks Ray for
+    it, and an entry asking for more than one GPU trains data-parallel (docs/fleet.md)."""
+
+    cpus: float = Field(1, gt=0)
+    gpus: float = Field(0, ge=0)
+    memory_gb: float | None = Field(None, gt=0)  # None: no memory reservation
+
+
 class LocalTestSpec(_Strict):
     """The quick CPU recipe used by `--local-test`: smaller splits, overridden settings
     (each override dict is merged into the spec's block of the same name)."""
@@ -122,6 +131,7 @@ class LocalTestSpec(_Strict):
     training: dict = Field(default_factory=dict)
     lora: dict = Field(default_factory=dict)
     gates: dict = Field(default_factory=dict)
+    resources: dict = Field(default_factory=dict)
 
 
 class SpecialistSpec(_Strict):
@@ -140,6 +150,7 @@ class SpecialistSpec(_Strict):
     lora: LoraSpec = Field(default_factory=LoraSpec)
     training: TrainingSpec = Field(default_factory=TrainingSpec)
     gates: GateSpec = Field(default_factory=GateSpec)
+    resources: ResourceSpec = Field(default_factory=ResourceSpec)
     local_test: LocalTestSpec = Field(default_factory=LocalTestSpec)
 
     @model_validator(mode="after")
@@ -162,13 +173,15 @@ class SpecialistSpec(_Strict):
         return self.task == "classification"
 
     def for_local_test(self) -> SpecialistSpec:
-        """A copy with the local_test overrides applied to dataset, training, lora and gates."""
+        """A copy with the local_test overrides applied to dataset, training, lora, gates
+        and resources."""
         lt = self.local_test
         data = self.model_dump()
         data["dataset"] = {**data["dataset"], **lt.dataset}
         data["training"] = {**data["training"], **lt.training}
         data["lora"] = {**data["lora"], **lt.lora}
         data["gates"] = {**data["gates"], **lt.gates}
+        data["resources"] = {**data["resources"], **lt.resources}
         return _validate(data, f"{self.name} (local_test)")
 
     def with_overrides(self, **fields) -> SpecialistSpec:
