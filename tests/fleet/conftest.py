@@ -1,0 +1,86 @@
+"""A catalog of tiny specialists for fleet tests: a 2-layer Llama with SmolLM2's tokenizer
+as every spec's base, and a synthetic sentiment data set, so a pipeline runs in seconds."""
+import csv
+import random
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+POS = ["great", "wonderful", "lovely", "superb", "delightful", "brilliant", "charming", "moving"]
+NEG = ["awful", "boring", "dreadful", "terrible", "tedious", "ugly", "dull", "painful"]
+NOUNS = ["film", "movie", "story", "plot", "cast", "script", "ending", "score", "show", "drama"]
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory):
+    """A 2-layer, width-64 LlamaForCausalLM with SmolLM2's tokenizer, saved to a folder."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from cadre.pretrained import resolve_base
+
+    tok = AutoTokenizer.from_pretrained(resolve_base())
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                      initializer_range=0.3, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                      pad_token_id=tok.pad_token_id)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return str(folder)
+
+
+def _rows(n, seed):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        label = rng.randint(0, 1)
+        words = POS if label else NEG
+        out.append({"sentence": f"the {rng.choice(NOUNS)} was {rng.choice(words)} and {rng.choice(words)}",
+                    "label": label})
+    return out
+
+
+def _write_csv(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=["sentence", "label"])
+        w.writeheader()
+        w.writerows(rows)
+
+
+def spec_dict(name, base, data, steps=8, **over):
+    """One tiny sentiment specialist; `over` replaces top-level blocks."""
+    spec = {"name": name, "task": "classification", "base": base,
+            "dataset": {"path": str(data), "files": {"train": "train.csv", "test": "test.csv"}, "split": "files",
+                        "columns": {"text": "sentence", "label": "label"},
+                        "label_names": {"0": "negative", "1": "positive"}},
+            "prompt": {"system": "", "template": "Review: {text}\nPositive or negative?"},
+            "metrics": ["accuracy"],
+            "lora": {"rank": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]},
+            "training": {"batch_size": 8, "gradient_accumulation_steps": 1, "learning_rate": 1e-2,
+                         "max_steps": steps, "max_length": 48, "eval_batch_size": 20, "seed": 7},
+            "gates": {"metric": "accuracy", "min_improvement": -1.0},
+            "resources": {"cpus": 1, "gpus": 0}}
+    spec.update(over)
+    return spec
+
+
+@pytest.fixture()
+def tiny_catalog(tmp_path, tiny_base):
+    """A catalog folder with specialists a and b, and a writer for more."""
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_csv(data / "train.csv", _rows(64, 1))
+    _write_csv(data / "test.csv", _rows(20, 2))
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+
+    def add(name, **over):
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(spec_dict(name, tiny_base, data, **over)))
+        return folder / f"{name}.yaml"
+
+    add("a")
+    add("b", training={**spec_dict("b", tiny_base, data)["training"], "seed": 11})
+    return SimpleNamespace(dir=folder, add=add, data=data)
