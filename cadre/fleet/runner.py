@@ -69,6 +69,11 @@ def run_fleet(tasks: list[FleetTask], folder: str | Path, address: str | None = 
         state.rows[name]["resumed"] = True
     todo = [t for t in tasks if t.name not in kept]
     state.rows = {n: r for n, r in state.rows.items() if n in kept or n not in order}
+    if not todo:  # everything finished earlier: nothing for Ray to do
+        _say(progress, f"fleet: all {len(kept)} specialist(s) kept from an earlier run (--fresh reruns them)")
+        state.save()
+        return FleetResult([r for r in state.ordered() if r["name"] in order], {"address": "none", "nodes": 0},
+                           time.time() - started, kept)
     with connect(address, num_cpus) as cluster:
         check_fits(todo, node_capacities())
         import ray

@@ -78,6 +78,7 @@ def run(spec: SpecialistSpec, opts: RunOptions) -> dict:
         report["baseline"] = _timed(ctx, "baseline", lambda: baseline(ctx, opts))
         model = None
         if not opts.baseline_only:
+            _seed(spec.training.seed)  # LoRA's A matrices are drawn here: same seed, same adapter
             model = attach_lora(ctx.model, spec.lora, spec.base)
             report["training"] = _timed(ctx, "train", lambda: train(model, ctx, opts.progress))
             report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate(ctx, model, "finetuned", opts))
@@ -212,6 +213,15 @@ def baseline(ctx: Context, opts: RunOptions) -> dict:
     result = _evaluate(ctx, ctx.model, "baseline", opts)
     atomic_write_json(cache, {"key": key, "result": result})
     return result
+
+
+def _seed(seed: int) -> None:
+    import random
+
+    import torch
+
+    random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def _timed(ctx: Context, name: str, fn):
