@@ -34,8 +34,16 @@ def collect_cmd(
         as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
         unsafe_judge: bool = typer.Option(
             False, "--unsafe-judge", help="Let the code judge run model code without a sandbox (no bubblewrap)."),
-        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")) -> None:
-    """Ask each model every question, judge the answers, write scores and costs (resumable)."""
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+        ray: bool = typer.Option(False, "--ray", help="Fan the calls out over Ray workers, in shards of rows "
+                                 "(a local Ray instance unless --ray-address); the table is the same."),
+        ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join this Ray cluster (HOST:PORT)."),
+        shards: Optional[int] = typer.Option(None, "--shards", min=1,
+                                             help="Shards with --ray (default: the cluster's CPUs).")) -> None:
+    """Ask each model every question, judge the answers, write scores and costs (resumable).
+
+    --concurrency bounds the calls each model gets at once, with --ray across all shards.
+    """
     from cadre.collect.collector import CollectSettings, collect
 
     if judge.strip() == "code":
@@ -48,7 +56,14 @@ def collect_cmd(
         concurrency=concurrency, limit=limit, prompt_column=prompt_column, reference_column=reference_column,
         id_column=id_column, system=system, template=_unescape(template), retry_errors=retry_errors,
         keep_answers=keep_answers)
-    summary = collect(data, output, settings, config=config, progress=progress and not as_json)
+    calls = None
+    if ray or ray_address:
+        from cadre.config import find_config
+        from cadre.fleet.collect_ray import RayCalls
+
+        config = find_config(config)
+        calls = RayCalls(config, ray_address, shards)
+    summary = collect(data, output, settings, config=config, progress=progress and not as_json, calls=calls)
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), indent=2))
         return

@@ -25,7 +25,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Protocol
 
 from cadre.config import ProjectConfig, find_config
 from cadre.data.routing_tables import write_routing_table
@@ -37,6 +37,12 @@ from cadre.runtime.errors import Overloaded, UnknownModel
 from cadre.runtime.registry import ModelCapability, Registry
 
 _NOT_CHAT = {ModelCapability.INTENT_CLASSIFICATION, ModelCapability.EMBEDDING}
+
+
+class CallRunner(Protocol):
+    """Makes (question, model) calls somewhere else and yields their results."""
+
+    def __call__(self, tasks: list, prices: dict[str, float], settings: "CollectSettings") -> Iterator[dict]: ...
 
 
 @dataclass
@@ -250,12 +256,14 @@ def make_judge(spec: str, manager, max_tokens: int = 32):
 # ----------------------------------------------------------------------------- the run
 def collect(data: str | Path, output: str | Path, settings: CollectSettings,
             config: "ProjectConfig | str | Path | None" = None, manager=None, progress: bool = False,
-            on_result: Callable[[dict], None] | None = None) -> CollectSummary:
+            on_result: Callable[[dict], None] | None = None, calls: "CallRunner | None" = None) -> CollectSummary:
     """Run `settings.models` over the questions in `data`, judge, and write `output`.
 
     `config` is a ProjectConfig or a project-file path (None: the project in effect);
     `manager` reuses a ModelManager (else one is made and closed here); `on_result` sees
-    every journaled result (for callers that report progress their own way).
+    every journaled result (for callers that report progress their own way); `calls`
+    makes the (question, model) calls elsewhere (`cadre router collect --ray`): it gets the
+    calls still to make and yields their results, in any order.
     """
     started, data, output = time.perf_counter(), Path(data), Path(output)
     if manager is None:
@@ -272,16 +280,18 @@ def collect(data: str | Path, output: str | Path, settings: CollectSettings,
     existing = read_output(output, settings.id_column)
     by_row, tasks = _plan(questions, models, existing, journal.load(), settings.retry_errors, summary)
     summary.torn_journal_lines = journal.torn_lines
-    own = manager is None
+    prices = {m: registry.get(m).cost_per_1k_tokens for m in models}
+    own = manager is None and calls is None
     if own:
         from cadre.runtime.manager import ModelManager
 
         manager = ModelManager.from_config(config, registry)
     try:
-        judge = make_judge(settings.judge, manager, settings.judge_max_tokens)
-        prices = {m: registry.get(m).cost_per_1k_tokens for m in models}
-        _run(tasks, manager, judge, prices, settings, journal, by_row, summary, progress, on_result)
-        rows, mine = _assemble(questions, existing, by_row, settings.keep_answers)
+        results = (calls(tasks, prices, settings) if calls is not None else
+                   local_calls(tasks, manager, make_judge(settings.judge, manager, settings.judge_max_tokens),
+                               prices, settings))
+        _record_all(results, len(tasks), journal, by_row, summary, progress, on_result)
+        rows, mine = _assemble(questions, existing, by_row, settings.keep_answers, models)
         summary.rows_written = write_routing_table(rows, output)
         journal.remove()
     finally:
@@ -315,40 +325,52 @@ def _plan(questions: list[Question], models: list[str], existing: dict, journale
     return by_row, tasks
 
 
-def _run(tasks, manager, judge, prices, s: CollectSettings, journal: Journal, by_row: dict,
-         summary: CollectSummary, progress: bool, on_result) -> None:
-    """Up to `s.concurrency` calls at once; the main thread journals each result."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(tasks), disable=not progress, unit="call", desc="collect", file=sys.stderr)
+def local_calls(tasks, manager, judge, prices, s: CollectSettings, answer=answer_one) -> Iterator[dict]:
+    """Up to `s.concurrency` calls at once on threads; yields each result as it finishes.
+    `answer` makes one call (answer_one, or a version that waits for a shared bound)."""
     pool = ThreadPoolExecutor(max_workers=s.concurrency, thread_name_prefix="cadre-collect")
     queue, pending = iter(tasks), set()
     try:
         while True:
             while len(pending) < 2 * s.concurrency and (task := next(queue, None)) is not None:
                 q, m = task
-                pending.add(pool.submit(answer_one, manager, judge, q, m, prices[m], s))
+                pending.add(pool.submit(answer, manager, judge, q, m, prices[m], s))
             if not pending:
                 break
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
-                r = future.result()
-                journal.append(r)
-                by_row.setdefault(r["row_id"], {})[r["model"]] = r
-                summary.per_model[r["model"]].add(r)
-                summary.calls += 1
-                bar.update(1)
-                bar.set_postfix(errors=sum(t.errors + t.judge_errors for t in summary.per_model.values()))
-                if on_result is not None:
-                    on_result(r)
+                yield future.result()
     finally:
         for future in pending:
             future.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _record_all(results: Iterator[dict], total: int, journal: Journal, by_row: dict, summary: CollectSummary,
+                progress: bool, on_result) -> None:
+    """Journal and count each result as it arrives (the main thread does all the writing)."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, disable=not progress, unit="call", desc="collect", file=sys.stderr)
+    try:
+        for r in results:
+            journal.append(r)
+            by_row.setdefault(r["row_id"], {})[r["model"]] = r
+            summary.per_model[r["model"]].add(r)
+            summary.calls += 1
+            bar.update(1)
+            bar.set_postfix(errors=sum(t.errors + t.judge_errors for t in summary.per_model.values()))
+            if on_result is not None:
+                on_result(r)
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()  # stop the calls still running (an interrupted run)
         bar.close()
 
 
-def _assemble(questions: list[Question], existing: dict, by_row: dict, keep_answers: bool) -> tuple[list[dict], int]:
+def _assemble(questions: list[Question], existing: dict, by_row: dict, keep_answers: bool,
+              models: list[str]) -> tuple[list[dict], int]:
     """Output rows in input order, then earlier output rows that this input does not hold;
     also returns how many rows come from this input."""
     rows, ids = [], set()
@@ -356,7 +378,7 @@ def _assemble(questions: list[Question], existing: dict, by_row: dict, keep_answ
         ids.add(q.row_id)
         results = by_row.get(q.row_id, {})
         if results or q.row_id in existing:
-            rows.append(merge_row(existing.get(q.row_id) or q.record, results, keep_answers))
+            rows.append(merge_row(existing.get(q.row_id) or q.record, results, keep_answers, models))
     mine = len(rows)
     rows += [rec for rid, rec in existing.items() if rid not in ids]
     return rows, mine

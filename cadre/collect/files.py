@@ -175,12 +175,16 @@ def read_output(path: str | Path, id_column: str | None = None) -> dict[str, dic
     return rows
 
 
-def merge_row(base: dict, results: dict[str, dict], keep_answers: bool = False) -> dict:
+def merge_row(base: dict, results: dict[str, dict], keep_answers: bool = False,
+              order: list[str] | None = None) -> dict:
     """A routing-table row: `base` (an earlier output row or the input row) with the
     (model → result) entries written into model_scores, model_costs, model_tokens and
-    model_errors (and model_answers with `keep_answers`)."""
+    model_errors (and model_answers with `keep_answers`). New models go in `order` (the
+    run's model list), not in the order their calls happened to finish."""
     cols = {k: dict(base[k]) if isinstance(base.get(k), dict) else {} for k in RESULT_KEYS}
-    for model, r in results.items():
+    rank = {m: i for i, m in enumerate(order or [])}
+    for model in sorted(results, key=lambda m: rank.get(m, len(rank))):
+        r = results[model]
         cols["model_scores"][model] = r.get("score")
         cols["model_costs"][model] = r.get("cost")
         cols["model_tokens"][model] = r.get("prompt_tokens", 0) + r.get("completion_tokens", 0)
