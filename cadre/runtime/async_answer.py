@@ -28,6 +28,9 @@ def attach_async(handle: StreamHandle, prepared, release, manager, sampling: tup
                 if piece:
                     yield piece
             handle.usage, handle.finish_reason = out.usage, out.finish_reason
+        except Exception as exc:  # the decision log must say this answer failed
+            handle.error = str(exc) or type(exc).__name__
+            raise
         finally:
             await _release(release, manager)
 
@@ -36,6 +39,9 @@ def attach_async(handle: StreamHandle, prepared, release, manager, sampling: tup
             text, handle.usage, handle.finish_reason = await prepared.backend.awhole(
                 prepared.messages, max_tokens, temperature, top_p)
             return text.lstrip()
+        except Exception as exc:
+            handle.error = str(exc) or type(exc).__name__
+            raise
         finally:
             await _release(release, manager)
 

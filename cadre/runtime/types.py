@@ -61,6 +61,7 @@ class StreamHandle:
     awhole: Callable | None = None
     request_id: str | None = None
     cost: float | None = None
+    error: str | None = None  # why the answer failed, for the decision log
 
     def cancel(self) -> None:
         self.cancelled.set()

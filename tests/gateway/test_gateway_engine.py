@@ -123,3 +123,27 @@ def test_retrain_from_logged_feedback_is_gated_and_reported(tmp_path, learned_di
                                      str(tmp_path / "x")), capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "decision log not found" in bad.stderr + bad.stdout
     assert "Traceback" not in bad.stderr
+
+
+def test_an_upstream_failing_on_the_async_path_is_logged_as_an_error(tmp_path, learned_dir, healthy):
+    import asyncio
+
+    log = tmp_path / "decisions.jsonl"
+    text = h.project_yaml(learned_dir, healthy, f"decision_log: '{log}'", router="{keyword_fallback: true}",
+                          routes="routes: {chat: {model: alpha}}")
+    text = "".join(line for line in text.splitlines(True) if "name: picker" not in line)  # keyword rules only
+    engine = _engine(tmp_path, text)
+    try:
+        healthy["alpha"].mode = "500"
+        handle = engine.chat_stream([{"role": "user", "content": h.OTHER_PROMPT}])
+        assert handle.model == "alpha" and handle.awhole is not None, handle.reason  # on the server loop
+        with pytest.raises(Exception):
+            asyncio.run(handle.awhole())
+        del handle  # the release records the decision
+        import gc
+
+        gc.collect()
+        last = json.loads(log.read_text().splitlines()[-1])
+        assert last["model"] == "alpha" and last["status"] == "error" and "500" in last["error"]
+    finally:
+        engine.close()
