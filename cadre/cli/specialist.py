@@ -5,6 +5,8 @@ from pathlib import Path
 
 import typer
 
+from cadre.errors import CadreError
+
 
 def register(app: typer.Typer) -> None:
     """Add the `specialist` command group to the CLI."""
@@ -24,36 +26,73 @@ def run_cmd(
     data: str | None = typer.Option(None, "--data", help="Dataset path overriding the spec's."),
     output: Path | None = typer.Option(None, "--output", help="Run folder (default runs/specialists/NAME)."),
     merge: bool = typer.Option(False, "--merge", help="Also write a merged full model."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Per-device batch size."),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1,
+                                          help="Examples per micro-batch (split across the processes under torchrun)."),
     max_steps: int | None = typer.Option(None, "--max-steps", min=1, help="Cap the optimizer steps."),
+    nproc: int | None = typer.Option(None, "--nproc", min=1,
+                                     help="Data-parallel processes (default: the spec's resources.gpus when > 1; "
+                                          "on a CPU machine N gloo processes)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     overwrite: bool = typer.Option(False, "--overwrite",
                                    help="Replace an existing --output that is not this specialist's run folder."),
     unsafe_judge: bool = typer.Option(False, "--unsafe-judge",
                                       help="Let the code judge run model code without a sandbox (no bubblewrap)."),
 ) -> None:
-    """Baseline → LoRA fine-tune → evaluate → gate → export. Exit 3 when a gate is missed."""
-    from cadre.training.lora.pipeline import RunOptions, run
-    from cadre.training.lora.catalog import load_specialist
+    """Baseline → LoRA fine-tune → evaluate → gate → export. Exit 3 when a gate is missed.
 
+    A spec asking for more than one GPU (resources.gpus), or --nproc N, trains
+    data-parallel under torchrun with the same global batch (docs/fleet-multigpu.md)."""
     from cadre.fsutil import claim_output
-    from cadre.training.lora.pipeline import output_dir
+    from cadre.training.lora import distributed
+    from cadre.training.lora.catalog import load_specialist
+    from cadre.training.lora.pipeline import (
+        RunOptions,
+        effective_spec,
+        output_dir,
+        render_markdown,
+        run,
+    )
 
     spec = load_specialist(name)
-    # a run folder of this kind is reused (its baseline is cached there); anything else is kept
-    claim_output(output_dir(spec.name, str(output) if output else None), ("specialist-run",),
-                 overwrite=overwrite, resume=True)
+    opts = RunOptions(baseline_only=baseline_only, local_test=local_test, base=base, data=data,
+                      output=str(output) if output else None, merge=merge, batch_size=batch_size,
+                      max_steps=max_steps, progress=not quiet)
+    under_torchrun = distributed.is_distributed()
+    n = 1 if under_torchrun else distributed.process_count(effective_spec(spec, opts).resources.gpus, nproc,
+                                                            distributed.cuda_devices())
+    if distributed.rank() == 0:  # one claimant: the other ranks never write
+        # a run folder of this kind is reused (its baseline is cached); anything else is kept
+        claim_output(output_dir(spec.name, opts.output), ("specialist-run",), overwrite=overwrite, resume=True)
     if spec.judge == "code":
         from cadre.evaluation import sandbox
 
         sandbox.check(unsafe_judge)  # at start-up: refuse before the base model loads
-    opts = RunOptions(baseline_only=baseline_only, local_test=local_test, base=base, data=data,
-                      output=str(output) if output else None, merge=merge, batch_size=batch_size,
-                      max_steps=max_steps, progress=not quiet)
-    report = run(spec, opts)
-    from cadre.training.lora.pipeline import render_markdown
+    if n > 1:
+        args = _forwarded(baseline_only=baseline_only, local_test=local_test, base=base, data=data, output=output,
+                          merge=merge, batch_size=batch_size, max_steps=max_steps, quiet=quiet,
+                          overwrite=overwrite, unsafe_judge=unsafe_judge)
+        distributed.relaunch(name, n, args)
+        return
+    try:
+        report = run(spec, opts)
+    except CadreError as exc:
+        if distributed.report_error(exc):
+            raise typer.Exit(0) from None  # the launcher prints it and exits with its code
+        raise
+    if report is not None:  # rank 0 (or the only process)
+        typer.echo(render_markdown(report))
 
-    typer.echo(render_markdown(report))
+
+def _forwarded(**options) -> list[str]:
+    """The `specialist run` options again, for the torchrun workers."""
+    args = []
+    for key, value in options.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            args.append(flag)
+        elif value not in (None, False):
+            args += [flag, str(value)]
+    return args
 
 
 def list_cmd() -> None:

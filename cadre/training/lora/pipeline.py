@@ -7,6 +7,8 @@ accumulation; bf16 autocast and gradient checkpointing on CUDA only), the adapte
 measured on the same test split, and the report (JSON + Markdown) is written before the
 gates decide the exit code. Only an adapter that passes its gates is exported: PEFT's
 adapter_model.safetensors + tokenizer + cadre.json, optionally merged into a full model.
+Under torchrun every rank trains its share of each batch and rank 0 alone does the rest
+(distributed.py); without it nothing changes.
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadre.errors import CadreError, GateFailed
-from cadre.training.lora.train import _collate, _response_loss, peak_memory_mb, train  # noqa: F401
-from cadre.training.lora.report import read_report, render_markdown, write_report  # noqa: F401
 from cadre.training.lora.catalog import SpecialistSpec, resolve_data_path
+from cadre.training.lora.distributed import World, main_only, session
+from cadre.training.lora.report import read_report, render_markdown, write_report  # noqa: F401
+from cadre.training.lora.train import _collate, _response_loss, peak_memory_mb, train  # noqa: F401
 
 DEFAULT_RUNS = Path("runs") / "specialists"
 
@@ -49,6 +52,7 @@ class Context:
     device: str
     data: dict
     timings: dict = field(default_factory=dict)
+    world: World = field(default_factory=World)  # rank 0 of 1 unless under torchrun
 
 
 def output_dir(name: str, output: str | None = None) -> Path:
@@ -68,39 +72,56 @@ def effective_spec(spec: SpecialistSpec, opts: RunOptions) -> SpecialistSpec:
     return spec.with_overrides(base=opts.base or spec.base, training=training)
 
 
-def run(spec: SpecialistSpec, opts: RunOptions) -> dict:
-    """Run the whole pipeline; returns the report. A missed gate raises GateFailed (exit 3)
-    after the report is written."""
+def run(spec: SpecialistSpec, opts: RunOptions) -> dict | None:
+    """Run the whole pipeline; returns the report (None on the ranks after 0 under
+    torchrun). A missed gate raises GateFailed (exit 3) after the report is written."""
     spec = effective_spec(spec, opts)
-    ctx = setup(spec, opts)
-    try:
-        report = _new_report(ctx, opts)
-        report["baseline"] = _timed(ctx, "baseline", lambda: baseline(ctx, opts))
-        model = None
-        if not opts.baseline_only:
-            _seed(spec.training.seed)  # LoRA's A matrices are drawn here: same seed, same adapter
-            model = attach_lora(ctx.model, spec.lora, spec.base)
-            report["training"] = _timed(ctx, "train", lambda: train(model, ctx, opts.progress))
-            report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate(ctx, model, "finetuned", opts))
-        report["gates"] = check_gates(spec, report, opts.baseline_only)
-        if model is not None and report["gates"]["passed"]:
-            report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
-        report["timings"] = ctx.timings
-        write_report(report, ctx.out)
-    finally:
-        cleanup(ctx)
-    if not report["gates"]["passed"]:
+    with session() as world:
+        ctx = setup(spec, opts, world)
+        try:
+            report = _stages(ctx, opts)
+        finally:
+            cleanup(ctx)
+    if report is not None and not report["gates"]["passed"]:
         raise GateFailed(f"{spec.name}: gate missed ({report['gates']['summary']}); "
                          f"report in {ctx.out / 'report.md'}")
     return report
 
 
+def _stages(ctx: Context, opts: RunOptions) -> dict | None:
+    """baseline → train → evaluate → gate → export → report; everything but training on
+    rank 0 only, the other ranks waiting for it."""
+    spec, world = ctx.spec, ctx.world
+    report = _new_report(ctx, opts) if world.is_main else None
+    base = main_only(world, lambda: _timed(ctx, "baseline", lambda: baseline(ctx, opts)))
+    model = training = None
+    if not opts.baseline_only:
+        model = attach_lora(ctx.model, spec.lora, spec.base, seed=spec.training.seed)
+        training = _timed(ctx, "train", lambda: train(model, ctx, opts.progress))
+    return main_only(world, lambda: _finish(ctx, opts, report, base, model, training))
+
+
+def _finish(ctx: Context, opts: RunOptions, report: dict, base: dict, model, training) -> dict:
+    """Evaluate the adapter, apply the gates, export, write the report (rank 0)."""
+    report["baseline"] = base
+    if model is not None:
+        report["training"] = training
+        report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate(ctx, model, "finetuned", opts))
+    report["gates"] = check_gates(ctx.spec, report, opts.baseline_only)
+    if model is not None and report["gates"]["passed"]:
+        report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
+    report["timings"] = ctx.timings
+    write_report(report, ctx.out)
+    return report
+
+
 # ----------------------------------------------------------------------------- setup
-def setup(spec: SpecialistSpec, opts: RunOptions) -> Context:
+def setup(spec: SpecialistSpec, opts: RunOptions, world: World | None = None) -> Context:
     """Prepare the data, load the base model and check the LoRA targets; only then is
-    anything written (the prepared data), so bad input leaves no files behind."""
+    anything written (the prepared data, by rank 0), so bad input leaves no files behind."""
     from cadre.data.specialist_data import prepare, save_prepared
 
+    world = world or World()
     out = output_dir(spec.name, opts.output)
     lt = spec.local_test
     sizes = ({"train": lt.train_size, "validation": lt.validation_size, "test": lt.test_size}
@@ -111,8 +132,9 @@ def setup(spec: SpecialistSpec, opts: RunOptions) -> Context:
     base_path, tokenizer, model, device = load_base(spec.base, spec.training)
     if not opts.baseline_only:
         check_targets(model, spec.lora.target_modules, spec.base)
-    save_prepared(data, out / "data")
-    return Context(spec, out, base_path, tokenizer, model, device, data)
+    if world.is_main:
+        save_prepared(data, out / "data")
+    return Context(spec, out, base_path, tokenizer, model, device, data, world=world)
 
 
 def load_base(name: str, training=None):
@@ -158,11 +180,15 @@ def check_targets(model, targets: list[str], base_name: str) -> None:
                          f"its linear modules: {', '.join(names)}")
 
 
-def attach_lora(model, lora, base_name: str):
-    """Wrap the base in a PEFT LoRA model, checking the target modules exist."""
+def attach_lora(model, lora, base_name: str, seed: int | None = None):
+    """Wrap the base in a PEFT LoRA model, checking the target modules exist. With `seed`
+    the adapter's random init (lora_A) is the seed's, so a run is repeatable."""
+    import torch
     from peft import LoraConfig, TaskType, get_peft_model
 
     check_targets(model, lora.target_modules, base_name)
+    if seed is not None:
+        torch.manual_seed(seed)
     config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora.rank, lora_alpha=lora.alpha,
                         lora_dropout=lora.dropout, target_modules=list(lora.target_modules))
     return get_peft_model(model, config)
@@ -213,15 +239,6 @@ def baseline(ctx: Context, opts: RunOptions) -> dict:
     result = _evaluate(ctx, ctx.model, "baseline", opts)
     atomic_write_json(cache, {"key": key, "result": result})
     return result
-
-
-def _seed(seed: int) -> None:
-    import random
-
-    import torch
-
-    random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def _timed(ctx: Context, name: str, fn):
@@ -288,7 +305,7 @@ def export(model, ctx: Context, report: dict, merge: bool) -> dict:
 def _new_report(ctx: Context, opts: RunOptions) -> dict:
     spec = ctx.spec
     return {"specialist": spec.name, "task": spec.task, "base": spec.base, "base_path": ctx.base_path,
-            "device": ctx.device, "local_test": opts.local_test, "baseline_only": opts.baseline_only,
+            "device": ctx.device, "world_size": ctx.world.size, "local_test": opts.local_test, "baseline_only": opts.baseline_only,
             "labels": ctx.data["labels"], "data": ctx.data["manifest"], "scoring": spec.scoring,
             "lora": spec.lora.model_dump(), "training_config": spec.training.model_dump()}
 

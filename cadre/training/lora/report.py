@@ -12,7 +12,7 @@ def render_markdown(report: dict) -> str:
     base, tuned = report["baseline"]["metrics"], report.get("finetuned", {}).get("metrics", {})
     lines = [f"# Specialist `{report['specialist']}` ({report['task']})", "",
              (f"- base: `{report['base']}` on {report['device']}"
-             f"{' (local test)' if report['local_test'] else ''}"),
+             f"{_processes(report.get('world_size', 1))}{' (local test)' if report['local_test'] else ''}"),
              f"- test examples: {report['baseline']['n']}; train examples: {report['data']['rows']['train']}", "",
              "| metric | baseline | fine-tuned | change |", "|---|---|---|---|"]
     for name, b in base.items():
@@ -36,6 +36,10 @@ def render_markdown(report: dict) -> str:
         why = "baseline-only run" if report["baseline_only"] else "gate missed"
         lines += ["", f"Adapter: not exported ({why}); an earlier adapter in this folder, if any, is unchanged"]
     return "\n".join(lines) + "\n"
+
+
+def _processes(n: int) -> str:
+    return f" x {n} processes (data-parallel)" if n > 1 else ""
 
 
 def write_report(report: dict, out: Path) -> None:

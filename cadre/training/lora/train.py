@@ -1,6 +1,7 @@
 """The train stage of the LoRA pipeline: tokenize (loss on the response only), then a
 plain loop: AdamW, warmup + cosine (or linear/constant) schedule, gradient accumulation,
-gradient clipping; bf16 autocast and gradient checkpointing on CUDA only."""
+gradient clipping; bf16 autocast and gradient checkpointing on CUDA only. Under torchrun
+each rank trains on its share of every micro-batch (distributed.py)."""
 from __future__ import annotations
 
 import math
@@ -8,6 +9,7 @@ import random
 import time
 
 from cadre.errors import CadreError
+from cadre.training.lora import distributed
 
 
 def tokenize_examples(tokenizer, examples: list[dict], system: str | None, max_length: int) -> list[dict]:
@@ -78,8 +80,11 @@ def train(model, ctx, progress: bool = True) -> dict:
     import torch
     from tqdm.auto import tqdm
 
-    cfg, tok = ctx.spec.training, ctx.tokenizer
+    cfg, tok, world = ctx.spec.training, ctx.tokenizer, ctx.world
     rows = tokenize_examples(tok, ctx.data["splits"]["train"], ctx.spec.prompt.system, cfg.max_length)
+    if cfg.batch_size < world.size:
+        raise CadreError(f"training.batch_size {cfg.batch_size} is split across {world.size} processes; "
+                         f"raise it to at least {world.size} or use fewer GPUs")
     per_step = cfg.batch_size * cfg.gradient_accumulation_steps
     total = cfg.max_steps or max(1, math.ceil(cfg.epochs * len(rows) / per_step))
     cuda = ctx.device == "cuda"
@@ -87,29 +92,63 @@ def train(model, ctx, progress: bool = True) -> dict:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
     params = [p for p in model.parameters() if p.requires_grad]
+    net = distributed.wrap(model, world)
     opt = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
     sched = _schedule(opt, cfg.lr_scheduler, math.ceil(cfg.warmup_ratio * total), total)
-    micro = _micro_batches(rows, cfg.batch_size, cfg.seed)
-    torch.manual_seed(cfg.seed)
+    micro = _micro_batches(rows, cfg.batch_size, cfg.seed)  # the same stream on every rank
+    torch.manual_seed(cfg.seed + world.rank)  # rank 0 as a single run; other ranks, other dropout
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     model.train()
     history, tokens, start = [], 0, time.perf_counter()
-    bar = tqdm(range(total), desc=f"train {ctx.spec.name}", disable=not progress, unit="step")
+    bar = tqdm(range(total), desc=f"train {ctx.spec.name}", disable=not (progress and world.is_main), unit="step")
     for _ in bar:
         loss_sum = 0.0
-        for _ in range(cfg.gradient_accumulation_steps):
-            ids, mask, labels = _collate(next(micro), tok.pad_token_id)
-            tokens += int(mask.sum())
-            loss = _micro_step(model, ids, mask, labels, ctx, cfg)
+        for i in range(cfg.gradient_accumulation_steps):
+            batch = next(micro)
+            last = i == cfg.gradient_accumulation_steps - 1
+            with _sync_grads(net, last or not world.active):
+                loss, n_tokens = _shard_step(net, batch, tok.pad_token_id, ctx, cfg)
+            tokens += n_tokens
             loss_sum += loss / cfg.gradient_accumulation_steps
+        if world.active:  # the step's loss over the whole global batch
+            loss_sum = distributed.all_sum([loss_sum], world)[0] / world.size
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
         history.append(loss_sum)
         bar.set_postfix(loss=f"{loss_sum:.3f}")
     model.eval()
     seconds = time.perf_counter() - start
-    return _train_summary(history, tokens, seconds, total, len(rows), per_step, ctx.device)
+    tokens = int(distributed.all_sum([tokens], world)[0])
+    summary = _train_summary(history, tokens, seconds, total, len(rows), per_step, ctx.device)
+    if world.active:
+        summary.update(world_size=world.size, per_device_batch=math.ceil(cfg.batch_size / world.size))
+    return summary
+
+
+def _sync_grads(net, sync: bool):
+    """DDP averages gradients on the last micro-batch of a step only (no_sync before it)."""
+    import contextlib
+
+    return contextlib.nullcontext() if sync else net.no_sync()
+
+
+def _shard_step(net, batch: list[dict], pad_id: int, ctx, cfg) -> tuple[float, int]:
+    """One micro-batch: the whole of it alone, this rank's share of it under torchrun.
+
+    A share's mean loss is rescaled to (its token sum) x N / (the micro-batch's tokens),
+    so DDP's average over N ranks is the token mean of the whole micro-batch, as alone.
+    A rank with no rows (a short last batch of an epoch) still runs one row at weight 0,
+    since DDP needs every rank's backward."""
+    world = ctx.world
+    if not world.active:
+        ids, mask, labels = _collate(batch, pad_id)
+        return _micro_step(net, ids, mask, labels, ctx, cfg), int(mask.sum())
+    mine = distributed.shard(batch, world)
+    total = sum(t != -100 for r in batch for t in r["labels"])
+    ids, mask, labels = _collate(mine or batch[:1], pad_id)
+    scale = int((labels != -100).sum()) * world.size / total if mine else 0.0
+    return _micro_step(net, ids, mask, labels, ctx, cfg, scale), int(mask.sum()) if mine else 0
 
 
 def _micro_batches(rows: list[dict], size: int, seed: int):
@@ -123,8 +162,9 @@ def _micro_batches(rows: list[dict], size: int, seed: int):
         epoch += 1
 
 
-def _micro_step(model, ids, mask, labels, ctx, cfg) -> float:
-    """Forward + backward on one micro-batch; CUDA OOM becomes a batch-size hint."""
+def _micro_step(model, ids, mask, labels, ctx, cfg, scale: float = 1.0) -> float:
+    """Forward + backward on one micro-batch (its loss times `scale`); CUDA OOM becomes a
+    batch-size hint."""
     import torch
 
     dev = ctx.device
@@ -132,6 +172,8 @@ def _micro_step(model, ids, mask, labels, ctx, cfg) -> float:
     try:
         with torch.autocast(device_type=dev, dtype=torch.bfloat16, enabled=use_bf16):
             loss = _response_loss(model, ids.to(dev), mask.to(dev), labels.to(dev))
+            if scale != 1.0:
+                loss = loss * scale
         (loss / cfg.gradient_accumulation_steps).backward()
     except torch.cuda.OutOfMemoryError:
         smaller = max(1, cfg.batch_size // 2)
