@@ -22,9 +22,5 @@ COMMAND_MODULES = (
 def register(app: typer.Typer) -> None:
     """Add the `fleet` group, with every command module's commands, to the main app."""
     for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a command module not written yet
-            if exc.name != name:
-                raise
+        importlib.import_module(name)
     app.add_typer(fleet_app, name="fleet")
