@@ -49,6 +49,22 @@ def summarize(report: dict) -> dict:
             "gate_summary": gates.get("summary"), "device": report.get("device")}
 
 
+def _data_parallel(task: dict, out: Path) -> dict:
+    """An entry asking for several GPUs: its own torchrun over the task's GPUs (Ray set
+    CUDA_VISIBLE_DEVICES to them), the recipe passed as a YAML file in the run folder."""
+    import yaml
+
+    from cadre.fsutil import atomic_write_text
+    from cadre.training.lora.distributed import relaunch
+
+    spec_file = out / "fleet-spec.yaml"
+    atomic_write_text(spec_file, yaml.safe_dump(task["spec"], sort_keys=False))
+    args = ["--output", str(out), "--quiet", "--overwrite"] + (["--local-test"] if task["local_test"] else []) + \
+        (["--max-steps", str(task["max_steps"])] if task.get("max_steps") else [])
+    relaunch(str(spec_file), int(task["gpus"]), args)
+    return json.loads((out / "report.json").read_text(encoding="utf-8"))
+
+
 def run_specialist(task: dict) -> dict:
     """Run one FleetTask (as a dict) to its report; returns the fleet row."""
     from cadre.training.lora.catalog import SpecialistSpec
@@ -63,12 +79,16 @@ def run_specialist(task: dict) -> dict:
     opts = RunOptions(local_test=task["local_test"], output=str(out), max_steps=task.get("max_steps"),
                       progress=False)
     try:
-        report = run(SpecialistSpec.model_validate(task["spec"]), opts)
+        if task["gpus"] > 1:
+            report = _data_parallel(task, out)
+        else:
+            report = run(SpecialistSpec.model_validate(task["spec"]), opts)
         row.update(status="passed", **summarize(report))
-    except GateFailed:
-        report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-        row.update(status="gate missed", **summarize(report))
-    except CadreError as exc:  # bad input: retrying cannot help
-        row.update(status="error", error=str(exc))
+    except CadreError as exc:
+        if exc.exit_code != GateFailed.exit_code:  # bad input: retrying cannot help
+            row.update(status="error", error=str(exc))
+        else:
+            report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+            row.update(status="gate missed", **summarize(report))
     row["wall_s"] = round(time.time() - started, 2)
     return row

@@ -112,3 +112,17 @@ def test_bad_input_is_one_line_and_starts_nothing(tiny_catalog, tmp_path):
     tiny_catalog.add("strict", gates={"metric": "accuracy", "finetuned_target": 1.01})
     missed = cadre(*base, "strict", "--cpus", "1")
     assert missed.returncode == 3 and "missed (fine-tuned accuracy >= 1.01" in missed.stdout
+
+
+def test_an_entry_asking_for_several_gpus_trains_data_parallel_under_torchrun(tiny_catalog, tmp_path):
+    """The fleet task's body for `resources.gpus: 2` (Ray would have set its two GPUs): a
+    real torchrun of two processes, here on the CPU with gloo."""
+    from cadre.fleet.plan import plan
+    from cadre.fleet.worker import run_specialist
+
+    tiny_catalog.add("wide", resources={"cpus": 2, "gpus": 2})
+    task = plan(["wide"], False, False, tmp_path / "fleet", tiny_catalog.dir)[0]
+    row = run_specialist(task.to_dict())
+    assert row["status"] == "passed", row
+    report = json.loads((tmp_path / "fleet" / "wide" / "report.json").read_text())
+    assert report["world_size"] == 2 and row["finetuned"] == report["finetuned"]["metrics"]["accuracy"]
