@@ -81,6 +81,9 @@ def test_malformed_and_refusing_upstreams_fail_over_and_cool_down(tmp_path, lear
         second = engine.chat(ask)
         assert second.model != "alpha" and "refused the connection" in second.reason
         assert engine.gateway.cooldowns.cooling("alpha")
+        snap = engine.metrics_snapshot()  # what /metrics shows as cadre_engine_count{kind=...}
+        assert snap["gateway_fallbacks"] == 2 and snap["gateway_cooldowns_started"] == 1
+        assert snap["gateway_models_cooling"] == 1
         third = engine.chat(ask)
         assert "failed" not in third.reason  # alpha is tried last now
         for stub in healthy.values():

@@ -5,6 +5,7 @@ feedback (with its bad inputs)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 import httpx
@@ -110,7 +111,7 @@ def test_a_500ing_upstream_hands_a_stream_to_the_next_model(client, healthy):
     assert third.model != "alpha"
 
 
-def test_a_killed_upstream_fails_over_and_only_all_failing_is_an_error(client, healthy):
+def test_a_killed_upstream_fails_over_and_only_all_failing_is_an_error(served, client, healthy):
     healthy["beta"].stop()
     answer, headers = ask(client, OTHER_PROMPT)
     assert answer.model != "beta" and "beta failed" in headers["x-cadre-route"]
@@ -121,6 +122,9 @@ def test_a_killed_upstream_fails_over_and_only_all_failing_is_an_error(client, h
         ask(client, MATH_PROMPT)
     assert err.value.status_code == 502
     assert "no candidate model could answer" in err.value.body["message"]
+    metrics = httpx.get(f"{served['server'].base}/metrics").text  # the failovers, as Prometheus sees them
+    fallbacks = re.search(r'cadre_engine_count\{kind="gateway_fallbacks"\} ([0-9.]+)', metrics)
+    assert fallbacks and float(fallbacks.group(1)) >= 4, metrics[-2000:]
 
 
 def test_every_routed_request_is_logged_and_takes_feedback(served, client, healthy):
