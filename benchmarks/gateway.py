@@ -220,8 +220,8 @@ def main() -> None:
     load1 = os.getloadavg()
     body = "\n\n".join([
         f"Train {len(train)} rows, test {len(test)} complete rows, {len(models)} stub upstreams, "
-        f"{args.workers} client threads. Load average {load0[0]:.1f} → {load1[0]:.1f} (the machine was "
-        f"shared with other engineers' jobs). Total {time.time() - started:.0f} s; live replay {live_s:.0f} s.",
+        f"{args.workers} client threads. Load average {load0[0]:.1f} → {load1[0]:.1f} on "
+        f"{os.cpu_count()} cores. Total {time.time() - started:.0f} s; live replay {live_s:.0f} s.",
         f"Default operating point (fit report): val accuracy {op['val_accuracy']:.4f} at ${op['val_cost']:.5f}, "
         f"saving {op['saving_vs_best']:.0%} against {op['best_single_model']['model']} "
         f"(val {op['best_single_model']['val_accuracy']:.4f} at ${op['best_single_model']['val_cost']:.5f}).",

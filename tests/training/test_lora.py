@@ -21,27 +21,6 @@ NEG = ["awful", "boring", "dreadful", "terrible", "tedious", "ugly", "dull", "pa
 NOUNS = ["film", "movie", "story", "plot", "cast", "script", "ending", "score", "show", "drama"]
 
 
-@pytest.fixture(scope="session")
-def tiny_base(tmp_path_factory):
-    """A 2-layer, width-64 LlamaForCausalLM with SmolLM2's tokenizer, saved to a folder."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from cadre.pretrained import resolve_base
-
-    tok = AutoTokenizer.from_pretrained(resolve_base())
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                      # a wide init: at 0.02 the logits of a width-64 model stay within about
-                      # +-1.3, so the loss could hardly fall whatever the adapter learns
-                      initializer_range=0.3,
-                      bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return str(folder)
-
-
 def _rows(n, seed):
     rng = random.Random(seed)
     out = []
