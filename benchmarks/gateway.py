@@ -242,7 +242,7 @@ def main() -> None:
     ])
     print(body)
     cmd = "python benchmarks/gateway.py" + (f" --limit {args.limit}" if args.limit else "") + (
-        " --router DIR (fitted by `cadre router fit-learned --data train.jsonl` with defaults)" if args.router else "")
+        " --router DIR" if args.router else "")
     write_section("Gateway: live RouterBench replay, failover, feedback", body, cmd)
 
 
