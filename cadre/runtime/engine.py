@@ -346,9 +346,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
             snap["requests"] = self.counts["requests"]
             snap["fallbacks"] = self.counts["fallbacks"]
             snap["counts"] = dict(self.counts)
-        snap["gateway_fallbacks"] = self.gateway.fallbacks  # each failed candidate passed over
-        snap["gateway_cooldowns_started"] = self.gateway.cooldowns.cooldowns_started
-        snap["gateway_models_cooling"] = len(self.gateway.cooldowns.snapshot())
+        snap.update(self.gateway.counts())
         return snap
 
     def close(self) -> None:

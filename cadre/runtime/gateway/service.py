@@ -83,6 +83,12 @@ class Gateway:
         except (OSError, ValueError) as exc:
             log.error("decision log %s: %s", self.log.path, exc)
 
+    def counts(self) -> dict:
+        """Failover counters for /metrics: candidates passed over, cool-downs, models cooling."""
+        return {"gateway_fallbacks": self.fallbacks,
+                "gateway_cooldowns_started": self.cooldowns.cooldowns_started,
+                "gateway_models_cooling": len(self.cooldowns.snapshot())}
+
     def request_id(self) -> str:
         """A fresh request id."""
         return new_request_id()
