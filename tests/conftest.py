@@ -120,3 +120,26 @@ def tiny_base(tmp_path_factory):
     LlamaForCausalLM(cfg).save_pretrained(folder)
     tok.save_pretrained(folder)
     return str(folder)
+
+
+SENTIMENT_POS = ["great", "wonderful", "lovely", "superb", "delightful", "brilliant", "charming", "moving"]
+SENTIMENT_NEG = ["awful", "boring", "dreadful", "terrible", "tedious", "ugly", "dull", "painful"]
+SENTIMENT_NOUNS = ["film", "movie", "story", "plot", "cast", "script", "ending", "score", "show", "drama"]
+
+
+@pytest.fixture(scope="session")
+def sentiment_csv():
+    """A writer of synthetic two-class review CSVs (`sentence,label`): write(path, n, seed)."""
+    import csv
+
+    def write(path, n, seed):
+        rng = random.Random(seed)
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            w = csv.DictWriter(f, fieldnames=["sentence", "label"])
+            w.writeheader()
+            for _ in range(n):
+                label = rng.randint(0, 1)
+                words = SENTIMENT_POS if label else SENTIMENT_NEG
+                w.writerow({"sentence": f"the {rng.choice(SENTIMENT_NOUNS)} was {rng.choice(words)} and "
+                                        f"{rng.choice(words)}", "label": label})
+    return write

@@ -1,34 +1,9 @@
 """A catalog of tiny specialists for fleet tests: a 2-layer Llama with SmolLM2's tokenizer
 as every spec's base, and a synthetic sentiment data set, so a pipeline runs in seconds."""
-import csv
-import random
 from types import SimpleNamespace
 
 import pytest
 import yaml
-
-POS = ["great", "wonderful", "lovely", "superb", "delightful", "brilliant", "charming", "moving"]
-NEG = ["awful", "boring", "dreadful", "terrible", "tedious", "ugly", "dull", "painful"]
-NOUNS = ["film", "movie", "story", "plot", "cast", "script", "ending", "score", "show", "drama"]
-
-
-def _rows(n, seed):
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        label = rng.randint(0, 1)
-        words = POS if label else NEG
-        out.append({"sentence": f"the {rng.choice(NOUNS)} was {rng.choice(words)} and {rng.choice(words)}",
-                    "label": label})
-    return out
-
-
-def _write_csv(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["sentence", "label"])
-        w.writeheader()
-        w.writerows(rows)
-
 
 def spec_dict(name, base, data, steps=8, **over):
     """One tiny sentiment specialist; `over` replaces top-level blocks."""
@@ -48,12 +23,12 @@ def spec_dict(name, base, data, steps=8, **over):
 
 
 @pytest.fixture()
-def tiny_catalog(tmp_path, tiny_base):
+def tiny_catalog(tmp_path, tiny_base, sentiment_csv):
     """A catalog folder with specialists a and b, and a writer for more."""
     data = tmp_path / "data"
     data.mkdir()
-    _write_csv(data / "train.csv", _rows(64, 1))
-    _write_csv(data / "test.csv", _rows(20, 2))
+    sentiment_csv(data / "train.csv", 64, 1)
+    sentiment_csv(data / "test.csv", 20, 2)
     folder = tmp_path / "catalog"
     folder.mkdir()
 

@@ -1,10 +1,8 @@
 """Data-parallel LoRA training: a real `torchrun --nproc_per_node 2` run on the CPU (gloo)
 through the CLI, against a single-process run of the same spec and seed; plus the
 launch decisions, which need no processes."""
-import csv
 import json
 import os
-import random
 import subprocess
 import sys
 import time
@@ -18,34 +16,11 @@ from cadre.cli.main import app
 from cadre.errors import CadreError
 from cadre.training.lora import distributed
 
-POS = ["great", "wonderful", "lovely", "superb", "delightful", "brilliant", "charming", "moving"]
-NEG = ["awful", "boring", "dreadful", "terrible", "tedious", "ugly", "dull", "painful"]
-NOUNS = ["film", "movie", "story", "plot", "cast", "script", "ending", "score", "show", "drama"]
-
-
-def _rows(n, seed):
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        label = rng.randint(0, 1)
-        words = POS if label else NEG
-        out.append({"sentence": f"the {rng.choice(NOUNS)} was {rng.choice(words)} and {rng.choice(words)}",
-                    "label": label})
-    return out
-
-
-def _write_csv(path, rows):
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        w = csv.DictWriter(f, fieldnames=["sentence", "label"])
-        w.writeheader()
-        w.writerows(rows)
-
-
-def _spec(tmp_path, base, **training):
+def _spec(tmp_path, base, write_csv, **training):
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
-    _write_csv(data / "train.csv", _rows(120, 1))
-    _write_csv(data / "test.csv", _rows(20, 2))
+    write_csv(data / "train.csv", 120, 1)
+    write_csv(data / "test.csv", 20, 2)
     spec = {
         "name": "tiny", "task": "classification", "base": base,
         "dataset": {"path": str(data), "files": {"train": "train.csv", "test": "test.csv"}, "split": "files",
@@ -80,8 +55,8 @@ def _adapter(folder):
     return load_file(str(folder / "adapter" / "adapter_model.safetensors"))
 
 
-def test_torchrun_two_processes_matches_one(tmp_path, tiny_base):
-    spec = _spec(tmp_path, tiny_base)
+def test_torchrun_two_processes_matches_one(tmp_path, tiny_base, sentiment_csv):
+    spec = _spec(tmp_path, tiny_base, sentiment_csv)
     start = time.perf_counter()
     ddp = _cli("specialist", "run", spec, "--nproc", "2", "--output", tmp_path / "ddp", "--quiet")
     one = _cli("specialist", "run", spec, "--output", tmp_path / "one", "--quiet")
@@ -112,8 +87,8 @@ def test_torchrun_two_processes_matches_one(tmp_path, tiny_base):
 
 
 @pytest.mark.slow  # a second torchrun launch (about 25 s); the equivalence test above stays in the default run
-def test_torchrun_missed_gate_is_one_line_exit_3(tmp_path, tiny_base):
-    spec = _spec(tmp_path, tiny_base, max_steps=1)
+def test_torchrun_missed_gate_is_one_line_exit_3(tmp_path, tiny_base, sentiment_csv):
+    spec = _spec(tmp_path, tiny_base, sentiment_csv, max_steps=1)
     text = spec.read_text().replace("finetuned_target: 0.0", "finetuned_target: 1.01")
     spec.write_text(text)
     res = _cli("specialist", "run", spec, "--nproc", "2", "--output", tmp_path / "run", "--quiet")
@@ -145,8 +120,8 @@ def test_process_count():
         distributed.process_count(1.5, None, 2)
 
 
-def test_spec_asking_for_more_gpus_than_present_is_one_line(tmp_path, monkeypatch):
-    spec = yaml.safe_load(_spec(tmp_path, "unused-base").read_text())
+def test_spec_asking_for_more_gpus_than_present_is_one_line(tmp_path, monkeypatch, sentiment_csv):
+    spec = yaml.safe_load(_spec(tmp_path, "unused-base", sentiment_csv).read_text())
     spec["resources"] = {"gpus": 2}
     path = tmp_path / "two.yaml"
     path.write_text(yaml.safe_dump(spec))
@@ -168,8 +143,8 @@ def test_shard_and_world_defaults():
 
 @pytest.mark.slow
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs 2 CUDA devices (nccl); scripts/gpu_check_ddp.sh")
-def test_torchrun_bf16_on_two_gpus(tmp_path, tiny_base):
-    spec = _spec(tmp_path, tiny_base, bf16=True)
+def test_torchrun_bf16_on_two_gpus(tmp_path, tiny_base, sentiment_csv):
+    spec = _spec(tmp_path, tiny_base, sentiment_csv, bf16=True)
     ddp = _cli("specialist", "run", spec, "--nproc", "2", "--output", tmp_path / "ddp", "--quiet")
     one = _cli("specialist", "run", spec, "--output", tmp_path / "one", "--quiet")
     assert ddp.returncode == 0 and one.returncode == 0, (ddp.stderr + one.stderr)[-3000:]
