@@ -38,6 +38,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     import uvicorn
 
     from cadre.server.app import create_app
+    from cadre.server.gctune import settle_heap
     from cadre.server.protocol import guard_workers, guarded_protocol
     from cadre.server.settings import ServerSettings, api_keys_from
 
@@ -69,6 +70,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     from cadre.runtime.math_sandbox import math_pool
 
     math_pool().warm()  # sympy workers import while the server starts, not on the first problem
+    settle_heap()
     # uvicorn stops accepting on SIGINT/SIGTERM and lets requests in flight finish first.
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level=log_level,
                                            timeout_graceful_shutdown=graceful_timeout,

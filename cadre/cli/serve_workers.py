@@ -11,6 +11,7 @@ def app():
     """The app of one worker process: its own engine, 1/N of the memory budget."""
     from cadre.cli.serve import _log_to_stderr, build_engine
     from cadre.server.app import create_app
+    from cadre.server.gctune import settle_heap
     from cadre.server.settings import ServerSettings
     from cadre.server.workers import ARGS_ENV, split_budget, start_gauge_refresh
 
@@ -23,4 +24,5 @@ def app():
                                  for k, v in args["settings"].items()})
     application = create_app(engine, settings)
     start_gauge_refresh(application)
+    settle_heap()
     return application

@@ -29,6 +29,7 @@ from cadre.runtime.engine_fields import ClientFields
 from cadre.runtime.engine_learned import LearnedRoutes
 from cadre.runtime.engine_tools import Cancelled, ToolCalling  # noqa: F401 (Cancelled: the API)
 from cadre.runtime.image_input import LocalImages, path_in_text
+from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.manager import ModelManager
 from cadre.runtime.plan import Plan
 from cadre.runtime.registry import ModelCapability, Registry
@@ -97,6 +98,15 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         if not self.use_routing:
             return RouteChoice(self.selector.default, 1.0, {}, "routing disabled")
         return self.selector.route(text, model)
+
+    def route_batch(self, texts: list[str], model: str = "auto") -> list[RouteChoice]:
+        """`route` for many texts with one scoring call; each choice as `route` gives it."""
+        for text in texts:
+            if not isinstance(text, str):
+                raise CadreError(f"text to route must be a string, not {type(text).__name__}")
+        if not self.use_routing:
+            return [RouteChoice(self.selector.default, 1.0, {}, "routing disabled") for _ in texts]
+        return self.selector.route_batch(list(texts), model)
 
     # ------------------------------------------------------------------ answering
     def generate(self, prompt: str, max_tokens: int = 256, temperature: float = 0.0) -> EngineResult:
@@ -270,6 +280,8 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
 
     def _tool_plan(self, choice: RouteChoice, messages, tool: str, text: str, image) -> Plan:
         reason = f"{choice.reason} → {tool}"
+        if tool in ("solve_math", "describe_image"):
+            refuse_blocking()  # both do their work here, while planning: never on the event loop
         if tool == "solve_math":
             try:
                 from cadre.runtime.math_sandbox import MathTooCostly, solve_math_safely
@@ -350,8 +362,9 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         return snap
 
     def close(self) -> None:
-        """Unload everything idle and stop background threads."""
+        """Unload everything idle, stop background threads and close the decision log."""
         self.manager.close()
+        self.gateway.close()
 
 
 class _Once:

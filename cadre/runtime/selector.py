@@ -69,24 +69,38 @@ class RouteSelector:
 
     def route(self, text: str, model: str = "auto") -> RouteChoice:
         """The route of a text, falling down the chain and saying why."""
+        return self.route_batch([text], model)[0]
+
+    def route_batch(self, texts: list[str], model: str = "auto") -> list[RouteChoice]:
+        """The routes of many texts with one scoring call (concurrent /v1/route requests
+        share one), each exactly as `route` would choose it."""
         chosen, threshold = self.parse(model)
         if chosen == "keyword":
-            return self._keyword_step(text, "", threshold)
-        names = [chosen] if chosen else self.router_models
+            return [self._keyword_step(text, "", threshold) for text in texts]
         why = ""
-        for name in names:
+        for name in [chosen] if chosen else self.router_models:
             try:
                 with self.manager.use(name, return_to_primary=False) as backend:
+                    router = getattr(backend, "router", None)
                     if self.gateway is not None and self.gateway.is_learned(name):
-                        return self.gateway.choose(name, backend.router, text, threshold if chosen else None)
-                    choice = _apply(getattr(backend, "router", None), text, threshold)
+                        return self.gateway.choose_batch(name, router, texts, threshold if chosen else None)
+                    return self._intent_batch(router, texts, threshold)
             except (BackendError, BudgetError, Overloaded) as exc:
                 why = f"{why}router {name} unavailable ({_short(exc)}) → "
-                continue
-            if choice.name != OUT_OF_SCOPE:
-                return choice
-            return self._keyword_step(text, f"{choice.reason} → ", None, choice.scores)
-        return self._keyword_step(text, why or "no router model → ", None)
+        return [self._keyword_step(text, why or "no router model → ", None) for text in texts]
+
+    def _intent_batch(self, router, texts: list[str], threshold: float | None) -> list[RouteChoice]:
+        """An intent router's decisions with its own per-route thresholds, or one threshold
+        for all; below it, the keyword rules and then the default route."""
+        if router is None:
+            raise BackendError("the intent_classification model has no router")
+        out = []
+        for text, row in zip(texts, router.score_batch(list(texts))):
+            scores = {label: float(p) for label, p in zip(router.labels, row)}
+            choice = router.decide(text, scores, threshold=threshold, chain=False)
+            out.append(choice if choice.name != OUT_OF_SCOPE
+                       else self._keyword_step(text, f"{choice.reason} → ", None, choice.scores))
+        return out
 
     def _keyword_step(self, text: str, why: str, threshold, scores=None) -> RouteChoice:
         if self.settings.keyword_fallback:

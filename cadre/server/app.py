@@ -12,12 +12,11 @@ import os
 import time
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from cadre.server import embeddings, generation
 from cadre.server.dashboard import install_api, install_pages
-from cadre.server.dashboard.traffic import note_route
-from cadre.server.hotpath import HotPathMiddleware
+from cadre.server.hotpath import HotPathMiddleware, InFlight
 from cadre.server.errors import (
     ApiError,
     install_error_handlers,
@@ -29,14 +28,13 @@ from cadre.server.feedback import feedback_routes
 from cadre.server.limits import ThreadPools, generation_threads
 from cadre.server.metrics import MetricsMiddleware, ServerMetrics
 from cadre.server.middleware import GuardMiddleware
-from cadre.server.redact import redact
+from cadre.server.route_batch import RouteBatcher
+from cadre.server.route_endpoint import RouteEndpoint
 from cadre.server.schemas import (
     ChatCompletionRequest,
     CompletionRequest,
     ModelCard,
     ModelList,
-    RouteRequest,
-    RouteResponse,
 )
 from cadre.server.settings import ServerSettings
 
@@ -47,18 +45,25 @@ routes = APIRouter()
 def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     """Build the app for one engine; all state lives on `app.state`."""
     settings = settings or ServerSettings()
-    app = FastAPI(title="cadre", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    # FastAPI's native OpenTelemetry is off: cadre has its own /metrics, and the
+    # telemetry layer cost ~5% of the event loop per request.
+    app = FastAPI(title="cadre", version="1", docs_url=None, redoc_url=None, openapi_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False})
     app.state.engine = engine
     app.state.settings = settings
     app.state.metrics = ServerMetrics()
     app.state.labels = LabelSet(engine)
     app.state.pools = ThreadPools(settings.route_threads, generation_threads(engine))
+    app.state.route_batcher = RouteBatcher(engine, app.state.pools, inline=settings.route_inline,
+                                           sizes=app.state.metrics.route_batches)
+    app.state.in_flight = InFlight()
     app.state.started = time.time()
     install_error_handlers(app)
     app.include_router(routes)
     app.include_router(embeddings.routes)
     app.include_router(feedback_routes)
-    install_api(app)  # admin, dashboard JSON and the traffic recorder (innermost middleware)
+    app.add_middleware(RouteEndpoint, state=app.state)  # POST /v1/route, below every cadre middleware
+    install_api(app)  # admin, dashboard JSON and the traffic recorder (just outside RouteEndpoint)
     if settings.dashboard:
         install_pages(app)
     # Starlette wraps in reverse order: metrics sees everything, CORS answers preflights
@@ -75,7 +80,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
                                            "x-cadre-request-id", "retry-after"])
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     # Outermost: refuses past max_in_flight before any work, and times everything.
-    app.add_middleware(HotPathMiddleware, max_in_flight=settings.max_in_flight)
+    app.add_middleware(HotPathMiddleware, max_in_flight=settings.max_in_flight, counter=app.state.in_flight)
     return app
 
 
@@ -102,20 +107,6 @@ async def completions(request: Request):
     """OpenAI text completions: one prompt, streamed or whole."""
     body = await parse_body(request, CompletionRequest)
     return await generation.complete(request, body)
-
-
-@routes.post("/v1/route")
-async def route(request: Request):
-    """The routing decision for a text or chat, without generating anything."""
-    body = await parse_body(request, RouteRequest)
-    state = request.app.state
-    choice = await call_engine(state, state.engine.route, body.text(), model=body.model)
-    state.metrics.decided(state.labels.route(choice.name), state.labels.requested(body.model))
-    note_route(choice, body.model)
-    payload = RouteResponse(route=choice.name, score=float(choice.score),
-                            scores={k: float(v) for k, v in choice.scores.items()},
-                            reason=redact(choice.reason))
-    return JSONResponse(payload.model_dump(), headers=generation.route_headers(choice.reason))
 
 
 @routes.get("/v1/models")

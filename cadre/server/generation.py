@@ -82,10 +82,12 @@ def _count(state, requested: str, answer) -> None:
 
 
 def _plan_inline(state, messages: list[dict], model: str, sampling: dict, fields: dict | None):
-    """A named model's plan made on the loop (no routing; admission only), or None when it
-    would load the model or wait in its queue, or when the client's fields need the engine
-    to fit the plan to them: the caller then plans in a worker thread."""
-    if model not in state.engine.registry or fields:
+    """A request's plan made on the loop, or None when it would load the model or wait in
+    its queue, or when the client's fields need the engine to fit the plan to them: the
+    caller then plans in a worker thread. A named model's plan is admission only; a routed
+    one (auto, router-*) is planned inline only while no other request is in flight, since
+    the router's call (a fraction of a millisecond for the nano router) then blocks nobody."""
+    if fields or (model not in state.engine.registry and not state.in_flight.alone()):
         return None
     try:
         with inline():

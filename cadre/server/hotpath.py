@@ -18,20 +18,32 @@ OVERHEAD_HEADER = b"x-cadre-overhead-ms"
 EXEMPT = frozenset({"/health", "/metrics"})  # liveness and scrapes answer even when full
 
 
+class InFlight:
+    """The number of requests this process is answering (shared with the endpoints)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def alone(self) -> bool:
+        """True when the calling request is the only one: work inline blocks nobody."""
+        return self.count <= 1
+
+
 class HotPathMiddleware:
     """Admission control and the overhead header, in one cheap layer."""
 
-    def __init__(self, app, max_in_flight: int = 512, retry_after_s: int = 1):
+    def __init__(self, app, max_in_flight: int = 512, retry_after_s: int = 1, counter: InFlight | None = None):
         self.app, self.max_in_flight = app, max_in_flight
         self.retry_after = str(retry_after_s).encode()
-        self.in_flight = 0
+        self.counter = counter or InFlight()
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         request_timing = timing.begin()
-        if self.in_flight >= self.max_in_flight and scope["path"] not in EXEMPT:
-            return await send_error(send, 429, f"the server is answering {self.in_flight} requests, "
+        counter = self.counter
+        if counter.count >= self.max_in_flight and scope["path"] not in EXEMPT:
+            return await send_error(send, 429, f"the server is answering {counter.count} requests, "
                                     f"its limit; retry later", "server_overloaded",
                                     [(b"retry-after", self.retry_after), _overhead(request_timing)])
 
@@ -40,11 +52,11 @@ class HotPathMiddleware:
                 message["headers"] = [*message.get("headers", ()), _overhead(request_timing)]
             await send(message)
 
-        self.in_flight += 1
+        counter.count += 1
         try:
             await self.app(scope, receive, timed_send)
         finally:
-            self.in_flight -= 1
+            counter.count -= 1
 
 
 def _overhead(request_timing) -> tuple[bytes, bytes]:

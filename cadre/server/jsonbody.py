@@ -58,18 +58,28 @@ def _text(value: str) -> None:
         raise _invalid("request body holds a lone UTF-16 surrogate (e.g. \\ud800), which is not text") from None
 
 
-async def read_object(request) -> dict:
-    """A request's body as a JSON object, with every check above; 400 otherwise."""
-    data = load_json(await request.body())
+def object_of(raw: bytes) -> dict:
+    """A body as a JSON object, with every check above; 400 otherwise."""
+    data = load_json(raw)
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object", None, "invalid_json")
     return data
 
 
-async def parse_body(request, model: type[BaseModel]):
-    """Read and validate a JSON body (any content type): bad JSON or fields → 400."""
-    data = await read_object(request)
+def validate(raw: bytes, model: type[BaseModel]):
+    """Parse and validate a JSON body: bad JSON or fields → 400."""
+    data = object_of(raw)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid_params(exc.errors()) from None
+
+
+async def read_object(request) -> dict:
+    """A request's body as a JSON object (see `object_of`)."""
+    return object_of(await request.body())
+
+
+async def parse_body(request, model: type[BaseModel]):
+    """Read and validate a JSON body (any content type): bad JSON or fields → 400."""
+    return validate(await request.body(), model)

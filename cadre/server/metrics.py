@@ -37,6 +37,8 @@ class ServerMetrics:
                                ["model", "requested"], registry=r)
         self.decisions = Counter("cadre_route_decisions", "Routing decisions by route and router name",
                                  ["route", "requested"], registry=r)
+        self.route_batches = Histogram("cadre_route_batch_size", "/v1/route requests scored by one router call",
+                                       buckets=(1, 2, 4, 8, 16, 32, 64), registry=r)
         # multiprocess_mode says how `serve --workers N` combines the workers' values.
         self.in_flight = Gauge("cadre_requests_in_flight", "Requests being answered", registry=r,
                                multiprocess_mode="livesum")

@@ -48,6 +48,19 @@ def test_the_log_survives_a_torn_last_line_and_checks_feedback(tmp_path):
                if i not in contents.bad_lines)
 
 
+def test_the_log_keeps_its_file_open_but_follows_a_rotation(tmp_path):
+    path = tmp_path / "log.jsonl"
+    log = DecisionLog(path)
+    log.decision({"id": "req-1", "model": "m"}, "a")
+    path.rename(tmp_path / "log.1.jsonl")  # logrotate moves it away
+    log.decision({"id": "req-2", "model": "m"}, "b")
+    path.unlink()
+    log.decision({"id": "req-3", "model": "m"}, "c")
+    log.close()
+    assert [d["id"] for d in read_log(tmp_path / "log.1.jsonl").decisions] == ["req-1"]
+    assert [d["id"] for d in read_log(path).decisions] == ["req-3"]
+
+
 def test_a_route_may_hand_its_requests_to_a_learned_router():
     from cadre.config import ProjectConfig
 

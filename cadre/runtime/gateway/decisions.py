@@ -103,6 +103,7 @@ class DecisionLog:
         self.path, self.log_prompts = Path(path), log_prompts
         self._lock = threading.Lock()
         self._known: dict[str, str] | None = None  # request id → model that answered
+        self._fd: int | None = None
         self.bad_lines = 0
 
     def _load_known(self) -> dict[str, str]:
@@ -117,14 +118,32 @@ class DecisionLog:
 
     def _append(self, record: dict) -> None:
         line = (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            if _ends_torn(fd):
-                os.write(fd, b"\n")  # end a torn line left by a crash; it stays skipped
-            os.write(fd, line)
-        finally:
+        fd = self._open()
+        if _ends_torn(fd):
+            os.write(fd, b"\n")  # end a torn line left by a crash; it stays skipped
+        os.write(fd, line)
+
+    def _open(self) -> int:
+        """The log's file, kept open between records (opening it cost more than the record);
+        reopened when the path no longer names it (rotated or deleted)."""
+        fd = self._fd
+        if fd is not None:
+            try:
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
             os.close(fd)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        return self._fd
+
+    def close(self) -> None:
+        """Close the file (a later record opens it again)."""
+        with self._lock:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                os.close(fd)
 
     def decision(self, record: dict, prompt: str) -> None:
         """Append one decision record (`id`, `time` and the prompt hash are added here)."""

@@ -109,18 +109,28 @@ def at_budget(router, budget: float):
 
 def decide(router, text: str, router_name: str, labels: dict[str, str]) -> LearnedChoice:
     """The router's own choice for `text` (as `LearnedRouter.route`), plus a failover ranking."""
+    return decide_batch(router, [text], router_name, labels)[0]
+
+
+def decide_batch(router, texts: list[str], router_name: str, labels: dict[str, str]) -> list[LearnedChoice]:
+    """`decide` for many texts with one featurising and scoring call."""
     from cadre.routing.learned.features import featurize
 
-    X = featurize([text], None, router.spec, cache=router.cache)
-    P, costs = router.predict_arrays(X, [text])  # (1, M) each
-    j = int(router.choose(P, costs)[0])
-    base = router._explain(P[0], costs[0], j)
-    order = [j] + [int(k) for k in _rank(router, P[0], costs[0]) if int(k) != j]
+    X = featurize(list(texts), None, router.spec, cache=router.cache)
+    P, costs = router.predict_arrays(X, list(texts))  # (N, M) each
     to_model = {label: labels[label] for label in router.labels}
+    return [_choice(router, router_name, to_model, p, c, int(j))
+            for p, c, j in zip(P, costs, router.choose(P, costs))]
+
+
+def _choice(router, router_name: str, to_model: dict[str, str], p: np.ndarray, costs: np.ndarray,
+            j: int) -> LearnedChoice:
+    base = router._explain(p, costs, j)
+    order = [j] + [int(k) for k in _rank(router, p, costs) if int(k) != j]
     ranking = list(dict.fromkeys(to_model[router.labels[k]] for k in order))
     return LearnedChoice(to_model[base.name], base.score, base.scores, base.reason, router=router_name,
                          ranking=ranking,
-                         costs={to_model[m]: float(c) for m, c in zip(router.labels, costs[0])},
+                         costs={to_model[m]: float(c) for m, c in zip(router.labels, costs)},
                          labels={v: k for k, v in to_model.items()})
 
 

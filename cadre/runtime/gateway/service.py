@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cadre.runtime.gateway.decisions import DecisionLog, new_request_id
 from cadre.runtime.gateway.failover import Cooldowns, FailoverBackend
-from cadre.runtime.gateway.learned import BudgetVariants, LearnedChoice, check_learned_routers, decide
+from cadre.runtime.gateway.learned import BudgetVariants, LearnedChoice, check_learned_routers, decide, decide_batch
 
 log = logging.getLogger("cadre.runtime")
 
@@ -29,6 +29,11 @@ class Gateway:
             self.log = DecisionLog(path, settings.log_prompts)
         self.fallbacks = 0
 
+    def close(self) -> None:
+        """Close the decision log's file."""
+        if self.log is not None:
+            self.log.close()
+
     def is_learned(self, name: str | None) -> bool:
         """Whether a registry model is a learned router."""
         return name in self.labels
@@ -36,6 +41,10 @@ class Gateway:
     def choose(self, name: str, router, text: str, budget: float | None) -> LearnedChoice:
         """A learned router's own decision (at `budget`'s operating point when given)."""
         return decide(self.variants.get(router, budget), text, name, self.labels[name])
+
+    def choose_batch(self, name: str, router, texts: list[str], budget: float | None) -> list[LearnedChoice]:
+        """`choose` for many texts with one featurising call."""
+        return decide_batch(self.variants.get(router, budget), texts, name, self.labels[name])
 
     def chain(self, choice: LearnedChoice, on_answer=None) -> FailoverBackend:
         """The failover backend over the choice's ranking (only the chosen model when
