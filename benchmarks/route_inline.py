@@ -51,7 +51,7 @@ def main() -> None:
     rows = [[label, mode, g.ms([r["rps"] for r in rs]), g.ms([r["p50"] for r in rs]), g.ms([r["p99"] for r in rs]),
              sum(r["errors"] for r in rs)] for (label, mode), rs in sorted(results.items())]
     body = (f"1 worker, 64 clients, {args.rounds} rounds alternating the two servers; mean ± sd over rounds. "
-            f"Load average {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores (shared machine).\n\n"
+            f"Load average {min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores.\n\n"
             + table(["router", "routing runs", "decisions/s", "p50 ms", "p99 ms", "errors"], rows))
     print(body)
     if not args.no_write:

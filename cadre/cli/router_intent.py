@@ -51,7 +51,7 @@ def train_cmd(
                                                          "texts (out-of-fold); with out-of-scope examples, or for "
                                                          "the other kinds, no thresholds (the out_of_scope class "
                                                          "decides)."),
-        max_latency_ms: float = typer.Option(2.0, help="auto: single-request p50 budget (one thread) a candidate "
+        max_latency_ms: float = typer.Option(2.0, help="auto: single-request p50 budget (CPU ms of one thread) a candidate "
                                              "must meet."),
         folds: int = typer.Option(5, help="auto: cross-validation folds (reduced to the smallest class, with a note)."),
         candidates: str = typer.Option("keyword,tfidf,fast,embedding,ensemble,nano",

@@ -309,6 +309,6 @@ def render_table(summary: dict) -> str:
         p99 = "–" if row["p99_ms"] is None else f"{row['p99_ms']:.3f}"
         mark = " ← chosen" if row["kind"] == summary["chosen"] else ("" if row["within_budget"] else " (over budget)")
         lines.append(f"{row['kind']:10} {acc:>16} {row['folds']:>5} {p50:>8} {p99:>8}  {row['note']}{mark}")
-    lines.append(f"budget: p50 ≤ {summary['max_latency_ms']} ms; {summary['folds']}-fold cross-validation; "
+    lines.append(f"budget: p50 ≤ {summary['max_latency_ms']} ms of one thread's CPU; {summary['folds']}-fold cross-validation; "
                  f"thresholds: {summary['thresholds'].get('rule', 'none')}")
     return "\n".join(lines)
