@@ -305,12 +305,12 @@ def render(out: dict, args, load_before, load_after, encode_s: float) -> str:
         "'guard drop' is the in-scope accuracy it cost on Banking77 test (accuracy without minus with it).",
         "- Latency: single `route()` calls on the Banking77 seed-0 router over test texts after 5 warm-ups, torch "
         "limited to one thread; MiniLM-based routers include encoding the text. "
-        f"Load average (1, 5, 15 min) before: {load_before}, after: {load_after} on a 2-core machine shared "
-        "with other engineers' jobs, so latency is noisy and likely pessimistic.",
+        f"Load average (1, 5, 15 min) before: {load_before}, after: {load_after} on {os.cpu_count()} cores "
+        "(timing runs after every fit has finished).",
         f"- MiniLM vectors for quality figures come from one cached batched pass ({encode_s:.0f} s encoding in "
         f"this run); train s excludes that encoding and, for auto, includes its cross-validation and the nano; "
-        f"{args.jobs} (data set, seed) tasks ran at once (whole run {args.wall_s / 60:.0f} min), so train "
-        "times are inflated by the shared machine too.",
+        f"{args.jobs} (data set, seed, row) tasks ran at once (whole run {args.wall_s / 60:.0f} min), so train "
+        "times include sharing the cores.",
     ]
     return table(headers, rows) + "\n" + "\n".join(notes)
 
