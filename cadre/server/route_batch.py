@@ -5,11 +5,22 @@ the event loop, and the next batch takes them all (up to `max_batch`). A request
 is scored at once, so one client pays nothing for this; 64 clients pay one router call
 and one thread round trip per batch instead of per request (the nano router scores a
 batch of 32 in about the time of 3 single calls).
+
+Where a batch is scored follows how long batches take: under `INLINE_BELOW_S` (the nano
+router, the keyword rules) on the event loop, since the thread round trip then costs more
+than the loop is held; slower ones (MiniLM routers, tens of ms a batch) in the route pool,
+so the loop keeps serving. A batch that would load a model or wait for one always goes to
+the pool. `--route-inline` scores every batch on the loop.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
+
+from cadre.runtime.inline import WouldBlock, inline
+
+INLINE_BELOW_S = 0.005  # the longest a batch may hold the event loop
 
 
 class RouteBatcher:
@@ -17,10 +28,11 @@ class RouteBatcher:
 
     def __init__(self, engine, pools, inline: bool = False, max_batch: int = 64, sizes=None):
         """`sizes`: a histogram observing each batch's size (the metrics' cadre_route_batch_size)."""
-        self.engine, self.pools, self.inline, self.max_batch = engine, pools, inline, max_batch
+        self.engine, self.pools, self.always_inline, self.max_batch = engine, pools, inline, max_batch
         self.sizes = sizes
         self.pending: list[tuple[str, str, asyncio.Future]] = []
         self.running = False
+        self.recent_s = float("inf")  # moving average of a batch's scoring time; unknown at first
 
     async def route(self, text: str, model: str):
         """The engine's choice for one text (its exception when routing fails)."""
@@ -35,12 +47,10 @@ class RouteBatcher:
         try:
             while self.pending:
                 batch, self.pending = self.pending[:self.max_batch], self.pending[self.max_batch:]
-                items = [(text, model) for text, model, _ in batch]
                 if self.sizes is not None:
                     self.sizes.observe(len(batch))
                 try:
-                    results = (decide(self.engine, items) if self.inline
-                               else await self.pools.run("route", decide, self.engine, items))
+                    results = await self._score([(text, model) for text, model, _ in batch])
                 except Exception as exc:  # noqa: BLE001 — the pool itself failed; every waiter hears it
                     results = [exc] * len(batch)
                 for (_, _, future), result in zip(batch, results):
@@ -52,6 +62,23 @@ class RouteBatcher:
                         future.set_result(result)
         finally:
             self.running = False
+
+    async def _score(self, items: list[tuple[str, str]]) -> list:
+        """One batch's results, on the loop when batches are quick, else in the route pool."""
+        if self.always_inline or self.recent_s < INLINE_BELOW_S:
+            try:
+                with inline():
+                    return self._timed(items)
+            except WouldBlock:
+                pass  # a model to load or to wait for: that is the pool's work
+        return await self.pools.run("route", self._timed, items)
+
+    def _timed(self, items: list[tuple[str, str]]) -> list:
+        started = time.perf_counter()
+        results = decide(self.engine, items)
+        took = time.perf_counter() - started
+        self.recent_s = took if self.recent_s == float("inf") else 0.8 * self.recent_s + 0.2 * took
+        return results
 
 
 def decide(engine, items: list[tuple[str, str]]) -> list:
@@ -65,6 +92,8 @@ def decide(engine, items: list[tuple[str, str]]) -> list:
         texts = [items[i][0] for i in indices]
         try:
             choices = engine.route_batch(texts, model=model) if len(texts) > 1 else None
+        except WouldBlock:
+            raise
         except Exception:  # noqa: BLE001 — fall back to one call per text for per-request errors
             choices = None
         for i, text, k in zip(indices, texts, range(len(texts))):
@@ -75,5 +104,7 @@ def decide(engine, items: list[tuple[str, str]]) -> list:
 def _one(engine, text: str, model: str):
     try:
         return engine.route(text, model=model)
+    except WouldBlock:
+        raise
     except Exception as exc:  # noqa: BLE001 — handed to that request's handler
         return exc

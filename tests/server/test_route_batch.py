@@ -55,6 +55,36 @@ def test_requests_that_arrive_while_one_is_scored_wait_and_share_the_next_call()
     assert engine.batches[0] == ["a"] and sorted(map(tuple, engine.batches[1:])) == [("b", "c"), ("d",)]
 
 
+def test_quick_batches_are_scored_on_the_loop_and_slow_ones_in_the_pool():
+    quick, slow = ThreadEngine(0.0), ThreadEngine(0.05)
+
+    async def run(engine):
+        batcher = RouteBatcher(engine, ThreadPools(2, 2))
+        for text in "abc":
+            assert await batcher.route(text, "auto") == f"auto:{text}"
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(run(quick))
+    assert quick.threads[0] != loop_thread and set(quick.threads[1:]) == {loop_thread}  # the first is timed in the pool
+    loop_thread = asyncio.run(run(slow))
+    assert loop_thread not in slow.threads
+
+
+class ThreadEngine:
+    """Routes after `delay` seconds, remembering which thread scored each batch."""
+
+    def __init__(self, delay: float):
+        self.delay, self.threads = delay, []
+
+    def route_batch(self, texts, model="auto"):
+        self.threads.append(threading.get_ident())
+        time.sleep(self.delay)
+        return [f"{model}:{t}" for t in texts]
+
+    def route(self, text, model="auto"):
+        return self.route_batch([text], model)[0]
+
+
 class SlowEngine:
     """Routes after 0.2 s; model "bad" fails."""
 
