@@ -107,7 +107,7 @@ class GuardedHttpToolsProtocol(_Guards, HttpToolsProtocol):
 
 
 class GuardedH11Protocol(_Guards, H11Protocol):
-    """The same guards on uvicorn's pure-Python h11 parser (`--http h11`)."""
+    """The same guards on uvicorn's pure-Python h11 parser (`guarded_protocol(..., parser="h11")`)."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         if self._refused(transport):
