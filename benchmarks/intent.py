@@ -37,11 +37,12 @@ from cadre.evaluation.intent import latency, quality  # noqa: E402
 CACHE = Path.home() / ".cache" / "cadre" / "bench_minilm"
 TARGET = 0.97
 CANDIDATES = [c for c in os.environ.get("CADRE_BENCH_AUTO_CANDIDATES", "").split(",") if c] or None
-ROWS = ("tfidf", "embedding", "ensemble", "fast", "auto")
+ROWS = ("tfidf", "embedding", "ensemble", "fast", "cascade", "auto")
 NAMES = {"tfidf": "TF-IDF + LinearSVC (baseline, `--kind tfidf`)",
          "embedding": "MiniLM + logistic regression (baseline, `--kind embedding`)",
          "ensemble": "ensemble: MiniLM ⊕ TF-IDF (`--kind ensemble`)",
          "fast": "fast: static MiniLM-distilled ⊕ TF-IDF (`--kind fast`)",
+         "cascade": "cascade: fast, then the ensemble for unsure texts (`--kind cascade`)",
          "auto": "auto (`cadre router train`, defaults: p50 ≤ 2 ms)"}
 
 
@@ -121,6 +122,10 @@ def fit(kind: str, train: Split, val: Split | None, seed: int, tmp: Path, candid
         return EmbeddingRouter.fit(train.texts, train.labels, vectors=train.vectors, **EMBEDDING_HEAD)
     if kind == "ensemble":
         return EnsembleRouter.fit(train.texts, train.labels, vectors=train.vectors)
+    if kind == "cascade":
+        from cadre.routing.intent.cascade import CascadeRouter
+
+        return CascadeRouter.fit(train.texts, train.labels, vectors=train.vectors, embed_scale=EMBED_SCALE)
     if kind == "fast":
         from cadre.encoders.static import StaticEncoder
 

@@ -14,7 +14,7 @@ import typer
 
 from cadre.cli.router import router_app
 
-KINDS = ("auto", "nano", "embedding", "keyword", "ensemble", "tfidf", "fast")
+KINDS = ("auto", "nano", "embedding", "keyword", "ensemble", "tfidf", "fast", "cascade")
 
 
 def register(app: typer.Typer) -> None:
@@ -38,8 +38,9 @@ def _threads(threads: int) -> None:
 def train_cmd(
         kind: str = typer.Option("auto", "--kind", help="auto (default: the most accurate kind by cross-validation "
                                  "on --data, or on --val, within --max-latency-ms), nano, embedding, keyword, "
-                                 "ensemble (MiniLM ⊕ TF-IDF), tfidf (TF-IDF alone) or fast (static "
-                                 "MiniLM-distilled vectors ⊕ TF-IDF)."),
+                                 "ensemble (MiniLM ⊕ TF-IDF), tfidf (TF-IDF alone), fast (static "
+                                 "MiniLM-distilled vectors ⊕ TF-IDF) or cascade (fast, and the ensemble for "
+                                 "the texts fast is unsure of)."),
         data: Optional[Path] = typer.Option(None, "--data", help="Training data (Q/A text, CSV or JSONL text,label)."),
         output: Path = typer.Option(..., "--output", help="Router folder to write."),
         val: Optional[Path] = typer.Option(None, "--val", help="Validation data: auto scores the candidates on it "
@@ -54,7 +55,7 @@ def train_cmd(
         max_latency_ms: float = typer.Option(2.0, help="auto: single-request p50 budget (CPU ms of one thread) a candidate "
                                              "must meet."),
         folds: int = typer.Option(5, help="auto: cross-validation folds (reduced to the smallest class, with a note)."),
-        candidates: str = typer.Option("keyword,tfidf,fast,embedding,ensemble,nano",
+        candidates: str = typer.Option("keyword,tfidf,fast,embedding,ensemble,cascade,nano",
                                        help="auto: comma-separated kinds to try (keyword needs --rules)."),
         per_route: bool = typer.Option(True, "--per-route/--global", help="One threshold per route (shrunk toward "
                                        "the pooled one) or one pooled threshold for all (better with few "

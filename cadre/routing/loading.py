@@ -10,7 +10,7 @@ from cadre.routing.base import LOADERS, Router
 from cadre.routing.store import FALLBACK_FILE, router_kind
 
 BUILTIN_MODULES = ("cadre.routing.intent.nano", "cadre.routing.intent.embedding", "cadre.routing.intent.keyword",
-                   "cadre.routing.intent.ensemble", "cadre.routing.learned.router")
+                   "cadre.routing.intent.ensemble", "cadre.routing.intent.cascade", "cadre.routing.learned.router")
 
 
 def register_builtins() -> None:

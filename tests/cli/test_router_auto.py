@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from cadre.data.intents import load_banking77
@@ -125,3 +126,27 @@ def test_val_replaces_cross_validation(banking):
     auto = json.loads((out / "cadre.json").read_text())["auto"]
     assert "candidates scored on --val" in auto["notes"][0] and all(r["folds"] == 1 for r in auto["table"])
     assert auto["thresholds"]["rule"].endswith("on --val") and auto["thresholds"]["in_scope_drop"] <= 0.0025
+
+
+def test_cascade_sends_only_the_unsure_texts_to_the_ensemble(banking):
+    root, train, test = banking
+    out = root / "cascade"
+    result = cli("router", "train", "--kind", "cascade", "--data", train, "--output", out)
+    assert result.returncode == 0, result.stderr
+    meta = json.loads((out / "cadre.json").read_text())
+    assert meta["router_kind"] == "cascade" and 0 <= meta["escalated_share"] <= 0.4
+    assert (out / "fast" / "cadre.json").is_file() and (out / "ensemble" / "cadre.json").is_file()
+
+    from cadre.routing import load_router
+    from cadre.routing.intent.cascade import top_gap
+
+    router = load_router(out)
+    texts = [row[0] for row in banking_rows("test")]
+    fast, slow, mixed = (np.asarray(r.score_batch(texts)) for r in (router.fast, router.slow, router))
+    unsure = top_gap(fast) < router.escalate_below
+    assert np.allclose(mixed[unsure], slow[unsure]) and np.allclose(mixed[~unsure], fast[~unsure])
+    evaluated = cli("router", "eval", out, "--data", test)
+    assert evaluated.returncode == 0, evaluated.stderr
+    (out / "cadre.json").write_text(json.dumps({**meta, "escalate_below": "x"}))
+    broken = cli("router", "eval", out, "--data", test)
+    assert broken.returncode != 0 and "escalate_below" in broken.stderr and "Traceback" not in broken.stderr

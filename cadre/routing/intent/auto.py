@@ -4,8 +4,9 @@ single-request p50 latency fits the budget.
 
 Candidates: keyword (when a rules file is given), tfidf (TF-IDF + LinearSVC), fast
 (static MiniLM-distilled token vectors ⊕ TF-IDF), embedding (MiniLM + logistic
-regression), ensemble (MiniLM ⊕ TF-IDF) and nano (distilled from the best of the others;
-scored on one fold, since each fit trains a network). Latency is timed on the first
+regression), ensemble (MiniLM ⊕ TF-IDF), cascade (fast, and the ensemble for the texts
+fast is unsure of; scored from those two rows, so it needs both) and nano (distilled from
+the best of the others; scored on one fold, since each fit trains a network). Latency is timed on the first
 fold's model, one request at a time on one thread. nano's trainer lives in
 `cadre.training`, which routing never imports, so the caller passes it in (`nano`).
 """
@@ -24,7 +25,7 @@ from cadre.labels import OUT_OF_SCOPE
 from cadre.routing.base import Router
 from cadre.routing.intent.encoders import MINILM, STATIC, make_encoder, no_vectors
 
-CANDIDATES = ("keyword", "tfidf", "fast", "embedding", "ensemble", "nano")
+CANDIDATES = ("keyword", "tfidf", "fast", "embedding", "ensemble", "cascade", "nano")
 MAX_LATENCY_MS = 2.0
 # nano(texts, labels, teacher_probs (N, C over sorted(set(labels))), folder) -> a loaded Router
 NanoTrainer = Callable[[list, list, np.ndarray, Path], Router]
@@ -66,6 +67,8 @@ def check_candidates(names: Sequence[str]) -> list[str]:
     unknown = sorted(set(names) - set(CANDIDATES))
     if unknown or not names:
         raise CadreError(f"unknown candidate kind(s) {unknown or names}; use some of {', '.join(CANDIDATES)}")
+    if "cascade" in names and not {"fast", "ensemble"} <= set(names):
+        raise CadreError("the cascade candidate is scored from the fast and ensemble rows; list both with it")
     return [c for c in CANDIDATES if c in names]
 
 
@@ -144,10 +147,15 @@ def _score_all(texts, labels, y, classes, feats, folds, candidates, options, nan
             if options.rules:
                 table.append(_keyword(texts, labels, folds, options))
             continue
-        if kind == "nano":
+        if kind in ("nano", "cascade"):
             continue
         name = MINILM if kind == "embedding" else LINEAR_KINDS[kind]
         table.append(cross_validate(kind, texts, feats[name][0], y, len(classes), folds, timer))
+    if "cascade" in candidates:
+        from cadre.routing.intent.cascade import cascade_scored
+
+        rows = {s.kind: s for s in table}
+        table.append(cascade_scored(rows["fast"], rows["ensemble"], y, folds))
     if "nano" in candidates and nano is not None:
         table.append(_nano_fold(texts, labels, y, classes, folds, table, options, nano, output))
     return table
@@ -241,6 +249,10 @@ def _final_fit(chosen, texts, labels, y, classes, feats, options, nano, output, 
     if chosen.kind == "embedding":
         x, enc = feats[MINILM]
         return EmbeddingRouter.fit(texts, labels, vectors=x, encoder=enc, **EMBEDDING_HEAD)
+    if chosen.kind == "cascade":
+        from cadre.routing.intent.cascade import CascadeRouter
+
+        return CascadeRouter.fit(texts, labels, vectors=feats[MINILM][0], embed_scale=EMBED_SCALE)
     name = LINEAR_KINDS[chosen.kind]
     x, enc = feats[name]
     router = EnsembleRouter.fit(texts, labels, vectors=x, encoder=enc, embed_scale=EMBED_SCALE if x.shape[1] else 0.0,

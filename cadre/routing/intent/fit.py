@@ -124,13 +124,14 @@ def route_names(router: Router) -> list[str]:
 def fit_light_router(kind: str, train, val_ex, output, target_precision, head: str = "logreg", mode: str = "head",
                      rules=None, default_route=None, fallback_rules=None, per_route: bool = True) -> list[str]:
     """Fit and save a router that needs no trainer (keyword, embedding, ensemble, tfidf,
-    fast), with thresholds fitted on validation data when a target is given; its labels."""
+    fast, cascade), with thresholds fitted on validation data when a target is given; its labels."""
     if kind == "keyword":
         router = fit_keyword(None if rules else train, rules)
     else:
         if val_ex is None and target_precision:
             train, val_ex = split_examples(train)
-        router = _fit_embedding_recipe(train, head, mode) if kind == "embedding" else _fit_linear(train, kind)
+        router = (_fit_embedding_recipe(train, head, mode) if kind == "embedding" else
+                  _fit_cascade(train) if kind == "cascade" else _fit_linear(train, kind))
     if val_ex and target_precision:
         calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
     router.default_route = default_route or router.default_route
@@ -146,6 +147,16 @@ def _fit_embedding_recipe(train, head: str, mode: str):
 
     recipe = {k: v for k, v in EMBEDDING_HEAD.items() if k != "head"} if head == "logreg" else {}
     return fit_embedding(train, head=head, mode=mode, **(recipe if mode == "head" else {}))
+
+
+def _fit_cascade(train):
+    """fast, then the ensemble for the texts fast is unsure of (see cadre.routing.intent.cascade)."""
+    from cadre.routing.intent.auto_cv import EMBED_SCALE
+    from cadre.routing.intent.cascade import CascadeRouter
+
+    texts, labels = texts_labels(train)
+    check_classes(labels)
+    return CascadeRouter.fit(texts, labels, embed_scale=EMBED_SCALE)
 
 
 def _fit_linear(train, kind: str = "ensemble"):
