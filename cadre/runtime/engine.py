@@ -8,7 +8,6 @@ primary that supports function calling) the primary calls the built-in tools its
 """
 from __future__ import annotations
 
-import re
 import threading
 import time
 import weakref
@@ -31,6 +30,7 @@ from cadre.runtime.engine_tools import Cancelled, ToolCalling  # noqa: F401 (Can
 from cadre.runtime.image_input import LocalImages, path_in_text
 from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.manager import ModelManager
+from cadre.runtime.messages import check_messages, last_image, target_language  # noqa: F401 (the API)
 from cadre.runtime.plan import Plan
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
@@ -38,9 +38,6 @@ from cadre.runtime.tools import Prepared, ToolBox
 from cadre.runtime.types import EngineResult, StreamHandle, Usage
 from cadre.runtime.vision import VISION_MARK
 
-ROLES = {"system", "user", "assistant", "tool"}
-_LANG = re.compile(r"\b(?:into|to|in)\s+([A-Z][a-z]+|[a-z]+ish|french|german|italian|japanese|chinese|"
-                   r"korean|russian|portuguese|dutch|greek|arabic|hindi)\b", re.IGNORECASE)
 
 
 class Engine(ClientFields, LearnedRoutes, ToolCalling):
@@ -93,11 +90,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
     # ------------------------------------------------------------------ routing
     def route(self, text: str, model: str = "auto") -> RouteChoice:
         """The route a text would take (no generation)."""
-        if not isinstance(text, str):
-            raise CadreError(f"text to route must be a string, not {type(text).__name__}")
-        if not self.use_routing:
-            return RouteChoice(self.selector.default, 1.0, {}, "routing disabled")
-        return self.selector.route(text, model)
+        return self.route_batch([text], model)[0]
 
     def route_batch(self, texts: list[str], model: str = "auto") -> list[RouteChoice]:
         """`route` for many texts with one scoring call; each choice as `route` gives it."""
@@ -377,43 +370,6 @@ class _Once:
                 return
             self.done = True
         self.fn()
-
-
-def check_messages(messages) -> None:
-    """A clear error for a malformed chat (names the message index)."""
-    if not isinstance(messages, list) or not messages:
-        raise CadreError("messages must be a non-empty list of {role, content} objects")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
-            raise CadreError(f"messages[{i}]: role must be one of {sorted(ROLES)}")
-        if not isinstance(m.get("content"), (str, list, type(None))):
-            raise CadreError(f"messages[{i}]: content must be a string or a list of parts")
-
-
-def last_image(messages: list[dict]):
-    """The image of the latest user message: an image_url part (data URL or path) or an image part."""
-    for message in reversed(messages):
-        if message.get("role") != "user":
-            continue
-        for part in message.get("content") if isinstance(message.get("content"), list) else ():
-            if not isinstance(part, dict):
-                continue
-            if part.get("type") == "image_url":
-                url = part.get("image_url", {})
-                url = url.get("url") if isinstance(url, dict) else url
-                if isinstance(url, str) and url.startswith(("http://", "https://")):
-                    raise ToolError("remote image URLs are not fetched; send the image as a base64 data URL")
-                return url
-            if part.get("type") == "image":
-                return part.get("image")
-        return None
-    return None
-
-
-def target_language(text: str) -> str:
-    """The language a translation request names ('into French'), English by default."""
-    match = _LANG.search(text)
-    return match.group(1).capitalize() if match else "English"
 
 
 __all__ = ["Engine", "ModelCapability", "Plan", "check_messages", "last_image", "message_text"]

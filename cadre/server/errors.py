@@ -22,6 +22,8 @@ _TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_f
           405: "invalid_request_error", 408: "invalid_request_error", 409: "invalid_request_error", 413: "invalid_request_error", 429: "rate_limit_error",
           500: "server_error", 502: "server_error", 503: "server_error"}
 
+HTTP_CODES = {413: "request_too_large", 405: "method_not_allowed", 408: "request_timeout"}  # error codes of HTTPExceptions
+
 
 class ApiError(Exception):
     """An error answered as OpenAI's error JSON with this status."""
@@ -101,7 +103,7 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint"
-        code = {413: "request_too_large", 405: "method_not_allowed", 408: "request_timeout"}.get(exc.status_code)
+        code = HTTP_CODES.get(exc.status_code)
         return error_response(exc.status_code, message, None, code, getattr(exc, "headers", None))
 
     @app.exception_handler(ApiError)

@@ -14,14 +14,13 @@ import json
 from starlette.exceptions import HTTPException
 
 from cadre.server.dashboard.traffic import note_route
-from cadre.server.errors import ApiError, error_body, to_api_error
+from cadre.server.errors import HTTP_CODES, ApiError, error_body, to_api_error
 from cadre.server.generation import route_headers
 from cadre.server.jsonbody import validate
 from cadre.server.redact import redact
 from cadre.server.schemas import RouteRequest
 
 ROUTE_PATH = "/v1/route"
-_HTTP_CODES = {408: "request_timeout", 413: "request_too_large"}
 
 
 class ClientGone(Exception):
@@ -49,7 +48,7 @@ class RouteEndpoint:
             payload = error_body(exc.status, exc.message, exc.param, exc.code)
         except HTTPException as exc:  # the guard's 408 or 413 while the body was read
             status, headers = exc.status_code, dict(exc.headers or {})
-            payload = error_body(status, str(exc.detail), None, _HTTP_CODES.get(status))
+            payload = error_body(status, str(exc.detail), None, HTTP_CODES.get(status))
         await send_json(send, status, payload, headers)
 
     async def decide(self, body: RouteRequest) -> tuple[dict, dict[str, str]]:
