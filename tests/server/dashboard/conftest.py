@@ -133,9 +133,12 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Headless Debian chromium driven by Playwright (no Playwright browser download)."""
+    """Headless Debian chromium driven by Playwright (no Playwright browser download).
+
+    Module scope: Playwright's sync API keeps an event loop running on the main thread
+    while it is open, so later tests' `asyncio.run` would fail if it outlived its module."""
     path = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
