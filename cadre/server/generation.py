@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import lru_cache
 from urllib.parse import quote
 
 import anyio
@@ -44,9 +45,14 @@ _READABLE = {"≥": ">=", "≤": "<=", "→": "->", "←": "<-", "…": "...", "
 def route_headers(reason: str) -> dict[str, str]:
     """The x-cadre-route header, latin-1 safe: common symbols spelled out, the rest
     percent-encoded, control characters dropped."""
+    return {"x-cadre-route": _route_header(reason)}
+
+
+@lru_cache(maxsize=4096)  # a handful of distinct reasons, one per route and score bucket
+def _route_header(reason: str) -> str:
     text = "".join(_READABLE.get(ch, ch) for ch in redact(reason))
     text = "".join(ch if 32 <= ord(ch) < 127 else ("" if ord(ch) < 32 else quote(ch)) for ch in text)
-    return {"x-cadre-route": text[:1024]}
+    return text[:1024]
 
 
 def gateway_headers(answer) -> dict[str, str]:

@@ -2,8 +2,9 @@
 router` (or `cadre router train --kind nano`), served on the CPU.
 
 Fast path: ONNX Runtime on one thread when onnxruntime is installed and the folder holds
-`model.onnx` (exported at train time, or once on first load, atomically). Otherwise the
-safetensors model runs through torch on one thread.
+`model.onnx` (exported at train time, or once on first load, atomically; the lean
+forward of `nano_graph`, which finishes only the pooled token in the last layer).
+Otherwise the safetensors model runs through torch on one thread.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ log = logging.getLogger("cadre.routing")
 ONNX_FILE = "model.onnx"
 PARITY_TOLERANCE = 1e-4
 MAX_BATCH = 64
+GRAPH_KEY = "cadre_graph"  # ONNX metadata: which forward was exported
 
 
 def onnx_available() -> bool:
@@ -135,15 +137,21 @@ def _torch_model(folder: Path):
 
 
 def _session(folder: Path, threads: int):
-    """An ONNX Runtime session, exporting model.onnx first when it is missing or stale."""
+    """An ONNX Runtime session, exporting model.onnx first when it is missing, stale or
+    from before the lean graph (exported once more, then kept)."""
     path = folder / ONNX_FILE
     weights = folder / "model.safetensors"
-    if not path.is_file() or path.stat().st_mtime < weights.stat().st_mtime:
-        try:
-            export_onnx(folder)
-        except (OSError, RuntimeError, CadreError) as exc:  # read-only folder, exporter failure
-            log.warning("%s: ONNX export failed (%s); using torch", folder, str(exc).splitlines()[0])
-            return None
+    session = None
+    if path.is_file() and path.stat().st_mtime >= weights.stat().st_mtime:
+        session = open_session(path, threads)
+        if GRAPH_KEY in session.get_modelmeta().custom_metadata_map:
+            return session
+    try:
+        export_onnx(folder)
+    except (OSError, RuntimeError, CadreError) as exc:  # read-only folder, exporter failure
+        log.warning("%s: ONNX export failed (%s); using %s", folder, str(exc).splitlines()[0],
+                    "the existing model.onnx" if session is not None else "torch")
+        return session
     return open_session(path, threads)
 
 
@@ -163,22 +171,46 @@ def open_session(path: str | Path, threads: int = 1):
 
 def export_onnx(folder: str | Path) -> Path:
     """Export the classifier to `folder/model.onnx` atomically, after a parity check
-    (ONNX vs torch logits within 1e-4) on a few sample inputs."""
+    (ONNX vs torch logits within 1e-4) on a few sample inputs. The lean graph
+    (`nano_graph`) when it covers the model and passes the check, else the generic one."""
     import torch
+
+    from cadre.routing.intent import nano_graph
 
     folder = Path(folder)
     model = _torch_model(folder)
-    wrapper = _logits_only(model).eval()
     sample = torch.randint(16, model.config.vocab_size, (2, 12))  # (B, T)
+    graphs = [("generic", _logits_only(model))]
+    if nano_graph.supports(model):
+        graphs.insert(0, (nano_graph.GRAPH, nano_graph.LeanClassifier(model)))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.", suffix=".onnx.tmp")
     os.close(fd)
     try:
-        _export(wrapper, sample, tmp)
-        check_parity(model, open_session(tmp), model.config.vocab_size, model.config.pad_token_id)
+        for i, (name, wrapper) in enumerate(graphs):
+            _export(wrapper.eval(), sample, tmp)
+            _mark(tmp, name)
+            try:
+                check_parity(model, open_session(tmp), model.config.vocab_size, model.config.pad_token_id)
+                break
+            except CadreError as exc:
+                if i == len(graphs) - 1:
+                    raise
+                log.warning("%s: the %s graph failed its parity check (%s); exporting the generic one",
+                            folder, name, exc)
         os.replace(tmp, folder / ONNX_FILE)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return folder / ONNX_FILE
+
+
+def _mark(path: str, graph: str) -> None:
+    """Record which forward the file holds, in the model's metadata."""
+    import onnx
+
+    model = onnx.load(path)
+    del model.metadata_props[:]
+    model.metadata_props.add(key=GRAPH_KEY, value=graph)
+    onnx.save(model, path)
 
 
 def _export(wrapper, sample, path: str) -> None:

@@ -15,7 +15,8 @@ from cadre.errors import CadreError
 from cadre.routing import OUT_OF_SCOPE, load_router
 from cadre.routing.intent.fit import finish_nano
 from cadre.routing.intent.keyword import DEFAULT_RULES
-from cadre.routing.intent.nano import NanoRouter, check_parity, open_session
+from cadre.routing.intent import nano_graph
+from cadre.routing.intent.nano import GRAPH_KEY, NanoRouter, _export, _logits_only, check_parity, open_session
 from tests.conftest import ROUTER_LABELS
 
 torch.set_num_threads(1)
@@ -56,6 +57,40 @@ def test_onnx_matches_torch_logits(nano_dir):
     worst = check_parity(torch_router.model, open_session(nano_dir / "model.onnx"),
                          torch_router.model.config.vocab_size, torch_router.pad)
     assert worst < 1e-4
+
+
+def _graph(path) -> str:
+    return open_session(path).get_modelmeta().custom_metadata_map.get(GRAPH_KEY, "")
+
+
+def test_export_is_the_lean_graph_and_an_older_export_is_redone_once(nano_dir, tmp_path):
+    assert _graph(nano_dir / "model.onnx") == nano_graph.GRAPH
+    folder = tmp_path / "router"
+    shutil.copytree(nano_dir, folder)
+    model = NanoRouter.load(folder, prefer_onnx=False).model
+    sample = torch.randint(16, model.config.vocab_size, (2, 12))
+    _export(_logits_only(model).eval(), sample, str(folder / "model.onnx"))  # as before the lean graph
+    assert _graph(folder / "model.onnx") == ""
+    texts = [ex.question for ex in _fresh_examples(2)]
+    before = NanoRouter.load(folder, prefer_onnx=False).logits_batch(texts)
+    router = NanoRouter.load(folder)
+    assert router.backend == "onnx" and _graph(folder / "model.onnx") == nano_graph.GRAPH
+    assert np.abs(router.logits_batch(texts) - before).max() < 1e-4
+    stamp = (folder / "model.onnx").stat().st_mtime_ns
+    NanoRouter.load(folder)
+    assert (folder / "model.onnx").stat().st_mtime_ns == stamp  # marked: not exported again
+
+
+def test_lean_graph_matches_the_model_on_left_padding_too(nano_dir):
+    model = NanoRouter.load(nano_dir, prefer_onnx=False).model
+    lean = nano_graph.LeanClassifier(model).eval()
+    ids = torch.randint(16, model.config.vocab_size, (3, 9), generator=torch.Generator().manual_seed(1))
+    mask = torch.ones_like(ids)
+    ids[0, :3], mask[0, :3] = model.config.pad_token_id, 0  # left-padded row
+    ids[1, -2:], mask[1, -2:] = model.config.pad_token_id, 0  # right-padded row
+    with torch.no_grad():
+        ref = model(input_ids=ids, attention_mask=mask).logits
+        assert (lean(ids, mask) - ref).abs().max() < 1e-4
 
 
 def test_beats_chance_clearly(nano_dir):
