@@ -72,3 +72,21 @@ def test_fast_router_saves_its_own_token_table(tmp_path):
     loaded = load_router(tmp_path / "fast")
     assert loaded.encoder_name == STATIC and loaded.route("my card is late").name == "card"
     np.testing.assert_allclose(loaded.score_batch(texts), router.score_batch(texts), atol=2e-3)  # float16 table
+
+
+def test_cascade_escalates_twice_the_share_that_suffices_out_of_fold():
+    from cadre.routing.intent.cascade import MAX_ESCALATED, choose_gap, top_gap
+
+    def fast_wrong_on(rows):  # fast-router probabilities, gaps spread evenly over [0, 1], wrong on `rows`
+        gap = np.linspace(0.0, 1.0, 1000)
+        fast = np.stack([0.5 + gap / 2, 0.5 - gap / 2], axis=1)
+        fast[rows] = fast[rows, ::-1]
+        return fast
+
+    y, slow = np.zeros(1000, dtype=int), np.tile([0.9, 0.1], (1000, 1))  # the ensemble is always right
+    fast = fast_wrong_on(slice(0, 100))  # wrong on the 10% it is least sure of
+    limit, share = choose_gap(fast, slow, y)
+    assert share == pytest.approx(0.2)  # 0.1 suffices out of fold; twice that goes on
+    assert np.mean(top_gap(fast) < limit) == pytest.approx(0.2, abs=0.002)
+    assert choose_gap(fast_wrong_on(slice(0, 250)), slow, y)[1] == MAX_ESCALATED  # 0.5 capped
+    assert choose_gap(fast_wrong_on(slice(900, 1000)), slow, y)[1] == 0.0  # sure and wrong: escalating never helps
