@@ -42,5 +42,6 @@ def confidence_features(d: np.ndarray, probs: np.ndarray, x: np.ndarray, weights
 def detector_probability(weights: dict[str, np.ndarray], feats: np.ndarray) -> np.ndarray:
     """P(in scope) from standardised confidence features: (N,)."""
     z = (feats - weights["det_mu"]) / weights["det_sd"]
-    return 1.0 / (1.0 + np.exp(-(z @ weights["det_w"] + weights["det_b"][0])))
+    logit = np.clip(z @ weights["det_w"] + weights["det_b"][0], -60.0, 60.0)  # exp() stays finite: no warning
+    return 1.0 / (1.0 + np.exp(-logit))
 
