@@ -4,6 +4,7 @@ reorganised (tests/fixtures/legacy; expected.json holds what they returned then)
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,9 @@ EXPECTED = json.loads((LEGACY / "expected.json").read_text())
 
 
 @pytest.mark.parametrize("name", ["nano_router", "learned_router"])
-def test_a_router_saved_before_the_move_routes_as_it_did(name):
-    router = load_router(LEGACY / name)
+def test_a_router_saved_before_the_move_routes_as_it_did(name, tmp_path):
+    folder = shutil.copytree(LEGACY / name, tmp_path / name)  # loading may upgrade the folder (nano's ONNX export)
+    router = load_router(folder)
     expected = EXPECTED[name]
     assert router.labels == expected["labels"]
     scores = router.score_batch(EXPECTED["texts"])
