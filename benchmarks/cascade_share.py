@@ -40,7 +40,7 @@ def in_scope(split: Split) -> Split:
 def task(name: str, seed: int) -> dict:
     import torch
 
-    from cadre.routing.intent.cascade import CascadeRouter, _probs, top_gap
+    from cadre.routing.intent.cascade import CascadeRouter, _probs, cascade_accuracy, gap_limit, top_gap
 
     torch.set_num_threads(1)
     data = load_data()
@@ -55,13 +55,12 @@ def task(name: str, seed: int) -> dict:
     fast = np.asarray(router.fast.score_batch(test.texts))
     slow = np.asarray(router.slow.score_batch(test.texts, vectors=test.vectors))
     y = np.array([router.fast.classes.index(label) for label in test.labels])
-    gap = top_gap(fast)
     out = {"name": name, "seed": seed, "fast": float((fast.argmax(1) == y).mean()),
            "ensemble": float((slow.argmax(1) == y).mean()), "chosen": router.escalated_share, "rows": {}}
     for share in (*SHARES, router.escalated_share):
-        unsure = gap < (np.quantile(gap_oof, share) if share > 0 else 0.0)
-        accuracy = np.where(unsure, slow.argmax(1) == y, fast.argmax(1) == y).mean()
-        out["rows"][share] = (float(accuracy), float(unsure.mean()))
+        limit = gap_limit(gap_oof, share)
+        out["rows"][share] = (float(cascade_accuracy(fast, slow, y, limit).mean()),
+                              float((top_gap(fast) < limit).mean()))
     print(f"{name} seed {seed}: chose {router.escalated_share}", flush=True)
     return out
 

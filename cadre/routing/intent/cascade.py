@@ -106,15 +106,15 @@ def choose_gap(fast_probs: np.ndarray, slow_probs: np.ndarray, y: np.ndarray) ->
     target = slow_ok.mean() - TOLERANCE
     best = (-1.0, 0.0)
     for share in SHARES:
-        accuracy = float(np.where(gap < _limit(gap, share), slow_ok, fast_ok).mean())
+        accuracy = float(np.where(gap < gap_limit(gap, share), slow_ok, fast_ok).mean())
         if accuracy >= target:
-            share = min(MAX_ESCALATED, SHIFT_MARGIN * float(share))
-            return _limit(gap, share), share
+            escalated = min(MAX_ESCALATED, SHIFT_MARGIN * float(share))
+            return gap_limit(gap, escalated), escalated
         best = max(best, (accuracy, -share))
-    return _limit(gap, -best[1]), -best[1]
+    return gap_limit(gap, -best[1]), -best[1]
 
 
-def _limit(gap: np.ndarray, share: float) -> float:
+def gap_limit(gap: np.ndarray, share: float) -> float:
     """The gap below which `share` of these rows fall."""
     return float(np.quantile(gap, share)) if share > 0 else 0.0
 
