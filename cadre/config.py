@@ -148,6 +148,7 @@ class GatewaySettings(_Strict):
     A model that fails `allowed_fails` times within `fail_window_s` seconds is skipped for
     `cooldown_s` seconds. Every routed request appends one record to `decision_log`
     (relative to the project file's folder); prompts are kept only with `log_prompts`.
+    With `decision_log_max_mb` a full file is moved aside (still read as part of the log).
     """
 
     failover: bool = True
@@ -155,7 +156,47 @@ class GatewaySettings(_Strict):
     fail_window_s: float = Field(60.0, gt=0)
     cooldown_s: float = Field(30.0, ge=0)
     decision_log: str | None = "runs/gateway/decisions.jsonl"
+    decision_log_max_mb: float | None = Field(None, gt=0)  # rotate the file past this size
     log_prompts: bool = False
+
+
+class Autoscaling(_Strict):
+    """Ray Serve's autoscaling for one deployment (`cadre serve --ray`): between
+    `min_replicas` and `max_replicas`, aiming at `target_ongoing_requests` per replica."""
+
+    min_replicas: int = Field(1, ge=0)
+    max_replicas: int = Field(2, ge=1)
+    target_ongoing_requests: float = Field(8.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas {self.min_replicas} is above max_replicas {self.max_replicas}")
+        return self
+
+
+class DeploymentScale(_Strict):
+    """One Ray Serve deployment: a fixed `replicas` count or `autoscaling`, and the CPUs
+    each replica reserves (0 lets replicas share a small machine)."""
+
+    replicas: int = Field(1, ge=1, le=256)
+    autoscaling: Autoscaling | None = None
+    num_cpus: float = Field(0.0, ge=0)
+    max_ongoing_requests: int = Field(64, ge=1)
+
+
+class ModelScale(DeploymentScale):
+    """The model deployment: also how many models one replica keeps loaded (None: as many
+    as the memory budget holds, from the models' estimates)."""
+
+    max_models_per_replica: int | None = Field(None, ge=1)
+
+
+class ScaleSettings(_Strict):
+    """`cadre serve --ray`: the HTTP ingress replicas and the model replicas (docs/scale.md)."""
+
+    ingress: DeploymentScale = Field(default_factory=DeploymentScale)
+    models: ModelScale = Field(default_factory=ModelScale)
 
 
 class RouteTarget(_Strict):
@@ -197,6 +238,7 @@ class ProjectConfig(_Strict):
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     router: RouterSettings = Field(default_factory=RouterSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    scale: ScaleSettings = Field(default_factory=ScaleSettings)
     routes: dict[str, RouteTarget] = Field(default_factory=dict)
     models: list[ModelEntry] = Field(min_length=1)
     base_dir: str = Field(".", exclude=True)

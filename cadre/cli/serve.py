@@ -32,6 +32,11 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           ui: Optional[bool] = typer.Option(None, "--ui/--no-ui", help="Serve the web dashboard at /ui (default: on for a loopback address or when an API key is set; the page asks for the key)."),
           runs_dir: List[Path] = typer.Option(None, "--runs-dir", help="Folder the dashboard scans for specialist reports and learned routers (repeatable; default: ./runs and runs/ beside the project file)."),
           route_inline: bool = typer.Option(False, "--route-inline", help="Make /v1/route decisions on the event loop rather than in the routing thread pool (see docs/serve.md)."),
+          ray: bool = typer.Option(False, "--ray", help="Run as a Ray Serve application: ingress and model replicas "
+                                   "from the project's scale: section (an embedded Ray on 127.0.0.1 unless --ray-address; docs/scale.md)."),
+          ray_address: Optional[str] = typer.Option(None, "--ray-address", help="With --ray: join this Ray cluster (HOST:PORT, ray://HOST:PORT or auto)."),
+          print_config: bool = typer.Option(False, "--print-config", help="With --ray: print the Serve config (the serveConfigV2 of a KubeRay RayService) and exit."),
+          cluster_config_path: Optional[str] = typer.Option(None, "--cluster-config-path", help="With --print-config: where the replicas read the project file (default: its absolute path here)."),
           log_level: str = typer.Option("info", help="uvicorn log level.")) -> None:
     """Serve chat/completions, completions, models, route, health and metrics over HTTP,
     and the web dashboard at /ui."""
@@ -49,6 +54,11 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
                               local_images=str(allow_local_images) if allow_local_images else None,
                               max_in_flight=max_in_flight, dashboard=dashboard,
                               runs_dirs=tuple(str(d) for d in runs_dir or ()), route_inline=route_inline)
+    if ray or ray_address or print_config or cluster_config_path:
+        from cadre.cli.serve_ray import serve_ray
+
+        return serve_ray(config, host, port, keys, settings, queue_size, memory_budget, log_level,
+                         ray_address, print_config, cluster_config_path, workers)
     engine = build_engine(config, queue_size, memory_budget, settings.local_images)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",

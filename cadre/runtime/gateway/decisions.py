@@ -4,6 +4,11 @@ The file is append-only. Each record is written with a single `write` of a whole
 under a lock, so concurrent requests never interleave. A crash mid-write can leave a torn
 last line: reading skips (and counts) lines that do not parse, and opening the log for
 appending first ends such a line, so the next record starts on a line of its own.
+
+One log may be several files: `cadre serve --ray` gives each ingress replica its own shard
+(`decisions-<replica>.jsonl` beside `decisions.jsonl`), and a log given `max_bytes` rotates
+its file to `<stem>-<shard>.<ms>.jsonl` when full. Readers (`read_log`, `tail`, feedback)
+take the path of the base file and read every shard with it, as one log in time order.
 """
 from __future__ import annotations
 
@@ -48,34 +53,80 @@ class LogContents:
     bad_lines: list[int] = field(default_factory=list)
 
 
-def read_log(path: str | Path) -> LogContents:
-    """Every readable record of a log; a torn or garbled line is skipped and counted."""
+def shard_paths(path: str | Path) -> list[Path]:
+    """The files of one log: the base file and its shards and rotations
+    (`<stem>-*<suffix>` in the same folder), those that exist."""
     path = Path(path)
-    if not path.is_file():
+    shards = sorted(path.parent.glob(f"{glob_escape(path.stem)}-*{glob_escape(path.suffix)}")) \
+        if path.parent.is_dir() else []
+    return [p for p in [path, *shards] if p.is_file()]
+
+
+def glob_escape(text: str) -> str:
+    """`text` with glob metacharacters taken literally."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def read_log(path: str | Path) -> LogContents:
+    """Every readable record of a log and its shards, in time order; a torn or garbled
+    line is skipped and counted."""
+    files = shard_paths(path)
+    if not files:
         raise CadreError(f"{path}: decision log not found")
     out = LogContents()
-    with path.open("rb") as f:
-        for number, raw in enumerate(f, 1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                out.bad_lines.append(number)
-                continue
-            if not isinstance(record, dict):
-                out.bad_lines.append(number)
-            elif record.get("type") == "feedback":
-                out.feedback.append(record)
-            elif record.get("type") == "decision":
-                out.decisions.append(record)
+    for file in files:
+        _read_file(file, out)
+    out.decisions.sort(key=_time)  # stable: one file's order is kept among equal times
+    out.feedback.sort(key=_time)
     return out
 
 
+def _time(record: dict) -> float:
+    value = record.get("time")
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+def _read_file(path: Path, out: LogContents, offset: int = 0) -> int:
+    """Append the records of one file (from byte `offset`) to `out`; returns the offset
+    after the last whole line read."""
+    with path.open("rb") as f:
+        f.seek(offset)
+        data = f.read()
+    end = data.rfind(b"\n") + 1 if offset else len(data)
+    for number, raw in enumerate(data[:end].splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            out.bad_lines.append(number)
+            continue
+        if not isinstance(record, dict):
+            out.bad_lines.append(number)
+        elif record.get("type") == "feedback":
+            out.feedback.append(record)
+        elif record.get("type") == "decision":
+            out.decisions.append(record)
+    return offset + end
+
+
 def tail(path: str | Path, n: int, max_bytes: int = 1 << 20) -> list[dict]:
-    """The last `n` decisions of a log, newest first, each with its latest feedback score
-    (None when none came); only the log's last `max_bytes` are read."""
-    path = Path(path)
+    """The last `n` decisions of a log (all its shards), newest first, each with its latest
+    feedback score (None when none came); only each file's last `max_bytes` are read."""
+    records = []
+    for file in shard_paths(path):
+        records.extend(_tail_records(file, max_bytes))
+    records.sort(key=_time)
+    decisions, scores = [], {}
+    for record in records:
+        if record.get("type") == "feedback":
+            scores[record.get("id")] = record.get("score")
+        elif record.get("type") == "decision":
+            decisions.append(record)
+    return [{**d, "feedback": scores.get(d.get("id"))} for d in reversed(decisions[-n:])] if n > 0 else []
+
+
+def _tail_records(path: Path, max_bytes: int) -> list[dict]:
     try:
         with path.open("rb") as f:
             start = max(0, path.stat().st_size - max_bytes)
@@ -83,42 +134,64 @@ def tail(path: str | Path, n: int, max_bytes: int = 1 << 20) -> list[dict]:
             lines = f.read().splitlines()[1 if start else 0:]  # a window's first line may be cut
     except OSError:
         return []
-    decisions, scores = [], {}
+    out = []
     for raw in lines:
         try:
             record = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             continue  # a torn line, or the cut at the start of the window
-        if isinstance(record, dict) and record.get("type") == "feedback":
-            scores[record.get("id")] = record.get("score")
-        elif isinstance(record, dict) and record.get("type") == "decision":
-            decisions.append(record)
-    return [{**d, "feedback": scores.get(d.get("id"))} for d in reversed(decisions[-n:])] if n > 0 else []
+        if isinstance(record, dict):
+            out.append(record)
+    return out
 
 
 class DecisionLog:
-    """Appends decision and feedback records to one JSONL file."""
+    """Appends decision and feedback records to one JSONL file: `path` itself, or with a
+    `shard` name its own file `<stem>-<shard><suffix>` beside it (one per ingress replica).
+    With `max_bytes`, a full file is renamed `<stem>-<shard>.<ms><suffix>` and a new one
+    begins. Feedback may name a request decided by another shard: ids are looked up in
+    every file of the log, whose new lines are read when an id is not known yet."""
 
-    def __init__(self, path: str | Path, log_prompts: bool = False):
-        self.path, self.log_prompts = Path(path), log_prompts
+    def __init__(self, path: str | Path, log_prompts: bool = False, shard: str | None = None,
+                 max_bytes: int | None = None):
+        self.base, self.log_prompts, self.max_bytes = Path(path), log_prompts, max_bytes
+        self.shard = _safe_shard(shard) if shard else None
+        self.path = self.base.with_name(f"{self.base.stem}-{self.shard}{self.base.suffix}") \
+            if self.shard else self.base
         self._lock = threading.Lock()
         self._known: dict[str, str] | None = None  # request id → model that answered
+        self._offsets: dict[Path, int] = {}   # how far each file of the log has been read
         self._fd: int | None = None
         self.bad_lines = 0
+        self.rotations = 0
 
     def _load_known(self) -> dict[str, str]:
         if self._known is None:
             self._known = {}
-            if self.path.is_file():
-                contents = read_log(self.path)
-                self.bad_lines = len(contents.bad_lines)
-                for record in contents.decisions[-MAX_KNOWN_IDS:]:
-                    self._known[record["id"]] = record.get("model")
+            self._read_new()
         return self._known
+
+    def _read_new(self) -> None:
+        """Read what every file of the log gained since the last look (ids of decisions)."""
+        for file in shard_paths(self.base) if self.shard or self.max_bytes else [self.path]:
+            if not file.is_file():
+                continue
+            out = LogContents()
+            try:
+                self._offsets[file] = _read_file(file, out, self._offsets.get(file, 0))
+            except OSError:
+                continue
+            self.bad_lines += len(out.bad_lines)
+            for record in out.decisions[-MAX_KNOWN_IDS:]:
+                self._known[record.get("id")] = record.get("model")
+        while len(self._known) > MAX_KNOWN_IDS:
+            self._known.pop(next(iter(self._known)))
 
     def _append(self, record: dict) -> None:
         line = (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
         fd = self._open()
+        if self.max_bytes and os.fstat(fd).st_size + len(line) > self.max_bytes and os.fstat(fd).st_size:
+            fd = self._rotate()
         if _ends_torn(fd):
             os.write(fd, b"\n")  # end a torn line left by a crash; it stays skipped
         os.write(fd, line)
@@ -137,6 +210,15 @@ class DecisionLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         return self._fd
+
+    def _rotate(self) -> int:
+        """Move the full file aside (it stays part of the log) and open a new one."""
+        stem = self.base.stem + (f"-{self.shard}" if self.shard else "")
+        aside = self.path.with_name(f"{stem}{'.' if self.shard else '-'}{int(time.time() * 1000)}{self.path.suffix}")
+        os.replace(self.path, aside)
+        self._offsets[aside] = self._offsets.pop(self.path, 0)
+        self.rotations += 1
+        return self._open()
 
     def close(self) -> None:
         """Close the file (a later record opens it again)."""
@@ -170,12 +252,19 @@ class DecisionLog:
         with self._lock:
             known = self._load_known()
             if request_id not in known:
+                self._read_new()  # decided by another shard since the last look?
+            if request_id not in known:
                 raise FeedbackError(f"unknown request id {request_id!r}: no decision with that id "
                                     f"in {self.path}", status=404, param="id")
             record = {"type": "feedback", "time": round(time.time(), 3), "id": request_id,
                       "score": float(score), "model": model or known[request_id]}
             self._append(record)
         return record
+
+
+def _safe_shard(name: str) -> str:
+    """A shard name usable in a file name (a replica id may hold '#' or '/')."""
+    return "".join(c if c.isalnum() or c in "._" else "_" for c in str(name))[:80]
 
 
 def _ends_torn(fd: int) -> bool:

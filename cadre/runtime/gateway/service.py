@@ -26,7 +26,8 @@ class Gateway:
         if settings.decision_log:
             path = Path(settings.decision_log).expanduser()
             path = path if path.is_absolute() else Path(config.base_dir) / path
-            self.log = DecisionLog(path, settings.log_prompts)
+            limit = int(settings.decision_log_max_mb * 1e6) if settings.decision_log_max_mb else None
+            self.log = DecisionLog(path, settings.log_prompts, max_bytes=limit)
         self.fallbacks = 0
 
     def close(self) -> None:

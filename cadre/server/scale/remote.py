@@ -1,0 +1,122 @@
+"""The seam between the ingress and the model deployment: `RemoteModel`, a backend that
+forwards generation to the model deployment's handle with the model id, so Ray Serve
+sends it to a replica that already has the model loaded.
+
+The ingress's registry lists each hosted model under this backend (device "remote": it
+holds no memory there), so the engine, its routing, gates, tools and failover work
+unchanged. A model replica that dies under a request is retried on another replica
+(`RETRY_LIMIT` times, before the first piece of a stream); `RemoteModel.retries` counts
+the retries and /metrics shows them as cadre_engine_count{kind="remote_retries"}.
+"""
+from __future__ import annotations
+
+import threading
+
+from cadre.runtime.backends.base import Backend, TextStream, register_backend
+from cadre.runtime.errors import BackendError
+
+BACKEND_NAME = "ray-serve-model"
+RETRY_LIMIT = 2
+
+
+class RemoteModel(Backend):
+    """A model of the model deployment, seen from an ingress replica."""
+
+    handle = None          # the model deployment's DeploymentHandle (one ingress per process)
+    retries = 0
+    _count_lock = threading.Lock()
+
+    def load(self) -> None:
+        """Ask the deployment to load the model (on the replica Serve picks) and learn which
+        client fields it honours."""
+        info = self._call("describe")
+        self.passthrough = frozenset(info.get("passthrough", ()))
+        self.loaded = True
+
+    def chat(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None):
+        """(text, usage, finish_reason) from the model's replica."""
+        from cadre.runtime.types import Usage
+
+        out = self._call("chat", messages, max_tokens, temperature, top_p, stop)
+        return out["text"], Usage(**out["usage"]), out["finish_reason"]
+
+    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None,
+               **fields) -> TextStream:
+        """Pieces as the model's replica writes them; the last item carries usage and the
+        finish reason."""
+        def pieces(out: TextStream):
+            from cadre.runtime.types import Usage
+
+            for attempt in range(RETRY_LIMIT + 1):
+                gen = self._handle(stream=True).stream.remote(messages, max_tokens, temperature, top_p,
+                                                              stop, fields)
+                started = False
+                try:
+                    for item in gen:
+                        if isinstance(item, dict):
+                            out.usage, out.finish_reason = Usage(**item["usage"]), item["finish_reason"]
+                            continue
+                        started = True
+                        yield item
+                        if cancel is not None and cancel.is_set():
+                            gen.cancel()
+                            out.finish_reason = "cancelled"
+                            return
+                    return
+                except Exception as exc:
+                    if started or attempt == RETRY_LIMIT or not _replica_died(exc):
+                        raise _local_error(exc) from None
+                    self._count_retry()
+        return TextStream(pieces)
+
+    # ------------------------------------------------------------------ calls
+    def _handle(self, stream: bool = False):
+        if RemoteModel.handle is None:
+            raise BackendError(f"model {self.spec.name!r}: no model deployment handle in this process")
+        return RemoteModel.handle.options(multiplexed_model_id=self.spec.name, stream=stream)
+
+    def _call(self, method: str, *args):
+        """One unary call, retried on another replica when the one it reached died."""
+        for attempt in range(RETRY_LIMIT + 1):
+            try:
+                return getattr(self._handle(), method).remote(*args).result()
+            except Exception as exc:
+                if attempt == RETRY_LIMIT or not _replica_died(exc):
+                    raise _local_error(exc) from None
+                self._count_retry()
+
+    @classmethod
+    def _count_retry(cls) -> None:
+        with cls._count_lock:
+            cls.retries += 1
+
+
+def _replica_died(exc: Exception) -> bool:
+    """Whether a call failed because the replica went away (not because the model did)."""
+    from ray import exceptions
+
+    return isinstance(exc, (exceptions.RayActorError, exceptions.ActorUnavailableError)) and \
+        not isinstance(exc, exceptions.RayTaskError)
+
+
+def _local_error(exc: Exception) -> Exception:
+    """The model replica's own error as raised there (BackendError, Overloaded, ...), so the
+    server answers it the same way; anything else becomes a BackendError."""
+    from ray import exceptions
+
+    if isinstance(exc, exceptions.RayTaskError):
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, Exception):
+            return cause
+    if isinstance(exc, BackendError):
+        return exc
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return BackendError(f"model deployment: {first[:200]}")
+
+
+def register() -> None:
+    """Register the backend (once per process)."""
+    from cadre.runtime.backends import base
+
+    if BACKEND_NAME not in base.BACKENDS:
+        register_backend(BACKEND_NAME, RemoteModel)
