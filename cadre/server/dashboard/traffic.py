@@ -111,7 +111,7 @@ def recent_decisions(state, n: int = 50) -> list[dict]:
     log = getattr(getattr(state.engine, "gateway", None), "log", None)
     if log is None:
         return entries
-    logged = tail(log.path, max(n, 500))
+    logged = tail(getattr(log, "base", log.path), max(n, 500))  # every shard of the log
     if not entries:
         return [_from_log(r) for r in logged[:n]]
     feedback = {r.get("id"): r.get("feedback") for r in logged}
