@@ -59,7 +59,10 @@ def _valid(record: dict) -> bool:
 
 def is_checkpoint(spec) -> bool:
     """A cadre checkpoint folder: the gate applies to it."""
-    return spec.backend in ("local", "onnx") and bool(spec.path) and (Path(spec.path) / "cadre.json").is_file()
+    from cadre.runtime.backends.base import elsewhere
+
+    local = spec.backend in ("local", "onnx") or elsewhere(spec.backend)  # elsewhere: served by another process
+    return local and bool(spec.path) and (Path(spec.path) / "cadre.json").is_file()
 
 
 def verdict(spec, primary: str) -> Verdict:

@@ -19,7 +19,7 @@ import threading
 import time
 import weakref
 
-from cadre.runtime.backends.base import Backend, get_backend
+from cadre.runtime.backends.base import Backend, elsewhere, get_backend
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.memory import (
@@ -66,7 +66,7 @@ class ModelManager:
     def _slot(self, spec: ModelSpec) -> Slot:
         if self.quantize_int8 and spec.backend == "local" and spec.quantization is None:
             spec = dataclasses.replace(spec, quantization="int8")
-        remote = spec.backend not in ("local", "onnx") and not spec.path
+        remote = (spec.backend not in ("local", "onnx") and not spec.path) or elsewhere(spec.backend)
         device = "remote" if remote else resolve_device(spec.device if spec.device != "auto" else self.default_device)
         if device.startswith("cuda") and spec.quantization == "int8":
             device = "cpu"  # dynamic int8 runs on the CPU
@@ -390,3 +390,4 @@ class ModelManager:
         with self._cond:
             devices = {s.device for s in self.slots.values() if s.device != "remote"}
             return {d: self._used(d) for d in sorted(devices)}
+

@@ -74,6 +74,9 @@ class Backend(ABC):
     # Request fields `stream(..., **fields)` acts on (tools, tool_choice, response_format,
     # seed, parallel_tool_calls); the engine passes a backend only the ones it names here.
     passthrough: ClassVar[frozenset[str]] = frozenset()
+    # True for a backend whose model lives in another process even when its spec has a path
+    # (the manager charges it no memory): `cadre serve --ray`'s forwarding backend.
+    elsewhere: ClassVar[bool] = False
 
     def __init__(self, spec, device: str = "cpu"):
         self.spec, self.device = spec, device
@@ -166,6 +169,11 @@ def get_backend(name: str) -> type[Backend]:
     if name not in BACKENDS:
         raise CadreError(f"unknown backend {name!r}; registered: {', '.join(sorted(BACKENDS))}")
     return BACKENDS[name]
+
+
+def elsewhere(name: str) -> bool:
+    """Whether a registered backend's models live in another process (Backend.elsewhere)."""
+    return bool(getattr(BACKENDS.get(name), "elsewhere", False))
 
 
 def backend_names() -> list[str]:

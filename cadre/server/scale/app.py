@@ -70,8 +70,8 @@ def ingress_engine(args: dict, models_handle):
     project = load_project(args)
     registry = Registry.from_config(project)
     for spec in registry:
-        if hosted(spec, project):  # no path: the ingress charges it no memory
-            registry.add(dataclasses.replace(spec, backend=remote.BACKEND_NAME, path=None, options={},
+        if hosted(spec, project):
+            registry.add(dataclasses.replace(spec, backend=remote.BACKEND_NAME, options={},
                                              quantization=None, memory_mb=None), replace=True)
     engine = Engine(project, manager=ModelManager.from_config(project, registry),
                     local_images=args["settings"].get("local_images"))

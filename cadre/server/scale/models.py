@@ -37,7 +37,8 @@ class ModelHost:
         self.manager = ModelManager.from_config(project, Registry(specs))
         self.capacity = args.get("max_models_per_replica") or project.scale.models.max_models_per_replica \
             or capacity(self.manager)
-        self.loads: Counter = Counter()
+        self.loads: Counter = Counter()    # loads per model on this replica
+        self.served: Counter = Counter()   # requests per model answered here
         self.pid = os.getpid()
         self.replica = serve.get_replica_context().replica_tag
         async def load(model_id: str):  # a plain function: Serve keeps its LRU as an attribute of it
@@ -56,14 +57,17 @@ class ModelHost:
         return Loaded(self.manager, model_id)
 
     async def describe(self) -> dict:
-        """Load the request's model; what it honours (client fields)."""
+        """Load the request's model; what it honours (client fields), and whether it is a
+        cadre Q/A checkpoint (which takes the user's text without a tool's instruction)."""
         loaded = await self.get_model(_model_id())
         backend = self.manager.slots[loaded.name].backend
-        return {"passthrough": sorted(getattr(backend, "passthrough", ()) or ())}
+        return {"passthrough": sorted(getattr(backend, "passthrough", ()) or ()),
+                "qa": getattr(backend, "encoder", None) is not None}
 
     async def chat(self, messages, max_tokens, temperature, top_p, stop) -> dict:
         """A whole answer from the request's model."""
         loaded = await self.get_model(_model_id())
+        self.served[loaded.name] += 1
         text, usage, finish = await asyncio.to_thread(loaded.chat, messages, max_tokens, temperature, top_p, stop)
         return {"text": text, "usage": dataclasses.asdict(usage), "finish_reason": finish}
 
@@ -71,6 +75,7 @@ class ModelHost:
         """Pieces of the request's model's answer; then a dict with usage and finish reason.
         A cancelled request (the client left) stops generation at the next piece."""
         loaded = await self.get_model(_model_id())
+        self.served[loaded.name] += 1
         cancel, queue, loop = threading.Event(), asyncio.Queue(), asyncio.get_running_loop()
         worker = threading.Thread(target=loaded.pump, daemon=True,
                                   args=(queue, loop, cancel, (messages, max_tokens, temperature, top_p, stop), fields))
@@ -89,6 +94,7 @@ class ModelHost:
     async def stats(self) -> dict:
         """This replica's loads per model, what it holds now, its process and capacity."""
         return {"replica": self.replica, "pid": self.pid, "capacity": self.capacity, "loads": dict(self.loads),
+                "served": dict(self.served),
                 "loaded": [s["name"] for s in self.manager.status() if s["state"] == "loaded"]}
 
 

@@ -2,10 +2,10 @@
 forwards generation to the model deployment's handle with the model id, so Ray Serve
 sends it to a replica that already has the model loaded.
 
-The ingress's registry lists each hosted model under this backend (device "remote": it
-holds no memory there), so the engine, its routing, gates, tools and failover work
+The ingress's registry lists each hosted model under this backend, path kept (score gates
+look runs up by it) and device "remote" (`elsewhere`: it holds no memory there), so the engine, its routing, gates, tools and failover work
 unchanged. A model replica that dies under a request is retried on another replica
-(`RETRY_LIMIT` times, before the first piece of a stream); `RemoteModel.retries` counts
+(`RETRY_LIMIT` times with a doubling pause, before the first piece of a stream); `RemoteModel.retries` counts
 the retries and /metrics shows them as cadre_engine_count{kind="remote_retries"}.
 """
 from __future__ import annotations
@@ -16,14 +16,18 @@ from cadre.runtime.backends.base import Backend, TextStream, register_backend
 from cadre.runtime.errors import BackendError
 
 BACKEND_NAME = "ray-serve-model"
-RETRY_LIMIT = 2
+QA_CHECKPOINT = "remote cadre Q/A checkpoint"
+RETRY_LIMIT = 4
+RETRY_BACKOFF_S = 0.25   # doubled each retry: Serve needs a moment to drop a dead replica
 
 
 class RemoteModel(Backend):
     """A model of the model deployment, seen from an ingress replica."""
 
     handle = None          # the model deployment's DeploymentHandle (one ingress per process)
+    elsewhere = True       # the manager charges it no memory here
     retries = 0
+    encoder = None
     _count_lock = threading.Lock()
 
     def load(self) -> None:
@@ -31,6 +35,8 @@ class RemoteModel(Backend):
         client fields it honours."""
         info = self._call("describe")
         self.passthrough = frozenset(info.get("passthrough", ()))
+        # the engine asks a local backend for its `encoder` to tell cadre Q/A checkpoints apart
+        self.encoder = QA_CHECKPOINT if info.get("qa") else None
         self.loaded = True
 
     def chat(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None):
@@ -66,7 +72,7 @@ class RemoteModel(Backend):
                 except Exception as exc:
                     if started or attempt == RETRY_LIMIT or not _replica_died(exc):
                         raise _local_error(exc) from None
-                    self._count_retry()
+                    self._count_retry(attempt)
         return TextStream(pieces)
 
     # ------------------------------------------------------------------ calls
@@ -83,19 +89,22 @@ class RemoteModel(Backend):
             except Exception as exc:
                 if attempt == RETRY_LIMIT or not _replica_died(exc):
                     raise _local_error(exc) from None
-                self._count_retry()
+                self._count_retry(attempt)
 
     @classmethod
-    def _count_retry(cls) -> None:
+    def _count_retry(cls, attempt: int) -> None:
+        import time
+
         with cls._count_lock:
             cls.retries += 1
+        time.sleep(RETRY_BACKOFF_S * 2 ** attempt)
 
 
 def _replica_died(exc: Exception) -> bool:
     """Whether a call failed because the replica went away (not because the model did)."""
     from ray import exceptions
 
-    return isinstance(exc, (exceptions.RayActorError, exceptions.ActorUnavailableError)) and \
+    return isinstance(exc, (exceptions.RayActorError, exceptions.WorkerCrashedError)) and \
         not isinstance(exc, exceptions.RayTaskError)
 
 

@@ -20,6 +20,21 @@ from cadre.server.scale.app import METRICS_DIR_ENV, build
 from cadre.server.scale.config import APP_NAME, INGRESS
 
 log = logging.getLogger("cadre.server")
+LOOPBACK = "127.0.0.1"
+CLUSTERS_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+def loopback_only() -> None:
+    """Keep an embedded Ray on 127.0.0.1 for this process's life. On Linux Ray turns a
+    loopback node address into the machine's routable one and binds its servers to every
+    interface; with multi-node clusters switched off (Ray's mode on macOS and Windows) the
+    node address stays 127.0.0.1 and every server binds to it. The flag is read at import,
+    so it is set on Ray's constants too; the environment carries it to Ray's processes.
+    (The same switch as cadre/fleet/cluster.py's embedded instance.)"""
+    from ray._private import ray_constants
+
+    os.environ[CLUSTERS_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def deploy(config: dict, api_keys: tuple[str, ...] = (), metrics_dir: str | None = None) -> None:
@@ -47,8 +62,10 @@ def connect(address: str | None):
     if address:
         check_reachable(address)
     else:
-        kwargs.update(_node_ip_address="127.0.0.1", include_dashboard=False,
-                      runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(_import_path())}})
+        loopback_only()
+        kwargs.update(_node_ip_address=LOOPBACK, include_dashboard=False,
+                      runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(_import_path()),
+                                                CLUSTERS_ENV: "0"}})
     try:
         return ray.init(address=address, **kwargs)
     except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -62,15 +79,16 @@ def run(config: dict, address: str | None, api_keys: tuple[str, ...] = (), ready
     import ray
     from ray import serve
 
-    connect(address)
+    info = connect(address)
+    gcs = getattr(info, "address_info", {}).get("gcs_address") or address
     metrics_dir = tempfile.mkdtemp(prefix="cadre-metrics-") if not address else None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         deploy(config, api_keys, metrics_dir)
         http = config["http_options"]
-        print(f"cadre: serving on http://{http['host']}:{http['port']} (Ray Serve, "
-              f"{'embedded Ray' if not address else address})", flush=True)
+        print(f"cadre: serving on http://{http['host']}:{http['port']} (Ray Serve; "
+              f"{'embedded ' if not address else ''}Ray at {gcs})", flush=True)
         if ready is not None:
             ready(stop)
         stop.wait()
