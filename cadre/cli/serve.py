@@ -54,12 +54,16 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
                               local_images=str(allow_local_images) if allow_local_images else None,
                               max_in_flight=max_in_flight, dashboard=dashboard,
                               runs_dirs=tuple(str(d) for d in runs_dir or ()), route_inline=route_inline)
+    engine = build_engine(config, queue_size, memory_budget, settings.local_images)
     if ray or ray_address or print_config or cluster_config_path:
         from cadre.cli.serve_ray import serve_ray
 
-        return serve_ray(config, host, port, keys, settings, queue_size, memory_budget, log_level,
+        engine.close()  # it checked the project here (one-line errors); the replicas build their own
+        if host not in LOOPBACK and not keys and not print_config:
+            typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
+                       err=True)
+        return serve_ray(engine.config, config, host, port, keys, settings, queue_size, memory_budget, log_level,
                          ray_address, print_config, cluster_config_path, workers)
-    engine = build_engine(config, queue_size, memory_budget, settings.local_images)
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
                    err=True)

@@ -10,32 +10,27 @@ import typer
 from cadre.errors import CadreError
 
 
-def serve_ray(config: Optional[Path], host: str, port: int, keys: tuple[str, ...], settings, queue_size,
+def serve_ray(project, config: Optional[Path], host: str, port: int, keys: tuple[str, ...], settings, queue_size,
               memory_budget, log_level: str, address: Optional[str], print_only: bool,
               cluster_config_path: Optional[str], workers: int) -> None:
-    """Check the project here (one-line errors before Ray starts), build the Serve config,
-    then print it or serve it."""
+    """Build the Serve config of a checked project, then print it or serve it."""
     import json
 
-    from cadre.cli.serve import LOOPBACK, build_engine
     from cadre.server.scale.config import serve_config, server_args
 
     if workers > 1:
         raise CadreError("--workers and --ray do not mix: with --ray, scale.ingress.replicas sets the processes")
     if cluster_config_path and not print_only:
         raise CadreError("--cluster-config-path only applies with --print-config")
-    engine = build_engine(config, queue_size, memory_budget, settings.local_images)  # validates; loads nothing
-    try:
-        project = engine.config
-    finally:
-        engine.close()
     where = cluster_config_path or (str(config.resolve()) if config else _found_config())
     built = serve_config(project, where, host, port, server_args(settings, queue_size, memory_budget, log_level))
     if print_only:
         typer.echo(json.dumps(built, indent=2))
         return
-    if host not in LOOPBACK and not keys:
-        typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it", err=True)
+    try:
+        from ray import serve  # noqa: F401
+    except ImportError as exc:
+        raise CadreError(f"Ray Serve is not installed ({exc}): pip install 'cadre[serve]'") from None
     from cadre.server.scale.run import run
 
     run(built, address, keys)
