@@ -105,3 +105,11 @@ def test_a_model_replica_holds_what_its_budget_holds():
         assert capacity(manager) == 2  # two of the largest (900 MB) fit 2 GB
     finally:
         manager.close()
+
+
+def test_an_unreachable_cluster_is_a_one_line_error(tmp_path):
+    result = CliRunner().invoke(app, ["serve", "--ray", "--ray-address", "127.0.0.1:1",
+                                      "--config", str(project(tmp_path, ""))])
+    assert result.exit_code == 2 and "--ray-address 127.0.0.1:1: cannot reach a Ray cluster there" in result.output, \
+        result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -60,7 +60,10 @@ def connect(address: str | None):
 
     kwargs = dict(logging_level=logging.WARNING, log_to_driver=False, namespace="cadre")
     if address:
-        check_reachable(address)
+        try:
+            check_reachable(address)
+        except CadreError as exc:  # fleet's message names its own flag
+            raise CadreError(str(exc).replace("--ray ", "--ray-address ", 1)) from None
     else:
         loopback_only()
         kwargs.update(_node_ip_address=LOOPBACK, include_dashboard=False,
