@@ -127,16 +127,21 @@ def test_metrics_add_up_every_ingress_replica(ray_served):
 
 
 def test_killing_a_model_replica_under_load_fails_no_request(ray_served):
-    """48 requests, 6 at a time; the replica holding `code` is killed (SIGKILL) after the
-    8th answer. The ingress retries on the other replica; a client retry is counted."""
+    """48 requests (32 tokens, half streamed), 6 at a time; the replica holding `code` is
+    killed (SIGKILL) after the 8th answer. The ingress retries what was in flight on the
+    other replica, resuming greedy streams after what was sent; the client retries nothing
+    (a retry would be counted and reported)."""
     import os
     import signal
 
-    asks = [dict(model="code", messages=[{"role": "user", "content": f"write a function {i}"}], max_tokens=6,
+    asks = [dict(model="code", messages=[{"role": "user", "content": f"write a function {i}"}], max_tokens=32,
                  stream=bool(i % 2)) for i in range(48)]
+    client(ray_served).chat.completions.create(**{**asks[0], "stream": False})  # `code` loaded somewhere
     victim = probe(ray_served, "holder", "code")
+    assert victim["loads"].get("code") == 1, victim  # the replica that holds it
     done, killed, lock = [0], threading.Event(), threading.Lock()
     counts = {"ok": 0, "client_retries": 0, "failed": 0}
+    why: list[str] = []
 
     def one(ask):
         for attempt in range(2):
@@ -152,15 +157,17 @@ def test_killing_a_model_replica_under_load_fails_no_request(ray_served):
                         killed.set()
                         os.kill(victim["pid"], signal.SIGKILL)
                 return
-            except (openai.APIError, AssertionError):
+            except (openai.APIError, AssertionError) as exc:
                 with lock:
                     counts["client_retries" if attempt == 0 else "failed"] += 1
+                    why.append(f"{'stream' if ask['stream'] else 'whole'}: {type(exc).__name__}: {str(exc)[:120]}")
 
     with cf.ThreadPoolExecutor(6) as pool:
         list(pool.map(one, asks))
     metrics = httpx.get(f"{ray_served.base}/metrics", timeout=30).text
     retries = [float(line.split()[-1]) for line in metrics.splitlines()
                if line.startswith('cadre_engine_count{kind="remote_retries"}')]
-    print("\nkill under load:", json.dumps({**counts, "server_retries": retries}))
-    assert killed.is_set()
+    print("\nkill under load:", json.dumps({**counts, "server_retries": retries, "client_retried_because": why}))
+    assert killed.is_set() and retries and retries[0] >= 1  # the kill hit answers in flight
     assert counts["failed"] == 0 and counts["ok"] == 48, counts
+    assert counts["client_retries"] == 0, why  # greedy answers resume on the other replica

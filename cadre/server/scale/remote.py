@@ -10,11 +10,13 @@ the retries and /metrics shows them as cadre_engine_count{kind="remote_retries"}
 """
 from __future__ import annotations
 
+import logging
 import threading
 
 from cadre.runtime.backends.base import Backend, TextStream, register_backend
 from cadre.runtime.errors import BackendError
 
+log = logging.getLogger("cadre.server")
 BACKEND_NAME = "ray-serve-model"
 QA_CHECKPOINT = "remote cadre Q/A checkpoint"
 RETRY_LIMIT = 4
@@ -49,28 +51,26 @@ class RemoteModel(Backend):
     def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None,
                **fields) -> TextStream:
         """Pieces as the model's replica writes them; the last item carries usage and the
-        finish reason."""
+        finish reason. A replica that dies mid-answer is replaced by another: before the
+        first piece always; after it only for greedy decoding (temperature 0), whose new
+        answer repeats what was sent, which is checked and skipped."""
         def pieces(out: TextStream):
-            from cadre.runtime.types import Usage
-
+            sent = ""
             for attempt in range(RETRY_LIMIT + 1):
                 gen = self._handle(stream=True).stream.remote(messages, max_tokens, temperature, top_p,
                                                               stop, fields)
-                started = False
                 try:
-                    for item in gen:
-                        if isinstance(item, dict):
-                            out.usage, out.finish_reason = Usage(**item["usage"]), item["finish_reason"]
-                            continue
-                        started = True
-                        yield item
+                    for piece in _resumed(gen, sent, out):
+                        sent += piece
+                        yield piece
                         if cancel is not None and cancel.is_set():
                             gen.cancel()
                             out.finish_reason = "cancelled"
                             return
                     return
                 except Exception as exc:
-                    if started or attempt == RETRY_LIMIT or not _replica_died(exc):
+                    resumable = not sent or temperature == 0
+                    if not resumable or attempt == RETRY_LIMIT or not _replica_died(exc):
                         raise _local_error(exc) from None
                     self._count_retry(attempt)
         return TextStream(pieces)
@@ -100,12 +100,39 @@ class RemoteModel(Backend):
         time.sleep(RETRY_BACKOFF_S * 2 ** attempt)
 
 
-def _replica_died(exc: Exception) -> bool:
-    """Whether a call failed because the replica went away (not because the model did)."""
+def _resumed(gen, sent: str, out: TextStream):
+    """The new text of an answer stream whose first `sent` characters a previous attempt
+    already gave (checked, then skipped); usage and finish reason go to `out`."""
+    from cadre.runtime.types import Usage
+
+    produced, past = "", not sent
+    for item in gen:
+        if isinstance(item, dict):
+            out.usage, out.finish_reason = Usage(**item["usage"]), item["finish_reason"]
+        elif past:
+            yield item
+        else:
+            produced += item
+            if not (sent.startswith(produced) or produced.startswith(sent)):
+                raise BackendError("the model's answer changed after its replica was replaced")
+            if len(produced) > len(sent):
+                past = True
+                yield produced[len(sent):]
+
+
+def _replica_died(exc: BaseException) -> bool:
+    """Whether a call failed because the replica went away (not because the model did):
+    Ray's actor errors, also when they arrive wrapped as a task error's cause."""
     from ray import exceptions
 
-    return isinstance(exc, (exceptions.RayActorError, exceptions.WorkerCrashedError)) and \
-        not isinstance(exc, exceptions.RayTaskError)
+    died = (exceptions.RayActorError, exceptions.WorkerCrashedError)
+    for _ in range(3):  # the error, its cause, the cause's cause
+        if isinstance(exc, died):
+            return True
+        exc = getattr(exc, "cause", None) if isinstance(exc, exceptions.RayTaskError) else None
+        if exc is None:
+            return False
+    return False
 
 
 def _local_error(exc: Exception) -> Exception:
@@ -120,6 +147,8 @@ def _local_error(exc: Exception) -> Exception:
     if isinstance(exc, BackendError):
         return exc
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    log.warning("model deployment call failed (%s, %s): %s", type(exc).__name__,
+                [c.__name__ for c in type(exc).__mro__[1:4]], first[:200])
     return BackendError(f"model deployment: {first[:200]}")
 
 
