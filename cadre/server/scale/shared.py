@@ -101,9 +101,14 @@ class SharedCooldowns:
         self._stop.set()
 
     def _set(self, cooling: dict) -> None:
+        """Merge a copy of the board: a cool-down only ends by running out, so the later end
+        wins (a refresh sent before a failure may arrive after its answer)."""
         now = self.clock()
         with self._lock:
-            self._until = {name: now + left for name, left in cooling.items()}
+            until = {name: t for name, t in self._until.items() if t > now}
+            for name, left in cooling.items():
+                until[name] = max(until.get(name, 0.0), now + left)
+            self._until = until
 
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.refresh_s):
