@@ -2,9 +2,13 @@
 
 With Debian's `bubblewrap` (`bwrap`) the program gets:
   - a read-only view of only the interpreter and its libraries (/usr), nothing of /etc,
-    /home, /root, /work or the repository; a private, size-capped /tmp as its cwd;
+    /home, /root, /work or the repository; a read-only root, /dev and /proc; the only
+    writable places are a private /tmp (its cwd) and /dev/shm, each a tmpfs capped in
+    bytes and in files, and SysV IPC with low limits (cadre.evaluation.sandbox_space), so
+    the program cannot fill the host's memory;
   - an empty environment, new user, PID, IPC, UTS, cgroup and network namespaces (no
-    network, no host AF_UNIX sockets, no other process's /proc); a PID namespace, so the
+    network, no host AF_UNIX sockets, no other process's /proc) and no nested user
+    namespace; a PID namespace, so the
     whole tree (setsid and double-forked children included) dies with the program;
   - limits on CPU time, memory, file size, open files and processes. As root it first
     drops to `nobody`, since the kernel ignores the process limit for uid 0.
@@ -33,9 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cadre.errors import CadreError
+from cadre.evaluation import sandbox_space
 
 NOBODY = 65534
-TMP_BYTES = 64 << 20          # the private /tmp holds at most this much
 FILE_BYTES = 16 << 20         # RLIMIT_FSIZE: the largest file the program may write
 EXTRA_PROCESSES = 32          # processes the program may start beyond what its uid runs
 _state = {"unsafe": False, "warned": False}
@@ -82,7 +86,7 @@ def detect() -> Isolation:
         return Isolation("none", "bubblewrap (bwrap) is not installed")
     try:
         result = _run_isolated("print(6 * 7)", timeout=20.0, memory_mb=512)
-    except OSError as exc:
+    except (OSError, subprocess.SubprocessError) as exc:
         return Isolation("none", f"bwrap cannot start: {exc}")
     if result.completed and "42" in result.output:
         return Isolation("bwrap", f"bubblewrap, python {_interpreter()}")
@@ -126,23 +130,28 @@ def run(program: str, timeout: float, memory_mb: int) -> RunResult:
 
 def _run_isolated(program: str, timeout: float, memory_mb: int) -> RunResult:
     python = _interpreter()
-    return _run_job(program, timeout, memory_mb, _bwrap_prefix(python) + [python, "-I", "-B"], "/job")
+    return _run_job(program, timeout, memory_mb, _bwrap_prefix(python) + [python, "-I", "-B"], "/job",
+                    bounded_space=True)
 
 
-def _run_job(program: str, timeout: float, memory_mb: int, prefix: list[str], job_mount: str | None) -> RunResult:
+def _run_job(program: str, timeout: float, memory_mb: int, prefix: list[str], job_mount: str | None,
+             bounded_space: bool = False) -> RunResult:
     """Write the harness and program to a job folder, run it with a token, read the verdict."""
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="cadre-judge-") as tmp:
         job = Path(tmp) / "job"
         job.mkdir()
+        if bounded_space:
+            sandbox_space.prepare(Path(tmp))
         (job / "harness.py").write_text(HARNESS, encoding="utf-8")
         (job / "program.py").write_text(program, encoding="utf-8")
         for p in (Path(tmp), job, job / "harness.py", job / "program.py"):
             p.chmod(0o755 if p.is_dir() else 0o644)  # readable after dropping to nobody
         where = job_mount or str(job)
-        cmd = [a if a != "{job}" else str(job) for a in prefix] + [f"{where}/harness.py", f"{where}/program.py"]
+        cmd = [a.replace("{root}", tmp) for a in prefix] + [f"{where}/harness.py", f"{where}/program.py"]
         with open(Path(tmp) / "output", "w+b") as out:
-            rc, timed_out = _spawn(cmd, token, out, timeout, memory_mb, cwd=tmp if job_mount is None else "/")
+            rc, timed_out = _spawn(cmd, token, out, timeout, memory_mb, cwd=tmp if job_mount is None else "/",
+                                   space_root=tmp if bounded_space else None)
             out.seek(0, os.SEEK_END)
             out.seek(max(0, out.tell() - 4000))
             text = out.read().decode("utf-8", "replace")
@@ -157,7 +166,8 @@ def _run_job(program: str, timeout: float, memory_mb: int, prefix: list[str], jo
                      rc in {-s for s in killed} | {128 + s for s in killed})
 
 
-def _spawn(cmd: list[str], token: str, out, timeout: float, memory_mb: int, cwd: str) -> tuple[int, bool]:
+def _spawn(cmd: list[str], token: str, out, timeout: float, memory_mb: int, cwd: str,
+           space_root: str | None = None) -> tuple[int, bool]:
     """Start the job in its own session, feed the token, wait; kill the group at the timeout."""
     import math
 
@@ -165,7 +175,7 @@ def _spawn(cmd: list[str], token: str, out, timeout: float, memory_mb: int, cwd:
     proc = subprocess.Popen(cmd, cwd=cwd, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                             stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
                             # preexec_fn: uid drop and rlimits must happen in the child before exec
-                            preexec_fn=_child_setup(cpu_s, memory_mb),  # noqa: PLW1509
+                            preexec_fn=_child_setup(cpu_s, memory_mb, space_root),  # noqa: PLW1509
                             start_new_session=True)
     try:
         proc.stdin.write((token + "\n").encode())
@@ -204,8 +214,9 @@ def _drop_root() -> None:
         os.setuid(NOBODY)
 
 
-def _child_setup(cpu_s: int, memory_mb: int):
-    """A preexec_fn: drop root to nobody, then set CPU, memory, file, fd and process limits."""
+def _child_setup(cpu_s: int, memory_mb: int, space_root: str | None = None):
+    """A preexec_fn: drop root to nobody, enter the bounded writable space (under bwrap),
+    then set CPU, memory, file, fd and process limits."""
     limit_uid = NOBODY if os.getuid() == 0 else os.getuid()
     nproc = _processes_of(limit_uid) + EXTRA_PROCESSES  # counted before fork: no /proc reads in the child
 
@@ -213,6 +224,12 @@ def _child_setup(cpu_s: int, memory_mb: int):
         import resource
 
         _drop_root()
+        if space_root is not None:
+            try:
+                sandbox_space.enter(space_root)
+            except OSError as exc:  # the reason lands in the job's output; exit code 126 (not run)
+                os.write(2, f"sandbox setup failed: {exc.strerror}\n".encode())
+                os._exit(126)
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
         mem = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
@@ -246,8 +263,16 @@ def _interpreter() -> str:
 
 
 def _bwrap_prefix(python: str) -> list[str]:
-    """bwrap arguments: namespaces, read-only /usr (and the interpreter's prefix), a private /tmp."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+    """bwrap arguments: namespaces, read-only /usr (and the interpreter's prefix), the bounded
+    /tmp and /dev/shm, and everything else read-only. `{root}` stands for the job's folder.
+
+    No `--unshare-ipc`: the program keeps the IPC namespace whose limits
+    sandbox_space.enter() lowered. bwrap runs as uid 0 of that user namespace, so it would
+    pass its capabilities on: `--cap-drop ALL`, and the program runs as `nobody` there.
+    """
+    args = ["bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--disable-userns", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL",
+            "--die-with-parent", "--new-session", "--clearenv",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
             "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/lib", "/lib64", "/lib32", "/sbin"):
@@ -258,6 +283,7 @@ def _bwrap_prefix(python: str) -> list[str]:
     prefix = str(Path(python).parent.parent)
     if not prefix.startswith("/usr"):
         args += ["--ro-bind", prefix, prefix]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-             "--ro-bind", "{job}", "/job", "--chdir", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev", *sandbox_space.bwrap_binds("{root}"),
+             "--ro-bind", "{root}/job", "/job", "--remount-ro", "/dev", "--remount-ro", "/proc",
+             "--remount-ro", "/", "--chdir", "/tmp"]
     return args
