@@ -14,8 +14,9 @@ from pathlib import Path
 
 from cadre.fleet.cluster import check_fits, connect, node_capacities
 from cadre.fleet.plan import FleetTask
-from cadre.fleet.state import FleetState, exit_code
+from cadre.fleet.state import KIND, FleetState, exit_code
 from cadre.fleet.worker import run_specialist
+from cadre.fsutil import mark_output
 
 
 class FleetInterrupted(Exception):
@@ -63,6 +64,7 @@ def run_fleet(tasks: list[FleetTask], folder: str | Path, address: str | None = 
               resume: bool = True, num_cpus: int | None = None, progress: bool = True) -> FleetResult:
     """Run `tasks` on Ray (a local instance when `address` is None); returns the rows."""
     order = [t.name for t in tasks]
+    mark_output(folder, KIND)  # first: a run stopped at any point is a fleet folder that a rerun resumes
     started, state = time.time(), FleetState(folder, order)
     kept = [t.name for t in tasks if resume and state.finished(t)]
     for name in kept:
