@@ -64,7 +64,6 @@ def run_fleet(tasks: list[FleetTask], folder: str | Path, address: str | None = 
               resume: bool = True, num_cpus: int | None = None, progress: bool = True) -> FleetResult:
     """Run `tasks` on Ray (a local instance when `address` is None); returns the rows."""
     order = [t.name for t in tasks]
-    mark_output(folder, KIND)  # first: a run stopped at any point is a fleet folder that a rerun resumes
     started, state = time.time(), FleetState(folder, order)
     kept = [t.name for t in tasks if resume and state.finished(t)]
     for name in kept:
@@ -78,6 +77,7 @@ def run_fleet(tasks: list[FleetTask], folder: str | Path, address: str | None = 
                            time.time() - started, kept)
     with connect(address, num_cpus) as cluster:
         check_fits(todo, node_capacities())
+        mark_output(folder, KIND)  # before any task writes: a fleet stopped at any point is resumed by a rerun
         import ray
 
         refs = {_submit(ray, t, retries): t for t in todo}
