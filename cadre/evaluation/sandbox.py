@@ -42,7 +42,7 @@ from cadre.evaluation import sandbox_space
 NOBODY = 65534
 FILE_BYTES = 16 << 20         # RLIMIT_FSIZE: the largest file the program may write
 EXTRA_PROCESSES = 32          # processes the program may start beyond what its uid runs
-_state = {"unsafe": False, "warned": False}
+_state = {"unsafe": False, "warned": False, "bounded": True}
 
 HARNESS = '''\
 import os, sys
@@ -81,16 +81,26 @@ def allow_unsafe(flag: bool = True) -> None:
 
 @functools.lru_cache(maxsize=1)
 def detect() -> Isolation:
-    """Probe once whether bwrap can start a Python here (it needs user namespaces)."""
+    """Probe once whether bwrap can start a Python here (it needs user namespaces): first
+    with the bounded writable space of sandbox_space, else (where this process may not
+    mount in a user namespace, e.g. under an AppArmor user-namespace restriction) with
+    bwrap's own size-capped tmpfs, which has no file cap; the detail says which."""
     if not shutil.which("bwrap"):
         return Isolation("none", "bubblewrap (bwrap) is not installed")
-    try:
-        result = _run_isolated("print(6 * 7)", timeout=20.0, memory_mb=512)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return Isolation("none", f"bwrap cannot start: {exc}")
-    if result.completed and "42" in result.output:
-        return Isolation("bwrap", f"bubblewrap, python {_interpreter()}")
-    return Isolation("none", f"bwrap does not work here: {result.output.strip()[-200:] or result.returncode}")
+    why = first = ""
+    for bounded in (True, False):
+        try:
+            result = _run_isolated("print(6 * 7)", timeout=20.0, memory_mb=512, bounded=bounded)
+        except (OSError, subprocess.SubprocessError) as exc:
+            why = f"bwrap cannot start: {exc}"
+        else:
+            if result.completed and "42" in result.output:
+                _state["bounded"] = bounded
+                note = "" if bounded else f"; /tmp and /dev/shm have no file cap here ({first})"
+                return Isolation("bwrap", f"bubblewrap, python {_interpreter()}{note}")
+            why = f"bwrap does not work here: {result.output.strip()[-200:] or result.returncode}"
+        first = first or why
+    return Isolation("none", why)
 
 
 def check(unsafe: bool | None = None) -> Isolation:
@@ -128,10 +138,11 @@ def run(program: str, timeout: float, memory_mb: int) -> RunResult:
     return _run_job(program, timeout, memory_mb, unshare_prefix() + [_interpreter(), "-I", "-B"], None)
 
 
-def _run_isolated(program: str, timeout: float, memory_mb: int) -> RunResult:
+def _run_isolated(program: str, timeout: float, memory_mb: int, bounded: bool | None = None) -> RunResult:
     python = _interpreter()
-    return _run_job(program, timeout, memory_mb, _bwrap_prefix(python) + [python, "-I", "-B"], "/job",
-                    bounded_space=True)
+    bounded = _state["bounded"] if bounded is None else bounded
+    return _run_job(program, timeout, memory_mb, _bwrap_prefix(python, bounded) + [python, "-I", "-B"], "/job",
+                    bounded_space=bounded)
 
 
 def _run_job(program: str, timeout: float, memory_mb: int, prefix: list[str], job_mount: str | None,
@@ -262,16 +273,18 @@ def _interpreter() -> str:
     return os.path.realpath(system) if system else base
 
 
-def _bwrap_prefix(python: str) -> list[str]:
+def _bwrap_prefix(python: str, bounded: bool = True) -> list[str]:
     """bwrap arguments: namespaces, read-only /usr (and the interpreter's prefix), the bounded
     /tmp and /dev/shm, and everything else read-only. `{root}` stands for the job's folder.
 
-    No `--unshare-ipc`: the program keeps the IPC namespace whose limits
-    sandbox_space.enter() lowered. bwrap runs as uid 0 of that user namespace, so it would
+    Bounded: no `--unshare-ipc`, so the program keeps the IPC namespace whose limits
+    sandbox_space.enter() lowered; bwrap runs as uid 0 of that user namespace, so it would
     pass its capabilities on: `--cap-drop ALL`, and the program runs as `nobody` there.
+    Otherwise bwrap's own tmpfs, capped in bytes only, and a fresh IPC namespace.
     """
-    args = ["bwrap", "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
-            "--disable-userns", "--uid", str(NOBODY), "--gid", str(NOBODY), "--cap-drop", "ALL",
+    spaces = ["--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--uid", str(NOBODY),
+              "--gid", str(NOBODY)] if bounded else ["--unshare-all"]
+    args = ["bwrap", "--unshare-user", *spaces, "--disable-userns", "--cap-drop", "ALL",
             "--die-with-parent", "--new-session", "--clearenv",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
             "--ro-bind", "/usr", "/usr"]
@@ -283,7 +296,8 @@ def _bwrap_prefix(python: str) -> list[str]:
     prefix = str(Path(python).parent.parent)
     if not prefix.startswith("/usr"):
         args += ["--ro-bind", prefix, prefix]
-    args += ["--proc", "/proc", "--dev", "/dev", *sandbox_space.bwrap_binds("{root}"),
+    writable = sandbox_space.bwrap_binds("{root}") if bounded else sandbox_space.bwrap_tmpfs()
+    args += ["--proc", "/proc", "--dev", "/dev", *writable,
              "--ro-bind", "{root}/job", "/job", "--remount-ro", "/dev", "--remount-ro", "/proc",
              "--remount-ro", "/", "--chdir", "/tmp"]
     return args

@@ -60,6 +60,14 @@ def bwrap_binds(root: str) -> list[str]:
     return args
 
 
+def bwrap_tmpfs() -> list[str]:
+    """The fallback where enter() cannot mount: bwrap's own tmpfs, capped in bytes only."""
+    args: list[str] = []
+    for space in SPACES:
+        args += ["--size", str(space.size_bytes), "--tmpfs", space.target]
+    return args
+
+
 def enter(root: str) -> None:
     """In the child, before exec: own namespaces, the bounded tmpfs mounts, lower IPC limits.
 

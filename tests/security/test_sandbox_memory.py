@@ -173,3 +173,19 @@ def test_ordinary_scratch_work_still_passes():
     ok = os.path.getsize(f.name) == 1 << 20 and len(os.listdir("/tmp")) == 501
     """
     assert judges.code(textwrap.dedent(code), "assert ok", timeout=10) == 1.0
+
+
+def test_the_fallback_without_a_bounded_space_keeps_root_read_only_and_sizes():
+    """Where this process may not mount in a user namespace, bwrap's own tmpfs are used:
+    no file cap, but the root stays read-only and /dev/shm and /tmp keep their sizes."""
+    code = textwrap.dedent(FILL.format(where="/dev/shm")) + textwrap.dedent("""
+    import os
+    try:
+        open("/pwned", "w").close(); root_writable = True
+    except OSError:
+        root_writable = False
+    print("written", written, "root", root_writable)
+    """)
+    result = sandbox._run_isolated(code, 10, 1024, bounded=False)
+    assert result.completed, result.output
+    assert "root False" in result.output and "written 8388608 " in result.output
