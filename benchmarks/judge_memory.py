@@ -46,7 +46,8 @@ ATTACKS["200,000 empty files in /tmp"] = (FILES, "assert made == 200_000")
 
 def meminfo() -> tuple[int, int]:
     """Host Shmem (tmpfs and SysV pages) and Slab (inodes, dentries), bytes."""
-    fields = dict(line.split(":", 1) for line in open("/proc/meminfo", encoding="ascii"))
+    with open("/proc/meminfo", encoding="ascii") as f:
+        fields = dict(line.split(":", 1) for line in f)
     return tuple(int(fields[k].split()[0]) * 1024 for k in ("Shmem", "Slab"))
 
 

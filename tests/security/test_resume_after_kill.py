@@ -31,7 +31,7 @@ def start(*args, cwd: Path) -> subprocess.Popen:
 
 def cadre(*args, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "cadre.cli.main", *map(str, args)], cwd=cwd, env=ENV,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=600, check=False)
 
 
 def stop_when(proc: subprocess.Popen, ready, sig: int, timeout: float = 300) -> None:

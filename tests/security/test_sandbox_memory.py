@@ -24,9 +24,10 @@ BOUND = 200 << 20  # the judge's whole writable space is ~90 MB; 200 MB leaves r
 
 
 def shmem_bytes() -> int:
-    for line in open("/proc/meminfo", encoding="ascii"):
-        if line.startswith("Shmem:"):
-            return int(line.split()[1]) * 1024
+    with open("/proc/meminfo", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("Shmem:"):
+                return int(line.split()[1]) * 1024
     raise AssertionError("no Shmem line in /proc/meminfo")
 
 
