@@ -123,7 +123,7 @@ def slow_client(kind: str):
                     break
                 sock.sendall(b"X")
         else:
-            sock.sendall(b"POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
+            sock.sendall(b"POST /v1/route HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
 
     def attack(t: Target):
         reply, held = _raw(t, send)

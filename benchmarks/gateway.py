@@ -118,6 +118,7 @@ def replay(base: str, rows: list[dict], workers: int, events=None) -> list[dict]
             answer = raw.parse()
             return {"ok": True, "model": answer.model, "correct": answer.choices[0].message.content == "correct",
                     "cost": float(raw.headers["x-cadre-cost"]), "id": raw.headers.get("x-cadre-request-id"),
+                    "token": raw.headers.get("x-cadre-feedback-token"),
                     "route": raw.headers.get("x-cadre-route", "")}
         except openai.APIError as exc:
             return {"ok": False, "error": str(exc)[:200]}
@@ -204,7 +205,7 @@ def main() -> None:
             if r["ok"] and r["id"]:
                 score = row["model_scores"].get(r["model"])
                 if score is not None:
-                    sent += httpx.post(f"{base}/v1/feedback", json={"id": r["id"], "score": score}).status_code == 200
+                    sent += httpx.post(f"{base}/v1/feedback", json={"id": r["id"], "token": r["token"], "score": score}).status_code == 200
     finally:
         proc.terminate()
         proc.wait(30)

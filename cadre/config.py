@@ -148,7 +148,8 @@ class GatewaySettings(_Strict):
     A model that fails `allowed_fails` times within `fail_window_s` seconds is skipped for
     `cooldown_s` seconds. Every routed request appends one record to `decision_log`
     (relative to the project file's folder); prompts are kept only with `log_prompts`.
-    With `decision_log_max_mb` a full file is moved aside (still read as part of the log).
+    The log rotates when it would pass `decision_log_max_size` (null: never), keeping
+    `decision_log_keep` older files (decisions.jsonl.1 ... .N).
     """
 
     failover: bool = True
@@ -156,8 +157,20 @@ class GatewaySettings(_Strict):
     fail_window_s: float = Field(60.0, gt=0)
     cooldown_s: float = Field(30.0, ge=0)
     decision_log: str | None = "runs/gateway/decisions.jsonl"
-    decision_log_max_mb: float | None = Field(None, gt=0)  # rotate the file past this size
     log_prompts: bool = False
+    decision_log_max_size: int | str | None = "64MB"
+    decision_log_keep: int = Field(4, ge=0, le=1000)
+
+    @field_validator("decision_log_max_size")
+    @classmethod
+    def _log_size(cls, value):
+        if value is not None:
+            parse_size(value)
+        return value
+
+    def log_max_bytes(self) -> int | None:
+        """The decision log's rotation size in bytes (None: it never rotates)."""
+        return None if self.decision_log_max_size is None else parse_size(self.decision_log_max_size)
 
 
 class Autoscaling(_Strict):

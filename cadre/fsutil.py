@@ -74,17 +74,46 @@ def _key(path: Path) -> str:
     return os.path.abspath(path)
 
 
+MARKER = ".cadre-output.json"  # {"type": KIND}: written before anything else in a resumable output
+
+
 def cadre_kind(path: str | Path) -> str | None:
-    """The kind of cadre folder at `path` (cadre.json's type, with router_kind), else None."""
+    """The kind of cadre folder at `path` (cadre.json's type, with router_kind; else the
+    output marker's type), else None."""
     meta = Path(path) / "cadre.json"
     try:
         data = json.loads(meta.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        markers = ("report.json", "baseline.json", "adapter/cadre.json")  # a `cadre specialist run` folder
-        return "specialist-run" if any((Path(path) / m).is_file() for m in markers) else None
+        data = _read_marker(Path(path))
+        if data is None:
+            markers = ("report.json", "baseline.json", "adapter/cadre.json")  # a `cadre specialist run` folder
+            return "specialist-run" if any((Path(path) / m).is_file() for m in markers) else None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         return None
     return f"{data['type']}:{data['router_kind']}" if data.get("router_kind") else data["type"]
+
+
+def _read_marker(path: Path) -> dict | None:
+    try:
+        data = json.loads((path / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def mark_output(path: str | Path, kind: str) -> Path:
+    """Mark `path` as a cadre output of `kind` before the run writes anything else in it.
+
+    A run stopped at any point (SIGTERM, SIGKILL, power loss) then leaves a folder that
+    claim_output() recognises, so rerunning the same command resumes in it instead of
+    refusing "a folder that is not cadre's". The marker is written atomically and kept
+    when it is already there.
+    """
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if _read_marker(path) is None:
+        atomic_write_json(path / MARKER, {"type": kind})
+    return path
 
 
 def claim_output(path: str | Path, kinds: tuple[str, ...] = (), *, overwrite: bool = False,

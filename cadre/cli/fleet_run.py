@@ -1,6 +1,7 @@
 """`cadre fleet run` and `cadre fleet report`."""
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import List, Optional
 
@@ -42,6 +43,7 @@ def run_cmd(
     from cadre.training.lora.catalog import CATALOG_DIR
 
     claim_output(output, (KIND,), overwrite=overwrite, resume=True)
+    _sigterm_as_ctrl_c()
     tasks = plan(list(specs or []), run_all, local_test, output, catalog_dir or CATALOG_DIR, max_steps)
     _check_judges(tasks)
     try:
@@ -70,6 +72,15 @@ def report_cmd(output: Path = typer.Option(Path("runs/fleet"), "--output", help=
     if not rows:
         raise CadreError(f"{output}: no fleet report here (run `cadre fleet run` first)")
     typer.echo(render(rows))
+
+
+def _sigterm_as_ctrl_c() -> None:
+    """SIGTERM (a scheduler, `kill`, a closed session) stops the fleet as Ctrl-C does:
+    tasks cancelled, finished rows saved, Ray shut down, exit 130; a rerun resumes."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _check_judges(tasks) -> None:

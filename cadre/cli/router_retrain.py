@@ -13,7 +13,7 @@ from cadre.cli.router import router_app
 
 @router_app.command("retrain")
 def retrain_cmd(
-        log: Path = typer.Option(..., "--log", help="The gateway's decision log (JSONL with feedback records; its shards and rotations <stem>-*.jsonl beside it are read with it)."),
+        log: Path = typer.Option(..., "--log", help="The gateway's decision log (JSONL with feedback records; its rotated files and its --ray shards <stem>-*.jsonl beside it are read with it)."),
         output: Path = typer.Option(..., "--output", help="Folder for the new router; written only if promoted."),
         current: Path = typer.Option(..., "--current", help="The learned router in service now (the gate's baseline)."),
         table: Optional[Path] = typer.Option(None, "--table", help="Base routing table (JSONL); a seeded slice of its complete rows is held out for the gate."),

@@ -19,6 +19,7 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
           api_key: Optional[str] = typer.Option(None, "--api-key", envvar="CADRE_API_KEY", show_envvar=True,
                                                 help="Require `Authorization: Bearer KEY` (comma-separate several keys)."),
           cors_origin: List[str] = typer.Option(None, "--cors-origin", help="Allow this browser origin (repeatable; CORS is off by default)."),
+          allowed_host: List[str] = typer.Option(None, "--allowed-host", help="Also answer requests whose Host header is this name (repeatable; .example.com allows its subdomains, * any name). Default: the bound address, localhost, 127.0.0.1, [::1], and any IP address when bound to 0.0.0.0 or ::."),
           max_request_bytes: int = typer.Option(1 << 20, min=1, help="Larger request bodies get 413."),
           queue_size: Optional[int] = typer.Option(None, min=0, help="Requests that may wait per model while it is busy (default: runtime.max_queue of the project); more get 429 with Retry-After."),
           memory_budget: Optional[str] = typer.Option(None, "--memory-budget", help="Memory the loaded models may use, e.g. 2GB or 800MB (default: runtime.memory_budget of the project, 'auto' = what the device has free)."),
@@ -47,13 +48,20 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     from cadre.server.protocol import guard_workers, guarded_protocol
     from cadre.server.settings import ServerSettings, api_keys_from
 
+    from cadre.errors import CadreError
+    from cadre.server.origin_guard import bad_allowed_host
+
+    for name in allowed_host or ():
+        if bad_allowed_host(name):
+            raise CadreError(bad_allowed_host(name))
     keys = api_keys_from(api_key)
     dashboard = dashboard_on(ui, host, keys)
     settings = ServerSettings(api_keys=keys, cors_origins=tuple(cors_origin or ()),
                               max_request_bytes=max_request_bytes, body_timeout=body_timeout,
                               local_images=str(allow_local_images) if allow_local_images else None,
                               max_in_flight=max_in_flight, dashboard=dashboard,
-                              runs_dirs=tuple(str(d) for d in runs_dir or ()), route_inline=route_inline)
+                              runs_dirs=tuple(str(d) for d in runs_dir or ()), route_inline=route_inline,
+                              bind_host=host, allowed_hosts=tuple(allowed_host or ()))
     engine = build_engine(config, queue_size, memory_budget, settings.local_images)
     if ray or ray_address or print_config or cluster_config_path:
         from cadre.cli.serve_ray import serve_ray
@@ -67,6 +75,9 @@ def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project 
     if host not in LOOPBACK and not keys:
         typer.echo(f"warning: serving on {host} without an API key; anyone who can reach it can use it",
                    err=True)
+    if "*" in (allowed_host or ()) and not keys:
+        typer.echo("warning: --allowed-host '*' without an API key: a DNS-rebinding web page can read this "
+                   "server's API", err=True)
     _log_to_stderr(log_level)
     if workers > 1:
         from cadre.server.workers import split_budget

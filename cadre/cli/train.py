@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import List, Optional
 
@@ -37,6 +38,7 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
           overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train a specialist: a router (classifier over intents) or a generative model."""
     from cadre.fsutil import cadre_kind, claim_output
+    from cadre.training.setup import interrupted_run
     from cadre.training.trainer import TrainConfig, Trainer
 
     if not data and not resume:
@@ -49,6 +51,11 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
                       subword_dropout=subword_dropout, teacher=teacher, distill_alpha=distill_alpha)
     # before any data or model is read. A resumed run writes into its own folder (a folder
     # that is no training run fails in the trainer: nothing to resume)
+    if not resume and not overwrite and (earlier := interrupted_run(cfg)):
+        resume = earlier  # the same command again: continue its run, keep its finished epochs
+        cfg = replace(cfg, resume=str(earlier))
+        typer.echo(f"{earlier} holds a run with these settings: continuing it (its finished epochs are kept; "
+                   "--overwrite starts over)", err=True)
     if resume:
         claim_output(resume, (cadre_kind(resume) or "",), overwrite=True)
     else:

@@ -2,9 +2,13 @@
 
 With Debian's `bubblewrap` (`bwrap`) the program gets:
   - a read-only view of only the interpreter and its libraries (/usr), nothing of /etc,
-    /home, /root, /work or the repository; a private, size-capped /tmp as its cwd;
+    /home, /root, /work or the repository; a read-only root, /dev and /proc; the only
+    writable places are a private /tmp (its cwd) and /dev/shm, each a tmpfs capped in
+    bytes and in files, and SysV IPC with low limits (cadre.evaluation.sandbox_space), so
+    the program cannot fill the host's memory;
   - an empty environment, new user, PID, IPC, UTS, cgroup and network namespaces (no
-    network, no host AF_UNIX sockets, no other process's /proc); a PID namespace, so the
+    network, no host AF_UNIX sockets, no other process's /proc) and no nested user
+    namespace; a PID namespace, so the
     whole tree (setsid and double-forked children included) dies with the program;
   - limits on CPU time, memory, file size, open files and processes. As root it first
     drops to `nobody`, since the kernel ignores the process limit for uid 0.
@@ -33,12 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cadre.errors import CadreError
+from cadre.evaluation import sandbox_space
 
 NOBODY = 65534
-TMP_BYTES = 64 << 20          # the private /tmp holds at most this much
 FILE_BYTES = 16 << 20         # RLIMIT_FSIZE: the largest file the program may write
 EXTRA_PROCESSES = 32          # processes the program may start beyond what its uid runs
-_state = {"unsafe": False, "warned": False}
+_state = {"unsafe": False, "warned": False, "bounded": True}
 
 HARNESS = '''\
 import os, sys
@@ -77,16 +81,26 @@ def allow_unsafe(flag: bool = True) -> None:
 
 @functools.lru_cache(maxsize=1)
 def detect() -> Isolation:
-    """Probe once whether bwrap can start a Python here (it needs user namespaces)."""
+    """Probe once whether bwrap can start a Python here (it needs user namespaces): first
+    with the bounded writable space of sandbox_space, else (where this process may not
+    mount in a user namespace, e.g. under an AppArmor user-namespace restriction) with
+    bwrap's own size-capped tmpfs, which has no file cap; the detail says which."""
     if not shutil.which("bwrap"):
         return Isolation("none", "bubblewrap (bwrap) is not installed")
-    try:
-        result = _run_isolated("print(6 * 7)", timeout=20.0, memory_mb=512)
-    except OSError as exc:
-        return Isolation("none", f"bwrap cannot start: {exc}")
-    if result.completed and "42" in result.output:
-        return Isolation("bwrap", f"bubblewrap, python {_interpreter()}")
-    return Isolation("none", f"bwrap does not work here: {result.output.strip()[-200:] or result.returncode}")
+    why = first = ""
+    for bounded in (True, False):
+        try:
+            result = _run_isolated("print(6 * 7)", timeout=20.0, memory_mb=512, bounded=bounded)
+        except (OSError, subprocess.SubprocessError) as exc:
+            why = f"bwrap cannot start: {exc}"
+        else:
+            if result.completed and "42" in result.output:
+                _state["bounded"] = bounded
+                note = "" if bounded else f"; /tmp and /dev/shm have no file cap here ({first})"
+                return Isolation("bwrap", f"bubblewrap, python {_interpreter()}{note}")
+            why = f"bwrap does not work here: {result.output.strip()[-200:] or result.returncode}"
+        first = first or why
+    return Isolation("none", why)
 
 
 def check(unsafe: bool | None = None) -> Isolation:
@@ -124,25 +138,31 @@ def run(program: str, timeout: float, memory_mb: int) -> RunResult:
     return _run_job(program, timeout, memory_mb, unshare_prefix() + [_interpreter(), "-I", "-B"], None)
 
 
-def _run_isolated(program: str, timeout: float, memory_mb: int) -> RunResult:
+def _run_isolated(program: str, timeout: float, memory_mb: int, bounded: bool | None = None) -> RunResult:
     python = _interpreter()
-    return _run_job(program, timeout, memory_mb, _bwrap_prefix(python) + [python, "-I", "-B"], "/job")
+    bounded = _state["bounded"] if bounded is None else bounded
+    return _run_job(program, timeout, memory_mb, _bwrap_prefix(python, bounded) + [python, "-I", "-B"], "/job",
+                    bounded_space=bounded)
 
 
-def _run_job(program: str, timeout: float, memory_mb: int, prefix: list[str], job_mount: str | None) -> RunResult:
+def _run_job(program: str, timeout: float, memory_mb: int, prefix: list[str], job_mount: str | None,
+             bounded_space: bool = False) -> RunResult:
     """Write the harness and program to a job folder, run it with a token, read the verdict."""
     token = secrets.token_hex(16)
     with tempfile.TemporaryDirectory(prefix="cadre-judge-") as tmp:
         job = Path(tmp) / "job"
         job.mkdir()
+        if bounded_space:
+            sandbox_space.prepare(Path(tmp))
         (job / "harness.py").write_text(HARNESS, encoding="utf-8")
         (job / "program.py").write_text(program, encoding="utf-8")
         for p in (Path(tmp), job, job / "harness.py", job / "program.py"):
             p.chmod(0o755 if p.is_dir() else 0o644)  # readable after dropping to nobody
         where = job_mount or str(job)
-        cmd = [a if a != "{job}" else str(job) for a in prefix] + [f"{where}/harness.py", f"{where}/program.py"]
+        cmd = [a.replace("{root}", tmp) for a in prefix] + [f"{where}/harness.py", f"{where}/program.py"]
         with open(Path(tmp) / "output", "w+b") as out:
-            rc, timed_out = _spawn(cmd, token, out, timeout, memory_mb, cwd=tmp if job_mount is None else "/")
+            rc, timed_out = _spawn(cmd, token, out, timeout, memory_mb, cwd=tmp if job_mount is None else "/",
+                                   space_root=tmp if bounded_space else None)
             out.seek(0, os.SEEK_END)
             out.seek(max(0, out.tell() - 4000))
             text = out.read().decode("utf-8", "replace")
@@ -157,7 +177,8 @@ def _run_job(program: str, timeout: float, memory_mb: int, prefix: list[str], jo
                      rc in {-s for s in killed} | {128 + s for s in killed})
 
 
-def _spawn(cmd: list[str], token: str, out, timeout: float, memory_mb: int, cwd: str) -> tuple[int, bool]:
+def _spawn(cmd: list[str], token: str, out, timeout: float, memory_mb: int, cwd: str,
+           space_root: str | None = None) -> tuple[int, bool]:
     """Start the job in its own session, feed the token, wait; kill the group at the timeout."""
     import math
 
@@ -165,7 +186,7 @@ def _spawn(cmd: list[str], token: str, out, timeout: float, memory_mb: int, cwd:
     proc = subprocess.Popen(cmd, cwd=cwd, env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                             stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
                             # preexec_fn: uid drop and rlimits must happen in the child before exec
-                            preexec_fn=_child_setup(cpu_s, memory_mb),  # noqa: PLW1509
+                            preexec_fn=_child_setup(cpu_s, memory_mb, space_root),  # noqa: PLW1509
                             start_new_session=True)
     try:
         proc.stdin.write((token + "\n").encode())
@@ -204,8 +225,9 @@ def _drop_root() -> None:
         os.setuid(NOBODY)
 
 
-def _child_setup(cpu_s: int, memory_mb: int):
-    """A preexec_fn: drop root to nobody, then set CPU, memory, file, fd and process limits."""
+def _child_setup(cpu_s: int, memory_mb: int, space_root: str | None = None):
+    """A preexec_fn: drop root to nobody, enter the bounded writable space (under bwrap),
+    then set CPU, memory, file, fd and process limits."""
     limit_uid = NOBODY if os.getuid() == 0 else os.getuid()
     nproc = _processes_of(limit_uid) + EXTRA_PROCESSES  # counted before fork: no /proc reads in the child
 
@@ -213,6 +235,12 @@ def _child_setup(cpu_s: int, memory_mb: int):
         import resource
 
         _drop_root()
+        if space_root is not None:
+            try:
+                sandbox_space.enter(space_root)
+            except OSError as exc:  # the reason lands in the job's output; exit code 126 (not run)
+                os.write(2, f"sandbox setup failed: {exc.strerror}\n".encode())
+                os._exit(126)
         resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
         mem = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
@@ -245,9 +273,19 @@ def _interpreter() -> str:
     return os.path.realpath(system) if system else base
 
 
-def _bwrap_prefix(python: str) -> list[str]:
-    """bwrap arguments: namespaces, read-only /usr (and the interpreter's prefix), a private /tmp."""
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+def _bwrap_prefix(python: str, bounded: bool = True) -> list[str]:
+    """bwrap arguments: namespaces, read-only /usr (and the interpreter's prefix), the bounded
+    /tmp and /dev/shm, and everything else read-only. `{root}` stands for the job's folder.
+
+    Bounded: no `--unshare-ipc`, so the program keeps the IPC namespace whose limits
+    sandbox_space.enter() lowered; bwrap runs as uid 0 of that user namespace, so it would
+    pass its capabilities on: `--cap-drop ALL`, and the program runs as `nobody` there.
+    Otherwise bwrap's own tmpfs, capped in bytes only, and a fresh IPC namespace.
+    """
+    spaces = ["--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try", "--uid", str(NOBODY),
+              "--gid", str(NOBODY)] if bounded else ["--unshare-all"]
+    args = ["bwrap", "--unshare-user", *spaces, "--disable-userns", "--cap-drop", "ALL",
+            "--die-with-parent", "--new-session", "--clearenv",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/tmp",
             "--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/lib", "/lib64", "/lib32", "/sbin"):
@@ -258,6 +296,8 @@ def _bwrap_prefix(python: str) -> list[str]:
     prefix = str(Path(python).parent.parent)
     if not prefix.startswith("/usr"):
         args += ["--ro-bind", prefix, prefix]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp",
-             "--ro-bind", "{job}", "/job", "--chdir", "/tmp"]
+    writable = sandbox_space.bwrap_binds("{root}") if bounded else sandbox_space.bwrap_tmpfs()
+    args += ["--proc", "/proc", "--dev", "/dev", *writable,
+             "--ro-bind", "{root}/job", "/job", "--remount-ro", "/dev", "--remount-ro", "/proc",
+             "--remount-ro", "/", "--chdir", "/tmp"]
     return args

@@ -11,6 +11,8 @@ from typing import Iterator
 from cadre.errors import CadreError
 
 CONNECT_TIMEOUT_S = 3.0
+LOOPBACK = "127.0.0.1"
+CLUSTERS_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # Ray's switch; see _loopback_only
 
 
 def _ray():
@@ -45,17 +47,46 @@ def connect(address: str | None, num_cpus: int | None = None) -> Iterator[dict]:
         check_reachable(address)
     kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     if not address:  # the embedded default: this machine, workers seeing the driver's imports
-        kwargs.update(num_cpus=num_cpus or os.cpu_count(),
+        kwargs.update(num_cpus=num_cpus or os.cpu_count(), _node_ip_address=LOOPBACK,
                       runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(_import_path())}})
+    with contextlib.ExitStack() as stack:
+        if not address:
+            stack.enter_context(_loopback_only(ray))
+        try:
+            info = ray.init(address=address, **kwargs)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise CadreError(f"Ray: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc}") from None
+        try:
+            yield {"address": address or "local", "dashboard": getattr(info, "dashboard_url", None),
+                   "nodes": len([n for n in ray.nodes() if n.get("Alive")])}
+        finally:
+            ray.shutdown()
+
+
+@contextlib.contextmanager
+def _loopback_only(ray) -> Iterator[None]:
+    """Keep an embedded Ray on 127.0.0.1: Ray has no authentication, and by default its
+    GCS, raylet, agents and workers listen on every interface.
+
+    On Linux Ray turns a loopback `_node_ip_address` into the machine's routable address
+    (`services.resolve_ip_for_localhost`) and binds its gRPC servers to `::`. With clusters
+    off (what RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 does, Ray's mode on macOS and Windows) the
+    node address is 127.0.0.1 and every server binds to it. The flag is read at import,
+    so it is set on Ray's constants module too, and the environment carries it to every
+    process Ray starts; both are restored after, for a later `--ray ADDRESS` in this process.
+    """
+    constants = ray._private.ray_constants
+    saved_flag, saved_env = constants.ENABLE_RAY_CLUSTER, os.environ.get(CLUSTERS_ENV)
+    constants.ENABLE_RAY_CLUSTER = False
+    os.environ[CLUSTERS_ENV] = "0"
     try:
-        info = ray.init(address=address, **kwargs)
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise CadreError(f"Ray: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else exc}") from None
-    try:
-        yield {"address": address or "local", "dashboard": getattr(info, "dashboard_url", None),
-               "nodes": len([n for n in ray.nodes() if n.get("Alive")])}
+        yield
     finally:
-        ray.shutdown()
+        constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(CLUSTERS_ENV, None)
+        else:
+            os.environ[CLUSTERS_ENV] = saved_env
 
 
 def _import_path() -> list[str]:

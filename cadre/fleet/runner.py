@@ -14,8 +14,9 @@ from pathlib import Path
 
 from cadre.fleet.cluster import check_fits, connect, node_capacities
 from cadre.fleet.plan import FleetTask
-from cadre.fleet.state import FleetState, exit_code
+from cadre.fleet.state import KIND, FleetState, exit_code
 from cadre.fleet.worker import run_specialist
+from cadre.fsutil import mark_output
 
 
 class FleetInterrupted(Exception):
@@ -76,6 +77,7 @@ def run_fleet(tasks: list[FleetTask], folder: str | Path, address: str | None = 
                            time.time() - started, kept)
     with connect(address, num_cpus) as cluster:
         check_fits(todo, node_capacities())
+        mark_output(folder, KIND)  # before any task writes: a fleet stopped at any point is resumed by a rerun
         import ray
 
         refs = {_submit(ray, t, retries): t for t in todo}

@@ -132,7 +132,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         return EngineResult(plan.text or "", plan.model, plan.reason, plan.route,
                             (time.perf_counter() - started) * 1000, usage, plan.tool_calls,
                             "tool_calls" if plan.tool_calls else plan.finish_reason,
-                            plan.request_id, plan.cost)
+                            plan.request_id, plan.cost, self.gateway.feedback_token(plan.request_id))
 
     def _run(self, plan: Plan, max_tokens: int, temperature: float, top_p: float, cancel=None) -> Usage:
         """Generate a planned answer from its model (a ready text needs nothing)."""
@@ -176,7 +176,8 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
             plan.request_id = self.gateway.request_id()
         plan.cost = self.gateway.estimate_cost(plan.model, None, plan.route)
         handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason,
-                              usage=plan.usage, request_id=plan.request_id, cost=plan.cost)
+                              usage=plan.usage, request_id=plan.request_id, cost=plan.cost,
+                              feedback_token=self.gateway.feedback_token(plan.request_id))
         if plan.prepared is None:
             handle.deltas = iter([plan.text or ""])
             self._record(plan, model, messages, started, None, "ok")

@@ -36,6 +36,7 @@ class EngineResult:
     finish_reason: str = "stop"     # "stop" | "length" | "tool_calls"
     request_id: str | None = None   # the decision log's id of a routed request
     cost: float | None = None       # estimated cost of this call
+    feedback_token: str | None = None  # what /v1/feedback on this request must carry
 
 
 @dataclass
@@ -62,6 +63,7 @@ class StreamHandle:
     request_id: str | None = None
     cost: float | None = None
     error: str | None = None  # why the answer failed, for the decision log
+    feedback_token: str | None = None
 
     def cancel(self) -> None:
         self.cancelled.set()

@@ -28,6 +28,7 @@ from cadre.server.feedback import feedback_routes
 from cadre.server.limits import ThreadPools, generation_threads
 from cadre.server.metrics import MetricsMiddleware, ServerMetrics
 from cadre.server.middleware import GuardMiddleware
+from cadre.server.origin_guard import OriginGuard
 from cadre.server.route_batch import RouteBatcher
 from cadre.server.route_endpoint import RouteEndpoint
 from cadre.server.schemas import (
@@ -77,7 +78,10 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"],
                            expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "x-cadre-cost",
-                                           "x-cadre-request-id", "retry-after"])
+                                           "x-cadre-request-id", "x-cadre-feedback-token", "retry-after"])
+    # Foreign Host, cross-origin writes and non-JSON bodies are refused before CORS or the key.
+    app.add_middleware(OriginGuard, bind_host=settings.bind_host, allowed_hosts=settings.allowed_hosts,
+                       cors_origins=settings.cors_origins)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     # Outermost: refuses past max_in_flight before any work, and times everything.
     app.add_middleware(HotPathMiddleware, max_in_flight=settings.max_in_flight, counter=app.state.in_flight)

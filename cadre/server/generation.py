@@ -56,8 +56,9 @@ def _route_header(reason: str) -> str:
 
 
 def gateway_headers(answer) -> dict[str, str]:
-    """x-cadre-cost (the estimated cost of this call) and x-cadre-request-id (the id that
-    /v1/feedback refers to) of an engine result or stream handle, where known."""
+    """x-cadre-cost (the estimated cost of this call), x-cadre-request-id (the id that
+    /v1/feedback refers to) and x-cadre-feedback-token (what it must carry) of an engine
+    result or stream handle, where known."""
     out = {}
     cost = getattr(answer, "cost", None)
     if cost is not None:
@@ -65,6 +66,9 @@ def gateway_headers(answer) -> dict[str, str]:
     request_id = getattr(answer, "request_id", None)
     if request_id:
         out["x-cadre-request-id"] = request_id
+    token = getattr(answer, "feedback_token", None)
+    if token:  # only in this response: the dashboard and the log never show it
+        out["x-cadre-feedback-token"] = token
     return out
 
 

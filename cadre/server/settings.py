@@ -25,6 +25,9 @@ class ServerSettings:
         (empty: runs/ in the working directory and beside the project file).
     route_inline: run routing decisions on the event loop instead of the routing thread
         pool (docs/serve.md has the measurement behind the default).
+    bind_host: the address the server is bound to; with `allowed_hosts`, the names the
+        `Host` header may carry (cadre/server/origin_guard.py).
+    allowed_hosts: more Host names to answer (`.example.com`: its subdomains; `*`: any).
     """
 
     api_keys: tuple[str, ...] = ()
@@ -38,6 +41,8 @@ class ServerSettings:
     dashboard: bool = True
     runs_dirs: tuple[str, ...] = ()
     route_inline: bool = False
+    bind_host: str = "127.0.0.1"
+    allowed_hosts: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.max_request_bytes < 1:

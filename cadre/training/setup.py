@@ -79,6 +79,26 @@ def resume_config(cfg: TrainConfig) -> TrainConfig:
     return TrainConfig(**saved)
 
 
+RUN_IDENTITY_SKIPS = ("output", "resume", "quiet")  # flags that do not change what is trained
+
+
+def interrupted_run(cfg: TrainConfig) -> Path | None:
+    """The output folder when it holds a checkpoint of this very run (the same settings,
+    saved after an epoch): rerunning the same `cadre train` command then resumes there
+    instead of refusing. None when there is no such run (or its state cannot be read)."""
+    folder = Path(cfg.resolved().output)
+    state_file = folder / STATE_FILE
+    if not state_file.is_file():
+        return None
+    try:
+        saved = _read_state(state_file)["config"]
+    except CadreError:
+        return None
+    wanted = asdict(cfg.resolved())
+    same = all(saved.get(k) == v for k, v in wanted.items() if k not in RUN_IDENTITY_SKIPS)
+    return folder if same else None
+
+
 def _init_tokenizer(cfg: TrainConfig) -> Path | None:
     """With --init-from, the source model's own tokenizer (its embeddings are indexed by it)."""
     if cfg.init_from and (Path(cfg.init_from) / "tokenizer.json").exists():

@@ -105,7 +105,7 @@ def test_retrain_from_logged_feedback_is_gated_and_reported(tmp_path, learned_di
         for row in table.rows[32:48]:  # the second half's outcomes come back as feedback
             answer = engine.chat([{"role": "user", "content": row.prompt}], max_tokens=4)
             score = row.scores[answer.model]
-            engine.gateway.log.feedback(answer.request_id, score)
+            engine.gateway.log.feedback(answer.request_id, score, token=answer.feedback_token)
     finally:
         engine.close()
     log = tmp_path / "log.jsonl"

@@ -138,18 +138,20 @@ def test_every_routed_request_is_logged_and_takes_feedback(served, client, healt
     assert set(record["candidates"]) == {"alpha", "beta", "gamma"} and record["tokens"]["prompt"] == 10
     assert len(record["prompt_sha256"]) == 64
     base = served["server"].base
-    ok = httpx.post(f"{base}/v1/feedback", json={"id": rid, "score": 1}).json()
+    token = headers["x-cadre-feedback-token"]
+    ok = httpx.post(f"{base}/v1/feedback", json={"id": rid, "token": token, "score": 1}).json()
     assert ok == {"object": "feedback", "id": rid, "score": 1.0, "model": answer.model}
-    unknown = httpx.post(f"{base}/v1/feedback", json={"id": "req-nope", "score": 1})
+    unknown = httpx.post(f"{base}/v1/feedback", json={"id": "req-nope", "token": token, "score": 1})
     assert unknown.status_code == 404 and "unknown request id" in unknown.json()["error"]["message"]
     for bad in (1.5, -0.1, "high", True):
-        r = httpx.post(f"{base}/v1/feedback", json={"id": rid, "score": bad})
+        r = httpx.post(f"{base}/v1/feedback", json={"id": rid, "token": token, "score": bad})
         assert r.status_code == 400 and r.json()["error"]["param"] == "score"
     before = log.read_bytes()
     with log.open("ab") as f:  # a crash in the middle of a write
         f.write(b'{"type": "decision", "id": "req-torn", "ti')
     _, headers = ask(client, MATH_PROMPT)
-    assert httpx.post(f"{base}/v1/feedback", json={"id": headers["x-cadre-request-id"], "score": 0.5}).status_code == 200
+    assert httpx.post(f"{base}/v1/feedback", json={"id": headers["x-cadre-request-id"], "score": 0.5,
+                                                   "token": headers["x-cadre-feedback-token"]}).status_code == 200
     contents = read_log(log)
     assert len(contents.bad_lines) == 1 and log.read_bytes().startswith(before)
     assert [f["id"] for f in contents.feedback][-2:] == [rid, headers["x-cadre-request-id"]]
@@ -159,7 +161,8 @@ def test_the_dashboard_lists_the_logged_decisions_with_their_feedback(served, cl
     _, headers = ask(client, OTHER_PROMPT)
     rid = headers["x-cadre-request-id"]
     base = served["server"].base
-    assert httpx.post(f"{base}/v1/feedback", json={"id": rid, "score": 0.25}).status_code == 200
+    assert httpx.post(f"{base}/v1/feedback", json={"id": rid, "score": 0.25,
+                                                   "token": headers["x-cadre-feedback-token"]}).status_code == 200
     recent = httpx.get(f"{base}/v1/dashboard/traffic", params={"n": 5}).json()["recent"]
     newest = recent[0]
     assert newest["id"] == rid and newest["feedback"] == 0.25 and newest["route"] is not None

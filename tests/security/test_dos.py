@@ -140,7 +140,7 @@ def test_slow_clients_are_cut_off(served, kind):
                 break
             sock.sendall(b"X")
     else:
-        sock.sendall(b"POST /v1/route HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        sock.sendall(b"POST /v1/route HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      b"Content-Length: 1000\r\n\r\n{\"input\": ")
     reply = _read_all(sock)
     elapsed = time.perf_counter() - started

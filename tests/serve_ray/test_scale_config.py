@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KUBERAY = ROOT / "configs" / "kuberay"
 # The command rayservice.yaml says it was generated with.
 PRINT_ARGS = ["serve", "--ray", "--print-config", "--config", str(KUBERAY / "cadre.yaml"), "--host", "0.0.0.0",
-              "--port", "8000", "--no-ui", "--cluster-config-path", "/home/ray/cadre/cadre.yaml"]
+              "--port", "8000", "--no-ui", "--allowed-host", "cadre-serve-svc", "--allowed-host", ".svc.cluster.local",
+              "--cluster-config-path", "/home/ray/cadre/cadre.yaml"]
 
 
 def project(tmp_path: Path, scale: str) -> Path:

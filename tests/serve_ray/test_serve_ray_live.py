@@ -103,17 +103,19 @@ def test_a_loaded_model_serves_its_next_requests_from_its_replica_without_a_seco
 def test_decisions_land_in_per_replica_shards_read_as_one_log(ray_served, projects):
     from cadre.runtime.gateway.decisions import read_log, shard_paths
 
-    ids = set()
+    tokens = {}
     for i in range(8):
         raw = client(ray_served).chat.completions.with_raw_response.create(
             model="auto", messages=[{"role": "user", "content": f"write a function number {i}"}], max_tokens=4)
-        ids.add(raw.headers["x-cadre-request-id"])
+        tokens[raw.headers["x-cadre-request-id"]] = raw.headers["x-cadre-feedback-token"]
+    ids = set(tokens)
     base = projects["ray"].parent / "runs" / "gateway" / "decisions.jsonl"
     shards = shard_paths(base)
     assert len(shards) == 2 and not base.exists(), shards  # both replicas answered, each in its own file
     assert ids <= {d["id"] for d in read_log(base).decisions}
     for request_id in ids:  # feedback to any replica finds a decision made by the other
-        reply = httpx.post(f"{ray_served.base}/v1/feedback", json={"id": request_id, "score": 1.0}, timeout=30)
+        reply = httpx.post(f"{ray_served.base}/v1/feedback", timeout=30,
+                           json={"id": request_id, "token": tokens[request_id], "score": 1.0})
         assert reply.status_code == 200, reply.text
     assert {f["id"] for f in read_log(base).feedback} == ids
 

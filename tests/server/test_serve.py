@@ -31,6 +31,9 @@ def user(text: str) -> list[dict]:
     return [{"role": "user", "content": text}]
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 def raw(live, method: str, path: str, key: str | None = "test-key", **kw) -> httpx.Response:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     return httpx.request(method, live.base + path, headers={**headers, **kw.pop("headers", {})},
@@ -185,7 +188,7 @@ def wait_for(condition, seconds: float = 5.0) -> None:
 # ----------------------------------------------------------------- errors
 
 def test_bad_json_and_bad_parameters_are_400(live, client):
-    assert_openai_error(raw(live, "POST", "/v1/chat/completions", content=b"{not json"), 400, "invalid_json")
+    assert_openai_error(raw(live, "POST", "/v1/chat/completions", content=b"{not json", headers=JSON), 400, "invalid_json")
     assert_openai_error(raw(live, "POST", "/v1/chat/completions", json=[1, 2]), 400, "invalid_json")
     with pytest.raises(openai.BadRequestError) as bad:
         client.chat.completions.create(model="smollm2", messages=user("hi"), temperature=7)
@@ -213,7 +216,7 @@ def test_a_body_over_the_limit_is_413(live):
         for _ in range(20):
             yield b"y" * 4096
         yield b'"}]}'
-    assert_openai_error(raw(live, "POST", "/v1/chat/completions", content=chunked()), 413)
+    assert_openai_error(raw(live, "POST", "/v1/chat/completions", content=chunked(), headers=JSON), 413)
 
 
 def test_a_full_model_queue_is_429_with_retry_after(live, client, serve_engine, slow_log):

@@ -65,10 +65,11 @@ def test_cors_is_off_by_default_and_on_for_named_origins(serve_engine):
 
     preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
                  "Access-Control-Request-Headers": "authorization,content-type"}
-    closed = TestClient(create_app(serve_engine, ServerSettings(api_keys=("k",))))
+    closed = TestClient(create_app(serve_engine, ServerSettings(api_keys=("k",))), base_url="http://localhost")
     assert "access-control-allow-origin" not in closed.options("/v1/chat/completions", headers=preflight).headers
     opened = TestClient(create_app(serve_engine, ServerSettings(api_keys=("k",),
-                                                                cors_origins=("https://app.example",))))
+                                                                cors_origins=("https://app.example",))),
+                        base_url="http://localhost")
     answer = opened.options("/v1/chat/completions", headers=preflight)
     assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == "https://app.example"
     other = opened.options("/v1/chat/completions", headers={**preflight, "Origin": "https://evil.example"})

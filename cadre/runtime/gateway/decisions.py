@@ -3,32 +3,42 @@
 The file is append-only. Each record is written with a single `write` of a whole line
 under a lock, so concurrent requests never interleave. A crash mid-write can leave a torn
 last line: reading skips (and counts) lines that do not parse, and opening the log for
-appending first ends such a line, so the next record starts on a line of its own.
+appending first ends such a line, so the next record starts on a line of its own. The log
+rotates by size (cadre/runtime/gateway/logfiles.py), so a flood cannot fill the disk.
 
-One log may be several files: `cadre serve --ray` gives each ingress replica its own shard
-(`decisions-<replica>.jsonl` beside `decisions.jsonl`), and a log given `max_bytes` rotates
-its file to `<stem>-<shard>.<ms>.jsonl` when full. Readers (`read_log`, `tail`, feedback)
-take the path of the base file and read every shard with it, as one log in time order.
+Feedback is bound to its caller: each routed request gets a feedback token (returned only
+to the requester, as `x-cadre-feedback-token`); the log keeps the token's sha256, never
+the token. Feedback must carry it, may name only the request's own candidates, and at
+most MAX_FEEDBACK_PER_ID records attach to one request.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import math
 import os
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from cadre.errors import CadreError
+from cadre.runtime.gateway.feedback_index import FeedbackIndex, ShardedIndex
+from cadre.runtime.gateway.logfiles import LogContents, log_files, read_log, rotate, shard_path, tail  # noqa: F401
 
-MAX_KNOWN_IDS = 1_000_000  # ids remembered for feedback; the oldest are forgotten first
+MAX_FEEDBACK_PER_ID = 8
+MAX_ID_CHARS, MAX_TOKEN_CHARS, MAX_MODEL_CHARS = 64, 128, 200
+DEFAULT_MAX_BYTES, DEFAULT_KEEP = 64 << 20, 4
 
 
 def prompt_hash(text: str) -> str:
     """The sha256 of a prompt, hex (what the log keeps when prompts are not logged)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def new_request_id() -> str:
@@ -39,159 +49,38 @@ def new_request_id() -> str:
 class FeedbackError(CadreError):
     """Feedback that cannot be attached; `status` is the HTTP status to answer with."""
 
-    def __init__(self, message: str, status: int = 400, param: str | None = None):
+    def __init__(self, message: str, status: int = 400, param: str | None = None, code: str = "invalid_feedback"):
         super().__init__(message)
-        self.status, self.param = status, param
-
-
-@dataclass
-class LogContents:
-    """What a log holds: decision records, feedback records, and unreadable lines."""
-
-    decisions: list[dict] = field(default_factory=list)
-    feedback: list[dict] = field(default_factory=list)
-    bad_lines: list[int] = field(default_factory=list)
-
-
-def shard_paths(path: str | Path) -> list[Path]:
-    """The files of one log: the base file and its shards and rotations
-    (`<stem>-*<suffix>` in the same folder), those that exist."""
-    path = Path(path)
-    shards = sorted(path.parent.glob(f"{glob_escape(path.stem)}-*{glob_escape(path.suffix)}")) \
-        if path.parent.is_dir() else []
-    return [p for p in [path, *shards] if p.is_file()]
-
-
-def glob_escape(text: str) -> str:
-    """`text` with glob metacharacters taken literally."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
-
-
-def read_log(path: str | Path) -> LogContents:
-    """Every readable record of a log and its shards, in time order; a torn or garbled
-    line is skipped and counted."""
-    files = shard_paths(path)
-    if not files:
-        raise CadreError(f"{path}: decision log not found")
-    out = LogContents()
-    for file in files:
-        _read_file(file, out)
-    out.decisions.sort(key=_time)  # stable: one file's order is kept among equal times
-    out.feedback.sort(key=_time)
-    return out
-
-
-def _time(record: dict) -> float:
-    value = record.get("time")
-    return float(value) if isinstance(value, (int, float)) else 0.0
-
-
-def _read_file(path: Path, out: LogContents, offset: int = 0) -> int:
-    """Append the records of one file (from byte `offset`) to `out`; returns the offset
-    after the last whole line read."""
-    with path.open("rb") as f:
-        f.seek(offset)
-        data = f.read()
-    end = data.rfind(b"\n") + 1 if offset else len(data)
-    for number, raw in enumerate(data[:end].splitlines(), 1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            out.bad_lines.append(number)
-            continue
-        if not isinstance(record, dict):
-            out.bad_lines.append(number)
-        elif record.get("type") == "feedback":
-            out.feedback.append(record)
-        elif record.get("type") == "decision":
-            out.decisions.append(record)
-    return offset + end
-
-
-def tail(path: str | Path, n: int, max_bytes: int = 1 << 20) -> list[dict]:
-    """The last `n` decisions of a log (all its shards), newest first, each with its latest
-    feedback score (None when none came); only each file's last `max_bytes` are read."""
-    records = []
-    for file in shard_paths(path):
-        records.extend(_tail_records(file, max_bytes))
-    records.sort(key=_time)
-    decisions, scores = [], {}
-    for record in records:
-        if record.get("type") == "feedback":
-            scores[record.get("id")] = record.get("score")
-        elif record.get("type") == "decision":
-            decisions.append(record)
-    return [{**d, "feedback": scores.get(d.get("id"))} for d in reversed(decisions[-n:])] if n > 0 else []
-
-
-def _tail_records(path: Path, max_bytes: int) -> list[dict]:
-    try:
-        with path.open("rb") as f:
-            start = max(0, path.stat().st_size - max_bytes)
-            f.seek(start)
-            lines = f.read().splitlines()[1 if start else 0:]  # a window's first line may be cut
-    except OSError:
-        return []
-    out = []
-    for raw in lines:
-        try:
-            record = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            continue  # a torn line, or the cut at the start of the window
-        if isinstance(record, dict):
-            out.append(record)
-    return out
+        self.status, self.param, self.code = status, param, code
 
 
 class DecisionLog:
-    """Appends decision and feedback records to one JSONL file: `path` itself, or with a
-    `shard` name its own file `<stem>-<shard><suffix>` beside it (one per ingress replica).
-    With `max_bytes`, a full file is renamed `<stem>-<shard>.<ms><suffix>` and a new one
-    begins. Feedback may name a request decided by another shard: ids are looked up in
-    every file of the log, whose new lines are read when an id is not known yet."""
+    """Appends decision and feedback records to one JSONL file, rotated by size."""
 
-    def __init__(self, path: str | Path, log_prompts: bool = False, shard: str | None = None,
-                 max_bytes: int | None = None):
-        self.base, self.log_prompts, self.max_bytes = Path(path), log_prompts, max_bytes
-        self.shard = _safe_shard(shard) if shard else None
-        self.path = self.base.with_name(f"{self.base.stem}-{self.shard}{self.base.suffix}") \
-            if self.shard else self.base
+    def __init__(self, path: str | Path, log_prompts: bool = False, max_bytes: int | None = DEFAULT_MAX_BYTES,
+                 keep: int = DEFAULT_KEEP, shard: str | None = None):
+        """`shard`: write this process's own file `<stem>-<shard><suffix>` beside `path`
+        (`cadre serve --ray`: one per ingress replica); feedback then looks ids up in
+        every shard, and `base` stays the path readers take."""
+        self.base, self.log_prompts = Path(path), log_prompts
+        self.path = shard_path(self.base, shard) if shard else self.base
+        self.max_bytes, self.keep = max_bytes, keep
         self._lock = threading.Lock()
-        self._known: dict[str, str] | None = None  # request id → model that answered
-        self._offsets: dict[Path, int] = {}   # how far each file of the log has been read
         self._fd: int | None = None
-        self.bad_lines = 0
-        self.rotations = 0
+        self._key = os.urandom(32)  # this process's tokens; the log keeps their hashes
+        self.index = ShardedIndex(self.base) if shard else FeedbackIndex(self.path)
 
-    def _load_known(self) -> dict[str, str]:
-        if self._known is None:
-            self._known = {}
-            self._read_new()
-        return self._known
-
-    def _read_new(self) -> None:
-        """Read what every file of the log gained since the last look (ids of decisions)."""
-        for file in shard_paths(self.base) if self.shard or self.max_bytes else [self.path]:
-            if not file.is_file():
-                continue
-            out = LogContents()
-            try:
-                self._offsets[file] = _read_file(file, out, self._offsets.get(file, 0))
-            except OSError:
-                continue
-            self.bad_lines += len(out.bad_lines)
-            for record in out.decisions[-MAX_KNOWN_IDS:]:
-                self._known[record.get("id")] = record.get("model")
-        while len(self._known) > MAX_KNOWN_IDS:
-            self._known.pop(next(iter(self._known)))
+    def token_for(self, request_id: str) -> str:
+        """The feedback token of a request id (only this process can make it)."""
+        return hmac.new(self._key, request_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
     def _append(self, record: dict) -> None:
         line = (json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
         fd = self._open()
-        if self.max_bytes and os.fstat(fd).st_size + len(line) > self.max_bytes and os.fstat(fd).st_size:
-            fd = self._rotate()
+        size = os.fstat(fd).st_size
+        if self.max_bytes and size and size + len(line) > self.max_bytes:
+            rotate(self.path, self.keep, self.max_bytes - len(line))
+            fd = self._open()
         if _ends_torn(fd):
             os.write(fd, b"\n")  # end a torn line left by a crash; it stays skipped
         os.write(fd, line)
@@ -211,15 +100,6 @@ class DecisionLog:
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         return self._fd
 
-    def _rotate(self) -> int:
-        """Move the full file aside (it stays part of the log) and open a new one."""
-        stem = self.base.stem + (f"-{self.shard}" if self.shard else "")
-        aside = self.path.with_name(f"{stem}{'.' if self.shard else '-'}{int(time.time() * 1000)}{self.path.suffix}")
-        os.replace(self.path, aside)
-        self._offsets[aside] = self._offsets.pop(self.path, 0)
-        self.rotations += 1
-        return self._open()
-
     def close(self) -> None:
         """Close the file (a later record opens it again)."""
         with self._lock:
@@ -228,43 +108,51 @@ class DecisionLog:
                 os.close(fd)
 
     def decision(self, record: dict, prompt: str) -> None:
-        """Append one decision record (`id`, `time` and the prompt hash are added here)."""
+        """Append one decision record (`time`, the prompt hash and the token hash are added here)."""
         record = {"type": "decision", "time": round(time.time(), 3), **record,
-                  "prompt_sha256": prompt_hash(prompt)}
+                  "prompt_sha256": prompt_hash(prompt), "token_sha256": token_hash(self.token_for(record["id"]))}
         if self.log_prompts:
             record["prompt"] = prompt
         with self._lock:
-            known = self._load_known()
             self._append(record)
-            known[record["id"]] = record.get("model")
-            if len(known) > MAX_KNOWN_IDS:
-                known.pop(next(iter(known)))
 
-    def feedback(self, request_id, score, model=None) -> dict:
-        """Validate and append a feedback record; FeedbackError (404/400) when it cannot attach."""
-        if not isinstance(request_id, str) or not request_id:
-            raise FeedbackError("id must be the request id of a routed request (x-cadre-request-id)",
-                                param="id")
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
-            raise FeedbackError(f"score must be a number from 0 to 1, not {score!r}", param="score")
-        if model is not None and (not isinstance(model, str) or not model):
-            raise FeedbackError("model must be a model name", param="model")
+    def feedback(self, request_id, score, model=None, token=None) -> dict:
+        """Validate and append a feedback record; FeedbackError (400/403/404/409) when it
+        cannot attach."""
+        _check_fields(request_id, score, model, token)
         with self._lock:
-            known = self._load_known()
-            if request_id not in known:
-                self._read_new()  # decided by another shard since the last look?
-            if request_id not in known:
-                raise FeedbackError(f"unknown request id {request_id!r}: no decision with that id "
-                                    f"in {self.path}", status=404, param="id")
+            self.index.catch_up()
+            entry = self.index.get(request_id)
+            if entry is None:
+                raise FeedbackError(f"unknown request id {request_id!r}: no recent decision with that id "
+                                    f"in the decision log", status=404, param="id", code="unknown_request_id")
+            if entry.token_sha256 is None or not hmac.compare_digest(token_hash(token), entry.token_sha256):
+                raise FeedbackError("token is not this request's feedback token (x-cadre-feedback-token of "
+                                    "its response)", status=403, param="token", code="invalid_feedback_token")
+            if model is not None and model not in entry.models:
+                raise FeedbackError(f"model must be one of the request's candidates: "
+                                    f"{', '.join(sorted(entry.models))}", param="model")
+            if entry.feedback >= MAX_FEEDBACK_PER_ID:
+                raise FeedbackError(f"request {request_id!r} already has {MAX_FEEDBACK_PER_ID} feedback "
+                                    f"records, the most one request takes", status=409, param="id",
+                                    code="feedback_limit")
             record = {"type": "feedback", "time": round(time.time(), 3), "id": request_id,
-                      "score": float(score), "model": model or known[request_id]}
+                      "score": float(score), "model": model or entry.model}
             self._append(record)
         return record
 
 
-def _safe_shard(name: str) -> str:
-    """A shard name usable in a file name (a replica id may hold '#' or '/')."""
-    return "".join(c if c.isalnum() or c in "._" else "_" for c in str(name))[:80]
+def _check_fields(request_id, score, model, token) -> None:
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= MAX_ID_CHARS:
+        raise FeedbackError("id must be the request id of a routed request (x-cadre-request-id)", param="id")
+    if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1 \
+            or math.isnan(score):
+        raise FeedbackError(f"score must be a number from 0 to 1, not {str(score)[:40]!r}", param="score")
+    if model is not None and (not isinstance(model, str) or not 0 < len(model) <= MAX_MODEL_CHARS):
+        raise FeedbackError(f"model must be a model name of at most {MAX_MODEL_CHARS} characters", param="model")
+    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_CHARS:
+        raise FeedbackError("token is required: the x-cadre-feedback-token header of the request's response",
+                            param="token")
 
 
 def _ends_torn(fd: int) -> bool:

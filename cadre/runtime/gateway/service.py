@@ -26,8 +26,7 @@ class Gateway:
         if settings.decision_log:
             path = Path(settings.decision_log).expanduser()
             path = path if path.is_absolute() else Path(config.base_dir) / path
-            limit = int(settings.decision_log_max_mb * 1e6) if settings.decision_log_max_mb else None
-            self.log = DecisionLog(path, settings.log_prompts, max_bytes=limit)
+            self.log = DecisionLog(path, settings.log_prompts, settings.log_max_bytes(), settings.decision_log_keep)
         self.fallbacks = 0
 
     def close(self) -> None:
@@ -102,6 +101,10 @@ class Gateway:
     def request_id(self) -> str:
         """A fresh request id."""
         return new_request_id()
+
+    def feedback_token(self, request_id: str | None) -> str | None:
+        """The token feedback on this request must carry (None without a decision log)."""
+        return self.log.token_for(request_id) if self.log is not None and request_id else None
 
 
 def _candidates(choice) -> dict:

@@ -105,7 +105,7 @@ def recent_decisions(state, n: int = 50) -> list[dict]:
     """The last `n` routed requests, newest first: the in-memory recorder's entries, with
     the feedback that the gateway's decision log holds for them; after a restart (nothing
     recorded yet) the log's own last decisions."""
-    from cadre.runtime.gateway.decisions import tail
+    from cadre.runtime.gateway.logfiles import tail
 
     entries = state.traffic.last(n)
     log = getattr(getattr(state.engine, "gateway", None), "log", None)

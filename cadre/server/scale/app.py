@@ -80,8 +80,8 @@ def ingress_engine(args: dict, models_handle):
     if gateway.log is not None:
         replica = serve.get_replica_context().replica_tag
         gateway.log.close()
-        gateway.log = DecisionLog(gateway.log.base, gateway.log.log_prompts, shard=replica,
-                                  max_bytes=gateway.log.max_bytes)
+        gateway.log = DecisionLog(gateway.log.base, gateway.log.log_prompts, gateway.log.max_bytes,
+                                  gateway.log.keep, shard=replica)
     snapshot = engine.metrics_snapshot
     engine.metrics_snapshot = lambda: {**snapshot(), "remote_retries": remote.RemoteModel.retries}
     return engine

@@ -120,6 +120,7 @@ def setup(spec: SpecialistSpec, opts: RunOptions, world: World | None = None) ->
     """Prepare the data, load the base model and check the LoRA targets; only then is
     anything written (the prepared data, by rank 0), so bad input leaves no files behind."""
     from cadre.data.specialist_data import prepare, save_prepared
+    from cadre.fsutil import mark_output
 
     world = world or World()
     out = output_dir(spec.name, opts.output)
@@ -133,6 +134,7 @@ def setup(spec: SpecialistSpec, opts: RunOptions, world: World | None = None) ->
     if not opts.baseline_only:
         check_targets(model, spec.lora.target_modules, spec.base)
     if world.is_main:
+        mark_output(out, "specialist-run")  # before the first file: a rerun after any stop resumes here
         save_prepared(data, out / "data")
     return Context(spec, out, base_path, tokenizer, model, device, data, world=world)
 
