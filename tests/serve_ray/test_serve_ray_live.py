@@ -101,7 +101,8 @@ def test_a_loaded_model_serves_its_next_requests_from_its_replica_without_a_seco
 
 
 def test_decisions_land_in_per_replica_shards_read_as_one_log(ray_served, projects):
-    from cadre.runtime.gateway.decisions import read_log, shard_paths
+    from cadre.runtime.gateway.decisions import read_log
+    from cadre.runtime.gateway.logfiles import shard_paths
 
     tokens = {}
     for i in range(8):
@@ -110,7 +111,7 @@ def test_decisions_land_in_per_replica_shards_read_as_one_log(ray_served, projec
         tokens[raw.headers["x-cadre-request-id"]] = raw.headers["x-cadre-feedback-token"]
     ids = set(tokens)
     base = projects["ray"].parent / "runs" / "gateway" / "decisions.jsonl"
-    shards = shard_paths(base)
+    shards = shard_paths(base)[1:]  # the base path, then the shards
     assert len(shards) == 2 and not base.exists(), shards  # both replicas answered, each in its own file
     assert ids <= {d["id"] for d in read_log(base).decisions}
     for request_id in ids:  # feedback to any replica finds a decision made by the other
