@@ -1,0 +1,191 @@
+"""The keyword rules against a real `cadre serve`: 1 MB of text built to make each bundled
+rule backtrack routes in under 50 ms, while `/health` keeps answering in under 100 ms.
+
+The project here has no `router.model`, so the keyword rules are its router (as for every
+such project); its primary is the tiny nano checkpoint, so a chat's answer is quick.
+With Python's `re`, 20,000 digits took 53 s and blocked the event loop throughout.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+from cadre.routing.intent.keyword import DEFAULT_RULES
+from cadre.routing.intent.patterns import _PLAIN
+from cadre.routing.routes import read_routes_yaml
+from tests.security.conftest import Served
+
+MB = 1_000_000
+ROUTE_MS = 50
+HEALTH_S = 0.100
+
+# For each bundled regular expression, a unit that nearly matches it: repeated to 1 MB, it
+# is what a backtracking engine takes quadratic time (or worse) on.
+NEAR_MISSES = {
+    r"how (do|would|to|can) (i |you |we )?say": "how do i ",
+    r"\b(in|into|to) (english|french|spanish|german|italian|portuguese|russian|japanese|chinese|"
+    r"mandarin|korean|arabic|hindi|dutch|polish|greek|turkish|swedish|norwegian|hebrew|hungarian|"
+    r"romanian|formal \w+)\b": "into formal ",
+    r"\b(english|french|spanish|german|italian|japanese|chinese|korean) to \w+": "english to ",
+    "meaning of (the word )?['\"]": "meaning of the word ",
+    "what does ['\"].+['\"] mean": "what does '",
+    "(french|spanish|german|italian|japanese|english) word for": "french word ",
+    "tl;dr": "tl;",
+    "in (a few|two|three) sentences": "in a few ",
+    r"\b(this|the|my|attached|uploaded) (image|picture|photo|pic|screenshot|scan|pohto)s?\b": "the images",
+    "(image|photo|picture)s? (attached|i (uploaded|sent|attached))": "images i ",
+    "describe (the|this) scene": "describe the ",
+    "identify (this|the) (plant|bird|animal|object|insect)": "identify the ",
+    "design an? ": "design a",
+    "(generate|create|make|render) an? (image|picture|pic|photo|illustration|landscape)": "render an ",
+    "an? (image|picture|pic) of": "a picture ",
+    "read .+ (aloud|out loud)": "read out ",
+    "(to|into) speech": "into ",
+    "sounds?": "sound",
+    r"\bgo (code|function)": "go ",
+    r"c\+\+": "c+",
+    "c#": "c",
+    "unit tests?": "unit ",
+    r"\d+(\.\d+)?\s*[-+*/x×÷^%]\s*\d+": "1",
+    r"\d+\s*(times|plus|minus|over)\s*\d": "1 ",
+    r"how many \w+ (are )?in": "how many apples are ",
+    "how much (is|are|do|does|would)": "how much ",
+    r"add \d+": "add ",
+    r"find (me )?(a|an|the)? ?\w*": "find me ",
+    r"^(hi|hello|hey|yo|good (morning|evening|night))\b": "good ",
+}
+
+
+@pytest.fixture(scope="module")
+def keyword_served(tmp_path_factory, tiny_causal_dir):
+    """`cadre serve` for a project whose router is the bundled keyword rules."""
+    root = tmp_path_factory.mktemp("keyword_dos")
+    (root / "allowed").mkdir()
+    config = root / "cadre.yaml"
+    config.write_text(f"""\
+version: 1
+runtime: {{memory_budget: 2GB}}
+models:
+  - {{name: tiny, path: "{tiny_causal_dir}", capabilities: [primary_chat], max_context: 256, pinned: true}}
+""")
+    server = Served(root, config)
+    yield server
+    server.stop()
+
+
+def _bundled_patterns() -> list[str]:
+    routes, _ = read_routes_yaml(DEFAULT_RULES)
+    return [p for r in routes for p in r.patterns]
+
+
+def adversarial_texts() -> dict[str, str]:
+    """1 MB of digits, each bundled regex's near miss repeated to 1 MB, and the plain
+    words' near misses (each word without its last letter)."""
+    texts = {"digits": "7" * MB}
+    for pattern, unit in NEAR_MISSES.items():
+        texts[pattern] = (unit * (MB // len(unit) + 1))[:MB]
+    words = " ".join(p[:-1] for p in _bundled_patterns() if _PLAIN.match(p) and len(p) > 2) + " "
+    texts["plain words"] = (words * (MB // len(words) + 1))[:MB]
+    return texts
+
+
+def test_every_bundled_regex_has_a_worst_case_here():
+    """A new regex rule in keyword_routes.yaml needs its near miss in NEAR_MISSES."""
+    regexes = [p for p in _bundled_patterns() if not _PLAIN.match(p)]
+    assert sorted(set(regexes) - set(NEAR_MISSES)) == []
+
+
+class HealthPoller:
+    """Polls /health back to back in a thread; records the slowest answer."""
+
+    def __init__(self, base: str):
+        self.base, self.worst, self.count, self.failures = base, 0.0, 0, []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self.stop.is_set():
+                started = time.perf_counter()
+                try:
+                    if client.get(self.base + "/health").status_code != 200:
+                        self.failures.append("non-200")
+                except httpx.HTTPError as exc:
+                    self.failures.append(repr(exc))
+                self.worst = max(self.worst, time.perf_counter() - started)
+                self.count += 1
+                self.stop.wait(0.01)
+
+    def finish(self) -> None:
+        self.stop.set()
+        self.thread.join(40)
+
+
+def _post(client: httpx.Client, url: str, body: dict) -> httpx.Response:
+    return client.post(url, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+
+
+def test_adversarial_megabytes_route_fast_while_health_answers(keyword_served):
+    texts = adversarial_texts()
+    poller = HealthPoller(keyword_served.base)
+    slow = {}
+    try:
+        with httpx.Client(timeout=20) as client:
+            _post(client, keyword_served.base + "/v1/route", {"input": "warm up"})
+            for name, text in texts.items():
+                response = _post(client, keyword_served.base + "/v1/route", {"input": text})
+                assert response.status_code == 200, (name, response.text[:300])
+                assert "keyword" in response.json()["reason"], response.json()["reason"]
+                overhead = float(response.headers["x-cadre-overhead-ms"])
+                if overhead >= ROUTE_MS:
+                    slow[name] = overhead
+    finally:
+        poller.finish()
+    assert slow == {}, f"routing 1 MB took >= {ROUTE_MS} ms: {slow}"
+    assert not poller.failures and poller.count >= 10, poller.failures
+    assert poller.worst < HEALTH_S, f"/health took {poller.worst * 1000:.0f} ms while 1 MB texts were routed"
+
+
+def test_a_megabyte_chat_of_digits_is_routed_fast(keyword_served):
+    """The chat path: the decision (x-cadre-route) comes from the keyword rules in bounded time."""
+    poller = HealthPoller(keyword_served.base)
+    try:
+        with httpx.Client(timeout=30) as client:
+            started = time.perf_counter()
+            response = _post(client, keyword_served.base + "/v1/chat/completions",
+                             {"model": "auto", "max_tokens": 8,
+                              "messages": [{"role": "user", "content": "7" * MB}]})
+            elapsed = time.perf_counter() - started
+    finally:
+        poller.finish()
+    assert response.status_code == 200, response.text[:300]
+    assert "keyword" in response.headers["x-cadre-route"]
+    assert float(response.headers["x-cadre-overhead-ms"]) < ROUTE_MS, response.headers["x-cadre-overhead-ms"]
+    assert elapsed < 10, f"a 1 MB chat took {elapsed:.1f} s"
+    assert not poller.failures and poller.worst < HEALTH_S, \
+        f"/health took {poller.worst * 1000:.0f} ms during a 1 MB chat"
+
+
+@pytest.mark.parametrize("pattern, words", [
+    (r"(a)\1", "backreference"), (r"(?=x)y", "lookahead"), (r"x{1001}", "repetition"),
+    (r"\w{900}x", "too large"),
+])
+def test_rules_the_linear_engine_cannot_run_are_refused_at_load(tmp_path, pattern, words):
+    """A user's routes YAML with such a rule: one-line error from `cadre router train --kind keyword`."""
+    import subprocess
+    import sys
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"routes:\n  - name: a\n    patterns: ['{pattern}']\n  - name: b\n    patterns: [b]\n")
+    done = subprocess.run([sys.executable, "-m", "cadre.cli.main", "router", "train", "--kind", "keyword",
+                           "--rules", str(rules), "--output", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "RE2" in lines[0], done.stderr
+    assert not (tmp_path / "out").exists()
