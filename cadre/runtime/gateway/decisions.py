@@ -171,7 +171,7 @@ class DecisionLog:
             known = self._load_known()
             if request_id not in known:
                 raise FeedbackError(f"unknown request id {request_id!r}: no decision with that id "
-                                    f"in {self.path}", status=404, param="id")
+                                    "in the decision log", status=404, param="id")  # no server path
             record = {"type": "feedback", "time": round(time.time(), 3), "id": request_id,
                       "score": float(score), "model": model or known[request_id]}
             self._append(record)
