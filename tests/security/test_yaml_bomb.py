@@ -49,19 +49,11 @@ def assert_one_line_error(done: subprocess.CompletedProcess, path: Path) -> None
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}") and "alias" in lines[0], done.stderr[-2000:]
 
 
-def test_the_bomb_is_small_and_real():
-    import yaml
-
-    text = project_bomb()
-    assert len(text.encode()) < 700
-    node = yaml.compose(text, Loader=yaml.SafeLoader)  # composing is cheap; expanding is not
-    assert node is not None
-
-
 @pytest.mark.parametrize("command", [["models", "list"], ["serve", "--port", "0"], ["models", "ask", "hello"]])
 def test_a_project_file_bomb_is_one_line_error(tmp_path, command):
     path = tmp_path / "cadre.yaml"
     path.write_text(project_bomb())
+    assert path.stat().st_size < 700  # the 600-byte file
     done, _ = run_cadre(*command, "--config", str(path))
     assert_one_line_error(done, path)
 
