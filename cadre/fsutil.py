@@ -132,7 +132,7 @@ def claim_output(path: str | Path, kinds: tuple[str, ...] = (), *, overwrite: bo
     """
     path = Path(path)
     if overwrite or not (path.exists() or path.is_symlink()):
-        if not (path.exists() or path.is_symlink()):
+        if not (resume or path.exists() or path.is_symlink()):
             _reserve(path, flag)
         _CLAIMED.add(_key(path))
         return path
@@ -141,7 +141,8 @@ def claim_output(path: str | Path, kinds: tuple[str, ...] = (), *, overwrite: bo
     if not path.is_dir():
         raise CadreError(f"{flag} {path} is an existing file; pass --overwrite to replace it")
     if all(entry.name == RESERVED for entry in path.iterdir()):  # empty, or reserved
-        _reserve(path, flag)
+        if not resume:  # a resumable run's folder is its own to mark (it writes into it)
+            _reserve(path, flag)
         _CLAIMED.add(_key(path))
         return path
     kind = cadre_kind(path)

@@ -32,6 +32,8 @@ class CadreGroup(TyperGroup):
     """A click group that turns CadreError into a one-line error and exit code."""
 
     def invoke(self, ctx):
+        from cadre.fsutil import release_reservations
+
         try:
             return super().invoke(ctx)
         except CadreError as exc:
@@ -43,6 +45,8 @@ class CadreGroup(TyperGroup):
                 raise
             typer.echo(f"error: {full}", err=True)
             raise typer.Exit(2) from None
+        finally:
+            release_reservations()  # an --output the command reserved but did not write
 
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
