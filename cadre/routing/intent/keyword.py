@@ -1,5 +1,6 @@
 """The `keyword` router: regular-expression or word patterns per route, from a YAML of
 routes (see `cadre.routing.routes`). It is the keyword fallback of the router chain, made data.
+Patterns run on RE2, in linear time, over a bounded part of the text (`patterns.py`).
 
 A route's score is its share of the matched patterns; when nothing matches, the router
 says `out_of_scope`, so a chain falls through to its default route. Routes listed first
