@@ -368,15 +368,9 @@ def _parse(path: Path, text: str) -> tuple[Any, dict]:
             return json.loads(text), {}
         except json.JSONDecodeError as exc:
             raise CadreError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-    import yaml
+    from cadre.yamlio import load_yaml
 
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise CadreError(f"{path}{where}: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    data, node = load_yaml(text, str(path))
     lines: dict = {}
     if node is not None:
         _index_lines(node, (), lines)

@@ -82,13 +82,38 @@ def hf_tokenizer(path: str | Path | None = None):
                                    bos_token=BOS, eos_token=EOS, unk_token=UNK)
 
 
+CUT_MARGIN = 16  # tokens beyond what is kept, so the cut never changes a kept token
+
+
 def encode_prompt(tok, text: str, budget: int) -> tuple[list[int], bool]:
     """`<|bos|><|q|> text <|a|>` in at most `budget` tokens, keeping the markers when the
     text is cut to fit: returns (ids, truncated). Routers and the trainer share it."""
-    body = tok.encode(text).ids
     room = max(budget - 3, 1)
+    body = head_ids(tok, text, room + 1)
     ids = [tok.token_to_id(BOS), tok.token_to_id(Q_MARK), *body[:room], tok.token_to_id(A_MARK)]
     return ids, len(body) > room
+
+
+def head_ids(tok, text: str, need: int) -> list[int]:
+    """The text's ids, or at least its first `need` (plus a margin) when it is longer:
+    a growing prefix is encoded instead of the whole text, so a megabyte prompt costs
+    what its head costs (encoding all of 1 MB took 2 s)."""
+    size = max(256, need * 8)
+    while True:
+        ids = tok.encode(text[:size]).ids
+        if size >= len(text) or len(ids) >= need + CUT_MARGIN:
+            return ids
+        size *= 4
+
+
+def tail_ids(encode, text: str, need: int) -> list[int]:
+    """As `head_ids`, for the end of a text (`encode`: text -> ids)."""
+    size = max(256, need * 8)
+    while True:
+        ids = encode(text[-size:])
+        if size >= len(text) or len(ids) >= need + CUT_MARGIN:
+            return ids
+        size *= 4
 
 
 def special_id(tok, token: str) -> int:

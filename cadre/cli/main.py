@@ -5,6 +5,7 @@ stderr and its exit code (2 for bad input, 3 for a missed gate), never a traceba
 """
 from __future__ import annotations
 
+import errno
 import importlib
 
 import typer
@@ -31,11 +32,43 @@ class CadreGroup(TyperGroup):
     """A click group that turns CadreError into a one-line error and exit code."""
 
     def invoke(self, ctx):
+        from cadre.fsutil import release_reservations
+
         try:
             return super().invoke(ctx)
         except CadreError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
+        except Exception as exc:
+            full = disk_full(exc)
+            if full is None:
+                raise
+            typer.echo(f"error: {full}", err=True)
+            raise typer.Exit(2) from None
+        finally:
+            release_reservations()  # an --output the command reserved but did not write
+
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_FULL_TEXTS = ("no space left on device", "disk quota exceeded", "file too large", "os error 28",
+               "os error 122", "os error 27", "file write failed")
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """One line for an error that means the disk (or the file size limit) is full, else
+    None. torch and safetensors report it as their own errors, so their text is read too."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            where = f" writing {exc.filename}" if exc.filename else ""
+            return f"out of disk space{where} ({exc.strerror}); free some space and run again"
+        text = str(exc).lower()
+        if any(t in text for t in _FULL_TEXTS):
+            return (f"out of disk space ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
+                    "free some space and run again")
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def build_app() -> typer.Typer:

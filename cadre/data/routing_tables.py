@@ -325,6 +325,9 @@ def write_routing_table(rows: Iterable[RoutingRow | dict], path: str | Path) -> 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    from cadre.fsutil import share_with_umask
+
+    share_with_umask(fd)  # mkstemp's 0600 would hide the file from other users
     count = 0
     try:
         with os.fdopen(fd, "wb") as raw:

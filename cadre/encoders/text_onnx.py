@@ -83,6 +83,9 @@ def _exported(model) -> Path:
         return path
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.", suffix=".onnx.tmp")
+    from cadre.fsutil import share_with_umask
+
+    share_with_umask(fd)  # mkstemp's 0600 would hide the file from other users
     os.close(fd)
     try:
         _export(model[0].auto_model, tmp)

@@ -39,19 +39,13 @@ def one_line(exc: BaseException) -> str:
 
 def read_config(path: str | Path) -> dict:
     """The task YAML as a dict, with one-line errors for a missing, unreadable or bad file."""
-    import yaml
-
     from cadre.config import read_text_file
+    from cadre.yamlio import safe_load
 
     path = Path(path)
     if not path.is_file():
         raise CadreError(f"{path}: no such file")
-    try:
-        data = yaml.safe_load(read_text_file(path))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise CadreError(f"{where}: invalid YAML ({getattr(exc, 'problem', None) or one_line(exc)})") from None
+    data = safe_load(read_text_file(path), str(path))
     if not isinstance(data, dict):
         raise CadreError(f"{path}: expected a SkyPilot task (a mapping with resources, run, ...)")
     return data

@@ -63,14 +63,9 @@ def read_routes_yaml(path: str | Path) -> tuple[list[Route], str | None]:
 
 def parse_routes_yaml(text: str, where: str = "<routes>") -> tuple[list[Route], str | None]:
     """Parse routes YAML text; errors name the file (and line, for YAML syntax errors)."""
-    import yaml
+    from cadre.yamlio import safe_load
 
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise CadreError(f"{where}{line}: invalid YAML ({getattr(exc, 'problem', None) or exc})") from None
+    doc = safe_load(text, where)
     if isinstance(doc, dict) and "routes" not in doc and all(_is_number(v) for v in doc.values()):
         return [Route(str(k), threshold=float(v)) for k, v in doc.items()], None  # thresholds mapping
     rows = doc.get("routes") if isinstance(doc, dict) else doc

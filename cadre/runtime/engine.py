@@ -306,7 +306,9 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
             return self._primary_plan(choice, messages, f"{reason}: {exc} → primary")
         fell_to = "" if result.model == self.primary else " → labels"
         note = f"; {result.note}{fell_to}" if result.note else ""
-        return Plan(result.model, f"{reason} (features: {result.features}{note})", choice, text=result.text)
+        # the features themselves stay out: given as text they are the request's words
+        origin = f"{len(result.labels)} image labels" if result.labels else "given as text"
+        return Plan(result.model, f"{reason} (features: {origin}{note})", choice, text=result.text)
 
     def _capability_plan(self, choice, messages, capability: str, instruction: str, reason: str) -> Plan:
         """The best model for a capability; the primary when none can serve."""

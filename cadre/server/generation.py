@@ -24,6 +24,7 @@ from cadre.server import upstream_path
 from cadre.server.dashboard.traffic import note_answer
 from cadre.server.errors import error_body, to_api_error
 from cadre.server.redact import redact
+from cadre.server.route_batch import INLINE_MAX_CHARS
 from cadre.server.streaming import (
     _END,
     CancellingStream,
@@ -97,13 +98,25 @@ def _plan_inline(state, messages: list[dict], model: str, sampling: dict, fields
     caller then plans in a worker thread. A named model's plan is admission only; a routed
     one (auto, router-*) is planned inline only while no other request is in flight, since
     the router's call (a fraction of a millisecond for the nano router) then blocks nobody."""
-    if fields or (model not in state.engine.registry and not state.in_flight.alone()):
+    if fields or (model not in state.engine.registry and not state.in_flight.alone()) \
+            or _text_chars(messages) > INLINE_MAX_CHARS:  # long text: its tokenizing and routing go to a thread
         return None
     try:
         with inline():
             return state.engine.chat_stream(messages, model=model, **sampling)
     except WouldBlock:
         return None
+
+
+def _text_chars(messages: list[dict]) -> int:
+    total = 0
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            total += len(content)
+        elif isinstance(content, list):
+            total += sum(len(part.get("text") or "") for part in content if isinstance(part, dict))
+    return total
 
 
 async def _open_stream(state, messages: list[dict], model: str, sampling: dict, fields: dict | None = None):

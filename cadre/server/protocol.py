@@ -2,7 +2,8 @@
 line and headers (slowloris: a client that sends half a request line or drips headers
 would hold its connection forever), and a cap on open connections.
 
-Both answer in OpenAI's error JSON and close the connection. The body has its own
+Both answer in OpenAI's error JSON and close the connection, as does a request the
+parser rejects (uvicorn's own answer is plain text). The body has its own
 deadline in `GuardMiddleware` (a lying Content-Length), where the app can answer 408.
 The httptools parser (C) is the default: per request it costs a fraction of h11's pure
 Python parsing, which was a fifth of the event loop's time at 64 clients.
@@ -49,6 +50,16 @@ class _Guards:
                                   "connections; retry later", "too_many_connections"))
         transport.close()
         return True
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn answers a request its parser rejects (a malformed request line or
+        headers, or a request target past httptools' 64 KB) in plain text; this is the
+        same 400 in OpenAI's error JSON."""
+        log.info("refused a request the HTTP parser rejected")
+        self.transport.write(raw_error(400, "Bad Request", "the request line or headers could not be parsed: "
+                                       "malformed, or too long (a request target or header of 64 KB or more)",
+                                       "invalid_request"))
+        self.transport.close()
 
     def _arm_header_timer(self) -> None:
         if getattr(self, "_header_timer", None) is None:

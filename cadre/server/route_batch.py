@@ -10,7 +10,8 @@ Where a batch is scored follows how long batches take: under `INLINE_BELOW_S` (t
 router, the keyword rules) on the event loop, since the thread round trip then costs more
 than the loop is held; slower ones (MiniLM routers, tens of ms a batch) in the route pool,
 so the loop keeps serving. A batch that would load a model or wait for one always goes to
-the pool. `--route-inline` scores every batch on the loop.
+the pool, and so does a batch of long texts (over INLINE_MAX_CHARS in all), whose cost
+the recent average does not predict. `--route-inline` scores every batch on the loop.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from collections import defaultdict
 from cadre.runtime.inline import WouldBlock, inline
 
 INLINE_BELOW_S = 0.005  # the longest a batch may hold the event loop
+INLINE_MAX_CHARS = 16_384  # a batch with more text goes to the pool: its cost follows its size, not the average
 
 
 class RouteBatcher:
@@ -65,7 +67,8 @@ class RouteBatcher:
 
     async def _score(self, items: list[tuple[str, str]]) -> list:
         """One batch's results, on the loop when batches are quick, else in the route pool."""
-        if self.always_inline or self.recent_s < INLINE_BELOW_S:
+        small = sum(len(text) for text, _ in items) <= INLINE_MAX_CHARS
+        if self.always_inline or (self.recent_s < INLINE_BELOW_S and small):
             try:
                 with inline():
                     return self._timed(items)

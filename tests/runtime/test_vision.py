@@ -78,7 +78,8 @@ def test_the_engine_describes_an_attached_image(photo, config):
     assert result.model in ("vision", "efficientnet-lite0")
     assert result.reason.startswith("image attached → describe_image (features: ")
     marked = engine.generate("[E:vision] cat, sleeping, couch", max_tokens=5)
-    assert marked.reason.startswith("[E:vision] features given → describe_image (features: cat, sleeping, couch")
+    assert marked.reason.startswith("[E:vision] features given → describe_image (features: given as text")
+    assert "sleeping" not in marked.reason  # a reason never carries the request's words
 
 
 def test_a_caption_must_name_one_of_the_features_it_was_given():

@@ -1,5 +1,6 @@
 """The `keyword` router: regular-expression or word patterns per route, from a YAML of
 routes (see `cadre.routing.routes`). It is the keyword fallback of the router chain, made data.
+Patterns run on RE2, in linear time, over a bounded part of the text (`patterns.py`).
 
 A route's score is its share of the matched patterns; when nothing matches, the router
 says `out_of_scope`, so a chain falls through to its default route. Routes listed first
@@ -15,21 +16,12 @@ from typing import Sequence
 from cadre.errors import CadreError
 from cadre.labels import OUT_OF_SCOPE, is_out_of_scope
 from cadre.routing.base import RouteChoice, Router, register_router
+from cadre.routing.intent.patterns import compile_pattern, scored_text
 from cadre.routing.routes import Route
 
 DEFAULT_RULES = Path(__file__).resolve().parents[2] / "assets" / "keyword_routes.yaml"
 RULES_FILE = "routes.yaml"
-_PLAIN = re.compile(r"^[\w' -]+$", re.UNICODE)
 _WORD = re.compile(r"[^\W\d_]{2,}|\d+", re.UNICODE)
-
-
-def compile_pattern(pattern: str, where: str = "") -> re.Pattern:
-    """A plain word or phrase matches whole words; anything else is a regular expression."""
-    source = rf"\b{re.escape(pattern.strip())}\b" if _PLAIN.match(pattern) else pattern
-    try:
-        return re.compile(source, re.IGNORECASE | re.UNICODE)
-    except re.error as exc:
-        raise CadreError(f"{where}pattern {pattern!r} is not a valid regular expression ({exc})") from None
 
 
 class KeywordRouter(Router):
@@ -79,8 +71,10 @@ class KeywordRouter(Router):
                 for r in self.route_rules]
 
     def hits(self, text: str) -> list[int]:
-        """Number of matching patterns per route, aligned with the routes."""
-        return [sum(1 for p in patterns if p.search(text)) for patterns in self.compiled]
+        """Number of matching patterns per route, aligned with the routes (RE2 over the
+        text's bounded head and tail: linear time, whatever the text and the rules)."""
+        data = scored_text(text)
+        return [sum(1 for p in patterns if p.search(data)) for patterns in self.compiled]
 
     def score_batch(self, texts: Sequence[str]) -> list[list[float]]:
         """Each route's share of the matches, plus out_of_scope = 1 when nothing matched."""

@@ -184,6 +184,9 @@ def export_onnx(folder: str | Path) -> Path:
     if nano_graph.supports(model):
         graphs.insert(0, (nano_graph.GRAPH, nano_graph.LeanClassifier(model)))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".model.", suffix=".onnx.tmp")
+    from cadre.fsutil import share_with_umask
+
+    share_with_umask(fd)  # mkstemp's 0600 would hide the file from other users
     os.close(fd)
     try:
         for i, (name, wrapper) in enumerate(graphs):

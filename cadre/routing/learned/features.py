@@ -208,6 +208,9 @@ def _save_cached(folder: Path, npy: Path, meta: Path, arr: np.ndarray, spec: Fea
 
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, suffix=".npy.tmp")
+    from cadre.fsutil import share_with_umask
+
+    share_with_umask(fd)  # mkstemp's 0600 would hide the file from other users
     with os.fdopen(fd, "wb") as f:
         np.save(f, arr, allow_pickle=False)
     os.replace(tmp, npy)

@@ -161,6 +161,9 @@ def _save_png(fig, path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
+    from cadre.fsutil import share_with_umask
+
+    share_with_umask(fd)  # mkstemp's 0600 would hide the file from other users
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=110, format="png")

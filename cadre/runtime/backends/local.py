@@ -191,7 +191,9 @@ class LocalBackend(Backend):
             text = tok.apply_chat_template(plain, tokenize=False, add_generation_prompt=True)
         else:
             text = "\n".join(m["content"] for m in plain) + "\n"
-        ids = tok.encode(text, add_special_tokens=False)
+        from cadre.tokenizer import tail_ids
+
+        ids = tail_ids(lambda part: tok.encode(part, add_special_tokens=False), text, self.spec.max_context)
         stops = {tok.eos_token_id} | {tok.convert_tokens_to_ids(t) for t in _STOP_TOKENS if t in tok.get_vocab()}
         return ids[-self.spec.max_context:], {s for s in stops if s is not None}
 

@@ -200,17 +200,11 @@ def _validate(data: dict, where: str) -> SpecialistSpec:
 
 def load_spec_file(path: str | Path) -> SpecialistSpec:
     """Load one specialist YAML file, with a one-line error naming the file and key."""
-    import yaml
-
     from cadre.config import read_text_file
+    from cadre.yamlio import safe_load
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(read_text_file(path))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise CadreError(f"{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+    data = safe_load(read_text_file(path), str(path))
     if not isinstance(data, dict):
         raise CadreError(f"{path}: expected a mapping of specialist settings")
     return _validate(data, str(path))
