@@ -16,8 +16,10 @@ class ToolCalling:
     """Engine methods for the primary's tool calling (mixed into Engine)."""
 
     def _primary_calls_tools(self) -> bool:
-        mode = self.config.runtime.tool_calling
-        return mode == "primary" or (mode == "auto" and self.registry.get(self.primary).supports_function_calling)
+        """Only when the project asks (`tool_calling: primary`): an upstream able to call
+        functions is no reason to turn a plain chat into a loop over cadre's tools. With
+        `auto` (the default) the built-in tools run when routing picks them."""
+        return self.config.runtime.tool_calling == "primary"
 
     def _primary_is_native(self) -> bool:
         """A primary whose backend takes `tools` natively (read from its class: no load)."""

@@ -47,7 +47,8 @@ class StreamHandle:
 
     When the model's backend can be awaited (the `openai` backend), `astream()` (an async
     iterator of deltas) and `awhole()` (awaits the whole text) answer on the caller's event
-    loop instead; use one of `deltas`, `astream()` or `awhole()`, once.
+    loop instead; use one of `deltas`, `astream()` or `awhole()`, once. `proxy` (the same
+    backends) sends the client's whole request upstream and gives back the upstream's JSON.
     """
 
     model: str
@@ -62,6 +63,7 @@ class StreamHandle:
     request_id: str | None = None
     cost: float | None = None
     error: str | None = None  # why the answer failed, for the decision log
+    proxy: object = None      # runtime/proxy.Proxy: the request as it came, to an OpenAI-compatible upstream
 
     def cancel(self) -> None:
         self.cancelled.set()

@@ -5,7 +5,8 @@ Every request goes through `engine.chat_stream`, even when the client wants a wh
 answer: the handle names the chosen model before any token (so the request is admitted
 to *that* model's queue) and can be cancelled. Its deltas are text pieces and, when the
 model calls the client's tools, OpenAI tool-call deltas (dicts), streamed as they come.
-A plain answer from an `openai` upstream is awaited on the event loop (upstream_path).
+A request to an `openai` upstream goes through the faithful proxy (proxy_path): the
+client's request as it came, whole or streamed as asked, the upstream's own answer back.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from cadre.runtime.inline import WouldBlock, inline
 from cadre.runtime.passthrough import drain
-from cadre.server import upstream_path
+from cadre.server import proxy_path, upstream_path
 from cadre.server.dashboard.traffic import note_answer
 from cadre.server.errors import error_body, to_api_error
 from cadre.server.redact import redact
@@ -74,9 +75,15 @@ def usage_dict(usage) -> dict:
             "total_tokens": usage.prompt_tokens + usage.completion_tokens}
 
 
-def _sampling(body, default_max: int) -> dict:
-    limit = body.token_limit(default_max) if hasattr(body, "token_limit") else body.max_tokens
-    return {"max_tokens": limit or default_max, "temperature": body.temperature, "top_p": body.top_p}
+def _sampling(body) -> dict:
+    """The sampling fields the client set; unset ones stay None (never sent upstream)."""
+    return {"max_tokens": body.max_tokens, "temperature": body.temperature, "top_p": body.top_p}
+
+
+def session_key(request: Request) -> dict:
+    """The `x-cadre-session` header, which keeps a conversation on one model."""
+    key = request.headers.get("x-cadre-session")
+    return {"session": key[:200]} if key else {}
 
 
 def _count(state, requested: str, answer) -> None:
@@ -102,7 +109,7 @@ def _plan_inline(state, messages: list[dict], model: str, sampling: dict, fields
         return None
 
 
-async def _open_stream(state, messages: list[dict], model: str, sampling: dict, fields: dict | None = None):
+async def open_stream(state, messages: list[dict], model: str, sampling: dict, fields: dict | None = None):
     """Start a stream: routing and admission to the chosen model's queue happen here
     (a full queue raises Overloaded → 429), before any response byte is sent."""
     try:
@@ -137,11 +144,15 @@ async def _collect(request: Request, handle, stops: list[str]) -> tuple[str, lis
 async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     """Answer one chat completion request."""
     state = request.app.state
-    sampling = _sampling(body, state.settings.default_max_tokens)
     messages = body.engine_messages()
-    fields = body.passthrough()
-    handle = await _open_stream(state, messages, body.model, {**sampling, "stop": body.stop_list() or None},
-                                fields)
+    handle = await open_stream(state, messages, body.model, {**_sampling(body), **session_key(request)},
+                               body.client_fields())
+    if handle.proxy is not None:
+        headers = lambda h: {**route_headers(h.reason), **gateway_headers(h)}  # noqa: E731 (after failover)
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return await proxy_path.stream(request, handle, include_usage, headers)
+        return await proxy_path.whole(request, handle, headers)
     if body.stream:
         return await _stream(request, handle, body, "chat")
     try:
@@ -226,9 +237,9 @@ def _delta_chunk(base: dict, piece, kind: str) -> dict:
 async def complete(request: Request, body) -> JSONResponse | CancellingStream:
     """Answer one text completion: the prompt goes to the model as a single user turn."""
     state = request.app.state
-    sampling = _sampling(body, 16)
+    sampling = _sampling(body)
     messages = [{"role": "user", "content": body.prompt}]
-    handle = await _open_stream(state, messages, body.model, sampling)
+    handle = await open_stream(state, messages, body.model, sampling)
     if body.stream:
         return await _stream(request, handle, body, "text")
     try:

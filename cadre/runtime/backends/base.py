@@ -48,6 +48,16 @@ class TextStream:
         return "".join(self._pieces)
 
 
+DEFAULT_MAX_TOKENS = 256  # a local model's completion length when the client names none
+
+
+def local_sampling(max_tokens, temperature, top_p) -> tuple[int, float, float]:
+    """A local model's sampling with its defaults for what the client left unset (greedy,
+    256 tokens): an upstream gets only what was set, a local model must decide."""
+    return (max_tokens or DEFAULT_MAX_TOKENS, 0.0 if temperature is None else temperature,
+            1.0 if top_p is None else top_p)
+
+
 def message_text(content) -> str:
     """The text of an OpenAI message content (a string, or a list of typed parts)."""
     if content is None:
@@ -99,19 +109,19 @@ class Backend(ABC):
         self.loaded = False
 
     @abstractmethod
-    def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
-               top_p: float = 1.0, stop: list[str] | None = None,
+    def stream(self, messages: list[dict], max_tokens: int | None = None, temperature: float | None = None,
+               top_p: float | None = None, stop: list[str] | None = None,
                cancel: threading.Event | None = None) -> TextStream:
         """Answer chat messages piece by piece."""
 
-    def chat(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
-             top_p: float = 1.0, stop: list[str] | None = None) -> tuple[str, Usage, str]:
+    def chat(self, messages: list[dict], max_tokens: int | None = None, temperature: float | None = None,
+             top_p: float | None = None, stop: list[str] | None = None) -> tuple[str, Usage, str]:
         """Answer chat messages: (text, usage, finish_reason)."""
         stream = self.stream(messages, max_tokens, temperature, top_p, stop)
         text = stream.text()
         return text, stream.usage, stream.finish_reason
 
-    def invoke(self, prompt: str, max_tokens: int = 256, **sampling) -> str:
+    def invoke(self, prompt: str, max_tokens: int | None = None, **sampling) -> str:
         """The one-call form: a prompt in, the answer text out."""
         return self.chat([{"role": "user", "content": prompt}], max_tokens, **sampling)[0]
 
