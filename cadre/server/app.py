@@ -14,7 +14,7 @@ import time
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from cadre.server import embeddings, generation
+from cadre.server import embeddings, generation, responses
 from cadre.server.dashboard import install_api, install_pages
 from cadre.server.hotpath import HotPathMiddleware, InFlight
 from cadre.server.errors import (
@@ -61,6 +61,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(routes)
     app.include_router(embeddings.routes)
+    app.include_router(responses.routes)
     app.include_router(feedback_routes)
     app.add_middleware(RouteEndpoint, state=app.state)  # POST /v1/route, below every cadre middleware
     install_api(app)  # admin, dashboard JSON and the traffic recorder (just outside RouteEndpoint)
