@@ -55,11 +55,15 @@ def answer(body: dict) -> tuple[str | None, list[dict], str]:
     tools, choice = body.get("tools") or [], body.get("tool_choice")
     messages = body.get("messages") or []
     defiant = "ignore your tools" in last_user(messages)  # plays an upstream that ignores tool_choice
-    if tools and choice != "none" and messages and messages[-1].get("role") != "tool" and not defiant:
+    rounds = sum(m.get("role") == "tool" for m in messages)
+    wanted_rounds = 2 if any("two tool rounds" in str(m.get("content")) for m in messages
+                             if m.get("role") == "system") else 1  # an agent told to call tools twice
+    if tools and choice != "none" and messages and not defiant and (
+            messages[-1].get("role") != "tool" or rounds < wanted_rounds):
         wanted = choice["function"]["name"] if isinstance(choice, dict) else tools[0]["function"]["name"]
         fn = next(t["function"] for t in tools if t["function"]["name"] == wanted)
         args = json.dumps(fill(fn.get("parameters") or {"type": "object"}))
-        return None, [{"id": f"call_stub{len(wanted)}", "type": "function",
+        return None, [{"id": f"call_stub{len(wanted)}" + (f"_{rounds}" if rounds else ""), "type": "function",
                        "function": {"name": wanted, "arguments": args}}], "tool_calls"
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
