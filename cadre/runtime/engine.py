@@ -22,7 +22,7 @@ from cadre.routing.base import RouteChoice
 from cadre.runtime import params, passthrough, timing
 from cadre.runtime.answers import looks_degenerate
 from cadre.runtime.async_answer import attach_async, attach_proxy
-from cadre.runtime.backends.base import last_user_text, message_text
+from cadre.runtime.backends.base import last_user_text, local_sampling, message_text
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
 from cadre.runtime.gateway.learned import LearnedChoice
 from cadre.runtime.gateway.service import Gateway
@@ -151,6 +151,8 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
                 text, plan.tool_calls = passthrough.drain(stream)
                 usage, plan.finish_reason = stream.usage, stream.finish_reason
             else:
+                if not params.accepts_any(plan.prepared.backend):
+                    max_tokens, temperature, top_p = local_sampling(max_tokens, temperature, top_p)
                 text, usage, plan.finish_reason = plan.prepared.backend.chat(
                     plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
         finally:
@@ -162,8 +164,8 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         """The backend's stream for a plan: client fields passed natively, or the client's
         tools offered in a local model's prompt."""
         prepared = plan.prepared
-        if not params.accepts_any(prepared.backend):
-            max_tokens = max_tokens or plan.limit  # a local model takes max_completion_tokens as max_tokens
+        if not params.accepts_any(prepared.backend):  # a local model (or a plugin) gets its defaults
+            max_tokens, temperature, top_p = local_sampling(max_tokens or plan.limit, temperature, top_p)
         if plan.client_tools is not None:
             tools, choice = plan.client_tools
             return passthrough.local_tool_stream(prepared.backend, prepared.name, prepared.messages, tools,

@@ -77,7 +77,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
         app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "x-cadre-cost",
+                           expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "x-cadre-load-ms", "x-cadre-cost",
                                            "x-cadre-request-id", "retry-after"])
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     # Outermost: refuses past max_in_flight before any work, and times everything.
