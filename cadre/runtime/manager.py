@@ -77,6 +77,10 @@ class ModelManager:
             device = "cpu"  # dynamic int8 runs on the CPU
         slot = Slot(spec, device)
         slot.estimate = self._estimate(slot)
+        try:
+            slot.http = bool(get_backend(spec.backend).http_upstream)
+        except Exception:  # an unknown backend is reported when the model is used
+            slot.http = False
         return slot
 
     def _estimate(self, slot: Slot) -> int | None:
@@ -164,7 +168,7 @@ class ModelManager:
 
     def limits(self, slot: Slot) -> tuple[int, int]:
         """(running, waiting) a model admits: remote upstreams by their own limit."""
-        if slot.device == "remote":
+        if slot.http:
             return self.remote_max_concurrent, self.remote_max_queue
         return self.max_concurrent, self.max_queue
 

@@ -77,9 +77,11 @@ class UnsupportedParameter(CadreError):
     """A parameter the chosen model cannot honour (a 400 naming it)."""
 
     def __init__(self, param: str, model: str, why: str):
-        super().__init__(f"model {model!r} does not support {param!r} ({why}); send it to an upstream "
-                         f"model that does, or leave it out")
-        self.param = param
+        known = param in CHAT
+        head = f"model {model!r} does not support {param!r}" if known else \
+            f"unrecognized request argument {param!r}: model {model!r} does not take it"
+        super().__init__(f"{head} ({why}); send it to an upstream model that does, or leave it out")
+        self.param, self.code = param, "unsupported_parameter" if known else "unknown_parameter"
 
 
 def accepts_any(backend) -> bool:

@@ -31,6 +31,7 @@ class Slot:
     last_load_ms: float | None = None
     last_unload_ms: float | None = None
     error: str | None = None
+    http: bool = False               # an HTTP upstream (admitted by the remote limits)
 
     @property
     def need(self) -> int:

@@ -87,8 +87,7 @@ def to_api_error(exc: Exception) -> ApiError:
         message = redact(str(exc))
         if message != str(exc):
             log.info("request refused: %s", exc)
-        return ApiError(400, message, getattr(exc, "param", None),
-                        "unsupported_parameter" if getattr(exc, "param", None) else "invalid_request")
+        return ApiError(400, message, getattr(exc, "param", None), getattr(exc, "code", None) or "invalid_request")
     log.error("engine failed", exc_info=exc)
     return ApiError(500, "the server failed to answer this request; see its log", None,
                     "internal_error")

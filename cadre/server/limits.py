@@ -22,7 +22,7 @@ def generation_threads(engine, spare: int = 8, per_remote: int = 64) -> int:
     runtime = getattr(getattr(engine, "config", None), "runtime", None)
     per_model = (runtime.max_concurrent + runtime.max_queue) if runtime else 36
     slots = getattr(getattr(engine, "manager", None), "slots", {})
-    remote = sum(1 for s in slots.values() if getattr(s, "device", None) == "remote")
+    remote = sum(1 for s in slots.values() if getattr(s, "http", False))
     return (len(engine.model_names()) - remote) * per_model + remote * per_remote + spare
 
 

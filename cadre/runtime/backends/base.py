@@ -84,6 +84,8 @@ class Backend(ABC):
     # Request fields `stream(..., **fields)` acts on (tools, tool_choice, response_format,
     # seed, parallel_tool_calls); the engine passes a backend only the ones it names here.
     passthrough: ClassVar[frozenset[str]] = frozenset()
+    # An HTTP upstream holds no local slots: the manager admits it by runtime.remote_max_*.
+    http_upstream: ClassVar[bool] = False
 
     def __init__(self, spec, device: str = "cpu"):
         self.spec, self.device = spec, device

@@ -50,6 +50,7 @@ class OpenAIBackend(AsyncUpstream, Backend):
     Options = OpenAIOptions
     passthrough = frozenset({"tools", "tool_choice", "response_format", "seed", "parallel_tool_calls", "stop"})
     accepts_any_field = True  # every parameter the client set goes on as it came (runtime/params.py)
+    http_upstream = True      # admitted by runtime.remote_max_concurrent / remote_max_queue
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
