@@ -23,12 +23,12 @@ from cadre.runtime import params, passthrough, timing
 from cadre.runtime.answers import looks_degenerate
 from cadre.runtime.async_answer import attach_async, attach_proxy
 from cadre.runtime.backends.base import last_user_text, local_sampling, message_text
-from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
-from cadre.runtime.gateway.learned import LearnedChoice
-from cadre.runtime.gateway.service import Gateway
 from cadre.runtime.engine_fields import ClientFields
 from cadre.runtime.engine_learned import LearnedRoutes
 from cadre.runtime.engine_tools import Cancelled, ToolCalling  # noqa: F401 (Cancelled: the API)
+from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
+from cadre.runtime.gateway.learned import LearnedChoice
+from cadre.runtime.gateway.service import Gateway
 from cadre.runtime.image_input import LocalImages, path_in_text
 from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.manager import ModelManager
@@ -40,7 +40,6 @@ from cadre.runtime.sticky import UNKNOWN_CALLER, StickyTable
 from cadre.runtime.tools import Prepared, ToolBox
 from cadre.runtime.types import EngineResult, StreamHandle, Usage
 from cadre.runtime.vision import VISION_MARK
-
 
 
 class Engine(ClientFields, LearnedRoutes, ToolCalling):

@@ -148,7 +148,7 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     handle = await open_stream(state, messages, body.model, {**_sampling(body), **session_key(request)},
                                body.client_fields())
     if handle.proxy is not None:
-        headers = lambda h: {**route_headers(h.reason), **gateway_headers(h)}  # noqa: E731 (after failover)
+        headers = lambda h: {**route_headers(h.reason), **gateway_headers(h)}
         if body.stream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return await proxy_path.stream(request, handle, include_usage, headers)

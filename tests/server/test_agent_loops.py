@@ -36,7 +36,13 @@ def decisions(path) -> list[dict]:
 def test_the_agents_sdk_default_responses_model_runs_a_tool_agent_through_auto(served, stub):
     import asyncio
 
-    from agents import Agent, Runner, function_tool, set_default_openai_client, set_tracing_disabled
+    from agents import (
+        Agent,
+        Runner,
+        function_tool,
+        set_default_openai_client,
+        set_tracing_disabled,
+    )
     from openai import AsyncOpenAI
 
     base, _ = served

@@ -111,3 +111,15 @@ def test_a_local_model_accepts_the_no_op_values_clients_send_anyway(gateway):
     out = post(gateway, {"model": "code", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}],
                          "n": 1, "logprobs": False, "store": False, "logit_bias": {}, "presence_penalty": 0})
     assert out.status_code == 200, out.text
+
+
+def test_the_docs_table_lists_every_parameter_as_the_code_treats_it():
+    from pathlib import Path
+
+    from cadre.runtime.params import RESPONSES
+
+    doc = (Path(__file__).parents[2] / "docs" / "serve.md").read_text()
+    for name, (kind, _, _) in CHAT.items():
+        assert f"| `{name}` | " in doc and f"| {kind} |" in doc.split(f"| `{name}` | ", 1)[1].split("\n", 1)[0], name
+    for name in RESPONSES:
+        assert f"| `{name}` | " in doc, name

@@ -10,15 +10,21 @@ import json
 import os
 import time
 from collections.abc import Iterator
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cadre.runtime import timing
 from cadre.runtime.backends.base import Backend, TextStream, register_backend
-from cadre.runtime.backends.openai_async import AsyncClients, AsyncUpstream, session_factory, sse_pieces
-from cadre.runtime.backends.openai_async import ends, truncated, usage_of as _usage
+from cadre.runtime.backends.openai_async import (
+    AsyncClients,
+    AsyncUpstream,
+    ends,
+    session_factory,
+    sse_pieces,
+    truncated,
+)
+from cadre.runtime.backends.openai_async import usage_of as _usage
 from cadre.runtime.errors import BackendError
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
