@@ -35,7 +35,7 @@ CHAT: dict[str, tuple[str, str, tuple]] = {
     "safety_identifier": (IGNORED, "no effect on a local model", ()),
     "metadata": (IGNORED, "no effect on a local model", ()),
     "service_tier": (IGNORED, "no effect on a local model", ()),
-    "n": (REFUSED, "one choice per request", (1,)),
+    "n": (HONOURED, "the model is asked n times (whole answers only; n > 1 with stream is a 400)", ()),
     "logprobs": (REFUSED, "not computed", (False,)),
     "top_logprobs": (REFUSED, "not computed", (0,)),
     "logit_bias": (REFUSED, "not applied", ({},)),
@@ -70,7 +70,7 @@ CORE = frozenset({"model", "messages", "stream", "stream_options", "max_tokens",
 # Acted on by the engine or server for any local model (not by the backend's stream());
 # response_format has its own checks (engine_fields.py: the primary takes over, or a 400).
 LOCAL_BY_ENGINE = frozenset({"tools", "tool_choice", "parallel_tool_calls", "stop", "max_completion_tokens",
-                             "response_format"})
+                             "response_format", "n"})
 
 
 class UnsupportedParameter(CadreError):

@@ -10,6 +10,7 @@ client's request as it came, whole or streamed as asked, the upstream's own answ
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from functools import lru_cache
@@ -23,7 +24,7 @@ from cadre.runtime.inline import WouldBlock, inline
 from cadre.runtime.passthrough import drain
 from cadre.server import proxy_path, upstream_path
 from cadre.server.dashboard.traffic import note_answer
-from cadre.server.errors import error_body, to_api_error
+from cadre.server.errors import ApiError, error_body, to_api_error
 from cadre.server.redact import redact
 from cadre.server.streaming import (
     _END,
@@ -153,8 +154,32 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
             include_usage = bool(body.stream_options and body.stream_options.include_usage)
             return await proxy_path.stream(request, handle, include_usage, headers)
         return await proxy_path.whole(request, handle, headers)
+    n = getattr(body, "n", None) or 1
+    if n > 1 and body.stream:
+        stop_stream(handle)
+        raise ApiError(400, f"model {handle.model!r} gives n > 1 choices only whole, not streamed", "n",
+                       "unsupported_parameter")
     if body.stream:
         return await _stream(request, handle, body, "chat")
+    first, choices = handle, [await _chat_choice(request, handle, body)]
+    again = handle.model if handle.model in state.engine.registry else body.model  # the same model
+    for _ in range(n - 1):  # a local model's n choices: asked n times (an upstream gets `n` itself)
+        more = await open_stream(state, messages, again, _sampling(body), body.client_fields())
+        choices.append(await _chat_choice(request, more, body))
+        first.usage.completion_tokens += more.usage.completion_tokens
+    response = _whole(first.model, first.reason, choices[0][0], choices[0][1], first.usage, "chat",
+                      gateway_headers(first))
+    if n > 1:
+        payload = json.loads(response.body)
+        payload["choices"] = [{"index": i, "message": m, "logprobs": None, "finish_reason": f}
+                              for i, (m, f) in enumerate(choices)]
+        response = JSONResponse(payload, headers={k: v for k, v in response.headers.items()
+                                                  if k.startswith("x-cadre")})
+    return response
+
+
+async def _chat_choice(request: Request, handle, body) -> tuple[dict, str]:
+    """(message, finish_reason) of one whole answer."""
     try:
         text, calls = await _collect(request, handle, body.stop_list())
     finally:
@@ -163,8 +188,7 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     if calls:
         message["tool_calls"] = calls
     finish = "tool_calls" if calls and handle.finish_reason in ("stop", "tool_calls") else handle.finish_reason
-    return _whole(handle.model, handle.reason, message, finish, handle.usage, "chat",
-                  gateway_headers(handle))
+    return message, finish
 
 
 def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str,

@@ -123,3 +123,16 @@ def test_the_docs_table_lists_every_parameter_as_the_code_treats_it():
         assert f"| `{name}` | " in doc and f"| {kind} |" in doc.split(f"| `{name}` | ", 1)[1].split("\n", 1)[0], name
     for name in RESPONSES:
         assert f"| `{name}` | " in doc, name
+
+
+def test_a_local_model_gives_n_choices_whole_and_refuses_n_streamed(gateway):
+    out = post(gateway, {"model": "code", "max_tokens": 4, "n": 3, "messages": [{"role": "user", "content": "hi"}]})
+    assert out.status_code == 200, out.text
+    body = out.json()
+    assert [c["index"] for c in body["choices"]] == [0, 1, 2] and body["model"] == "code"
+    one = post(gateway, {"model": "code", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]}).json()
+    assert body["usage"]["completion_tokens"] == 3 * one["usage"]["completion_tokens"]  # greedy: three alike
+    assert {c["message"]["content"] for c in body["choices"]} == {one["choices"][0]["message"]["content"]}
+    streamed = post(gateway, {"model": "code", "max_tokens": 4, "n": 2, "stream": True,
+                              "messages": [{"role": "user", "content": "hi"}]})
+    assert streamed.status_code == 400 and streamed.json()["error"]["param"] == "n"
