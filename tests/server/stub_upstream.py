@@ -97,6 +97,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.stub.paths.append(self.path)
         if self.path.endswith("/responses"):
             return self._responses(body)
+        if "reject_me" in body:  # an upstream that refuses a parameter, as OpenAI does
+            return self._json(400, {"error": {"message": "Unrecognized request argument supplied: reject_me",
+                                              "type": "invalid_request_error", "param": None, "code": None}})
         content, calls, finish = answer(body)
         base = {"id": "chatcmpl-stub", "created": 1, "model": f"upstream-{body.get('model')}"}
         if not body.get("stream"):

@@ -136,3 +136,10 @@ def test_a_local_model_gives_n_choices_whole_and_refuses_n_streamed(gateway):
     streamed = post(gateway, {"model": "code", "max_tokens": 4, "n": 2, "stream": True,
                               "messages": [{"role": "user", "content": "hi"}]})
     assert streamed.status_code == 400 and streamed.json()["error"]["param"] == "n"
+
+
+def test_an_upstream_that_refuses_a_parameter_answers_the_client_with_its_own_400(gateway):
+    out = post(gateway, {"model": "stub-gpt", "messages": [{"role": "user", "content": "hi"}], "reject_me": 1})
+    assert out.status_code == 400, out.text
+    error = out.json()["error"]
+    assert error["code"] == "upstream_refused" and "Unrecognized request argument supplied: reject_me" in error["message"]
