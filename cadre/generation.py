@@ -34,8 +34,10 @@ def penalise(logits, counts: dict[int, int], presence: float, frequency: float):
 
 def stream_ids(model, input_ids: list[int], max_tokens: int, stop_ids: set[int],
                temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
-               presence_penalty: float = 0.0, frequency_penalty: float = 0.0) -> Iterator[int]:
-    """Yield generated token ids one at a time, reusing the KV cache between steps."""
+               presence_penalty: float = 0.0, frequency_penalty: float = 0.0, trace: list | None = None,
+               top: int = 0) -> Iterator[int]:
+    """Yield generated token ids one at a time, reusing the KV cache between steps. With
+    `trace`, each token's (id, logprob, [(id, logprob) of the `top` likeliest]) is appended."""
     import torch
 
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -51,9 +53,20 @@ def stream_ids(model, input_ids: list[int], max_tokens: int, stop_ids: set[int],
             token = sample_next(logits, temperature, top_p, generator)
             if token in stop_ids:
                 return
+            if trace is not None:
+                trace.append(_logprobs(logits, token, top))
             counts[token] = counts.get(token, 0) + 1
             yield token
             ids = torch.tensor([[token]])  # (1, 1): only the new token goes through the model
+
+
+def _logprobs(logits, token: int, top: int) -> tuple:
+    import torch
+
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    best = torch.topk(logp, top) if top else None
+    return token, float(logp[token]), ([(int(i), float(v)) for v, i in zip(best.values, best.indices)]
+                                       if best is not None else [])
 
 
 def stream_text(model, tokenizer, input_ids: list[int], max_tokens: int, stop_ids: set[int],

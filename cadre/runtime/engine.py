@@ -233,6 +233,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
                 if piece:
                     yield piece
             handle.usage, handle.finish_reason = stream.usage, stream.finish_reason
+            handle.logprobs = getattr(stream, "logprobs", None)
         except Exception as exc:
             handle.error = str(exc)
             raise

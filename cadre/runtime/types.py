@@ -64,6 +64,7 @@ class StreamHandle:
     cost: float | None = None
     error: str | None = None  # why the answer failed, for the decision log
     proxy: object = None      # runtime/proxy.Proxy: the request as it came, to an OpenAI-compatible upstream
+    logprobs: list | None = None  # a local model's logprobs.content, when the client asked
 
     def cancel(self) -> None:
         self.cancelled.set()

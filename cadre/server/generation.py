@@ -10,7 +10,6 @@ client's request as it came, whole or streamed as asked, the upstream's own answ
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from functools import lru_cache
@@ -155,10 +154,11 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
             return await proxy_path.stream(request, handle, include_usage, headers)
         return await proxy_path.whole(request, handle, headers)
     n = getattr(body, "n", None) or 1
-    if n > 1 and body.stream:
+    whole_only = "n" if n > 1 else ("logprobs" if getattr(body, "logprobs", None) else None)
+    if whole_only and body.stream:
         stop_stream(handle)
-        raise ApiError(400, f"model {handle.model!r} gives n > 1 choices only whole, not streamed", "n",
-                       "unsupported_parameter")
+        raise ApiError(400, f"model {handle.model!r} gives {whole_only} only with whole answers, not streamed",
+                       whole_only, "unsupported_parameter")
     if body.stream:
         return await _stream(request, handle, body, "chat")
     first, choices = handle, [await _chat_choice(request, handle, body)]
@@ -167,19 +167,12 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
         more = await open_stream(state, messages, again, _sampling(body), body.client_fields())
         choices.append(await _chat_choice(request, more, body))
         first.usage.completion_tokens += more.usage.completion_tokens
-    response = _whole(first.model, first.reason, choices[0][0], choices[0][1], first.usage, "chat",
-                      gateway_headers(first))
-    if n > 1:
-        payload = json.loads(response.body)
-        payload["choices"] = [{"index": i, "message": m, "logprobs": None, "finish_reason": f}
-                              for i, (m, f) in enumerate(choices)]
-        response = JSONResponse(payload, headers={k: v for k, v in response.headers.items()
-                                                  if k.startswith("x-cadre")})
-    return response
+    listed = [{"index": i, "message": m, "logprobs": lp, "finish_reason": f} for i, (m, f, lp) in enumerate(choices)]
+    return _whole(first.model, first.reason, {}, "", first.usage, "chat", gateway_headers(first), listed)
 
 
-async def _chat_choice(request: Request, handle, body) -> tuple[dict, str]:
-    """(message, finish_reason) of one whole answer."""
+async def _chat_choice(request: Request, handle, body) -> tuple[dict, str, dict | None]:
+    """(message, finish_reason, logprobs) of one whole answer."""
     try:
         text, calls = await _collect(request, handle, body.stop_list())
     finally:
@@ -188,12 +181,14 @@ async def _chat_choice(request: Request, handle, body) -> tuple[dict, str]:
     if calls:
         message["tool_calls"] = calls
     finish = "tool_calls" if calls and handle.finish_reason in ("stop", "tool_calls") else handle.finish_reason
-    return message, finish
+    logprobs = {"content": handle.logprobs, "refusal": None} if getattr(body, "logprobs", None) \
+        and handle.logprobs is not None else None
+    return message, finish, logprobs
 
 
 def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str,
-           extra_headers: dict | None = None) -> JSONResponse:
-    """A whole (non-streamed) chat.completion or text_completion."""
+           extra_headers: dict | None = None, choices: list[dict] | None = None) -> JSONResponse:
+    """A whole (non-streamed) chat.completion or text_completion (`choices`: several, made)."""
     if kind == "text":
         obj, choice = "text_completion", {"index": 0, "text": message["content"], "logprobs": None,
                                           "finish_reason": finish}
@@ -201,7 +196,7 @@ def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str
         obj, choice = "chat.completion", {"index": 0, "message": message, "logprobs": None,
                                           "finish_reason": finish}
     payload = {"id": new_id("cmpl" if kind == "text" else "chatcmpl"), "object": obj,
-               "created": int(time.time()), "model": model, "choices": [choice],
+               "created": int(time.time()), "model": model, "choices": choices or [choice],
                "usage": usage_dict(usage), "system_fingerprint": None}
     return JSONResponse(payload, headers={**route_headers(reason), **(extra_headers or {})})
 

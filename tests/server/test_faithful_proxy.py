@@ -143,3 +143,19 @@ def test_an_upstream_that_refuses_a_parameter_answers_the_client_with_its_own_40
     assert out.status_code == 400, out.text
     error = out.json()["error"]
     assert error["code"] == "upstream_refused" and "Unrecognized request argument supplied: reject_me" in error["message"]
+
+
+def test_a_local_model_gives_logprobs_for_each_token_of_a_whole_answer(gateway):
+    out = post(gateway, {"model": "code", "max_tokens": 4, "logprobs": True, "top_logprobs": 2,
+                         "messages": [{"role": "user", "content": "hi"}]})
+    assert out.status_code == 200, out.text
+    body = out.json()
+    content = body["choices"][0]["logprobs"]["content"]
+    assert len(content) == body["usage"]["completion_tokens"] > 0
+    assert "".join(t["token"] for t in content) .strip() == body["choices"][0]["message"]["content"].strip()
+    for token in content:  # greedy: the chosen token is the likeliest
+        assert token["logprob"] <= 0 and len(token["top_logprobs"]) == 2
+        assert token["top_logprobs"][0]["logprob"] == token["logprob"]
+    streamed = post(gateway, {"model": "code", "max_tokens": 4, "logprobs": True, "stream": True,
+                              "messages": [{"role": "user", "content": "hi"}]})
+    assert streamed.status_code == 400 and streamed.json()["error"]["param"] == "logprobs"

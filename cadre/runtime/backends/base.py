@@ -38,6 +38,7 @@ class TextStream:
     def __init__(self, pieces: Callable[[TextStream], Iterator[str]]):
         self.usage = Usage()
         self.finish_reason = "stop"
+        self.logprobs: list[dict] | None = None  # OpenAI's logprobs.content, when asked and computed
         self._pieces = pieces(self)
 
     def __iter__(self) -> Iterator[str]:

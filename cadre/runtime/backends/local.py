@@ -153,17 +153,20 @@ class LocalBackend(Backend):
 
         if self.router is not None:
             return frozenset()
-        sampling = frozenset({"seed", "presence_penalty", "frequency_penalty"})
+        sampling = frozenset({"seed", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs"})
         if self.encoder is not None or not constrained.available():
             return sampling
         return sampling | {"response_format"}
 
     def stream(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None, cancel=None,
-               response_format=None, seed=None, presence_penalty=None, frequency_penalty=None) -> TextStream:
+               response_format=None, seed=None, presence_penalty=None, frequency_penalty=None,
+               logprobs=None, top_logprobs=None) -> TextStream:
         """Answer chat messages token by token, using the KV cache (constrained to a JSON
         schema when `response_format` asks for one). Unset sampling: greedy, 256 tokens."""
         max_tokens, temperature, top_p = local_sampling(max_tokens, temperature, top_p)
         penalties = {"presence_penalty": presence_penalty or 0.0, "frequency_penalty": frequency_penalty or 0.0}
+        if logprobs:
+            penalties.update(trace=[], top=int(top_logprobs or 0))
         if self.router is not None:
             label = self.route(last_user_text(messages)).name
             return TextStream(lambda out: iter([label]))
@@ -207,8 +210,22 @@ class LocalBackend(Backend):
 
         produced, emitted = [], ""
         out.usage.prompt_tokens = len(ids)
+        trace = (penalties or {}).get("trace")
         tokens = tokens if tokens is not None else stream_ids(self.model, ids, max_tokens, stop_ids,
                                                               temperature, top_p, seed, **(penalties or {}))
+        try:
+            yield from self._decode(out, tokens, produced, emitted, stop, cancel, max_tokens)
+        finally:
+            if trace is not None:
+                out.logprobs = [self._logprob_entry(t, lp, top) for t, lp, top in trace]
+
+    def _logprob_entry(self, token: int, logprob: float, top: list) -> dict:
+        def one(tid: int, lp: float) -> dict:
+            text = self.tokenizer.decode([tid])
+            return {"token": text, "logprob": lp, "bytes": list(text.encode("utf-8"))}
+        return {**one(token, logprob), "top_logprobs": [one(t, v) for t, v in top]}
+
+    def _decode(self, out: TextStream, tokens, produced, emitted, stop, cancel, max_tokens):
         for token in tokens:
             produced.append(token)
             out.usage.completion_tokens = len(produced)
