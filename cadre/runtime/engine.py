@@ -25,6 +25,7 @@ from cadre.runtime.async_answer import attach_async, attach_proxy
 from cadre.runtime.backends.base import last_user_text, local_sampling, message_text
 from cadre.runtime.engine_fields import ClientFields
 from cadre.runtime.engine_learned import LearnedRoutes
+from cadre.runtime.engine_sticky import StickyRoutes
 from cadre.runtime.engine_tools import Cancelled, ToolCalling  # noqa: F401 (Cancelled: the API)
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
 from cadre.runtime.gateway.learned import LearnedChoice
@@ -36,13 +37,13 @@ from cadre.runtime.messages import check_messages, last_image, target_language  
 from cadre.runtime.plan import Plan
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
-from cadre.runtime.sticky import UNKNOWN_CALLER, StickyTable
+from cadre.runtime.sticky import StickyTable
 from cadre.runtime.tools import Prepared, ToolBox
 from cadre.runtime.types import EngineResult, StreamHandle, Usage
 from cadre.runtime.vision import VISION_MARK
 
 
-class Engine(ClientFields, LearnedRoutes, ToolCalling):
+class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
     """Routes each request to a specialist, a tool or the primary, within the manager's budget."""
 
     def __init__(self, config, use_routing: bool = True, manager: ModelManager | None = None,
@@ -264,19 +265,6 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
                 self.sticky.remember_session(session, plan.model)
         plan.limit = fields.get("max_completion_tokens")
         return self._honour(plan, messages, model, fields)
-
-    def _sticky_plan(self, messages, model: str, session: str | None) -> Plan | None:
-        """The model that holds this conversation: the one whose tool calls the trailing
-        tool results answer, or the session's; None when the turn is routed as usual."""
-        found = self.sticky.lookup(messages, session)
-        if found is None:
-            return None
-        self.selector.parse(model)  # an unknown router name is still an error
-        name, why = found
-        if name == UNKNOWN_CALLER or name not in self.registry:
-            name, why = self.primary, f"{why} → primary"
-        choice = RouteChoice("sticky", 1.0, {}, why)
-        return Plan(name, why, choice, prepared=self._acquire(name, messages, ""))
 
     def _route_plan(self, messages, model, max_tokens, temperature, top_p, client_tools: bool, cancel=None) -> Plan:
         if model in self.registry:

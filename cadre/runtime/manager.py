@@ -32,7 +32,7 @@ from cadre.runtime.memory import (
     resolve_device,
 )
 from cadre.runtime.registry import ModelCapability, ModelSpec, Registry
-from cadre.runtime.slot import Lease, Slot
+from cadre.runtime.slot import Lease, Slot, is_http_upstream
 
 log = logging.getLogger("cadre.runtime")
 
@@ -75,12 +75,8 @@ class ModelManager:
         device = "remote" if remote else resolve_device(spec.device if spec.device != "auto" else self.default_device)
         if device.startswith("cuda") and spec.quantization == "int8":
             device = "cpu"  # dynamic int8 runs on the CPU
-        slot = Slot(spec, device)
+        slot = Slot(spec, device, http=is_http_upstream(spec.backend))
         slot.estimate = self._estimate(slot)
-        try:
-            slot.http = bool(get_backend(spec.backend).http_upstream)
-        except Exception:  # an unknown backend is reported when the model is used
-            slot.http = False
         return slot
 
     def _estimate(self, slot: Slot) -> int | None:
