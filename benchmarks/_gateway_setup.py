@@ -79,7 +79,7 @@ def _remote(name: str, url: str, capabilities: str, pinned: bool = False) -> str
 def nano_project(folder: Path, url: str, router: Path) -> Path:
     """Named model `stub`, and model=auto through the nano router; every route → stub."""
     routes = ", ".join(f"{r}: {{model: stub}}" for r in [*CUES, "vision", "image"])
-    text = ("version: 1\nruntime: {memory_budget: 2GB, max_concurrent: 256, max_queue: 256}\n"
+    text = ("version: 1\nruntime: {memory_budget: 2GB}\n"
             f"router: {{model: router}}\nroutes: {{{routes}}}\nmodels:\n"
             + _remote("stub", url, "primary_chat", pinned=True)
             + f"  - {{name: router, backend: onnx, path: \"{router}\", capabilities: [intent_classification]}}\n")
@@ -90,7 +90,7 @@ def nano_project(folder: Path, url: str, router: Path) -> Path:
 
 def learned_project(folder: Path, url: str, router: Path) -> Path:
     """model=auto through the learned router, choosing stub-small or stub-large."""
-    text = ("version: 1\nruntime: {memory_budget: 2GB, max_concurrent: 256, max_queue: 256}\n"
+    text = ("version: 1\nruntime: {memory_budget: 2GB}\n"
             "router: {model: learned, keyword_fallback: false}\n"
             "routes: {stub-small: {model: stub-small}, stub-large: {model: stub-large}}\nmodels:\n"
             + _remote("stub-large", url, "primary_chat", pinned=True) + _remote("stub-small", url, "summarization")

@@ -69,7 +69,8 @@ async def run_load(port: int, request: bytes, clients: int, per_client: int, sec
     """Run `clients` connections, each sending up to `per_client` requests within `seconds`.
 
     Returns requests/s, latency p50/p99 (ms), TTFB p50/p99 (ms, when `marker` is given:
-    time until the marker shows up in the body), errors and the overhead header's p50.
+    time until the marker shows up in the body), errors (answers other than 200), the
+    answers of 429 among them (`too_many`) and the overhead header's p50.
     """
     out: list = []
     deadline = time.perf_counter() + seconds
@@ -80,7 +81,8 @@ async def run_load(port: int, request: bytes, clients: int, per_client: int, sec
     lat = sorted(r[1] * 1000 for r in ok)
     ttfb = sorted(r[2] * 1000 for r in ok if r[2] is not None)
     over = sorted(float(r[3]) for r in ok if r[3] is not None)
-    return {"requests": len(out), "errors": len(out) - len(ok), "rps": len(ok) / wall if wall else 0.0,
+    return {"requests": len(out), "errors": len(out) - len(ok), "too_many": sum(1 for r in out if r[0] == 429),
+            "rps": len(ok) / wall if wall else 0.0,
             "p50": pct(lat, 50), "p99": pct(lat, 99), "ttfb_p50": pct(ttfb, 50), "ttfb_p99": pct(ttfb, 99),
             "overhead_p50": pct(over, 50)}
 

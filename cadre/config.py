@@ -114,6 +114,9 @@ class RuntimeSettings(_Strict):
     tool_calling: Literal["auto", "primary", "router"] = "auto"
     max_concurrent: int = Field(4, ge=1)
     max_queue: int = Field(32, ge=0)
+    # remote (HTTP) upstreams hold no local slots: their own, wider limit per model
+    remote_max_concurrent: int = Field(256, ge=1)
+    remote_max_queue: int = Field(256, ge=0)
     threads: int | None = Field(None, ge=1)
 
     @field_validator("memory_budget")

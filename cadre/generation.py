@@ -18,12 +18,30 @@ def sample_next(logits, temperature: float, top_p: float, generator=None) -> int
     return int(torch.multinomial(probs / probs.sum(), 1, generator=generator))
 
 
+def penalise(logits, counts: dict[int, int], presence: float, frequency: float):
+    """OpenAI's penalties: each produced token's logit lowered by `presence` once and by
+    `frequency` per time it occurred (negative values raise it)."""
+    if not counts or not (presence or frequency):
+        return logits
+    import torch
+
+    ids = torch.tensor(list(counts))
+    times = torch.tensor(list(counts.values()), dtype=logits.dtype)
+    logits = logits.clone()
+    logits[ids] -= presence + frequency * times
+    return logits
+
+
 def stream_ids(model, input_ids: list[int], max_tokens: int, stop_ids: set[int],
-               temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None) -> Iterator[int]:
-    """Yield generated token ids one at a time, reusing the KV cache between steps."""
+               temperature: float = 0.0, top_p: float = 1.0, seed: int | None = None,
+               presence_penalty: float = 0.0, frequency_penalty: float = 0.0, trace: list | None = None,
+               top: int = 0) -> Iterator[int]:
+    """Yield generated token ids one at a time, reusing the KV cache between steps. With
+    `trace`, each token's (id, logprob, [(id, logprob) of the `top` likeliest]) is appended."""
     import torch
 
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    counts: dict[int, int] = {}
     context = getattr(model.config, "max_position_embeddings", 1 << 30)
     ids = torch.tensor([input_ids[-context:]])  # (1, T)
     past = None
@@ -31,11 +49,24 @@ def stream_ids(model, input_ids: list[int], max_tokens: int, stop_ids: set[int],
         for _ in range(max(0, min(max_tokens, context - ids.shape[1]))):
             out = model(input_ids=ids, past_key_values=past, use_cache=True)
             past = out.past_key_values
-            token = sample_next(out.logits[0, -1], temperature, top_p, generator)
+            logits = penalise(out.logits[0, -1], counts, presence_penalty, frequency_penalty)
+            token = sample_next(logits, temperature, top_p, generator)
             if token in stop_ids:
                 return
+            if trace is not None:
+                trace.append(_logprobs(logits, token, top))
+            counts[token] = counts.get(token, 0) + 1
             yield token
             ids = torch.tensor([[token]])  # (1, 1): only the new token goes through the model
+
+
+def _logprobs(logits, token: int, top: int) -> tuple:
+    import torch
+
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    best = torch.topk(logp, top) if top else None
+    return token, float(logp[token]), ([(int(i), float(v)) for v, i in zip(best.values, best.indices)]
+                                       if best is not None else [])
 
 
 def stream_text(model, tokenizer, input_ids: list[int], max_tokens: int, stop_ids: set[int],

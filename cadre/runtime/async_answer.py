@@ -58,3 +58,15 @@ async def _release(release, manager) -> None:
             await anyio.to_thread.run_sync(release)
     else:
         release()
+
+
+def attach_proxy(handle: StreamHandle, plan, release, manager, sampling: tuple, remember) -> None:
+    """Give the handle a `proxy` (runtime/proxy.py): the client's request, with the messages
+    the plan chose and only the sampling fields the client set, for the upstream as it is."""
+    from cadre.runtime.passthrough import wants_tool_call
+    from cadre.runtime.proxy import Proxy
+
+    set_sampling = {k: v for k, v in zip(("max_tokens", "temperature", "top_p"), sampling) if v is not None}
+    body = {"messages": plan.prepared.messages, **set_sampling, **plan.fields}
+    forced = "tools" in plan.fields and wants_tool_call(plan.fields.get("tool_choice"))
+    handle.proxy = Proxy(handle, plan.prepared.backend, body, lambda: _release(release, manager), forced, remember)

@@ -5,6 +5,8 @@ specialist, a tool or the primary; a registry name skips routing; `router-<kind>
 picks the router. A missing or failing specialist falls back to the primary, and every
 result says which model answered and why. With `tool_calling: primary` (or `auto` and a
 primary that supports function calling) the primary calls the built-in tools itself.
+A turn that answers a model's tool calls goes back to that model (runtime/sticky.py), and
+an `openai` upstream gets the client's request as it came (runtime/proxy.py).
 """
 from __future__ import annotations
 
@@ -17,16 +19,17 @@ from pathlib import Path
 from cadre.builtin_tools import BUILTIN_TOOLS, instruction_for
 from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
-from cadre.runtime import passthrough, timing
+from cadre.runtime import params, passthrough, timing
 from cadre.runtime.answers import looks_degenerate
-from cadre.runtime.async_answer import attach_async
-from cadre.runtime.backends.base import last_user_text, message_text
+from cadre.runtime.async_answer import attach_async, attach_proxy
+from cadre.runtime.backends.base import last_user_text, local_sampling, message_text
+from cadre.runtime.engine_fields import ClientFields
+from cadre.runtime.engine_learned import LearnedRoutes
+from cadre.runtime.engine_sticky import StickyRoutes
+from cadre.runtime.engine_tools import Cancelled, ToolCalling  # noqa: F401 (Cancelled: the API)
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, ToolError
 from cadre.runtime.gateway.learned import LearnedChoice
 from cadre.runtime.gateway.service import Gateway
-from cadre.runtime.engine_fields import ClientFields
-from cadre.runtime.engine_learned import LearnedRoutes
-from cadre.runtime.engine_tools import Cancelled, ToolCalling  # noqa: F401 (Cancelled: the API)
 from cadre.runtime.image_input import LocalImages, path_in_text
 from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.manager import ModelManager
@@ -34,13 +37,13 @@ from cadre.runtime.messages import check_messages, last_image, target_language  
 from cadre.runtime.plan import Plan
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
+from cadre.runtime.sticky import StickyTable
 from cadre.runtime.tools import Prepared, ToolBox
 from cadre.runtime.types import EngineResult, StreamHandle, Usage
 from cadre.runtime.vision import VISION_MARK
 
 
-
-class Engine(ClientFields, LearnedRoutes, ToolCalling):
+class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
     """Routes each request to a specialist, a tool or the primary, within the manager's budget."""
 
     def __init__(self, config, use_routing: bool = True, manager: ModelManager | None = None,
@@ -61,6 +64,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         self.toolbox = ToolBox(self.manager)
         self.toolbox.images = self.images
         self.primary = self.registry.primary().name
+        self.sticky = StickyTable()
         self.counts: Counter = Counter()
         self._count_lock = threading.Lock()
 
@@ -102,18 +106,20 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         return self.selector.route_batch(list(texts), model)
 
     # ------------------------------------------------------------------ answering
-    def generate(self, prompt: str, max_tokens: int = 256, temperature: float = 0.0) -> EngineResult:
+    def generate(self, prompt: str, max_tokens: int | None = None, temperature: float | None = None) -> EngineResult:
         """Route one prompt and answer it (`engine.generate(prompt)`)."""
         return self.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=temperature)
 
     def chat(self, messages: list[dict], model: str = "auto", tools: list[dict] | None = None,
-             tool_choice=None, max_tokens: int = 256, temperature: float = 0.0, top_p: float = 1.0,
-             cancel: threading.Event | None = None, **fields) -> EngineResult:
+             tool_choice=None, max_tokens: int | None = None, temperature: float | None = None,
+             top_p: float | None = None, cancel: threading.Event | None = None, session: str | None = None,
+             **fields) -> EngineResult:
         """Answer a chat; tool calls for the client's own tools come back in `tool_calls`.
         `fields` (response_format, seed, parallel_tool_calls) are honoured as in chat_stream;
         setting `cancel` (the client left) stops tool-calling generation."""
         started = time.perf_counter()
-        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields, cancel)
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields, cancel,
+                          session)
         try:
             usage = self._run(plan, max_tokens, temperature, top_p, cancel)
         except Exception as exc:
@@ -127,6 +133,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
             plan = self._primary_plan(plan.route, messages, f"{plan.reason}: {why} → primary")
             usage = self._run(plan, max_tokens, temperature, top_p, cancel)
         self._count(plan)
+        self.sticky.remember_calls(plan.model, [c.get("id") for c in plan.tool_calls])
         plan.cost = self.gateway.estimate_cost(plan.model, usage, plan.route)
         self._record(plan, model, messages, started, usage, "ok")
         return EngineResult(plan.text or "", plan.model, plan.reason, plan.route,
@@ -139,11 +146,13 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         if plan.prepared is None:
             return plan.usage
         try:
-            if plan.fields or plan.client_tools is not None:
+            if plan.fields or plan.client_tools is not None or plan.limit:
                 stream = self._open(plan, max_tokens, temperature, top_p, cancel)
                 text, plan.tool_calls = passthrough.drain(stream)
                 usage, plan.finish_reason = stream.usage, stream.finish_reason
             else:
+                if not params.accepts_any(plan.prepared.backend):
+                    max_tokens, temperature, top_p = local_sampling(max_tokens, temperature, top_p)
                 text, usage, plan.finish_reason = plan.prepared.backend.chat(
                     plan.prepared.messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
         finally:
@@ -155,6 +164,8 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         """The backend's stream for a plan: client fields passed natively, or the client's
         tools offered in a local model's prompt."""
         prepared = plan.prepared
+        if not params.accepts_any(prepared.backend):  # a local model (or a plugin) gets its defaults
+            max_tokens, temperature, top_p = local_sampling(max_tokens or plan.limit, temperature, top_p)
         if plan.client_tools is not None:
             tools, choice = plan.client_tools
             return passthrough.local_tool_stream(prepared.backend, prepared.name, prepared.messages, tools,
@@ -165,12 +176,16 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
             return passthrough.require_tool_call(stream, prepared.name)
         return stream
 
-    def chat_stream(self, messages, model: str = "auto", max_tokens: int = 256, temperature: float = 0.0,
-                    top_p: float = 1.0, tools=None, tool_choice=None, **fields) -> StreamHandle:
+    def chat_stream(self, messages, model: str = "auto", max_tokens: int | None = None,
+                    temperature: float | None = None, top_p: float | None = None, tools=None, tool_choice=None,
+                    session: str | None = None, **fields) -> StreamHandle:
         """Route now (model and reason are known at once), then stream the answer: text
-        pieces, and tool-call deltas (OpenAI's dicts) when the model calls the client's tools."""
+        pieces, and tool-call deltas (OpenAI's dicts) when the model calls the client's tools.
+        Unset sampling fields stay None: an upstream never gets them, a local model uses
+        its defaults. `session` keeps a conversation on one model (runtime/sticky.py)."""
         started = time.perf_counter()
-        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields)
+        plan = self._plan(messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields,
+                          session=session)
         self._count(plan)
         if plan.route is not None and plan.request_id is None:
             plan.request_id = self.gateway.request_id()
@@ -198,6 +213,10 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         if getattr(plan.prepared.backend, "supports_async", False) and not plan.fields and plan.client_tools is None:
             # the server awaits a plain upstream answer on its loop (client fields take the threaded path)
             attach_async(handle, plan.prepared, release, self.manager, (max_tokens, temperature, top_p))
+        if params.accepts_any(plan.prepared.backend) and plan.client_tools is None \
+                and hasattr(plan.prepared.backend, "ajson"):
+            attach_proxy(handle, plan, release, self.manager, (max_tokens, temperature, top_p),
+                         self.sticky.remember_calls)
         return handle
 
     def _deltas(self, handle: StreamHandle, plan: Plan, release, max_tokens, temperature, top_p):
@@ -208,6 +227,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
             for piece in stream:
                 timing.model_progress()
                 if not isinstance(piece, str):  # a tool-call delta
+                    self.sticky.remember_calls(handle.model, [piece.get("id")])
                     yield piece
                     continue
                 piece = piece.lstrip() if first else piece
@@ -215,6 +235,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
                 if piece:
                     yield piece
             handle.usage, handle.finish_reason = stream.usage, stream.finish_reason
+            handle.logprobs = getattr(stream, "logprobs", None)
         except Exception as exc:
             handle.error = str(exc)
             raise
@@ -228,7 +249,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
 
     # ------------------------------------------------------------------ planning
     def _plan(self, messages, model, tools, tool_choice, max_tokens, temperature, top_p, fields=None,
-              cancel=None) -> Plan:
+              cancel=None, session: str | None = None) -> Plan:
         """Route first (tools do not skip routing), then make the chosen model honour the
         client's tools, tool_choice and response_format."""
         check_messages(messages)
@@ -237,7 +258,13 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         fields = {**(fields or {}), **({"tools": tools} if tools else {}),
                   **({"tool_choice": tool_choice} if tool_choice is not None and tools else {})}
         fields = {k: v for k, v in fields.items() if v is not None}
-        plan = self._route_plan(messages, model, max_tokens, temperature, top_p, bool(tools), cancel)
+        session = session or fields.get("prompt_cache_key") or fields.get("user")
+        plan = self._sticky_plan(messages, model, session) if model not in self.registry else None
+        if plan is None:
+            plan = self._route_plan(messages, model, max_tokens, temperature, top_p, bool(tools), cancel)
+            if plan.prepared is not None and plan.route is not None:
+                self.sticky.remember_session(session, plan.model)
+        plan.limit = fields.get("max_completion_tokens")
         return self._honour(plan, messages, model, fields)
 
     def _route_plan(self, messages, model, max_tokens, temperature, top_p, client_tools: bool, cancel=None) -> Plan:
@@ -245,7 +272,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
             return Plan(model, f"model {model} requested by name", None,
                         prepared=self._acquire(model, messages, ""))
         text, image = last_user_text(messages), last_image(messages)
-        if self._primary_calls_tools() and image is None and not client_tools:
+        if self._primary_calls_tools() and image is None and not client_tools:  # tool_calling: primary
             self.selector.parse(model)  # an unknown router name is still an error
             return self._tool_loop(messages, max_tokens, temperature, top_p, cancel)
         if image is not None and self.use_routing:

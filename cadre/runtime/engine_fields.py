@@ -4,7 +4,7 @@ primary; a model that cannot comply is a clear error."""
 from __future__ import annotations
 
 from cadre.errors import CadreError
-from cadre.runtime import passthrough
+from cadre.runtime import params, passthrough
 from cadre.runtime.plan import Plan
 
 
@@ -18,6 +18,8 @@ class ClientFields:
         to the primary (model="auto") or is a clear error (a model named)."""
         if not fields:
             return plan
+        if plan.prepared is not None:
+            plan = self._refuse_unsupported(plan, messages, requested in self.registry, fields)
         choice = fields.get("tool_choice")
         tools = fields.get("tools") if choice != "none" else None
         forced = passthrough.wants_tool_call(choice) if tools else False
@@ -60,3 +62,19 @@ class ClientFields:
     def _switch_to_primary(self, plan: Plan, messages, why: str) -> Plan:
         self._release(plan.prepared)
         return self._primary_plan(plan.route, messages, f"{plan.reason}; {why} → primary")
+
+    def _refuse_unsupported(self, plan: Plan, messages, named: bool, fields: dict) -> Plan:
+        """A parameter the chosen local model cannot honour: a routed request goes to a
+        primary that passes it on; otherwise a 400 naming the parameter and the model."""
+        problem = params.refused(fields, plan.prepared.backend)
+        if problem is None:
+            return plan
+        if not named and plan.model != self.primary and self._primary_accepts_any():
+            return self._switch_to_primary(plan, messages, f"{problem[0]} needs an upstream that takes it")
+        self._release(plan.prepared)
+        raise params.UnsupportedParameter(problem[0], plan.model, problem[1])
+
+    def _primary_accepts_any(self) -> bool:
+        from cadre.runtime.backends.base import get_backend
+
+        return bool(getattr(get_backend(self.registry.get(self.primary).backend), "accepts_any_field", False))

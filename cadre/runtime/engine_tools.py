@@ -3,6 +3,7 @@ backend takes `tools`, else through the tool prompt; a client that leaves stops 
 from __future__ import annotations
 
 from cadre.errors import CadreError
+from cadre.runtime.backends.base import local_sampling
 from cadre.runtime.plan import Plan
 from cadre.runtime.tools import TOOL_SCHEMAS, run_tool_loop
 from cadre.runtime.types import Usage
@@ -16,8 +17,10 @@ class ToolCalling:
     """Engine methods for the primary's tool calling (mixed into Engine)."""
 
     def _primary_calls_tools(self) -> bool:
-        mode = self.config.runtime.tool_calling
-        return mode == "primary" or (mode == "auto" and self.registry.get(self.primary).supports_function_calling)
+        """Only when the project asks (`tool_calling: primary`): an upstream able to call
+        functions is no reason to turn a plain chat into a loop over cadre's tools. With
+        `auto` (the default) the built-in tools run when routing picks them."""
+        return self.config.runtime.tool_calling == "primary"
 
     def _primary_is_native(self) -> bool:
         """A primary whose backend takes `tools` natively (read from its class: no load)."""
@@ -47,10 +50,12 @@ class ToolCalling:
             if cancel is not None and cancel.is_set():
                 raise Cancelled("the client went away")
             with self.manager.use(name) as backend:
+                sampling = (max_tokens, temperature, top_p) if getattr(backend, "accepts_any_field", False) \
+                    else local_sampling(max_tokens, temperature, top_p)
                 if cancel is None:
-                    text, used, _ = backend.chat(convo, max_tokens=max_tokens, temperature=temperature, top_p=top_p)
+                    text, used, _ = backend.chat(convo, *sampling)
                 else:
-                    stream = backend.stream(convo, max_tokens, temperature, top_p, cancel=cancel)
+                    stream = backend.stream(convo, *sampling, cancel=cancel)
                     text, used = stream.text(), stream.usage
             if cancel is not None and cancel.is_set():
                 raise Cancelled("the client went away")

@@ -19,6 +19,7 @@ import threading
 import time
 import weakref
 
+from cadre.runtime import timing
 from cadre.runtime.backends.base import Backend, elsewhere, get_backend
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 from cadre.runtime.inline import refuse_blocking
@@ -31,7 +32,7 @@ from cadre.runtime.memory import (
     resolve_device,
 )
 from cadre.runtime.registry import ModelCapability, ModelSpec, Registry
-from cadre.runtime.slot import Lease, Slot
+from cadre.runtime.slot import Lease, Slot, is_http_upstream
 
 log = logging.getLogger("cadre.runtime")
 
@@ -41,9 +42,12 @@ class ModelManager:
 
     def __init__(self, registry: Registry, memory_budget="auto", keep_alive: float = 300.0,
                  quantize_int8: bool = False, max_concurrent: int = 4, max_queue: int = 32,
-                 device: str = "auto", wait_timeout: float = 120.0):
+                 device: str = "auto", wait_timeout: float = 120.0, remote_max_concurrent: int = 256,
+                 remote_max_queue: int = 256):
         self.registry, self.keep_alive, self.quantize_int8 = registry, keep_alive, quantize_int8
         self.max_concurrent, self.max_queue, self.wait_timeout = max_concurrent, max_queue, wait_timeout
+        # an HTTP upstream is admitted by its own limit, not by a local model's slots
+        self.remote_max_concurrent, self.remote_max_queue = remote_max_concurrent, remote_max_queue
         self.default_device = device
         self._budget_spec = parse_budgets(memory_budget)
         self.budgets: dict[str, int] = {}
@@ -60,7 +64,8 @@ class ModelManager:
         rt = config.runtime
         return cls(registry or Registry.from_config(config), memory_budget or rt.memory_budget,
                    keep_alive=rt.keep_alive, quantize_int8=rt.quantize_int8, max_concurrent=rt.max_concurrent,
-                   max_queue=rt.max_queue, device=rt.device)
+                   max_queue=rt.max_queue, device=rt.device, remote_max_concurrent=rt.remote_max_concurrent,
+                   remote_max_queue=rt.remote_max_queue)
 
     # ------------------------------------------------------------------ setup
     def _slot(self, spec: ModelSpec) -> Slot:
@@ -70,7 +75,7 @@ class ModelManager:
         device = "remote" if remote else resolve_device(spec.device if spec.device != "auto" else self.default_device)
         if device.startswith("cuda") and spec.quantization == "int8":
             device = "cpu"  # dynamic int8 runs on the CPU
-        slot = Slot(spec, device)
+        slot = Slot(spec, device, http=is_http_upstream(spec.backend))
         slot.estimate = self._estimate(slot)
         return slot
 
@@ -144,7 +149,7 @@ class ModelManager:
             self._admit(slot)
             try:
                 while True:
-                    if slot.state == "loaded" and slot.in_use < self.max_concurrent:
+                    if slot.state == "loaded" and slot.in_use < self.limits(slot)[0]:
                         slot.in_use += 1
                         slot.last_used = time.monotonic()
                         return slot.backend
@@ -157,9 +162,16 @@ class ModelManager:
                 slot.waiting -= 1
         return self._load(slot)
 
+    def limits(self, slot: Slot) -> tuple[int, int]:
+        """(running, waiting) a model admits: remote upstreams by their own limit."""
+        if slot.http:
+            return self.remote_max_concurrent, self.remote_max_queue
+        return self.max_concurrent, self.max_queue
+
     def _admit(self, slot: Slot) -> None:
-        busy = slot.state == "loading" or slot.in_use >= self.max_concurrent
-        if busy and slot.waiting >= self.max_queue:
+        running, waiting = self.limits(slot)
+        busy = slot.state == "loading" or slot.in_use >= running
+        if busy and slot.waiting >= waiting:
             raise Overloaded(f"model {slot.spec.name!r} has {slot.waiting} requests waiting; retry later",
                              retry_after=max(1.0, (slot.last_load_ms or 1000) / 1000))
         slot.waiting += 1
@@ -217,6 +229,7 @@ class ModelManager:
                 backend = cls(slot.spec, slot.device)
                 backend.load()
                 measured = max(0, meter.read() - before)
+            timing.loaded(time.perf_counter() - started)  # not the server's overhead (x-cadre-load-ms)
         except Exception as exc:
             with self._cond:
                 slot.state, slot.error = "unloaded", str(exc)

@@ -21,7 +21,10 @@ CALL_STARTS = ("<tool_call>", "[", "{", "```")
 
 
 def supported(backend, fields: dict) -> dict:
-    """The fields this backend acts on (others are not sent to it)."""
+    """The fields this backend acts on (others are not sent to it); an upstream that
+    passes every parameter on gets them all."""
+    if getattr(backend, "accepts_any_field", False):
+        return dict(fields)
     names = getattr(backend, "passthrough", frozenset())
     return {k: v for k, v in fields.items() if k in names}
 
@@ -88,8 +91,12 @@ def _may_be_call(head: str) -> bool:
 def local_tool_stream(backend, model: str, messages: list[dict], tools: list[dict], tool_choice,
                       max_tokens: int, temperature: float, top_p: float, cancel=None) -> TextStream:
     """A local model answering with the client's tools offered in its prompt (see module doc)."""
+    from cadre.runtime.backends.base import local_sampling
+
+    max_tokens, temperature, top_p = local_sampling(max_tokens, temperature, top_p)
     names = {t.get("function", t).get("name") for t in tools}
     wanted = forced_name(tool_choice)
+    forced = wants_tool_call(tool_choice)
     convo = _with_system(messages, tool_prompt(tools))
 
     def pieces(out: TextStream):
@@ -101,7 +108,7 @@ def local_tool_stream(backend, model: str, messages: list[dict], tools: list[dic
                 continue
             buffer += piece
             head = buffer.lstrip()
-            if head and not _may_be_call(head):
+            if head and not forced and not _may_be_call(head):  # a forced call never streams prose
                 held = False
                 yield buffer
         out.usage, out.finish_reason = stream.usage, stream.finish_reason

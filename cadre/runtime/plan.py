@@ -26,3 +26,4 @@ class Plan:
     client_tools: tuple | None = None               # (tools, tool_choice) offered in a local prompt
     usage: Usage = field(default_factory=Usage)
     fallback: bool = False      # the route's own model or tool did not answer: the primary (or next) did
+    limit: int | None = None    # the client's max_completion_tokens (a local model's max_tokens)

@@ -10,6 +10,16 @@ from cadre.runtime.registry import ModelSpec
 DEFAULT_ESTIMATE = 50_000_000  # reserved for a model whose size cannot be guessed
 
 
+def is_http_upstream(backend: str) -> bool:
+    """Whether a backend is an HTTP upstream (admitted by runtime.remote_max_*)."""
+    from cadre.runtime.backends.base import get_backend
+
+    try:
+        return bool(get_backend(backend).http_upstream)
+    except Exception:  # an unknown backend is reported when the model is used
+        return False
+
+
 @dataclass
 class Slot:
     """One registry model's life in the manager."""
@@ -31,6 +41,7 @@ class Slot:
     last_load_ms: float | None = None
     last_unload_ms: float | None = None
     error: str | None = None
+    http: bool = False               # an HTTP upstream (admitted by the remote limits)
 
     @property
     def need(self) -> int:

@@ -1,6 +1,7 @@
 """Per-request timing of the time spent waiting on models, so the server can report its
 own overhead (`x-cadre-overhead-ms`): time to the first response byte minus the time the
-request spent inside model calls (an upstream HTTP call or a local generation).
+request spent inside model calls (an upstream HTTP call or a local generation) and
+loading models, which `x-cadre-load-ms` reports on its own.
 
 The server puts a `RequestTiming` in a context variable when a request arrives; context
 variables follow the request into worker threads (anyio copies the context) and into the
@@ -16,11 +17,12 @@ from contextvars import ContextVar
 class RequestTiming:
     """Start of a request and the model spans inside it (perf_counter seconds)."""
 
-    __slots__ = ("_open", "model_s", "start")
+    __slots__ = ("_open", "load_s", "model_s", "start")
 
     def __init__(self):
         self.start = time.perf_counter()
         self.model_s = 0.0     # closed model spans, summed (fallbacks and tool loops add up)
+        self.load_s = 0.0      # time spent loading models for this request
         self._open = None      # (started, last progress) of the span in progress
 
     def model_started(self) -> None:
@@ -49,7 +51,7 @@ class RequestTiming:
         """Milliseconds from arrival to `now` not spent waiting on a model (an open span
         counts up to its last progress: the first chunk of a stream)."""
         now = time.perf_counter() if now is None else now
-        waiting = self.model_s + ((self._open[1] - self._open[0]) if self._open else 0.0)
+        waiting = self.model_s + self.load_s + ((self._open[1] - self._open[0]) if self._open else 0.0)
         return max(0.0, (now - self.start - waiting) * 1000)
 
 
@@ -82,3 +84,10 @@ def model_done() -> None:
     timing = CURRENT.get()
     if timing is not None:
         timing.model_done()
+
+
+def loaded(seconds: float) -> None:
+    """A model load of `seconds` happened for the current request, if any."""
+    timing = CURRENT.get()
+    if timing is not None:
+        timing.load_s += seconds

@@ -48,7 +48,8 @@ class StreamHandle:
 
     When the model's backend can be awaited (the `openai` backend), `astream()` (an async
     iterator of deltas) and `awhole()` (awaits the whole text) answer on the caller's event
-    loop instead; use one of `deltas`, `astream()` or `awhole()`, once.
+    loop instead; use one of `deltas`, `astream()` or `awhole()`, once. `proxy` (the same
+    backends) sends the client's whole request upstream and gives back the upstream's JSON.
     """
 
     model: str
@@ -64,6 +65,8 @@ class StreamHandle:
     cost: float | None = None
     error: str | None = None  # why the answer failed, for the decision log
     feedback_token: str | None = None
+    proxy: object = None      # runtime/proxy.Proxy: the request as it came, to an OpenAI-compatible upstream
+    logprobs: list | None = None  # a local model's logprobs.content, when the client asked
 
     def cancel(self) -> None:
         self.cancelled.set()

@@ -14,7 +14,7 @@ import time
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
-from cadre.server import embeddings, generation
+from cadre.server import embeddings, generation, responses
 from cadre.server.dashboard import install_api, install_pages
 from cadre.server.hotpath import HotPathMiddleware, InFlight
 from cadre.server.errors import (
@@ -62,6 +62,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(routes)
     app.include_router(embeddings.routes)
+    app.include_router(responses.routes)
     app.include_router(feedback_routes)
     app.add_middleware(RouteEndpoint, state=app.state)  # POST /v1/route, below every cadre middleware
     install_api(app)  # admin, dashboard JSON and the traffic recorder (just outside RouteEndpoint)
@@ -77,7 +78,7 @@ def create_app(engine, settings: ServerSettings | None = None) -> FastAPI:
         app.add_middleware(JsonCORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST", "OPTIONS"],
                            allow_headers=["authorization", "content-type"],
-                           expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "x-cadre-cost",
+                           expose_headers=["x-cadre-route", "x-cadre-overhead-ms", "x-cadre-load-ms", "x-cadre-cost",
                                            "x-cadre-request-id", "x-cadre-feedback-token", "retry-after"])
     # Foreign Host, cross-origin writes and non-JSON bodies are refused before CORS or the key.
     app.add_middleware(OriginGuard, bind_host=settings.bind_host, allowed_hosts=settings.allowed_hosts,

@@ -76,6 +76,9 @@ def to_api_error(exc: Exception) -> ApiError:
         retry = max(1, round(float(getattr(exc, "retry_after", 1) or 1)))
         return ApiError(429, str(exc) or "model queue is full", None, "queue_full",
                         {"Retry-After": str(retry)})
+    if isinstance(exc, BackendError) and getattr(exc, "upstream_status", None) in (400, 404, 413, 422):
+        # the upstream refused what the client sent (a faithful proxy): the client's error, said as such
+        return ApiError(exc.upstream_status, redact(exc.upstream_message), None, "upstream_refused")
     if isinstance(exc, BackendError):
         log.error("backend failed: %s", exc)  # the log keeps paths and internals; the client does not
         message = redact(str(exc)) if exc.client_safe else backend_message(str(exc))
@@ -84,7 +87,7 @@ def to_api_error(exc: Exception) -> ApiError:
         message = redact(str(exc))
         if message != str(exc):
             log.info("request refused: %s", exc)
-        return ApiError(400, message, None, "invalid_request")
+        return ApiError(400, message, getattr(exc, "param", None), getattr(exc, "code", None) or "invalid_request")
     log.error("engine failed", exc_info=exc)
     return ApiError(500, "the server failed to answer this request; see its log", None,
                     "internal_error")

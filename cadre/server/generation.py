@@ -5,7 +5,8 @@ Every request goes through `engine.chat_stream`, even when the client wants a wh
 answer: the handle names the chosen model before any token (so the request is admitted
 to *that* model's queue) and can be cancelled. Its deltas are text pieces and, when the
 model calls the client's tools, OpenAI tool-call deltas (dicts), streamed as they come.
-A plain answer from an `openai` upstream is awaited on the event loop (upstream_path).
+A request to an `openai` upstream goes through the faithful proxy (proxy_path): the
+client's request as it came, whole or streamed as asked, the upstream's own answer back.
 """
 from __future__ import annotations
 
@@ -20,9 +21,9 @@ from fastapi.responses import JSONResponse
 
 from cadre.runtime.inline import WouldBlock, inline
 from cadre.runtime.passthrough import drain
-from cadre.server import upstream_path
+from cadre.server import proxy_path, upstream_path
 from cadre.server.dashboard.traffic import note_answer
-from cadre.server.errors import error_body, to_api_error
+from cadre.server.errors import ApiError, error_body, to_api_error
 from cadre.server.redact import redact
 from cadre.server.route_batch import INLINE_MAX_CHARS
 from cadre.server.streaming import (
@@ -79,9 +80,15 @@ def usage_dict(usage) -> dict:
             "total_tokens": usage.prompt_tokens + usage.completion_tokens}
 
 
-def _sampling(body, default_max: int) -> dict:
-    limit = body.token_limit(default_max) if hasattr(body, "token_limit") else body.max_tokens
-    return {"max_tokens": limit or default_max, "temperature": body.temperature, "top_p": body.top_p}
+def _sampling(body) -> dict:
+    """The sampling fields the client set; unset ones stay None (never sent upstream)."""
+    return {"max_tokens": body.max_tokens, "temperature": body.temperature, "top_p": body.top_p}
+
+
+def session_key(request: Request) -> dict:
+    """The `x-cadre-session` header, which keeps a conversation on one model."""
+    key = request.headers.get("x-cadre-session")
+    return {"session": key[:200]} if key else {}
 
 
 def _count(state, requested: str, answer) -> None:
@@ -119,7 +126,7 @@ def _text_chars(messages: list[dict]) -> int:
     return total
 
 
-async def _open_stream(state, messages: list[dict], model: str, sampling: dict, fields: dict | None = None):
+async def open_stream(state, messages: list[dict], model: str, sampling: dict, fields: dict | None = None):
     """Start a stream: routing and admission to the chosen model's queue happen here
     (a full queue raises Overloaded → 429), before any response byte is sent."""
     try:
@@ -154,13 +161,35 @@ async def _collect(request: Request, handle, stops: list[str]) -> tuple[str, lis
 async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     """Answer one chat completion request."""
     state = request.app.state
-    sampling = _sampling(body, state.settings.default_max_tokens)
     messages = body.engine_messages()
-    fields = body.passthrough()
-    handle = await _open_stream(state, messages, body.model, {**sampling, "stop": body.stop_list() or None},
-                                fields)
+    handle = await open_stream(state, messages, body.model, {**_sampling(body), **session_key(request)},
+                               body.client_fields())
+    if handle.proxy is not None:
+        headers = lambda h: {**route_headers(h.reason), **gateway_headers(h)}
+        if body.stream:
+            include_usage = bool(body.stream_options and body.stream_options.include_usage)
+            return await proxy_path.stream(request, handle, include_usage, headers)
+        return await proxy_path.whole(request, handle, headers)
+    n = getattr(body, "n", None) or 1
+    whole_only = "n" if n > 1 else ("logprobs" if getattr(body, "logprobs", None) else None)
+    if whole_only and body.stream:
+        stop_stream(handle)
+        raise ApiError(400, f"model {handle.model!r} gives {whole_only} only with whole answers, not streamed",
+                       whole_only, "unsupported_parameter")
     if body.stream:
         return await _stream(request, handle, body, "chat")
+    first, choices = handle, [await _chat_choice(request, handle, body)]
+    again = handle.model if handle.model in state.engine.registry else body.model  # the same model
+    for _ in range(n - 1):  # a local model's n choices: asked n times (an upstream gets `n` itself)
+        more = await open_stream(state, messages, again, _sampling(body), body.client_fields())
+        choices.append(await _chat_choice(request, more, body))
+        first.usage.completion_tokens += more.usage.completion_tokens
+    listed = [{"index": i, "message": m, "logprobs": lp, "finish_reason": f} for i, (m, f, lp) in enumerate(choices)]
+    return _whole(first.model, first.reason, {}, "", first.usage, "chat", gateway_headers(first), listed)
+
+
+async def _chat_choice(request: Request, handle, body) -> tuple[dict, str, dict | None]:
+    """(message, finish_reason, logprobs) of one whole answer."""
     try:
         text, calls = await _collect(request, handle, body.stop_list())
     finally:
@@ -169,13 +198,14 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     if calls:
         message["tool_calls"] = calls
     finish = "tool_calls" if calls and handle.finish_reason in ("stop", "tool_calls") else handle.finish_reason
-    return _whole(handle.model, handle.reason, message, finish, handle.usage, "chat",
-                  gateway_headers(handle))
+    logprobs = {"content": handle.logprobs, "refusal": None} if getattr(body, "logprobs", None) \
+        and handle.logprobs is not None else None
+    return message, finish, logprobs
 
 
 def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str,
-           extra_headers: dict | None = None) -> JSONResponse:
-    """A whole (non-streamed) chat.completion or text_completion."""
+           extra_headers: dict | None = None, choices: list[dict] | None = None) -> JSONResponse:
+    """A whole (non-streamed) chat.completion or text_completion (`choices`: several, made)."""
     if kind == "text":
         obj, choice = "text_completion", {"index": 0, "text": message["content"], "logprobs": None,
                                           "finish_reason": finish}
@@ -183,7 +213,7 @@ def _whole(model: str, reason: str, message: dict, finish: str, usage, kind: str
         obj, choice = "chat.completion", {"index": 0, "message": message, "logprobs": None,
                                           "finish_reason": finish}
     payload = {"id": new_id("cmpl" if kind == "text" else "chatcmpl"), "object": obj,
-               "created": int(time.time()), "model": model, "choices": [choice],
+               "created": int(time.time()), "model": model, "choices": choices or [choice],
                "usage": usage_dict(usage), "system_fingerprint": None}
     return JSONResponse(payload, headers={**route_headers(reason), **(extra_headers or {})})
 
@@ -243,9 +273,9 @@ def _delta_chunk(base: dict, piece, kind: str) -> dict:
 async def complete(request: Request, body) -> JSONResponse | CancellingStream:
     """Answer one text completion: the prompt goes to the model as a single user turn."""
     state = request.app.state
-    sampling = _sampling(body, 16)
+    sampling = _sampling(body)
     messages = [{"role": "user", "content": body.prompt}]
-    handle = await _open_stream(state, messages, body.model, sampling)
+    handle = await open_stream(state, messages, body.model, sampling)
     if body.stream:
         return await _stream(request, handle, body, "text")
     try:

@@ -5,7 +5,8 @@
   of the thread pools (per-model queues are the manager's; this bounds the whole server).
 - `x-cadre-overhead-ms` on every response: the milliseconds from the request's arrival to
   its first response byte that were not spent waiting on a model (see
-  cadre/runtime/timing.py), like LiteLLM's `x-litellm-overhead-duration-ms`.
+  cadre/runtime/timing.py), like LiteLLM's `x-litellm-overhead-duration-ms`. Loading a
+  model is not overhead: `x-cadre-load-ms` reports it (present when a load happened).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from cadre.runtime import timing
 from cadre.server.middleware import send_error
 
 OVERHEAD_HEADER = b"x-cadre-overhead-ms"
+LOAD_HEADER = b"x-cadre-load-ms"
 EXEMPT = frozenset({"/health", "/metrics"})  # liveness and scrapes answer even when full
 
 
@@ -49,7 +51,10 @@ class HotPathMiddleware:
 
         async def timed_send(message):
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), _overhead(request_timing)]
+                extra = [_overhead(request_timing)]
+                if request_timing.load_s:
+                    extra.append((LOAD_HEADER, b"%.3f" % (request_timing.load_s * 1000)))
+                message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
 
         counter.count += 1

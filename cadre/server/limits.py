@@ -15,11 +15,15 @@ import anyio
 from anyio import to_thread
 
 
-def generation_threads(engine, spare: int = 8) -> int:
-    """Threads that every model's running + waiting requests could occupy at once."""
+def generation_threads(engine, spare: int = 8, per_remote: int = 64) -> int:
+    """Threads that every local model's running + waiting requests could occupy at once,
+    and `per_remote` for each remote upstream (its answers are awaited on the loop; a
+    thread only plans them or streams a threaded answer)."""
     runtime = getattr(getattr(engine, "config", None), "runtime", None)
     per_model = (runtime.max_concurrent + runtime.max_queue) if runtime else 36
-    return len(engine.model_names()) * per_model + spare
+    slots = getattr(getattr(engine, "manager", None), "slots", {})
+    remote = sum(1 for s in slots.values() if getattr(s, "http", False))
+    return (len(engine.model_names()) - remote) * per_model + remote * per_remote + spare
 
 
 class ThreadPools:

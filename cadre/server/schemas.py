@@ -1,7 +1,9 @@
 """Request and response bodies of the OpenAI-compatible API, as pydantic models.
 
-Requests forbid unknown fields (a typo is a 400, not silently ignored). The optional
-OpenAI fields that cadre accepts but does not act on are listed in `ACCEPTED_NOOPS`.
+Chat completion requests keep unknown fields: an `openai` upstream gets every parameter
+the client set, and a local model refuses what it cannot honour with a 400 naming it
+(cadre/runtime/params.py). Other requests forbid unknown fields (a typo is a 400).
+Nothing the client left out gets a value here: unset sampling fields stay None.
 """
 from __future__ import annotations
 
@@ -10,9 +12,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from cadre.server.toolschema import schema_problem, tool_choice_problem
-
-MAX_TOKENS_CAP = 8192
-
 
 class Strict(BaseModel):
     """Base of every request body: unknown fields are an error."""
@@ -128,31 +127,17 @@ class StreamOptions(Strict):
 
 
 class Sampling(Strict):
-    """Fields shared by chat and text completions."""
+    """Fields shared by chat and text completions; unset ones stay None (not sent upstream)."""
 
     model: str = Field(min_length=1)
-    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_CAP)
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    top_p: float = Field(default=1.0, gt=0.0, le=1.0)
-    n: Literal[1] = 1
+    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     stream: bool = False
     stream_options: StreamOptions | None = None
     stop: str | list[str] | None = None
-    seed: int | None = None          # accepted; generation at temperature 0 is deterministic
-    user: str | None = None          # accepted; not stored
-    presence_penalty: Literal[0, 0.0] | None = None
-    frequency_penalty: Literal[0, 0.0] | None = None
-    # No-op values clients send by default are accepted; anything that would need acting on is a 400.
-    logprobs: Literal[False] | None = None
-    store: Literal[False] | None = None
-    logit_bias: dict[str, float] | None = None
-
-    @field_validator("logit_bias")
-    @classmethod
-    def _no_bias(cls, v):
-        if v:
-            raise ValueError("logit_bias is not supported (only {} is accepted)")
-        return v
+    seed: int | None = None
+    user: str | None = None
 
     @field_validator("stop")
     @classmethod
@@ -170,23 +155,35 @@ class Sampling(Strict):
 class ChatCompletionRequest(Sampling):
     """POST /v1/chat/completions."""
 
+    model_config = ConfigDict(extra="allow")  # unknown parameters: passed upstream, refused locally
+
     messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_CAP)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
+    n: int | None = Field(default=None, ge=1, le=128)
+    presence_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    frequency_penalty: float | None = Field(default=None, ge=-2.0, le=2.0)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    logit_bias: dict[str, float] | None = None
+    store: bool | None = None
     tools: list[ToolDef] | None = None
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
     metadata: dict[str, str] | None = None
     response_format: TextFormat | JsonObjectFormat | JsonSchemaFormat | None = None
 
-    def passthrough(self) -> dict:
-        """The fields an upstream (or constrained decoding) acts on, set ones only:
-        tools, tool_choice, response_format (not the no-op text one), seed, parallel_tool_calls."""
-        out = {"tools": [t.model_dump(exclude_none=True) for t in self.tools] if self.tools else None,
-               "tool_choice": (self.tool_choice.model_dump() if isinstance(self.tool_choice, BaseModel)
-                               else self.tool_choice),
-               "response_format": (self.response_format.model_dump(exclude_none=True, by_alias=True)
-                                   if self.response_format and self.response_format.type != "text" else None),
-               "seed": self.seed, "parallel_tool_calls": self.parallel_tool_calls}
+    def client_fields(self) -> dict:
+        """Every parameter the client set beyond model, messages and sampling (unknown
+        ones included), as it sent them: what an upstream gets and a local model checks."""
+        from cadre.runtime.params import CORE
+
+        out = {k: v for k, v in self.model_dump(exclude_unset=True, by_alias=True).items() if k not in CORE}
+        if self.tools:
+            out["tools"] = [t.model_dump(exclude_none=True) for t in self.tools]
+        if isinstance(self.tool_choice, BaseModel):
+            out["tool_choice"] = self.tool_choice.model_dump()
+        if self.response_format is not None:
+            out["response_format"] = self.response_format.model_dump(exclude_none=True, by_alias=True)
         return {k: v for k, v in out.items() if v is not None}
 
     @model_validator(mode="after")
@@ -196,10 +193,6 @@ class ChatCompletionRequest(Sampling):
         if problem:
             raise ValueError(problem)
         return self
-
-    def token_limit(self, default: int = 256) -> int:
-        """max_completion_tokens wins over the older max_tokens."""
-        return self.max_completion_tokens or self.max_tokens or default
 
     def engine_messages(self) -> list[dict]:
         """Messages as plain dicts for the engine, without unset fields; `content` is
@@ -213,10 +206,10 @@ class ChatCompletionRequest(Sampling):
 
 
 class CompletionRequest(Sampling):
-    """POST /v1/completions (one prompt; `echo`, `suffix` and `logprobs` are not supported)."""
+    """POST /v1/completions (one prompt; `echo`, `suffix`, `n` and `logprobs` are not supported)."""
 
     prompt: str | list[str]
-    max_tokens: int | None = Field(default=16, ge=1, le=MAX_TOKENS_CAP)
+    max_tokens: int | None = Field(default=16, ge=1)  # OpenAI's own default for completions
 
     @field_validator("prompt")
     @classmethod

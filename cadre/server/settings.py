@@ -15,7 +15,6 @@ class ServerSettings:
     cors_origins: origins allowed by CORS; empty (the default) means CORS is off.
     max_request_bytes: larger request bodies get 413.
     route_threads: worker threads for routing, listing and metrics calls.
-    default_max_tokens: completion length when a chat request names none.
     body_timeout: seconds a request body may take to arrive; slower gets 408.
     local_images: the one folder under which image paths in requests are read (None:
         images only as base64 or data URLs, the default).
@@ -34,7 +33,6 @@ class ServerSettings:
     cors_origins: tuple[str, ...] = ()
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     route_threads: int = 16
-    default_max_tokens: int = 256
     body_timeout: float = 30.0
     local_images: str | None = None
     max_in_flight: int = 512

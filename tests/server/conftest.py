@@ -47,6 +47,14 @@ class SlowBackend(Backend):
         return TextStream(pieces)
 
 
+class SlowLoadBackend(SlowBackend):
+    """Takes 1.5 s to load, then writes like `slow` (a first call pays the load)."""
+
+    def load(self) -> None:
+        time.sleep(1.5)
+        self.loaded = True
+
+
 class BoomBackend(Backend):
     """Loads, then fails with an exception no layer expects."""
 
@@ -59,7 +67,7 @@ class BoomBackend(Backend):
 
 def register_test_backends() -> None:
     """Plug the fault-injection backends in (once per session)."""
-    for name, cls in (("test-slow", SlowBackend), ("test-boom", BoomBackend)):
+    for name, cls in (("test-slow", SlowBackend), ("test-boom", BoomBackend), ("test-slowload", SlowLoadBackend)):
         if name not in base.BACKENDS:
             register_backend(name, cls)
 

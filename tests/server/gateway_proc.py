@@ -14,14 +14,14 @@ import httpx
 KEY = "proxy-key"
 
 
-def project(url: str) -> str:
+def project(url: str, extra_models: str = "", options: str = "", settings: str = "") -> str:
     """One upstream model, the primary; routing falls back to the keyword rules (no router model)."""
     return f"""\
 version: 1
-models:
+{settings}models:
   - {{name: stub-gpt, backend: openai, url: "{url}", capabilities: [primary_chat],
-     options: {{retries: 0}}}}
-"""
+     options: {{retries: 0{options}}}}}
+{extra_models}"""
 
 
 def free_port() -> int:
@@ -31,9 +31,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def cadre_serve(root: Path, upstream_url: str):
+def cadre_serve(root: Path, upstream_url: str, extra_models: str = "", options: str = "", settings: str = ""):
     """`cadre serve` on a free port, its project pointing at the upstream; yields the base URL."""
-    (root / "cadre.yaml").write_text(project(upstream_url))
+    (root / "cadre.yaml").write_text(project(upstream_url, extra_models, options, settings))
     port = free_port()
     log = open(root / "serve.log", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "cadre.cli.main", "serve", "--config", str(root / "cadre.yaml"),

@@ -55,11 +55,15 @@ def answer(body: dict) -> tuple[str | None, list[dict], str]:
     tools, choice = body.get("tools") or [], body.get("tool_choice")
     messages = body.get("messages") or []
     defiant = "ignore your tools" in last_user(messages)  # plays an upstream that ignores tool_choice
-    if tools and choice != "none" and messages and messages[-1].get("role") != "tool" and not defiant:
+    rounds = sum(m.get("role") == "tool" for m in messages)
+    wanted_rounds = 2 if any("two tool rounds" in str(m.get("content")) for m in messages
+                             if m.get("role") == "system") else 1  # an agent told to call tools twice
+    if tools and choice != "none" and messages and not defiant and (
+            messages[-1].get("role") != "tool" or rounds < wanted_rounds):
         wanted = choice["function"]["name"] if isinstance(choice, dict) else tools[0]["function"]["name"]
         fn = next(t["function"] for t in tools if t["function"]["name"] == wanted)
         args = json.dumps(fill(fn.get("parameters") or {"type": "object"}))
-        return None, [{"id": f"call_stub{len(wanted)}", "type": "function",
+        return None, [{"id": f"call_stub{len(wanted)}" + (f"_{rounds}" if rounds else ""), "type": "function",
                        "function": {"name": wanted, "arguments": args}}], "tool_calls"
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_schema":
@@ -90,6 +94,12 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         body = json.loads(raw)
         self.server.stub.requests.append(body)
+        self.server.stub.paths.append(self.path)
+        if self.path.endswith("/responses"):
+            return self._responses(body)
+        if "reject_me" in body:  # an upstream that refuses a parameter, as OpenAI does
+            return self._json(400, {"error": {"message": "Unrecognized request argument supplied: reject_me",
+                                              "type": "invalid_request_error", "param": None, "code": None}})
         content, calls, finish = answer(body)
         base = {"id": "chatcmpl-stub", "created": 1, "model": f"upstream-{body.get('model')}"}
         if not body.get("stream"):
@@ -114,6 +124,31 @@ class _Handler(BaseHTTPRequestHandler):
         if (body.get("stream_options") or {}).get("include_usage"):
             self._event({**base, "choices": [], "usage": USAGE})
         self.wfile.write(b"data: [DONE]\n\n")
+        self.close_connection = True
+
+    def _responses(self, body: dict):
+        """A native /v1/responses: echoes the input's last text, whole or as events."""
+        items = body.get("input")
+        text = items if isinstance(items, str) else str((items or [{}])[-1].get("content"))
+        item = {"type": "message", "id": "msg_stub", "status": "completed", "role": "assistant",
+                "content": [{"type": "output_text", "text": f"native answer to: {text}", "annotations": []}]}
+        response = {"id": "resp_stub", "object": "response", "created_at": 1, "status": "completed",
+                    "model": f"upstream-{body.get('model')}", "output": [item], "error": None,
+                    "usage": {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10}}
+        if not body.get("stream"):
+            return self._json(200, response)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        for n, event in enumerate([{"type": "response.created", "response": {**response, "status": "in_progress",
+                                                                             "output": []}},
+                                   {"type": "response.output_text.delta", "item_id": "msg_stub", "output_index": 0,
+                                    "content_index": 0, "delta": item["content"][0]["text"]},
+                                   {"type": "response.completed", "response": response}]):
+            self.wfile.write(f"event: {event['type']}\ndata: {json.dumps({**event, 'sequence_number': n})}\n\n"
+                             .encode())
+        self.wfile.flush()
         self.close_connection = True
 
     def _event(self, payload: dict):
@@ -149,6 +184,7 @@ class StubUpstream:
 
     def __init__(self):
         self.requests: list[dict] = []
+        self.paths: list[str] = []
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.httpd.daemon_threads = True
         self.httpd.stub = self

@@ -38,7 +38,7 @@ def project(tmp_path, fast_url: str, stuck_url: str) -> str:
     path = tmp_path / "cadre.yaml"
     path.write_text(f"""\
 version: 1
-runtime: {{memory_budget: 1GB, max_concurrent: 2, max_queue: 1}}
+runtime: {{memory_budget: 1GB, remote_max_concurrent: 2, remote_max_queue: 1}}
 router: {{keyword_fallback: true}}
 routes: {{chat: {{model: fast}}}}
 models:
@@ -261,3 +261,54 @@ def test_route_inline_decides_like_the_thread_pool(serve_engine, live_server):
         assert overhead(response) >= 0
         decisions.append((response.json()["route"], response.json()["reason"]))
     assert decisions[0] == decisions[1]
+
+
+def test_loading_a_model_is_reported_apart_from_the_overhead(tmp_path, live_server):
+    from cadre.runtime.engine import Engine
+    from cadre.server.app import create_app
+    from tests.server.conftest import register_test_backends
+
+    register_test_backends()
+    path = tmp_path / "cadre.yaml"
+    path.write_text("version: 1\nmodels:\n  - {name: lazy, backend: test-slowload, capabilities: [primary_chat]}\n")
+    engine = Engine.from_config_file(path)
+    try:
+        server = live_server(create_app(engine))
+        body = {"model": "lazy", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 1}
+        first = httpx.post(f"{server.base}{CHAT}", json=body, timeout=60)
+        second = httpx.post(f"{server.base}{CHAT}", json=body, timeout=60)
+    finally:
+        engine.close()
+    assert first.status_code == second.status_code == 200
+    assert float(first.headers["x-cadre-load-ms"]) >= 1500  # the 1.5 s load, reported on its own
+    assert float(first.headers["x-cadre-overhead-ms"]) < 1000  # ... and not counted as overhead
+    assert "x-cadre-load-ms" not in second.headers  # loaded already
+
+
+def test_with_default_settings_64_clients_against_a_remote_model_get_no_429(tmp_path, stubs):
+    import asyncio
+
+    fast, _ = stubs
+    path = tmp_path / "cadre.yaml"  # no runtime: section, so every limit is the default
+    path.write_text(f"version: 1\nmodels:\n  - {{name: remote, backend: openai, url: \"{fast.url}\", "
+                    "capabilities: [primary_chat], options: {model: sleep-300}}\n")
+    srv = Serve(str(path))
+
+    async def client(http: httpx.AsyncClient) -> list[int]:
+        codes = []
+        for model in ("remote", "auto", "remote"):
+            response = await http.post(srv.base + CHAT, json=chat(model), timeout=60)
+            codes.append(response.status_code)
+        return codes
+
+    async def load() -> list[int]:
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(limits=limits) as http:
+            runs = await asyncio.gather(*(client(http) for _ in range(64)))
+        return [code for run in runs for code in run]
+
+    try:
+        codes = asyncio.run(load())
+    finally:
+        srv.stop()
+    assert codes.count(200) == 64 * 3, {c: codes.count(c) for c in set(codes)}  # 64 at once, each 300 ms

@@ -43,6 +43,20 @@ def test_a_forced_tool_choice_is_honoured_by_a_constrained_retry(client):
     assert answer.choices[0].finish_reason == "tool_calls" and call.function.name == "get_weather"
     assert isinstance(json.loads(call.function.arguments)["city"], str)
     assert answer.usage.completion_tokens > 0
+    assert answer.choices[0].message.content is None  # the failed first attempt's prose is not sent
+
+
+def test_a_forced_tool_call_that_fails_streams_no_text_before_its_error(live, api_key):
+    body = {"model": "code", "messages": user("write a function"), "max_tokens": 8, "stream": True,
+            "tools": [WEATHER], "tool_choice": "required"}
+    with httpx.stream("POST", f"{live.base}/v1/chat/completions", json=body, timeout=120,
+                      headers={"Authorization": f"Bearer {api_key}"}) as response:
+        raw = response.read().decode()
+    events = [json.loads(line[5:]) for line in raw.splitlines() if line.startswith("data:") and "[DONE]" not in line]
+    texts = [c["choices"][0]["delta"].get("content") for c in events if c.get("choices")]
+    assert not any(texts), texts
+    error = events[-1]["error"] if response.status_code == 200 else json.loads(raw)["error"]
+    assert "tool_choice requires" in error["message"]
 
 
 def test_a_streamed_tool_request_streams_and_a_cut_says_length(client):

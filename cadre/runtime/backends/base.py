@@ -38,6 +38,7 @@ class TextStream:
     def __init__(self, pieces: Callable[[TextStream], Iterator[str]]):
         self.usage = Usage()
         self.finish_reason = "stop"
+        self.logprobs: list[dict] | None = None  # OpenAI's logprobs.content, when asked and computed
         self._pieces = pieces(self)
 
     def __iter__(self) -> Iterator[str]:
@@ -46,6 +47,16 @@ class TextStream:
     def text(self) -> str:
         """Consume the stream and return the whole answer."""
         return "".join(self._pieces)
+
+
+DEFAULT_MAX_TOKENS = 256  # a local model's completion length when the client names none
+
+
+def local_sampling(max_tokens, temperature, top_p) -> tuple[int, float, float]:
+    """A local model's sampling with its defaults for what the client left unset (greedy,
+    256 tokens): an upstream gets only what was set, a local model must decide."""
+    return (max_tokens or DEFAULT_MAX_TOKENS, 0.0 if temperature is None else temperature,
+            1.0 if top_p is None else top_p)
 
 
 def message_text(content) -> str:
@@ -77,6 +88,8 @@ class Backend(ABC):
     # True for a backend whose model lives in another process even when its spec has a path
     # (the manager charges it no memory): `cadre serve --ray`'s forwarding backend.
     elsewhere: ClassVar[bool] = False
+    # An HTTP upstream holds no local slots: the manager admits it by runtime.remote_max_*.
+    http_upstream: ClassVar[bool] = False
 
     def __init__(self, spec, device: str = "cpu"):
         self.spec, self.device = spec, device
@@ -102,19 +115,19 @@ class Backend(ABC):
         self.loaded = False
 
     @abstractmethod
-    def stream(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
-               top_p: float = 1.0, stop: list[str] | None = None,
+    def stream(self, messages: list[dict], max_tokens: int | None = None, temperature: float | None = None,
+               top_p: float | None = None, stop: list[str] | None = None,
                cancel: threading.Event | None = None) -> TextStream:
         """Answer chat messages piece by piece."""
 
-    def chat(self, messages: list[dict], max_tokens: int = 256, temperature: float = 0.0,
-             top_p: float = 1.0, stop: list[str] | None = None) -> tuple[str, Usage, str]:
+    def chat(self, messages: list[dict], max_tokens: int | None = None, temperature: float | None = None,
+             top_p: float | None = None, stop: list[str] | None = None) -> tuple[str, Usage, str]:
         """Answer chat messages: (text, usage, finish_reason)."""
         stream = self.stream(messages, max_tokens, temperature, top_p, stop)
         text = stream.text()
         return text, stream.usage, stream.finish_reason
 
-    def invoke(self, prompt: str, max_tokens: int = 256, **sampling) -> str:
+    def invoke(self, prompt: str, max_tokens: int | None = None, **sampling) -> str:
         """The one-call form: a prompt in, the answer text out."""
         return self.chat([{"role": "user", "content": prompt}], max_tokens, **sampling)[0]
 

@@ -20,6 +20,7 @@ from cadre.runtime.backends.base import (
     Backend,
     TextStream,
     last_user_text,
+    local_sampling,
     register_backend,
 )
 from cadre.runtime.errors import BackendError
@@ -150,14 +151,22 @@ class LocalBackend(Backend):
         cadre Q/A checkpoints and routers take neither."""
         from cadre.runtime import constrained
 
-        if self.router is not None or self.encoder is not None or not constrained.available():
+        if self.router is not None:
             return frozenset()
-        return frozenset({"response_format", "seed"})
+        sampling = frozenset({"seed", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs"})
+        if self.encoder is not None or not constrained.available():
+            return sampling
+        return sampling | {"response_format"}
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None,
-               response_format=None, seed=None) -> TextStream:
+    def stream(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None, cancel=None,
+               response_format=None, seed=None, presence_penalty=None, frequency_penalty=None,
+               logprobs=None, top_logprobs=None) -> TextStream:
         """Answer chat messages token by token, using the KV cache (constrained to a JSON
-        schema when `response_format` asks for one)."""
+        schema when `response_format` asks for one). Unset sampling: greedy, 256 tokens."""
+        max_tokens, temperature, top_p = local_sampling(max_tokens, temperature, top_p)
+        penalties = {"presence_penalty": presence_penalty or 0.0, "frequency_penalty": frequency_penalty or 0.0}
+        if logprobs:
+            penalties.update(trace=[], top=int(top_logprobs or 0))
         if self.router is not None:
             label = self.route(last_user_text(messages)).name
             return TextStream(lambda out: iter([label]))
@@ -175,7 +184,7 @@ class LocalBackend(Backend):
             return TextStream(lambda out: self._pieces(out, ids, stop_ids, max_tokens, temperature,
                                                        top_p, [], cancel, tokens()))
         return TextStream(lambda out: self._pieces(out, ids, stop_ids, max_tokens, temperature,
-                                                   top_p, stop or [], cancel, seed=seed))
+                                                   top_p, stop or [], cancel, seed=seed, penalties=penalties))
 
     def _prompt(self, messages) -> tuple[list[int], set[int]]:
         """Prompt ids and stop ids: the Q/A format for cadre models, else the chat template."""
@@ -198,13 +207,27 @@ class LocalBackend(Backend):
         return ids[-self.spec.max_context:], {s for s in stops if s is not None}
 
     def _pieces(self, out: TextStream, ids, stop_ids, max_tokens, temperature, top_p, stop, cancel,
-                tokens=None, seed=None):
+                tokens=None, seed=None, penalties=None):
         from cadre.generation import stream_ids
 
         produced, emitted = [], ""
         out.usage.prompt_tokens = len(ids)
+        trace = (penalties or {}).get("trace")
         tokens = tokens if tokens is not None else stream_ids(self.model, ids, max_tokens, stop_ids,
-                                                              temperature, top_p, seed)
+                                                              temperature, top_p, seed, **(penalties or {}))
+        try:
+            yield from self._decode(out, tokens, produced, emitted, stop, cancel, max_tokens)
+        finally:
+            if trace is not None:
+                out.logprobs = [self._logprob_entry(t, lp, top) for t, lp, top in trace]
+
+    def _logprob_entry(self, token: int, logprob: float, top: list) -> dict:
+        def one(tid: int, lp: float) -> dict:
+            text = self.tokenizer.decode([tid])
+            return {"token": text, "logprob": lp, "bytes": list(text.encode("utf-8"))}
+        return {**one(token, logprob), "top_logprobs": [one(t, v) for t, v in top]}
+
+    def _decode(self, out: TextStream, tokens, produced, emitted, stop, cancel, max_tokens):
         for token in tokens:
             produced.append(token)
             out.usage.completion_tokens = len(produced)

@@ -61,7 +61,7 @@ class OnnxBackend(Backend):
             raise BackendError(f"model {self.spec.name!r} is not loaded")
         return self.router.route(text)
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None) -> TextStream:
+    def stream(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None, cancel=None) -> TextStream:
         """A router's answer is its label."""
         label = self.route(last_user_text(messages)).name
         return TextStream(lambda out: iter([label]))

@@ -10,13 +10,21 @@ import json
 import os
 import time
 from collections.abc import Iterator
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from cadre.runtime import timing
 from cadre.runtime.backends.base import Backend, TextStream, register_backend
-from cadre.runtime.backends.openai_async import AsyncClients, AsyncUpstream, session_factory, sse_pieces
-from cadre.runtime.backends.openai_async import ends, truncated, usage_of as _usage
+from cadre.runtime.backends.openai_async import (
+    AsyncClients,
+    AsyncUpstream,
+    ends,
+    session_factory,
+    sse_pieces,
+    truncated,
+)
+from cadre.runtime.backends.openai_async import usage_of as _usage
 from cadre.runtime.errors import BackendError
 
 _RETRY_STATUS = {429, 500, 502, 503, 504}
@@ -34,6 +42,7 @@ class OpenAIOptions(BaseModel):
     backoff_s: float = Field(0.5, ge=0)
     headers: dict[str, str] = Field(default_factory=dict)
     stream_usage: bool = True                # ask streams for usage (stream_options.include_usage)
+    api: Literal["chat", "responses"] = "chat"  # "responses": /v1/responses is passed on natively
 
 
 class OpenAIBackend(AsyncUpstream, Backend):
@@ -46,6 +55,8 @@ class OpenAIBackend(AsyncUpstream, Backend):
 
     Options = OpenAIOptions
     passthrough = frozenset({"tools", "tool_choice", "response_format", "seed", "parallel_tool_calls", "stop"})
+    accepts_any_field = True  # every parameter the client set goes on as it came (runtime/params.py)
+    http_upstream = True      # admitted by runtime.remote_max_concurrent / remote_max_queue
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
@@ -82,20 +93,27 @@ class OpenAIBackend(AsyncUpstream, Backend):
     def endpoint(self) -> str:
         return self.spec.url.rstrip("/") + "/chat/completions"
 
-    def _payload(self, messages, max_tokens, temperature, top_p, stop, stream, **extra) -> dict:
-        body = {"model": self.options.model or self.spec.name, "messages": messages,
-                "max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "stream": stream}
-        if stop:
-            body["stop"] = stop
-        return {**body, **{k: v for k, v in extra.items() if v is not None}}
+    def url_of(self, path: str) -> str:
+        """The upstream URL of an API path ("/chat/completions", "/responses")."""
+        return self.spec.url.rstrip("/") + path
 
-    def chat(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None):
+    @property
+    def upstream_model(self) -> str:
+        return self.options.model or self.spec.name
+
+    def _payload(self, messages, max_tokens, temperature, top_p, stop, stream, **extra) -> dict:
+        """The request body: only what was set (nothing the client left out is added)."""
+        body = {"model": self.upstream_model, "messages": messages, "stream": stream}
+        sampling = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "stop": stop or None}
+        return {**body, **{k: v for k, v in {**sampling, **extra}.items() if v is not None}}
+
+    def chat(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None):
         """One non-streamed answer: (text, usage, finish_reason)."""
         data = self.complete(messages, max_tokens, temperature, top_p, stop)
         choice = data["choices"][0]
         return choice["message"].get("content") or "", _usage(data), choice.get("finish_reason") or "stop"
 
-    def complete(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None,
+    def complete(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None,
                  tools=None, tool_choice=None) -> dict:
         """The raw completion JSON (tools pass through for servers that call them natively)."""
         body = self._payload(messages, max_tokens, temperature, top_p, stop, False,
@@ -109,7 +127,7 @@ class OpenAIBackend(AsyncUpstream, Backend):
                                f"({response.text[:120]!r})") from None
         return data
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None,
+    def stream(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None, cancel=None,
                **fields) -> TextStream:
         """Answer as server-sent events, piece by piece: text pieces, and for native tool
         calls the upstream's `tool_calls` delta entries as dicts. `fields` (tools,
@@ -208,7 +226,17 @@ class OpenAIBackend(AsyncUpstream, Backend):
         error = BackendError(f"model {self.spec.name!r}: {self.endpoint} returned HTTP {status} "
                              f"({text.strip()!r})")
         error.retryable = status in _RETRY_STATUS
+        error.upstream_status, error.upstream_message = status, f"model {self.spec.name!r}: the upstream " \
+            f"refused the request (HTTP {status}): {_error_message(text)}"
         return error
+
+
+def _error_message(text: str) -> str:
+    """The message of an upstream's OpenAI error JSON, else its text."""
+    try:
+        return str(json.loads(text)["error"]["message"])[:300]
+    except (ValueError, KeyError, TypeError):
+        return text.strip()[:200]
 
 
 register_backend("openai", OpenAIBackend)

@@ -113,7 +113,7 @@ class AsyncUpstream:
 
     supports_async = True
 
-    async def awhole(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None):
+    async def awhole(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None):
         """One non-streamed answer: (text, usage, finish_reason)."""
         body = self._payload(messages, max_tokens, temperature, top_p, stop, False)
         raw = await self._asend(body, stream=False)
@@ -126,7 +126,7 @@ class AsyncUpstream:
                                f"({raw[:120]!r})") from None
         return text, usage_of(data), choice.get("finish_reason") or "stop"
 
-    async def astream(self, out: AsyncStream, messages, max_tokens=256, temperature=0.0, top_p=1.0,
+    async def astream(self, out: AsyncStream, messages, max_tokens=None, temperature=None, top_p=None,
                       stop=None) -> AsyncIterator[str]:
         """The answer as it streams in, piece by piece (an async generator)."""
         import aiohttp
@@ -163,13 +163,52 @@ class AsyncUpstream:
             # read to the end: the connection is reused; cut short: it is dropped
             response.release() if finished else response.close()
 
-    async def _asend(self, body: dict, stream: bool):
+    async def ajson(self, body: dict, path: str = "/chat/completions") -> dict:
+        """The upstream's whole JSON answer to `body` (its `model` set to the upstream's name)."""
+        url = self.url_of(path)
+        raw = await self._asend({**body, "model": self.upstream_model}, stream=False, url=url)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise BackendError(f"model {self.spec.name!r}: {url} returned a malformed answer ({raw[:120]!r})")
+        return data
+
+    async def aevents(self, body: dict, path: str = "/chat/completions") -> AsyncIterator[dict]:
+        """The upstream's server-sent events for `body`, as dicts, up to [DONE] or the end."""
+        import aiohttp
+
+        url = self.url_of(path)
+        response = await self._asend({**body, "model": self.upstream_model}, stream=True, url=url)
+        finished = False
+        try:
+            async for raw in response.content:
+                timing.model_progress()
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    break
+                yield json.loads(payload)
+            finished = True
+        except TimeoutError:
+            raise BackendError(f"model {self.spec.name!r}: {url} stopped answering mid-stream "
+                               f"(read timeout {self.options.timeout_s:g}s)") from None
+        except (aiohttp.ClientError, json.JSONDecodeError) as exc:
+            raise BackendError(f"model {self.spec.name!r}: broken stream from {url} ({exc})") from None
+        finally:
+            timing.model_done()
+            response.release() if finished else response.close()
+
+    async def _asend(self, body: dict, stream: bool, url: str | None = None):
         """POST with retries and exponential backoff; returns an OK response."""
         if self.async_clients is None:
             raise BackendError(f"model {self.spec.name!r} is not loaded")
         attempts = self.options.retries + 1
         for attempt in range(attempts):
-            result = await self._aattempt(body, stream)
+            result = await self._aattempt(body, stream, url or self.endpoint)
             if not isinstance(result, BackendError):
                 return result
             if not getattr(result, "retryable", True):
@@ -178,7 +217,7 @@ class AsyncUpstream:
                 await asyncio.sleep(self.options.backoff_s * (2 ** attempt))
         raise BackendError(f"{result} (after {attempts} attempt{'s' if attempts > 1 else ''})")
 
-    async def _aattempt(self, body: dict, stream: bool):
+    async def _aattempt(self, body: dict, stream: bool, url: str):
         """One request: the response (streams) or the body bytes (whole answers), or a
         BackendError describing why it failed."""
         import aiohttp
@@ -187,7 +226,7 @@ class AsyncUpstream:
         timing.model_started()
         response = None
         try:
-            response = await session.post(self.endpoint, json=body)
+            response = await session.post(url, json=body)
             timing.model_progress()
             if response.status >= 400:
                 text = (await response.read()).decode("utf-8", "replace")[:200]
@@ -196,12 +235,12 @@ class AsyncUpstream:
                 return response
             return await response.read()
         except aiohttp.ClientConnectorError:
-            return BackendError(f"model {self.spec.name!r}: {self.endpoint} refused the connection")
+            return BackendError(f"model {self.spec.name!r}: {url} refused the connection")
         except TimeoutError:
-            return BackendError(f"model {self.spec.name!r}: {self.endpoint} timed out after "
+            return BackendError(f"model {self.spec.name!r}: {url} timed out after "
                                 f"{self.options.timeout_s:g}s")
         except aiohttp.ClientError as exc:
-            return BackendError(f"model {self.spec.name!r}: request to {self.endpoint} failed ({exc})")
+            return BackendError(f"model {self.spec.name!r}: request to {url} failed ({exc})")
         finally:
             if not stream or (response is not None and response.status >= 400):
                 timing.model_done()

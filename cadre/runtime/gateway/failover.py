@@ -140,6 +140,58 @@ class FailoverBackend:
                 for n in self.ranking]
         return frozenset.intersection(*sets) if sets else frozenset()
 
+    @property
+    def accepts_any_field(self) -> bool:
+        """Every candidate passes every parameter on (all are OpenAI-compatible upstreams)."""
+        return self._all("accepts_any_field")
+
+    @property
+    def supports_async(self) -> bool:
+        return self._all("ajson")
+
+    def _all(self, attribute: str) -> bool:
+        from cadre.runtime.backends.base import get_backend
+
+        return bool(self.ranking) and all(hasattr(get_backend(self.manager.registry.get(n).backend), attribute)
+                                          and getattr(get_backend(self.manager.registry.get(n).backend), attribute)
+                                          for n in self.ranking)
+
+    async def ajson(self, body: dict, path: str = "/chat/completions") -> dict:
+        """The first candidate's whole answer that succeeds (the proxy's whole request)."""
+        return await self._afirst(lambda backend: backend.ajson(body, path))
+
+    async def aevents(self, body: dict, path: str = "/chat/completions"):
+        """Events from the first candidate whose stream starts; later failures propagate."""
+        async def start(backend):
+            events = backend.aevents(body, path)
+            try:
+                return events, await anext(events)
+            except StopAsyncIteration:
+                return events, None
+        events, first = await self._afirst(start)
+        if first is not None:
+            yield first
+            async for event in events:
+                yield event
+
+    async def _afirst(self, call):
+        """`_first_answer` for awaitable calls (acquiring a remote model does not block)."""
+        i = self.ranking.index(self.held) if self.held else 0
+        backend = None if self.held is None else self.manager.slots[self.held].backend
+        while True:
+            if backend is None:
+                i, backend = self._next_backend(i)
+            name = self.ranking[i]
+            try:
+                out = await call(backend)
+            except FAILOVER_ERRORS as exc:
+                self._failed(name, exc)
+                self.release()
+                backend, i = None, i + 1
+                continue
+            self._answered(name)
+            return out
+
     def _first_answer(self, call):
         """`call(backend)` on the held model, then down the ranking until one answers;
         returns its result (a model that fails is counted and released first)."""
@@ -159,12 +211,12 @@ class FailoverBackend:
             self._answered(name)
             return out
 
-    def chat(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None):
+    def chat(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None):
         """(text, usage, finish_reason) from the first model that answers."""
         return self._first_answer(lambda backend: backend.chat(messages, max_tokens=max_tokens,
                                                                temperature=temperature, top_p=top_p))
 
-    def stream(self, messages, max_tokens=256, temperature=0.0, top_p=1.0, stop=None, cancel=None, **fields):
+    def stream(self, messages, max_tokens=None, temperature=None, top_p=None, stop=None, cancel=None, **fields):
         """Pieces from the first model whose stream starts; failures after the first piece
         propagate (the server turns them into an error event)."""
         def start(backend):
