@@ -10,7 +10,10 @@ and lying clients, a connection flood, decompression bombs), the server's own di
 (image paths, file:// URLs, paths in text), leaks (paths, runtime errors, addresses) and
 bad input (surrogates, nesting, huge integers, tool_choice, tool schemas, CORS). Then it
 injects faults (a killed math worker, clients that leave, SIGTERM during a math bomb) and
-soaks the server with a bounded mixed load while sampling its memory. `--write` replaces
+soaks the server with a bounded mixed load while sampling its memory. Issue 23's attacks
+(benchmarks/_probe_attacks_r3.py) add megabytes of adversarial text for the keyword rules,
+a page on another origin, the feedback channel, prompt text in reasons, an over-long
+request target and a YAML alias bomb. `--write` replaces
 the `## Server` section of docs/reliability.md with the tables.
 """
 from __future__ import annotations
@@ -31,6 +34,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks._probe_attacks import ATTACKS, Target
+from benchmarks._probe_attacks_r3 import ATTACKS as ROUND_3
 
 PROJECT = """\
 version: 1
@@ -104,7 +108,7 @@ def soak(target: Target, requests: int) -> dict:
 
 def run_attacks(target: Target) -> list[tuple[str, str, bool, str]]:
     rows = []
-    for area, name, attack in ATTACKS:
+    for area, name, attack in [*ATTACKS, *ROUND_3]:
         try:
             ok, detail = attack(target)
         except Exception as exc:  # a probe that crashes counts as a failure, with why

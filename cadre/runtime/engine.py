@@ -258,7 +258,8 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
         fields = {**(fields or {}), **({"tools": tools} if tools else {}),
                   **({"tool_choice": tool_choice} if tool_choice is not None and tools else {})}
         fields = {k: v for k, v in fields.items() if v is not None}
-        session = session or fields.get("prompt_cache_key") or fields.get("user")
+        # Only an explicit session pins a conversation: `user` and `prompt_cache_key` often span
+        # many conversations of one end user, and pinning them would switch routing off.
         plan = self._sticky_plan(messages, model, session) if model not in self.registry else None
         if plan is None:
             plan = self._route_plan(messages, model, max_tokens, temperature, top_p, bool(tools), cancel)

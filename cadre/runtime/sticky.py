@@ -4,7 +4,7 @@ Routing by the last user message would send a turn that carries tool results any
 (a math-looking question to sympy, say), away from the model that holds the conversation.
 So the engine remembers which model answered with which tool-call ids, and a turn whose
 trailing messages are tool results goes back to that model. An optional session key (the
-`x-cadre-session` header, `prompt_cache_key` or `user`) keeps a whole conversation on the
+`x-cadre-session` header) keeps a whole conversation on the
 model its first turn was routed to. Both tables are bounded (least recently used out).
 """
 from __future__ import annotations

@@ -107,3 +107,16 @@ def test_a_session_key_keeps_a_conversation_on_its_first_model(served, stub):
     math = client.chat.completions.create(model="auto", messages=[{"role": "user", "content": "what is 17 times 23?"}])
     assert hello.model == math.model == "stub-gpt"  # without the session sympy would answer the second
     assert "session conv-42 stays on stub-gpt" in decisions(log)[-1]["reason"]
+
+
+def test_the_user_field_does_not_pin_routing(served, stub):
+    """`user` names an end user across many conversations: their chats are still routed."""
+    import openai
+
+    base, _ = served
+    client = openai.OpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0)
+    hello = client.chat.completions.create(model="auto", user="alice", prompt_cache_key="app-v1",
+                                           messages=[{"role": "user", "content": "hello there"}])
+    math = client.chat.completions.create(model="auto", user="alice", prompt_cache_key="app-v1",
+                                          messages=[{"role": "user", "content": "what is 17 times 23?"}])
+    assert hello.model == "stub-gpt" and math.model != "stub-gpt"

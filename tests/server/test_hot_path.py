@@ -109,7 +109,7 @@ def test_every_response_carries_a_numeric_overhead_header(server):
         responses = [client.post(CHAT, json=chat("fast")), client.post(CHAT, json=chat("auto")),
                      client.post("/v1/route", json={"input": "hello"}), client.get("/v1/models"),
                      client.get("/health"), client.get("/metrics"),
-                     client.post(CHAT, json=chat("no-such-model")), client.post(CHAT, content=b"{not json")]
+                     client.post(CHAT, json=chat("no-such-model")), client.post(CHAT, content=b"{not json", headers={"Content-Type": "application/json"})]
         with client.stream("POST", CHAT, json=chat("fast", stream=True)) as streamed:
             body = streamed.read().decode()
             responses.append(streamed)
