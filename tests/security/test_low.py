@@ -44,7 +44,7 @@ def leftovers(parent: Path, name: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- feedback 404
 def test_feedback_for_an_unknown_id_names_no_server_path(served):
-    response = httpx.post(served.base + "/v1/feedback", json={"id": "req-0123456789abcdef01234567", "score": 1},
+    response = httpx.post(served.base + "/v1/feedback", json={"id": "req-0123456789abcdef01234567", "score": 1, "token": "0" * 32},
                           timeout=30)
     assert response.status_code == 404
     error = response.json()["error"]
