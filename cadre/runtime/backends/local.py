@@ -22,7 +22,7 @@ from cadre.runtime.backends.base import (
     last_user_text,
     register_backend,
 )
-from cadre.runtime.errors import BackendError
+from cadre.runtime.errors import BackendError, ModelFilesMissing
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>")
@@ -61,6 +61,9 @@ class LocalBackend(Backend):
             if self.model is not None:
                 self._quantize()
                 self._warm_up()
+        except MissingPath:
+            self.unload()
+            raise ModelFilesMissing(self.spec.name, self.spec.path, self.spec.capabilities) from None
         except CadreError as exc:
             self.unload()
             raise BackendError(f"model {self.spec.name!r}: {exc}") from None
@@ -262,6 +265,10 @@ def _first_stop(text: str, stop: list[str]) -> int | None:
     return min(hits) if hits else None
 
 
+class MissingPath(CadreError):
+    """A model path that names nothing on disk (nor a known model name)."""
+
+
 def source_kind(path: str | None) -> str:
     """cadre, lora, hf (folder), gguf, or name (a known name or hub id); missing → error."""
     if not path:
@@ -286,7 +293,7 @@ def source_kind(path: str | None) -> str:
         return "name"
     if _HUB_ID.match(path) and not Path(path.split("/")[0]).exists():
         return "name"  # a hub id: normal transformers loading (network or local HF cache)
-    raise CadreError(f"{path}: model path not found")
+    raise MissingPath(f"{path}: model path not found")
 
 
 def _weights_folder(path: str | None) -> Path | None:
