@@ -39,11 +39,10 @@ class ModelFilesMissing(BackendError):
     def __init__(self, name: str, path: str | None, capabilities=()):
         caps = [getattr(c, "value", c) for c in capabilities]
         kind = next((self.TRAIN_TYPES[c] for c in caps if c in self.TRAIN_TYPES), "NAME")
-        how = (f"`cadre train --type {kind} --data YOUR_QA_FILE --output DIR` "
-               f"and point the model's path in the project file at DIR")
-        self.client_message = f"model {name!r} is not trained yet: its files are missing; make them with {how}"
-        super().__init__(f"model {name!r}: {path}: model files are missing; make them with {how}",
-                         client_safe=False)
+        train = f"cadre train --type {kind} --data YOUR_QA_FILE --output"
+        self.client_message = (f"model {name!r} is not trained yet: its files are missing; make them with "
+                               f"`{train} DIR` and point the model's path in the project file at DIR")
+        super().__init__(f"model {name!r}: {path}: model files are missing; make them with `{train} {path}`")
 
 
 class BudgetError(CadreError):

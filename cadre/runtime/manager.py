@@ -75,14 +75,9 @@ class ModelManager:
         return slot
 
     def _estimate(self, slot: Slot) -> int | None:
-        if slot.device == "remote":
-            return 0
-        if slot.spec.memory_mb:
-            return int(slot.spec.memory_mb * 1e6)
-        try:
-            return get_backend(slot.spec.backend)(slot.spec, slot.device).estimate_bytes()
-        except Exception:  # an unknown size is not an error until the model is used
-            return None
+        from cadre.runtime.planner import reserve_bytes
+
+        return 0 if slot.device == "remote" else reserve_bytes(slot.spec, slot.device)
 
     def budget(self, device: str) -> int:
         """The byte budget of a device (automatic budgets are measured once)."""
@@ -288,6 +283,22 @@ class ModelManager:
                 return False
             self._unload(slot)
             return True
+
+    def respec(self, name: str, **changes) -> ModelSpec:
+        """Change a model's spec (pinned, keep_alive, device, ...); a new device unloads the
+        idle model so its next load lands there. A model in use is an error."""
+        with self._cond:
+            slot = self.slots[self.registry.get(name).name]
+            spec = dataclasses.replace(slot.spec, **changes)
+            fresh = self._slot(spec)
+            if fresh.device != slot.device:
+                if slot.in_use:
+                    raise BudgetError(f"model {name!r} is in use; move it when it is idle")
+                self._unload(slot)
+                slot.device, slot.estimate = fresh.device, fresh.estimate
+            slot.spec = spec
+            self.registry.add(spec, replace=True)
+            return spec
 
     def restore_pinned(self) -> None:
         """Reload pinned models that were evicted to make room, when they fit without waiting."""

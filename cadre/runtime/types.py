@@ -37,6 +37,10 @@ class EngineResult:
     request_id: str | None = None   # the decision log's id of a routed request
     cost: float | None = None       # estimated cost of this call
 
+    def __str__(self) -> str:
+        """The answer's text, so `print(engine.generate(...))` prints the answer."""
+        return self.text
+
 
 @dataclass
 class StreamHandle:

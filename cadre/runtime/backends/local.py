@@ -84,8 +84,8 @@ class LocalBackend(Backend):
             return
         from cadre.modeling import open_checkpoint
 
-        model, _, self.encoder = open_checkpoint(self.spec.path)
-        self.model, self.tokenizer = model.to(self.device), self.encoder.tok
+        model, _, self.encoder = open_checkpoint(self.spec.path, **self._load_kwargs())
+        self.model, self.tokenizer = self._place(model), self.encoder.tok
 
     def _load_lora(self) -> None:
         from peft import PeftModel
@@ -99,6 +99,9 @@ class LocalBackend(Backend):
         saved = meta.get("base_path")  # where the trainer found the base; else resolve its name
         base = saved if saved and Path(saved).is_dir() else resolve_base(meta.get("base") or "smollm2-135m-instruct")
         self.adapter_system = meta.get("system_prompt")
+        if self.spec.quantization == "4bit":
+            raise CadreError("4bit applies to cadre checkpoints and Hugging Face models; a LoRA folder "
+                             "loads merged in full precision (use int8 or no quantization)")
         model = AutoModelForCausalLM.from_pretrained(base)
         model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()  # one dense model
         has_tok = (folder / "tokenizer_config.json").is_file() or (folder / "tokenizer.json").is_file()
@@ -112,7 +115,19 @@ class LocalBackend(Backend):
 
         path = resolve_base(self.spec.path)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForCausalLM.from_pretrained(path).to(self.device).eval()
+        self.model = self._place(AutoModelForCausalLM.from_pretrained(path, **self._load_kwargs())).eval()
+
+    def _load_kwargs(self) -> dict:
+        """`from_pretrained` keywords: NF4 weights for `quantization: 4bit`."""
+        if self.spec.quantization != "4bit":
+            return {}
+        from cadre.runtime.backends.quant4 import load_kwargs
+
+        return load_kwargs(self.device)
+
+    def _place(self, model):
+        """The model on this backend's device (a 4-bit load is placed already)."""
+        return model if self.spec.quantization == "4bit" else model.to(self.device)
 
     def _quantize(self) -> None:
         """int8 dynamic quantization of the Linear layers (CPU only)."""
@@ -244,8 +259,8 @@ class LocalBackend(Backend):
         size = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
         if self.kind == "lora" or (folder / "adapter_config.json").is_file():
             size += _lora_base_bytes(folder)
-        if self.spec.quantization == "int8":
-            size = int(size * 0.35)
+        if self.spec.quantization in ("int8", "4bit"):  # 4bit: NF4 Linear weights, embeddings as they are
+            size = int(size * (0.35 if self.spec.quantization == "int8" else 0.3))
         return int(size * 1.15) + 4_000_000 if size else None
 
 
