@@ -316,7 +316,7 @@ def _costs(n: int, raw, models: list[str], report: TableReport) -> dict[str, flo
 
 def _images(n: int, raw, report: TableReport, base_dir: Path, check: bool) -> list:
     """Keep the images that decode; relative paths become absolute."""
-    from cadre.data.images import open_image
+    from cadre.data.images import is_file, open_image
 
     if raw is None:
         return []
@@ -324,7 +324,7 @@ def _images(n: int, raw, report: TableReport, base_dir: Path, check: bool) -> li
     kept = []
     for item in items:
         if isinstance(item, str) and len(item) < 4096 and not Path(item).is_absolute() \
-                and (base_dir / item).is_file():
+                and is_file(base_dir / item):
             item = str((base_dir / item).resolve())
         if check:
             try:

@@ -53,6 +53,10 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
         from cadre.config import find_config, with_device
 
         config = with_device(find_config() if config is None else config, device)
+        if device is not None:
+            from cadre.runtime.memory import require_device
+
+            require_device(device)
         self.config, self.enable_tools = config, enable_tools
         self.images = LocalImages(local_images)
         self.registry = manager.registry if manager is not None else Registry.from_config(config)

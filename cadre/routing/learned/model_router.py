@@ -6,9 +6,9 @@ as a thin alias over `LearnedRouter` (which returns a RouteChoice with the reaso
     router.route("Explain quantum computing")                      # "gpt-5-chat"
     router.route("What is in this image?", images=["data:image/png;base64,..."])
 
-`router_path` is a `cadre router fit-learned` folder; a seed path to a file inside it
-(`router_artifacts/nn_router.pth`) or a `.pth` beside a folder of the same stem names
-that folder. Thresholds switch to the threshold rule: the cheapest model (by
+`router_path` is a `cadre router fit-learned` folder (default `router_artifacts`, the
+seed's); a seed path to a file inside it (`router_artifacts/nn_router.pth`) or a `.pth`
+beside a folder of the same stem names that folder. Thresholds switch to the threshold rule: the cheapest model (by
 `model_costs`, else the learned costs) whose P(correct) reaches its threshold; models
 without a threshold keep the artifact's.
 """
@@ -24,7 +24,7 @@ from cadre.routing.learned.router import LearnedRouter
 class ModelRouter:
     """Seed 003's `ModelRouter`: `route(text, images=None)` returns the chosen model's name."""
 
-    def __init__(self, router_path: str | Path, model_thresholds: dict[str, float] | None = None,
+    def __init__(self, router_path: str | Path = "router_artifacts", model_thresholds: dict[str, float] | None = None,
                  model_costs: dict[str, float] | None = None, device: str = "cpu", verbose: bool = False):
         self.verbose = verbose
         self.router = LearnedRouter(_artifact_folder(router_path), thresholds=model_thresholds or None,
