@@ -39,9 +39,14 @@ log = logging.getLogger("cadre.runtime")
 class ModelManager:
     """Loads, shares and evicts the models of a registry within per-device budgets."""
 
-    def __init__(self, registry: Registry, memory_budget="auto", keep_alive: float = 300.0,
+    def __init__(self, registry: Registry | None = None, memory_budget="auto", keep_alive: float = 300.0,
                  quantize_int8: bool = False, max_concurrent: int = 4, max_queue: int = 32,
                  device: str = "auto", wait_timeout: float = 120.0):
+        """`registry` None: the models of the project in effect (seed 002's `LLMModelManager()`)."""
+        if registry is None:
+            from cadre.runtime.registry import default_registry
+
+            registry = default_registry()
         self.registry, self.keep_alive, self.quantize_int8 = registry, keep_alive, quantize_int8
         self.max_concurrent, self.max_queue, self.wait_timeout = max_concurrent, max_queue, wait_timeout
         self.default_device = device

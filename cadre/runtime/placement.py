@@ -47,8 +47,11 @@ def assign_device(capability: ModelCapability | str, device: str, manager=None) 
     next load; an idle loaded model is unloaded now. Returns the model's name."""
     import re
 
+    from cadre.runtime.memory import require_device
+
     if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", device):
         raise CadreError(f"device must be auto, cpu or cuda[:N], not {device!r}")
+    require_device(device)
     manager = _manager(manager)
     name = _serving(manager, capability)
     manager.respec(name, device=device)

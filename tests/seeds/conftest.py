@@ -24,13 +24,14 @@ def seed_project(tmp_path, monkeypatch, tiny_causal_dir, seed_specialist):
     """The seed project as the project in effect ($CADRE_CONFIG), with a fresh process-wide router."""
     import torch
 
-    from cadre.runtime import tool_router
+    from cadre.runtime import registry, tool_router
 
     torch.set_num_threads(1)
     path = tmp_path / "cadre.yaml"
     path.write_text(project_yaml(tiny_causal_dir, seed_specialist))
     monkeypatch.setenv("CADRE_CONFIG", str(path))
     monkeypatch.setattr(tool_router, "_ROUTERS", {})
+    monkeypatch.setattr(registry, "_DEFAULT", None)
     return path
 
 
