@@ -60,7 +60,7 @@ def test_inference_engine_integration(seed_project):
     response = engine.generate("write a sort function")  # Routes to code model
     assert response.route.name == "code" and "→ code" in response.reason
     # "Graceful degradation": no router model here, so the keyword rules decided
-    assert response.reason.startswith("keyword code")
+    assert response.reason.startswith("no router model → keyword code")
     engine.close()
 
 
