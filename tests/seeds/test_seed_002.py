@@ -32,6 +32,31 @@ def test_model_registry_lookup(seed_project):
     assert spec.name == "primary" and Path(spec.model_path).is_dir() and spec.gpu_memory_gb == 0.06
 
 
+def test_adding_new_models(seed_project, seed_specialist):
+    # seed 002, "Adding New Models" (the path is a real tiny model, so it can load)
+    from cadre.runtime.registry import ModelCapability, get_model_for_capability
+    from cadre.runtime.seed_registry import CAPABILITY_TO_MODEL, MODEL_REGISTRY
+    from cadre.runtime.seed_registry import seed_model_spec as ModelSpec
+
+    assert get_model_for_capability(ModelCapability.PROMPT_ENHANCEMENT).name == "primary"
+    MODEL_REGISTRY[str(seed_specialist)] = ModelSpec(
+        model_path=str(seed_specialist),
+        capabilities=[
+            ModelCapability.PROMPT_ENHANCEMENT,
+        ],
+        max_context=32768,
+        supports_function_calling=False,
+        quantization="4bit",
+        gpu_memory_gb=2.5,
+        priority=40,
+    )
+
+    CAPABILITY_TO_MODEL[ModelCapability.PROMPT_ENHANCEMENT] = str(seed_specialist)
+    spec = get_model_for_capability(ModelCapability.PROMPT_ENHANCEMENT)
+    assert spec.model_path == str(seed_specialist) and spec.gpu_memory_gb == 2.5 and spec.quantization == "4bit"
+    assert spec.priority > 50  # raised above the primary's, so the lookup gives it
+
+
 def test_one_shot_and_manual_model_management(seed_project):
     from typing import Any
 
