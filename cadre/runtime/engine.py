@@ -259,7 +259,7 @@ class Engine(ClientFields, LearnedRoutes, ToolCalling):
             return Plan(model, f"model {model} requested by name", None,
                         prepared=self._acquire(model, messages, ""))
         text, image = last_user_text(messages), last_image(messages)
-        if self._primary_calls_tools() and image is None and not client_tools:
+        if self.enable_tools and self._primary_calls_tools() and image is None and not client_tools:
             self.selector.parse(model)  # an unknown router name is still an error
             return self._tool_loop(messages, max_tokens, temperature, top_p, cancel)
         if image is not None and self.use_routing:
