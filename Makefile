@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test test-all bench clean
 
 venv: $(VENV)/.installed
 
@@ -21,8 +21,13 @@ $(VENV)/.installed: pyproject.toml
 demo: venv
 	$(BIN)/python -m cadre.demo
 
+# quick: the default run leaves out the tests marked slow (pyproject's addopts: -m 'not slow')
 test: venv
 	$(BIN)/python -m pytest
+
+# everything, the slow tests included (an empty -m selects every test)
+test-all: venv
+	$(BIN)/python -m pytest -m ''
 
 clean:
 	rm -rf $(VENV) runs

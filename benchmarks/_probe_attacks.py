@@ -203,7 +203,7 @@ def text_paths(t: Target):
 def ghost_leak(t: Target):
     r = httpx.post(t.base + "/v1/chat/completions", timeout=120,
                    json={"model": "ghost", "messages": [{"role": "user", "content": "hi"}]})
-    return _error_json(r, 502)
+    return _error_json(r, 503)  # model_files_missing: says how to make them, not where
 
 
 def raw_body(path: str, body: bytes, status: int = 400):
@@ -261,7 +261,7 @@ ATTACKS = [
     *[("dos: bombs", f"PNG {s}x{s}", bomb(s)) for s in (20000, 12000, 5000)],
     ("disk", "image_url paths", image_paths),
     ("disk", "paths in text to vision", text_paths),
-    ("leaks", "model with a missing folder (502)", ghost_leak),
+    ("leaks", "model with a missing folder (503)", ghost_leak),
     ("bad input", "lone surrogate, /v1/route", raw_body("/v1/route", b'{"input": "a\\ud800"}')),
     ("bad input", "lone surrogate, chat", raw_body("/v1/chat/completions",
                                                   b'{"model": "auto", "messages": [{"role": "user", "content": "\\udfff"}]}')),

@@ -36,6 +36,15 @@ _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6,
 SEED_TYPES = {"router": "intent_classification", "vision": "vision_captioning",
               "code": "code_generation", "math": "math"}
 PRIMARY_DEFAULT = "smollm2-135m-instruct"
+# Weight quantization of a local model: int8 (dynamic, CPU), 4bit (bitsandbytes NF4, CPU or CUDA).
+QUANTIZATIONS = ("int8", "4bit")
+
+
+def check_quantization(value: str | None) -> str | None:
+    """The one rule for `quantization`, in cadre.yaml and in ModelSpec alike."""
+    if value is not None and value not in QUANTIZATIONS:
+        raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)} (or null), not {value!r}")
+    return value
 
 
 def parse_size(value: float | str) -> int:
@@ -67,7 +76,7 @@ class ModelEntry(_Strict):
     capabilities: list[str] = Field(min_length=1)
     max_context: int = Field(2048, gt=0)
     supports_function_calling: bool = False
-    quantization: Literal["int8"] | None = None
+    quantization: str | None = None   # int8 | 4bit (check_quantization)
     memory_mb: float | None = Field(None, gt=0)
     priority: int = 50
     cost_per_1k_tokens: float = Field(0.0, ge=0)
@@ -86,6 +95,11 @@ class ModelEntry(_Strict):
             raise ValueError(f"unknown capabilit{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
                              f"valid: {', '.join(CAPABILITIES)}")
         return caps
+
+    @field_validator("quantization")
+    @classmethod
+    def _known_quantization(cls, value: str | None) -> str | None:
+        return check_quantization(value)
 
     @field_validator("name")
     @classmethod
@@ -417,6 +431,17 @@ def default_config() -> ProjectConfig:
         ModelEntry(name="code", path=str(demo / "code"), capabilities=["code_generation"],
                    memory_mb=80, priority=100),
     ], router=RouterSettings(model="router"))
+
+
+def with_device(config: ProjectConfig, device: str | None) -> ProjectConfig:
+    """The project with `runtime.device` set (validated as in the file); None keeps it."""
+    if device is None:
+        return config
+    try:
+        runtime = RuntimeSettings.model_validate({**config.runtime.model_dump(), "device": device})
+    except ValidationError:
+        raise CadreError(f"device must be auto, cpu or cuda[:N], not {device!r}") from None
+    return config.model_copy(update={"runtime": runtime})
 
 
 def find_config(explicit: str | Path | None = None) -> ProjectConfig:

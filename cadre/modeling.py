@@ -67,8 +67,9 @@ def save_checkpoint(folder: str | Path, model, tokenizer_json: str, meta: dict) 
     write_metadata(folder, meta)
 
 
-def load_checkpoint(folder: str | Path, device: str = "cpu"):
-    """Load a cadre checkpoint: returns (model, metadata). Corrupt files get a clear error."""
+def load_checkpoint(folder: str | Path, device: str = "cpu", **load_kwargs):
+    """Load a cadre checkpoint: returns (model, metadata). Corrupt files get a clear error.
+    `load_kwargs` go to `from_pretrained` (a 4-bit load places the model itself)."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
 
     folder = Path(folder)
@@ -78,20 +79,20 @@ def load_checkpoint(folder: str | Path, device: str = "cpu"):
     try:
         config = AutoConfig.from_pretrained(folder)
         auto = AutoModelForSequenceClassification if meta.get("task_kind") == CLASSIFIER else AutoModelForCausalLM
-        model = auto.from_pretrained(folder, config=config)
+        model = auto.from_pretrained(folder, config=config, **load_kwargs)
     except (OSError, ValueError, RuntimeError) as exc:
         raise CadreError(f"{folder}: cannot load model ({str(exc).splitlines()[0]})") from None
     if meta.get("task_kind") == CLASSIFIER and len(meta["labels"]) != model.config.num_labels:
         raise CadreError(f"{folder}: cadre.json names {len(meta['labels'])} labels but the model has "
                          f"{model.config.num_labels} outputs")
-    return model.to(device).eval(), meta
+    return (model if "device_map" in load_kwargs else model.to(device)).eval(), meta
 
 
-def open_checkpoint(model_dir: str | Path):
+def open_checkpoint(model_dir: str | Path, **load_kwargs):
     """(model, metadata, encoder) for a checkpoint, using the tokenizer stored beside it."""
     from cadre.encoding import ExampleEncoder
     from cadre.tokenizer import load_tokenizer
 
-    model, meta = load_checkpoint(model_dir)
+    model, meta = load_checkpoint(model_dir, **load_kwargs)
     tok = load_tokenizer(str(Path(model_dir) / "tokenizer.json"))
     return model, meta, ExampleEncoder(tok, model.config.max_position_embeddings)

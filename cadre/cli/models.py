@@ -1,5 +1,6 @@
-"""`cadre models list` (status, estimated and measured memory) and `cadre models ask`
-(one request through the Engine, printing the route, the reason and the latency)."""
+"""`cadre models list` (status, estimated and measured memory), `cadre models plan` (the
+models that fit a budget, and why) and `cadre models ask` (one request through the Engine,
+printing the route, the reason and the latency)."""
 from __future__ import annotations
 
 import json
@@ -72,6 +73,28 @@ def ask(prompt: str = typer.Argument(..., help="The request."),
     typer.echo(f"model:   {result.model}\nreason:  {result.reason}\nlatency: {result.latency_ms:.0f} ms\n")
     typer.echo(result.text)
     engine.close()
+
+
+@models_app.command("plan")
+def plan(budget: str = typer.Option(..., "--budget", help="Memory for local models, such as 2GB or 512MB."),
+         config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
+         as_json: bool = typer.Option(False, "--json", help="The plan as one JSON object.")) -> None:
+    """Choose the best models that fit a memory budget (by priority and recorded scores) and
+    say why each one is in or out. Nothing is loaded."""
+    from cadre.config import find_config
+    from cadre.runtime.memory import human
+    from cadre.runtime.planner import auto_assign_models
+
+    chosen = auto_assign_models(budget, config=find_config(config))
+    if as_json:
+        typer.echo(json.dumps(chosen.to_dict()))
+        return
+    typer.echo(f"budget {human(chosen.budget)}: {len(chosen.chosen)} of {len(chosen.chosen) + len(chosen.left_out)} "
+               f"models, ~{human(chosen.total_bytes)}")
+    for mark, cands in (("+", chosen.chosen), ("-", chosen.left_out)):
+        for c in cands:
+            typer.echo(f"  {mark} {c.spec.name:<16} {human(c.bytes) if c.bytes else '-':>10}  {c.why}")
+    typer.echo(f"rule: {chosen.rule}")
 
 
 def _problem(spec) -> str | None:

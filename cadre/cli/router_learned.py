@@ -1,7 +1,8 @@
 """`cadre router fit-learned` and `cadre router eval-learned`: the learned auto-router.
 
-Input files are routing tables (JSONL or .jsonl.gz with `prompt`,
-`model_scores`, optional `model_costs` and `images`).
+Input files are routing tables (JSONL, .jsonl.gz, or one JSON list such as seed 003's
+`hf_evaluations_train.json`, with `prompt`, `model_scores`, optional `model_costs` and
+`images`).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from cadre.cli.router import router_app
 
 @router_app.command("fit-learned")
 def fit_learned_cmd(
-        data: Path = typer.Option(..., "--data", help="Training routing table (JSONL or .jsonl.gz)."),
+        data: Path = typer.Option(..., "--data", help="Training routing table (JSONL, .jsonl.gz, or a JSON list of rows)."),
         output: Path = typer.Option(..., "--output", help="Artifact folder to write."),
         kind: str = typer.Option("mlp", "--kind", help="Predictor: mlp, linear, knn, gbdt or mf; several joined with + (e.g. knn+mlp) are stacked."),
         tune: bool = typer.Option(False, "--tune", help="Seeded random search over the kind's grid first."),
@@ -65,7 +66,7 @@ def fit_learned_cmd(
 @router_app.command("eval-learned")
 def eval_learned_cmd(
         model_dir: Path = typer.Argument(..., help="Artifact folder written by fit-learned."),
-        data: Path = typer.Option(..., "--data", help="Test routing table (JSONL or .jsonl.gz)."),
+        data: Path = typer.Option(..., "--data", help="Test routing table (JSONL, .jsonl.gz, or a JSON list of rows)."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
         plot: Optional[Path] = typer.Option(None, help="Write the cost–quality curve as a PNG here."),
         lam: Optional[float] = typer.Option(None, "--lambda", help="Override λ (utility rule)."),

@@ -73,15 +73,7 @@ def to_messages(prompt, system: str | None = None) -> list[dict]:
 
 
 def _records(path: Path):
-    """(line, record or exception) pairs of a JSONL file, or of a .json list."""
-    if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise CadreError(f"{path}: cannot read as JSON ({exc})") from None
-        if not isinstance(data, list):
-            raise CadreError(f"{path}: expected a JSON list of rows (or use JSONL)")
-        return list(enumerate(data, 1))
+    """(line, record or exception) pairs of a JSONL file, or of a JSON list (iter_records)."""
     return iter_records(path)
 
 

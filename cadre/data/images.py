@@ -20,6 +20,15 @@ _MAX_PATH = 4096
 _BASE64 = re.compile(r"[A-Za-z0-9+/=\s_-]+")
 
 
+def is_file(path: str | Path) -> bool:
+    """`Path.is_file`, False for names no file system takes (base64 text with a component
+    longer than 255 bytes raises OSError "File name too long" instead)."""
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def _decode_base64(text: str) -> bytes:
     """Bytes of base64 text, with or without a `data:image/...;base64,` prefix."""
     if text.startswith("data:"):
@@ -64,7 +73,7 @@ def _read_path_or_base64(text: str, base_dir: str | Path | None) -> bytes:
         path = Path(text).expanduser()
         if not path.is_absolute() and base_dir is not None:
             path = Path(base_dir) / path
-        if path.is_file():
+        if is_file(path):
             return path.read_bytes()
     if len(text) >= 16 and _BASE64.fullmatch(text):
         return _decode_base64(text)

@@ -1,4 +1,5 @@
-"""Routing tables for the learned router: JSONL (optionally gzip) with one prompt per row.
+"""Routing tables for the learned router: JSONL (optionally gzip) with one prompt per row,
+or one JSON list of the same rows (seed 003's `hf_evaluations_train.json`).
 
 Each row holds `prompt`, `model_scores` (model → 0/1 or a score in [0, 1]) and optionally
 `model_costs` (model → cost per call) and `images` (paths, relative to the table's folder,
@@ -187,12 +188,21 @@ def _open_text(path: Path):
 
 
 def iter_records(path: str | Path) -> Iterable[tuple[int, object]]:
-    """Yield (line number, parsed JSON or the exception) for each non-blank line."""
+    """Yield (row number, parsed JSON or the exception) for each record: each non-blank
+    line of JSONL, or each item of a file that holds one JSON list (seed 003's
+    `hf_evaluations_*.json`), numbered from 1."""
     path = Path(path)
     if not path.is_file():
         raise CadreError(f"{path}: routing table not found")
     try:
         with _open_text(path) as f:
+            head = f.read(1)
+            while head and head.isspace():
+                head = f.read(1)
+            if head == "[":
+                yield from _list_records(path, head + f.read())
+                return
+            f.seek(0)
             for n, line in enumerate(f, 1):
                 if line.strip():
                     try:
@@ -201,6 +211,17 @@ def iter_records(path: str | Path) -> Iterable[tuple[int, object]]:
                         yield n, exc
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise CadreError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+
+
+def _list_records(path: Path, text: str) -> Iterable[tuple[int, object]]:
+    """The items of a whole-file JSON list; a file that does not parse is one error."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CadreError(f"{path}: starts with '[' but is not a JSON list ({exc})") from None
+    if not isinstance(items, list):
+        raise CadreError(f"{path}: not a JSON list")
+    yield from enumerate(items, 1)
 
 
 def read_routing_table(path: str | Path, models: Sequence[str] | None = None,
@@ -295,7 +316,7 @@ def _costs(n: int, raw, models: list[str], report: TableReport) -> dict[str, flo
 
 def _images(n: int, raw, report: TableReport, base_dir: Path, check: bool) -> list:
     """Keep the images that decode; relative paths become absolute."""
-    from cadre.data.images import open_image
+    from cadre.data.images import is_file, open_image
 
     if raw is None:
         return []
@@ -303,7 +324,7 @@ def _images(n: int, raw, report: TableReport, base_dir: Path, check: bool) -> li
     kept = []
     for item in items:
         if isinstance(item, str) and len(item) < 4096 and not Path(item).is_absolute() \
-                and (base_dir / item).is_file():
+                and is_file(base_dir / item):
             item = str((base_dir / item).resolve())
         if check:
             try:

@@ -46,11 +46,21 @@ from cadre.runtime.vision import VISION_MARK
 class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
     """Routes each request to a specialist, a tool or the primary, within the manager's budget."""
 
-    def __init__(self, config, use_routing: bool = True, manager: ModelManager | None = None,
-                 local_images: str | Path | None = None):
-        """`local_images`: the one folder whose image files requests may name (None: images
-        only as base64 or data URLs)."""
-        self.config = config
+    def __init__(self, config=None, use_routing: bool = True, manager: ModelManager | None = None,
+                 local_images: str | Path | None = None, *, enable_tools: bool = True, device: str | None = None):
+        """`config`: a ProjectConfig (None: the project in effect, `cadre.config.find_config`).
+        `local_images`: the one folder whose image files requests may name (None: images
+        only as base64 or data URLs). Seed 000's keywords: `enable_tools=False` sends the
+        routes whose target is a built-in tool to the primary; `device` ("cpu", "cuda",
+        "cuda:1", "auto") overrides the project's `runtime.device`."""
+        from cadre.config import find_config, with_device
+
+        config = with_device(find_config() if config is None else config, device)
+        if device is not None:
+            from cadre.runtime.memory import require_device
+
+            require_device(device)
+        self.config, self.enable_tools = config, enable_tools
         self.images = LocalImages(local_images)
         self.registry = manager.registry if manager is not None else Registry.from_config(config)
         self.manager = manager or ModelManager.from_config(config, self.registry)
@@ -106,9 +116,15 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
         return self.selector.route_batch(list(texts), model)
 
     # ------------------------------------------------------------------ answering
-    def generate(self, prompt: str, max_tokens: int | None = None, temperature: float | None = None) -> EngineResult:
-        """Route one prompt and answer it (`engine.generate(prompt)`)."""
-        return self.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens, temperature=temperature)
+    def generate(self, prompt: str, max_tokens: int | None = None,
+                 temperature: float | None = None, *,
+                 max_gen: int | None = None) -> EngineResult | str:
+        """Route one prompt and answer it: an EngineResult (text, model, reason, ...; `str()`
+        of it is the text). Seed 000's form, `generate(prompt, max_gen=256, temperature=0.7)`,
+        returns the answer's text as a string."""
+        result = self.chat([{"role": "user", "content": prompt}],
+                           max_tokens=max_tokens if max_gen is None else max_gen, temperature=temperature)
+        return result if max_gen is None else result.text
 
     def chat(self, messages: list[dict], model: str = "auto", tools: list[dict] | None = None,
              tool_choice=None, max_tokens: int | None = None, temperature: float | None = None,
@@ -273,7 +289,7 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
             return Plan(model, f"model {model} requested by name", None,
                         prepared=self._acquire(model, messages, ""))
         text, image = last_user_text(messages), last_image(messages)
-        if self._primary_calls_tools() and image is None and not client_tools:  # tool_calling: primary
+        if self.enable_tools and self._primary_calls_tools() and image is None and not client_tools:
             self.selector.parse(model)  # an unknown router name is still an error
             return self._tool_loop(messages, max_tokens, temperature, top_p, cancel)
         if image is not None and self.use_routing:
@@ -290,6 +306,8 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
         target = self.routes.get(choice.name)
         if target is not None and target.learned:
             return self._learned_plan(self._compose(choice, target.learned, text), messages)
+        if target is not None and target.tool and not self.enable_tools:
+            return self._primary_plan(choice, messages, f"{choice.reason} → {target.tool}: tools disabled → primary")
         if target is None or target.capability == "primary_chat":
             why = "" if target is not None else f" → no target for {choice.name!r}"
             return self._primary_plan(choice, messages, f"{choice.reason}{why} → primary", fallback=target is None)

@@ -1,5 +1,6 @@
 """The runtime's errors. All are CadreError, so the CLI prints them as one line; the
-server maps them to HTTP statuses (UnknownModel 404, Overloaded 429, BackendError 502).
+server maps them to HTTP statuses (UnknownModel 404, Overloaded 429, ModelFilesMissing 503,
+BackendError 502).
 """
 from __future__ import annotations
 
@@ -26,6 +27,22 @@ class BackendError(CadreError):
     def __init__(self, message: str, client_safe: bool = False):
         super().__init__(message)
         self.client_safe = client_safe
+
+
+class ModelFilesMissing(BackendError):
+    """A local model whose files are not there yet (seed 000's "Model not found"): the
+    message says how to make them. `client_message` is the same without the server path."""
+
+    TRAIN_TYPES = {"intent_classification": "router", "code_generation": "code",
+                   "vision_captioning": "vision", "math": "math"}
+
+    def __init__(self, name: str, path: str | None, capabilities=()):
+        caps = [getattr(c, "value", c) for c in capabilities]
+        kind = next((self.TRAIN_TYPES[c] for c in caps if c in self.TRAIN_TYPES), "NAME")
+        train = f"cadre train --type {kind} --data YOUR_QA_FILE --output"
+        self.client_message = (f"model {name!r} is not trained yet: its files are missing; make them with "
+                               f"`{train} DIR` and point the model's path in the project file at DIR")
+        super().__init__(f"model {name!r}: {path}: model files are missing; make them with `{train} {path}`")
 
 
 class BudgetError(CadreError):

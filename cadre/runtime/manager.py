@@ -40,10 +40,15 @@ log = logging.getLogger("cadre.runtime")
 class ModelManager:
     """Loads, shares and evicts the models of a registry within per-device budgets."""
 
-    def __init__(self, registry: Registry, memory_budget="auto", keep_alive: float = 300.0,
+    def __init__(self, registry: Registry | None = None, memory_budget="auto", keep_alive: float = 300.0,
                  quantize_int8: bool = False, max_concurrent: int = 4, max_queue: int = 32,
                  device: str = "auto", wait_timeout: float = 120.0, remote_max_concurrent: int = 256,
                  remote_max_queue: int = 256):
+        """`registry` None: the models of the project in effect (seed 002's `LLMModelManager()`)."""
+        if registry is None:
+            from cadre.runtime.registry import default_registry
+
+            registry = default_registry()
         self.registry, self.keep_alive, self.quantize_int8 = registry, keep_alive, quantize_int8
         self.max_concurrent, self.max_queue, self.wait_timeout = max_concurrent, max_queue, wait_timeout
         # an HTTP upstream is admitted by its own limit, not by a local model's slots
@@ -80,14 +85,9 @@ class ModelManager:
         return slot
 
     def _estimate(self, slot: Slot) -> int | None:
-        if slot.device == "remote":
-            return 0
-        if slot.spec.memory_mb:
-            return int(slot.spec.memory_mb * 1e6)
-        try:
-            return get_backend(slot.spec.backend)(slot.spec, slot.device).estimate_bytes()
-        except Exception:  # an unknown size is not an error until the model is used
-            return None
+        from cadre.runtime.planner import reserve_bytes
+
+        return 0 if slot.device == "remote" else reserve_bytes(slot.spec, slot.device)
 
     def budget(self, device: str) -> int:
         """The byte budget of a device (automatic budgets are measured once)."""
@@ -301,6 +301,22 @@ class ModelManager:
                 return False
             self._unload(slot)
             return True
+
+    def respec(self, name: str, **changes) -> ModelSpec:
+        """Change a model's spec (pinned, keep_alive, device, ...); a new device unloads the
+        idle model so its next load lands there. A model in use is an error."""
+        with self._cond:
+            slot = self.slots[self.registry.get(name).name]
+            spec = dataclasses.replace(slot.spec, **changes)
+            fresh = self._slot(spec)
+            if fresh.device != slot.device:
+                if slot.in_use:
+                    raise BudgetError(f"model {name!r} is in use; move it when it is idle")
+                self._unload(slot)
+                slot.device, slot.estimate = fresh.device, fresh.estimate
+            slot.spec = spec
+            self.registry.add(spec, replace=True)
+            return spec
 
     def restore_pinned(self) -> None:
         """Reload pinned models that were evicted to make room, when they fit without waiting."""

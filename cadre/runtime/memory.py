@@ -22,6 +22,17 @@ def resolve_device(name: str = "auto") -> str:
     return "cuda:0" if name == "cuda" else name
 
 
+def require_device(name: str) -> None:
+    """A CUDA device asked for by name must exist here; say so in one line when it does not."""
+    if name.startswith("cuda"):
+        import torch
+
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if not torch.cuda.is_available() or index >= torch.cuda.device_count():
+            raise CadreError(f"device {name!r} asked for, but there is no CUDA device {index} here "
+                             f"(torch sees {torch.cuda.device_count()}); use 'cpu' or 'auto'")
+
+
 def auto_budget(device: str) -> int:
     """A budget from what is free now: 80% of available RAM, or 90% of free VRAM."""
     if device == "cpu":

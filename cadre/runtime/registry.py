@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from cadre.config import CAPABILITIES, ModelEntry, ProjectConfig
+from cadre.config import CAPABILITIES, ModelEntry, ProjectConfig, check_quantization
 from cadre.errors import CadreError
 from cadre.runtime.errors import UnknownModel
 
@@ -53,7 +53,7 @@ class ModelSpec:
     capabilities: tuple[ModelCapability, ...] = ()
     max_context: int = 2048
     supports_function_calling: bool = False
-    quantization: str | None = None       # None or "int8" (dynamic, CPU)
+    quantization: str | None = None       # None, "int8" (dynamic, CPU) or "4bit" (NF4, bitsandbytes)
     memory_mb: float | None = None        # the estimate; None → computed from the weights
     priority: int = 50
     cost_per_1k_tokens: float = 0.0
@@ -63,6 +63,12 @@ class ModelSpec:
     force: bool = False                   # serve even when the scoreboard says the primary is better
     description: str = ""
     options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        try:
+            check_quantization(self.quantization)  # the same rule as cadre.yaml's
+        except ValueError as exc:
+            raise CadreError(f"model {self.name!r}: {exc}") from None
 
     @property
     def model_path(self) -> str:

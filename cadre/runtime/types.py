@@ -38,6 +38,10 @@ class EngineResult:
     cost: float | None = None       # estimated cost of this call
     feedback_token: str | None = None  # what /v1/feedback on this request must carry
 
+    def __str__(self) -> str:
+        """The answer's text, so `print(engine.generate(...))` prints the answer."""
+        return self.text
+
 
 @dataclass
 class StreamHandle:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cadre.data.images import is_file
 from cadre.errors import CadreError
 from cadre.runtime.errors import ToolError
 from cadre.runtime.answers import looks_degenerate
@@ -47,7 +48,7 @@ def is_image(source, allow_paths: bool = True) -> bool:
     text = source.strip()
     if text.startswith("data:image/"):
         return True
-    if allow_paths and len(text) < 4096 and Path(text).expanduser().is_file():
+    if allow_paths and len(text) < 4096 and is_file(Path(text).expanduser()):
         return True
     return len(text) > 200 and re.fullmatch(r"[A-Za-z0-9+/=\s]+", text) is not None
 

@@ -66,7 +66,7 @@ def invalid_params(errors: list[dict]) -> ApiError:
 
 def to_api_error(exc: Exception) -> ApiError:
     """Map an exception raised by the engine to an ApiError (unexpected → logged 500)."""
-    from cadre.runtime.errors import BackendError, Overloaded, UnknownModel
+    from cadre.runtime.errors import BackendError, ModelFilesMissing, Overloaded, UnknownModel
 
     if isinstance(exc, ApiError):
         return exc
@@ -79,6 +79,9 @@ def to_api_error(exc: Exception) -> ApiError:
     if isinstance(exc, BackendError) and getattr(exc, "upstream_status", None) in (400, 404, 413, 422):
         # the upstream refused what the client sent (a faithful proxy): the client's error, said as such
         return ApiError(exc.upstream_status, redact(exc.upstream_message), None, "upstream_refused")
+    if isinstance(exc, ModelFilesMissing):  # known but not trained yet: say how, not where
+        log.error("model files missing: %s", exc)
+        return ApiError(503, exc.client_message, "model", "model_files_missing")
     if isinstance(exc, BackendError):
         log.error("backend failed: %s", exc)  # the log keeps paths and internals; the client does not
         message = redact(str(exc)) if exc.client_safe else backend_message(str(exc))

@@ -103,7 +103,7 @@ def test_missing_specialist_and_router_fall_back_and_the_engine_keeps_serving(tm
     code = engine.generate("write a python function to add numbers", max_tokens=3)
     assert code.model == "primary"
     assert "router router unavailable" in code.reason and "keyword code" in code.reason
-    assert "code_generation model failed" in code.reason and "not found" in code.reason
+    assert "code_generation model failed" in code.reason and "model files are missing" in code.reason
     assert engine.generate("what is 6 times 7", max_tokens=3).text.endswith("42")
     snapshot = engine.metrics_snapshot()
     assert snapshot["requests"] == 2 and snapshot["models"]["code"]["loaded"] is False

@@ -83,7 +83,7 @@ def test_malformed_data_urls_are_400(served, url):
 
 def test_failing_models_are_named_without_their_paths_or_runtime_errors(served):
     ghost = post(served.base, {"model": "ghost", "messages": [{"role": "user", "content": "hi"}]})
-    assert ghost.status_code == 502 and "'ghost'" in ghost.json()["error"]["message"]
+    assert ghost.status_code == 503 and "'ghost'" in ghost.json()["error"]["message"]
     assert_no_leak(ghost)
     onnx = post(served.base, {"model": "badonnx", "messages": [{"role": "user", "content": "hi"}]})
     assert onnx.status_code == 502 and "'badonnx'" in onnx.json()["error"]["message"]

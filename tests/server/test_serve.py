@@ -238,7 +238,7 @@ def test_a_full_model_queue_is_429_with_retry_after(live, client, serve_engine, 
     assert waiting["r"].status_code == 200 and waiting["r"].json()["choices"][0]["message"]["content"]
 
 
-def test_an_engine_failure_is_a_logged_500_and_a_failed_load_is_502(client, caplog):
+def test_an_engine_failure_is_a_logged_500_and_missing_model_files_a_503(client, caplog):
     with caplog.at_level("ERROR", logger="cadre.server"):
         with pytest.raises(openai.InternalServerError) as boom:
             client.chat.completions.create(model="boom", messages=user("hi"))
@@ -249,7 +249,8 @@ def test_an_engine_failure_is_a_logged_500_and_a_failed_load_is_502(client, capl
     assert streamed.value.status_code == 500
     with pytest.raises(openai.APIStatusError) as ghost:
         client.chat.completions.create(model="ghost", messages=user("hi"))
-    assert ghost.value.status_code == 502 and ghost.value.body["code"] == "backend_error"
+    assert ghost.value.status_code == 503 and ghost.value.body["code"] == "model_files_missing"
+    assert "cadre train --type math" in ghost.value.body["message"] and "missing-model" not in ghost.value.body["message"]
 
 
 # ----------------------------------------------------------------- metrics and lifecycle

@@ -29,12 +29,16 @@ class LearnedRouter(Router):
     to the utility rule with that λ; `target_quality` or `budget` re-picks the operating
     point from the validation curve saved at fit time (never from test data); by default
     the artifact's calibrated operating point is used. `costs` (model → cost per call)
-    replaces the learned per-format costs.
+    replaces the learned per-format costs. `device` is accepted for the seeds' signature
+    (`cpu`, `auto`, `cuda[:N]`): the predictors are small numpy/torch-CPU models that score
+    in milliseconds, so they run on the CPU whatever it says.
     """
 
     def __init__(self, path: str | Path, thresholds: dict | float | None = None,
                  costs: dict | None = None, lam: float | None = None, cache=False,
-                 target_quality: float | None = None, budget: float | None = None):
+                 target_quality: float | None = None, budget: float | None = None,
+                 device: str = "cpu"):
+        self.device = _check_device(device)
         self.path = Path(path)
         self.meta, self.model = load_artifact(self.path)
         models = self.meta["models"]
@@ -124,6 +128,14 @@ class LearnedRouter(Router):
         else:
             reason = f"no model reaches its threshold → most likely: {name} {p:.2f} < {self.thresholds[name]:.2f}"
         return RouteChoice(name, p, scores, reason)
+
+
+def _check_device(device: str) -> str:
+    import re
+
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:[0-9]+)?", device):
+        raise CadreError(f"device must be auto, cpu or cuda[:N], not {device!r}")
+    return device
 
 
 def load_learned(path: str | Path) -> LearnedRouter:

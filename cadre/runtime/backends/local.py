@@ -23,7 +23,7 @@ from cadre.runtime.backends.base import (
     local_sampling,
     register_backend,
 )
-from cadre.runtime.errors import BackendError
+from cadre.runtime.errors import BackendError, ModelFilesMissing
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>")
@@ -62,6 +62,9 @@ class LocalBackend(Backend):
             if self.model is not None:
                 self._quantize()
                 self._warm_up()
+        except MissingPath:
+            self.unload()
+            raise ModelFilesMissing(self.spec.name, self.spec.path, self.spec.capabilities) from None
         except CadreError as exc:
             self.unload()
             raise BackendError(f"model {self.spec.name!r}: {exc}") from None
@@ -82,8 +85,8 @@ class LocalBackend(Backend):
             return
         from cadre.modeling import open_checkpoint
 
-        model, _, self.encoder = open_checkpoint(self.spec.path)
-        self.model, self.tokenizer = model.to(self.device), self.encoder.tok
+        model, _, self.encoder = open_checkpoint(self.spec.path, **self._load_kwargs())
+        self.model, self.tokenizer = self._place(model), self.encoder.tok
 
     def _load_lora(self) -> None:
         from peft import PeftModel
@@ -97,6 +100,9 @@ class LocalBackend(Backend):
         saved = meta.get("base_path")  # where the trainer found the base; else resolve its name
         base = saved if saved and Path(saved).is_dir() else resolve_base(meta.get("base") or "smollm2-135m-instruct")
         self.adapter_system = meta.get("system_prompt")
+        if self.spec.quantization == "4bit":
+            raise CadreError("4bit applies to cadre checkpoints and Hugging Face models; a LoRA folder "
+                             "loads merged in full precision (use int8 or no quantization)")
         model = AutoModelForCausalLM.from_pretrained(base)
         model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()  # one dense model
         has_tok = (folder / "tokenizer_config.json").is_file() or (folder / "tokenizer.json").is_file()
@@ -110,7 +116,19 @@ class LocalBackend(Backend):
 
         path = resolve_base(self.spec.path)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModelForCausalLM.from_pretrained(path).to(self.device).eval()
+        self.model = self._place(AutoModelForCausalLM.from_pretrained(path, **self._load_kwargs())).eval()
+
+    def _load_kwargs(self) -> dict:
+        """`from_pretrained` keywords: NF4 weights for `quantization: 4bit`."""
+        if self.spec.quantization != "4bit":
+            return {}
+        from cadre.runtime.backends.quant4 import load_kwargs
+
+        return load_kwargs(self.device)
+
+    def _place(self, model):
+        """The model on this backend's device (a 4-bit load is placed already)."""
+        return model if self.spec.quantization == "4bit" else model.to(self.device)
 
     def _quantize(self) -> None:
         """int8 dynamic quantization of the Linear layers (CPU only)."""
@@ -266,8 +284,8 @@ class LocalBackend(Backend):
         size = sum(f.stat().st_size for f in folder.glob("*.safetensors"))
         if self.kind == "lora" or (folder / "adapter_config.json").is_file():
             size += _lora_base_bytes(folder)
-        if self.spec.quantization == "int8":
-            size = int(size * 0.35)
+        if self.spec.quantization in ("int8", "4bit"):  # 4bit: NF4 Linear weights, embeddings as they are
+            size = int(size * (0.35 if self.spec.quantization == "int8" else 0.3))
         return int(size * 1.15) + 4_000_000 if size else None
 
 
@@ -285,6 +303,10 @@ def _content(message: dict) -> str:
 def _first_stop(text: str, stop: list[str]) -> int | None:
     hits = [text.find(s) for s in stop if s and s in text]
     return min(hits) if hits else None
+
+
+class MissingPath(CadreError):
+    """A model path that names nothing on disk (nor a known model name)."""
 
 
 def source_kind(path: str | None) -> str:
@@ -311,7 +333,7 @@ def source_kind(path: str | None) -> str:
         return "name"
     if _HUB_ID.match(path) and not Path(path.split("/")[0]).exists():
         return "name"  # a hub id: normal transformers loading (network or local HF cache)
-    raise CadreError(f"{path}: model path not found")
+    raise MissingPath(f"{path}: model path not found")
 
 
 def _weights_folder(path: str | None) -> Path | None:

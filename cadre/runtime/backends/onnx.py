@@ -16,7 +16,7 @@ from cadre.runtime.backends.base import (
     last_user_text,
     register_backend,
 )
-from cadre.runtime.errors import BackendError
+from cadre.runtime.errors import BackendError, ModelFilesMissing
 
 
 class OnnxBackend(Backend):
@@ -31,6 +31,8 @@ class OnnxBackend(Backend):
         from cadre.routing.loading import load_router
 
         path = Path(self.spec.path or "")
+        if not path.exists():
+            raise ModelFilesMissing(self.spec.name, str(path), self.spec.capabilities)
         if not path.is_dir():
             raise BackendError(f"model {self.spec.name!r}: {path}: router folder not found")
         try:
