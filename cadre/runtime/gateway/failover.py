@@ -21,7 +21,28 @@ FAILOVER_ERRORS = (BackendError, BudgetError, Overloaded)
 log = logging.getLogger("cadre.runtime")
 
 
-class Cooldowns:
+class CoolingView:
+    """Reads of a cool-down table (`_until`: model → end time, under `_lock`, on `clock`),
+    shared by this process's Cooldowns and a Ray replica's copy of the shared board."""
+
+    def cooling(self, name: str) -> bool:
+        """Whether a model is cooling down now."""
+        with self._lock:
+            return self._until.get(name, 0.0) > self.clock()
+
+    def order(self, ranking: list[str]) -> list[str]:
+        """The ranking with cooling models moved to the end (kept as a last resort)."""
+        hot = [n for n in ranking if self.cooling(n)]
+        return [n for n in ranking if n not in hot] + hot
+
+    def snapshot(self) -> dict:
+        """Models cooling now → seconds left."""
+        now = self.clock()
+        with self._lock:
+            return {n: round(t - now, 1) for n, t in self._until.items() if t > now}
+
+
+class Cooldowns(CoolingView):
     """Failures per model in a sliding window; K failures in T seconds cool a model for C."""
 
     def __init__(self, allowed_fails: int = 3, window_s: float = 60.0, cooldown_s: float = 30.0,
@@ -46,22 +67,6 @@ class Cooldowns:
                 self.cooldowns_started += 1
                 return True
         return False
-
-    def cooling(self, name: str) -> bool:
-        """Whether a model is cooling down now."""
-        with self._lock:
-            return self._until.get(name, 0.0) > self.clock()
-
-    def order(self, ranking: list[str]) -> list[str]:
-        """The ranking with cooling models moved to the end (kept as a last resort)."""
-        hot = [n for n in ranking if self.cooling(n)]
-        return [n for n in ranking if n not in hot] + hot
-
-    def snapshot(self) -> dict:
-        """Models cooling now → seconds left."""
-        now = self.clock()
-        with self._lock:
-            return {n: round(t - now, 1) for n, t in self._until.items() if t > now}
 
 
 @dataclass

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 
-from cadre.runtime.gateway.failover import Cooldowns
+from cadre.runtime.gateway.failover import Cooldowns, CoolingView
 
 log = logging.getLogger("cadre.server")
 REFRESH_S = 0.5
@@ -50,7 +50,7 @@ def board(settings, namespace: str | None = None):
         settings.allowed_fails, settings.fail_window_s, settings.cooldown_s)
 
 
-class SharedCooldowns:
+class SharedCooldowns(CoolingView):
     """A replica's view of the board, with Cooldowns' interface."""
 
     def __init__(self, actor, refresh_s: float = REFRESH_S, clock=time.monotonic):
@@ -74,22 +74,6 @@ class SharedCooldowns:
         if started:
             self.cooldowns_started += 1
         return started
-
-    def cooling(self, name: str) -> bool:
-        """Whether a model cools down now (as of the last copy of the board)."""
-        with self._lock:
-            return self._until.get(name, 0.0) > self.clock()
-
-    def order(self, ranking: list[str]) -> list[str]:
-        """The ranking with cooling models moved to the end (kept as a last resort)."""
-        hot = [n for n in ranking if self.cooling(n)]
-        return [n for n in ranking if n not in hot] + hot
-
-    def snapshot(self) -> dict:
-        """Models cooling now → seconds left."""
-        now = self.clock()
-        with self._lock:
-            return {n: round(t - now, 1) for n, t in self._until.items() if t > now}
 
     def refresh(self) -> None:
         """Copy the board's cool-downs now."""
