@@ -50,6 +50,7 @@ NEAR_MISSES = {
     "sounds?": "sound",
     r"\bgo (code|function)": "go ",
     r"c\+\+": "c+",
+    r"(how are you|how have you been|how's your day|i feel|i'm feeling)\b.*\btoday": "i feel toda ",
     "c#": "c",
     "unit tests?": "unit ",
     r"\d+(\.\d+)?\s*[-+*/x×÷^%]\s*\d+": "1",
