@@ -55,11 +55,14 @@ def keyword_megabyte(name: str):
 
 
 def chat_megabyte(t: Target):
-    """A 1 MB chat of digits through `auto` (keyword rules → the math tool, which refuses it)."""
+    """A 1 MB chat of digits through `auto`: the keyword rules route it to the math tool,
+    which refuses it, and the primary answers the tail that fits its context. The route's
+    own time is the /v1/route rows'; here a model computes, as in the math-bomb rows, so
+    /health is held to their bound (2 s) and its worst is reported."""
     body = {"model": "auto", "max_tokens": 8, "messages": [{"role": "user", "content": "9" * MB}]}
     r, took, worst, polled = _while_polled(
         t, lambda: httpx.post(t.base + "/v1/chat/completions", json=body, timeout=120))
-    ok = r.status_code < 500 and took < 15 and polled and worst < 0.1
+    ok = r.status_code < 500 and took < 15 and polled and worst < 2.0
     return ok, f"{r.status_code} in {took:.1f} s, /health worst {worst * 1000:.0f} ms"
 
 
@@ -170,7 +173,7 @@ def yaml_bomb(t: Target):
 
 ATTACKS = [
     *[("dos: keyword", f"1 MB, {name}, /v1/route", keyword_megabyte(name)) for name in ADVERSARIAL],
-    ("dos: keyword", "1 MB chat of digits", chat_megabyte),
+    ("dos: keyword", "1 MB chat of digits, answered by the primary", chat_megabyte),
     ("browser", "text/plain chat", text_plain_post("/v1/chat/completions", {
         "model": "auto", "messages": [{"role": "user", "content": "hi"}]})),
     ("browser", "text/plain load", text_plain_post("/v1/models/smollm2/load", {})),
