@@ -163,7 +163,7 @@ def yaml_bomb(t: Target):
     started = time.perf_counter()
     try:
         done = subprocess.run([sys.executable, "-m", "cadre.cli.main", "models", "list", "--config", str(path)],
-                              capture_output=True, text=True, timeout=30, env={**os.environ})
+                              capture_output=True, text=True, timeout=30, env={**os.environ}, check=False)
     except subprocess.TimeoutExpired:
         return False, f"{len(BOMB)}-byte file: still running after 30 s"
     took, lines = time.perf_counter() - started, done.stderr.strip().splitlines()
