@@ -31,13 +31,14 @@ def measured_manager(copies, holds: int, **kw) -> ModelManager:
     manager = ModelManager(registry(copies, **{k: kw.pop(k) for k in ("primary",) if k in kw}),
                            memory_budget="4GB", keep_alive=60, **kw)
     # Each load measures its RSS difference; a busy process (threads left by earlier tests)
-    # can inflate one reading, so load again, up to 4 rounds, until the latest readings agree.
-    for _ in range(4):
+    # can inflate one reading, so after the usual two rounds (the second is past one-off
+    # costs) load again, up to 4 rounds, until the latest readings agree.
+    for done in range(1, 5):
         for name in manager.slots:
             manager.load(name)
             manager.unload(name)
         needs = sorted(s.need for s in manager.slots.values())
-        if needs[0] * (holds + 1) > sum(needs[-holds:]) + needs[0] // 2:
+        if done >= 2 and needs[0] * (holds + 1) > sum(needs[-holds:]) + needs[0] // 2:
             break
     assert needs[0] * (holds + 1) > sum(needs[-holds:]) + needs[0] // 2  # similar sizes: the sizing works
     manager.budgets["cpu"] = sum(needs[-holds:]) + needs[0] // 2
@@ -72,12 +73,13 @@ def test_lru_eviction_keeps_memory_within_the_budget(tiny_causal_copies):
 
 def test_the_pinned_primary_is_swapped_out_and_restored(tiny_causal_copies):
     manager = measured_manager(tiny_causal_copies, holds=1, primary=True)
+    measuring = manager.slots["primary"].loads
     manager.load("primary")
     with manager.use(C.VISION_CAPTIONING) as model:
         assert loaded(manager) == ["spec2"]  # the primary made room
         model.invoke("x", max_tokens=1)
     assert loaded(manager) == ["primary"]  # restored after the swap, as seed 002 does
-    assert manager.slots["primary"].loads == 4  # two measuring loads, first load, restore
+    assert manager.slots["primary"].loads == measuring + 2  # first load, restore
 
 
 def test_a_model_in_use_is_never_evicted(tiny_causal_copies):
