@@ -77,8 +77,7 @@ def _loopback_only(ray) -> Iterator[None]:
     """
     constants = ray._private.ray_constants
     saved_flag, saved_env = constants.ENABLE_RAY_CLUSTER, os.environ.get(CLUSTERS_ENV)
-    constants.ENABLE_RAY_CLUSTER = False
-    os.environ[CLUSTERS_ENV] = "0"
+    clusters_off(ray)
     try:
         yield
     finally:
@@ -87,6 +86,13 @@ def _loopback_only(ray) -> Iterator[None]:
             os.environ.pop(CLUSTERS_ENV, None)
         else:
             os.environ[CLUSTERS_ENV] = saved_env
+
+
+def clusters_off(ray) -> None:
+    """Ray's clusters switch off, on its constants (read at import) and in the environment
+    (carried to every process Ray starts): an embedded Ray then stays on 127.0.0.1."""
+    ray._private.ray_constants.ENABLE_RAY_CLUSTER = False
+    os.environ[CLUSTERS_ENV] = "0"
 
 
 def _import_path() -> list[str]:

@@ -16,25 +16,20 @@ import tempfile
 import threading
 
 from cadre.errors import CadreError
+from cadre.fleet.cluster import CLUSTERS_ENV, clusters_off
 from cadre.server.scale.app import METRICS_DIR_ENV, build
 from cadre.server.scale.config import APP_NAME, INGRESS
 
 log = logging.getLogger("cadre.server")
 LOOPBACK = "127.0.0.1"
-CLUSTERS_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 def loopback_only() -> None:
-    """Keep an embedded Ray on 127.0.0.1 for this process's life. On Linux Ray turns a
-    loopback node address into the machine's routable one and binds its servers to every
-    interface; with multi-node clusters switched off (Ray's mode on macOS and Windows) the
-    node address stays 127.0.0.1 and every server binds to it. The flag is read at import,
-    so it is set on Ray's constants too; the environment carries it to Ray's processes.
-    (The same switch as cadre/fleet/cluster.py's embedded instance.)"""
-    from ray._private import ray_constants
+    """Keep an embedded Ray on 127.0.0.1 for this process's life (Serve outlives `connect`,
+    so unlike the fleet's embedded instance the switch is not restored)."""
+    import ray
 
-    os.environ[CLUSTERS_ENV] = "0"
-    ray_constants.ENABLE_RAY_CLUSTER = False
+    clusters_off(ray)
 
 
 def deploy(config: dict, api_keys: tuple[str, ...] = (), metrics_dir: str | None = None) -> None:
