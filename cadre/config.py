@@ -117,6 +117,14 @@ class ModelEntry(_Strict):
         return self
 
 
+class LoraSettings(_Strict):
+    """How LoRA adapters are served (`runtime.lora`)."""
+
+    share_base: bool = True   # adapters of one base share one loaded copy; false: each merged into its own copy
+    max_adapters: int = Field(0, ge=0)  # most adapters loaded per base at once (vLLM's max_loras); 0: the budget decides
+    max_batch: int = Field(8, ge=1)     # most requests decoded together in one mixed-adapter batch
+
+
 class RuntimeSettings(_Strict):
     """How the runtime spends memory and time."""
 
@@ -132,6 +140,7 @@ class RuntimeSettings(_Strict):
     remote_max_concurrent: int = Field(256, ge=1)
     remote_max_queue: int = Field(256, ge=0)
     threads: int | None = Field(None, ge=1)
+    lora: LoraSettings = Field(default_factory=LoraSettings)
 
     @field_validator("memory_budget")
     @classmethod

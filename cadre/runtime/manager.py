@@ -6,6 +6,8 @@
 - Idle models are evicted least recently used first; pinned models (the primary) only
   when nothing else frees enough, and they are restored after the swap
   (`return_to_primary`). Idle models unload after their `keep_alive` TTL.
+- LoRA adapters of one base share one loaded copy of it (manager_lora): the base is
+  counted once, each adapter at its own measured size, and adapters are evicted LRU.
 - Thread-safe: a model in use is never evicted, concurrent requests share one loaded
   model, loads are serialised (so each measurement is one model's), and a full per-model
   queue raises `Overloaded`.
@@ -23,6 +25,7 @@ from cadre.runtime import timing
 from cadre.runtime.backends.base import Backend, elsewhere, get_backend
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 from cadre.runtime.inline import refuse_blocking
+from cadre.runtime.manager_lora import AdapterBases
 from cadre.runtime.memory import (
     Meter,
     auto_budget,
@@ -37,14 +40,17 @@ from cadre.runtime.slot import Lease, Slot, is_http_upstream
 log = logging.getLogger("cadre.runtime")
 
 
-class ModelManager:
+class ModelManager(AdapterBases):
     """Loads, shares and evicts the models of a registry within per-device budgets."""
 
     def __init__(self, registry: Registry | None = None, memory_budget="auto", keep_alive: float = 300.0,
                  quantize_int8: bool = False, max_concurrent: int = 4, max_queue: int = 32,
                  device: str = "auto", wait_timeout: float = 120.0, remote_max_concurrent: int = 256,
-                 remote_max_queue: int = 256):
-        """`registry` None: the models of the project in effect (seed 002's `LLMModelManager()`)."""
+                 remote_max_queue: int = 256, lora=None):
+        """`registry` None: the models of the project in effect (seed 002's `LLMModelManager()`);
+        `lora`: runtime.lora settings (cadre.config.LoraSettings; default: shared bases)."""
+        from cadre.config import LoraSettings
+
         if registry is None:
             from cadre.runtime.registry import default_registry
 
@@ -56,6 +62,8 @@ class ModelManager:
         self.default_device = device
         self._budget_spec = parse_budgets(memory_budget)
         self.budgets: dict[str, int] = {}
+        self.lora = lora or LoraSettings()
+        self.bases: dict = {}  # "<base>@<device>" → BaseSlot, shared by that base's adapters
         self.slots = {spec.name: self._slot(spec) for spec in registry}
         self._cond = threading.Condition()
         self._load_lock = threading.Lock()
@@ -70,7 +78,7 @@ class ModelManager:
         return cls(registry or Registry.from_config(config), memory_budget or rt.memory_budget,
                    keep_alive=rt.keep_alive, quantize_int8=rt.quantize_int8, max_concurrent=rt.max_concurrent,
                    max_queue=rt.max_queue, device=rt.device, remote_max_concurrent=rt.remote_max_concurrent,
-                   remote_max_queue=rt.remote_max_queue)
+                   remote_max_queue=rt.remote_max_queue, lora=rt.lora)
 
     # ------------------------------------------------------------------ setup
     def _slot(self, spec: ModelSpec) -> Slot:
@@ -80,13 +88,17 @@ class ModelManager:
         device = "remote" if remote else resolve_device(spec.device if spec.device != "auto" else self.default_device)
         if device.startswith("cuda") and spec.quantization == "int8":
             device = "cpu"  # dynamic int8 runs on the CPU
-        slot = Slot(spec, device, http=is_http_upstream(spec.backend))
+        slot = Slot(spec, device, http=is_http_upstream(spec.backend), base=self._base_for(spec, device))
         slot.estimate = self._estimate(slot)
         return slot
 
     def _estimate(self, slot: Slot) -> int | None:
         from cadre.runtime.planner import reserve_bytes
 
+        if slot.base is not None and not slot.spec.memory_mb:  # the adapter alone: its base is counted once
+            from cadre.runtime.backends.lora_host import adapter_estimate
+
+            return adapter_estimate(slot.spec.path)
         return 0 if slot.device == "remote" else reserve_bytes(slot.spec, slot.device)
 
     def budget(self, device: str) -> int:
@@ -105,10 +117,10 @@ class ModelManager:
             if slot.device != "remote" and slot.estimate:
                 by_device.setdefault(slot.device, []).append(slot)
         for device, slots in by_device.items():
-            smallest = min(slots, key=lambda s: s.estimate)
-            if smallest.estimate > self.budget(device):
+            smallest = min(slots, key=self._need)
+            if self._need(smallest) > self.budget(device):
                 raise BudgetError(f"the {device} memory budget {human(self.budget(device))} is smaller than the "
-                                  f"smallest model ({smallest.spec.name}, ~{human(smallest.estimate)}); "
+                                  f"smallest model ({smallest.spec.name}, ~{human(self._need(smallest))}); "
                                   f"raise --memory-budget")
 
     # ------------------------------------------------------------------ use
@@ -156,6 +168,8 @@ class ModelManager:
                     refuse_blocking()  # an inline caller retries in a worker thread
                     if slot.state == "unloaded" and self._make_room(slot):
                         slot.state = "loading"  # reserves its estimate in `charge`
+                        if slot.base is not None and slot.base.state == "unloaded":
+                            slot.base.state = "loading"  # and its base's
                         break
                     self._wait(slot, deadline)
             finally:
@@ -195,17 +209,21 @@ class ModelManager:
 
     # ------------------------------------------------------------------ loading
     def _make_room(self, slot: Slot) -> bool:
-        """Evict idle models (LRU, pinned last) until `slot` fits; False means wait."""
+        """Evict idle models (LRU, pinned last, the adapters sharing its base after the rest)
+        until `slot` fits; False means wait."""
         if slot.device == "remote":
             return True
-        budget, need = self.budget(slot.device), slot.need
+        if not self._adapter_room(slot):
+            return False
+        budget, need = self.budget(slot.device), self._need(slot)
         if need > budget:
             raise BudgetError(f"model {slot.spec.name!r} needs ~{human(need)} but the {slot.device} memory "
                               f"budget is {human(budget)}; raise --memory-budget or pick a smaller model")
         idle = [s for s in self.slots.values() if s.device == slot.device and s.state == "loaded" and s.in_use == 0]
-        idle.sort(key=lambda s: (s.spec.pinned, s.last_used))
-        while self._used(slot.device) + need > budget and idle:
+        idle.sort(key=lambda s: (s.spec.pinned, s.base is not None and s.base is slot.base, s.last_used))
+        while self._used(slot.device) + self._need(slot) > budget and idle:
             self._unload(idle.pop(0), displaced=True)
+        need = self._need(slot)
         if self._used(slot.device) + need <= budget:
             return True
         busy = any(s.device == slot.device and (s.in_use or s.state == "loading") for s in self.slots.values())
@@ -215,7 +233,8 @@ class ModelManager:
         return False
 
     def _used(self, device: str) -> int:
-        return sum(s.charge for s in self.slots.values() if s.device == device)
+        return (sum(s.charge for s in self.slots.values() if s.device == device)
+                + sum(b.charge for b in self.bases.values() if b.device == device))
 
     def _load(self, slot: Slot) -> Backend:
         """Load outside the manager lock (one load at a time), measuring the footprint."""
@@ -223,16 +242,22 @@ class ModelManager:
             with self._load_lock:
                 cls = get_backend(slot.spec.backend)
                 cls.prepare()
+                self._ensure_base(slot)
                 started = time.perf_counter()  # load time proper: not the wait for the lock
                 meter = Meter(slot.device)
                 before = meter.read()
                 backend = cls(slot.spec, slot.device)
+                if slot.base is not None:
+                    backend.host = slot.base.host  # an adapter swap: attach to the loaded base
                 backend.load()
                 measured = max(0, meter.read() - before)
+                if slot.base is not None:  # an adapter's few MB drown in the RSS of batches running
+                    measured = backend.tensor_bytes()  # beside its load: its loaded tensors are its size
             timing.loaded(time.perf_counter() - started)  # not the server's overhead (x-cadre-load-ms)
         except Exception as exc:
             with self._cond:
                 slot.state, slot.error = "unloaded", str(exc)
+                self._drop_base_if_unused(slot)
                 self._cond.notify_all()
             if isinstance(exc, (BackendError, BudgetError)):
                 raise
@@ -282,6 +307,7 @@ class ModelManager:
         started = time.perf_counter()
         slot.backend.unload()
         slot.backend, slot.state = None, "unloaded"
+        self._drop_base_if_unused(slot)
         if slot.device == "cpu":
             give_back_freed_memory()
         slot.displaced = displaced and slot.spec.pinned
@@ -313,7 +339,7 @@ class ModelManager:
                 if slot.in_use:
                     raise BudgetError(f"model {name!r} is in use; move it when it is idle")
                 self._unload(slot)
-                slot.device, slot.estimate = fresh.device, fresh.estimate
+                slot.device, slot.estimate, slot.base = fresh.device, fresh.estimate, fresh.base
             slot.spec = spec
             self.registry.add(spec, replace=True)
             return spec
@@ -411,7 +437,7 @@ class ModelManager:
                      "charged_bytes": s.charge, "loads": s.loads, "load_seconds": round(s.load_seconds, 4),
                      "last_load_ms": s.last_load_ms, "last_unload_ms": s.last_unload_ms, "error": s.error,
                      "idle_s": round(now - s.last_used, 1) if s.last_used else None,
-                     "keep_alive_s": self._ttl(s)}
+                     "keep_alive_s": self._ttl(s), "base": s.base.key if s.base is not None else None}
                     for s in self.slots.values()]
 
     def used_bytes(self) -> dict[str, int]:

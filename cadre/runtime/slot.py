@@ -42,6 +42,7 @@ class Slot:
     last_unload_ms: float | None = None
     error: str | None = None
     http: bool = False               # an HTTP upstream (admitted by the remote limits)
+    base: BaseSlot | None = None     # a LoRA adapter: the shared base it is served on
 
     @property
     def need(self) -> int:
@@ -56,6 +57,29 @@ class Slot:
             return 0
         return self.need
 
+
+
+@dataclass
+class BaseSlot:
+    """A base model loaded once for the LoRA adapters on it (counted once against the budget)."""
+
+    key: str                         # the base's folder (or name)
+    device: str
+    host: object | None = None       # the LoraHost, while loaded
+    state: str = "unloaded"          # unloaded | loading | loaded
+    estimate: int | None = None
+    measured: int | None = None
+    tensors: int | None = None
+    loads: int = 0
+    last_load_ms: float | None = None
+
+    @property
+    def need(self) -> int:
+        return max(self.measured or 0, self.tensors or 0) or self.estimate or DEFAULT_ESTIMATE
+
+    @property
+    def charge(self) -> int:
+        return 0 if self.state == "unloaded" else self.need
 
 
 class Lease:

@@ -3,8 +3,9 @@
 It loads four kinds of model, told apart by what the path holds:
 - a cadre checkpoint (cadre.json): a generative specialist answers in the Q/A format,
   a classifier is served as a router;
-- a LoRA adapter folder (cadre.json `{"type": "lora", "base": ...}` + PEFT files): the
-  base (through cadre.pretrained.resolve_base) with the adapter merged in;
+- a LoRA adapter folder (cadre.json `{"type": "lora", "base": ...}` + PEFT files): under
+  the manager, a named adapter on one shared copy of its base (`host`, a LoraHost, with
+  mixed-adapter batches); alone (no host, or quantized), the base with the adapter merged in;
 - a Hugging Face folder or hub name: answered through its chat template;
 - a .gguf file or the name `smollm2-135m-instruct`: converted once into the user cache.
 """
@@ -46,6 +47,33 @@ class LocalBackend(Backend):
         super().__init__(spec, device)
         self.model = self.tokenizer = self.encoder = self.router = None
         self.kind = self.adapter_system = None
+        self.host = None  # the LoraHost this adapter is served on, set by the manager before load()
+
+    @classmethod
+    def base_key(cls, spec) -> str | None:
+        """The base a LoRA folder shares with its siblings (None: not an adapter, or quantized,
+        which loads merged on its own)."""
+        from cadre.runtime.backends import lora_host
+
+        try:
+            if spec.quantization is not None or spec.backend != "local" or source_kind(spec.path) != "lora":
+                return None
+            return lora_host.base_key(spec.path)
+        except CadreError:
+            return None
+
+    @classmethod
+    def load_base(cls, key: str, device: str, max_batch: int = 8):
+        """Load a base for adapters to share (the manager calls this, then attaches adapters)."""
+        from cadre.runtime.backends.lora_host import LoraHost, base_path
+
+        try:
+            host = LoraHost(base_path(key), device, max_batch)
+            host.load()
+        except (OSError, ValueError, RuntimeError, ImportError, KeyError, CadreError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise BackendError(f"cannot load the LoRA base {key} ({first})") from None
+        return host
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -100,6 +128,10 @@ class LocalBackend(Backend):
         saved = meta.get("base_path")  # where the trainer found the base; else resolve its name
         base = saved if saved and Path(saved).is_dir() else resolve_base(meta.get("base") or "smollm2-135m-instruct")
         self.adapter_system = meta.get("system_prompt")
+        if self.host is not None:  # a named adapter on the shared base
+            self.host.add_adapter(self.spec.name, folder)
+            self.tokenizer, self._lock = self.host.tokenizer, self.host.tokenizer_lock
+            return
         if self.spec.quantization == "4bit":
             raise CadreError("4bit applies to cadre checkpoints and Hugging Face models; a LoRA folder "
                              "loads merged in full precision (use int8 or no quantization)")
@@ -152,7 +184,10 @@ class LocalBackend(Backend):
             self.model(input_ids=torch.tensor([[1]], device=self.device))
 
     def unload(self) -> None:
-        """Drop the model, tokenizer and router."""
+        """Drop the model, tokenizer and router (an adapter: its tensors on the shared base)."""
+        if self.host is not None:
+            self.host.remove_adapter(self.spec.name)
+            self.host = None
         self.model = self.tokenizer = self.encoder = self.router = None
         self.loaded = False
 
@@ -188,10 +223,16 @@ class LocalBackend(Backend):
         if self.router is not None:
             label = self.route(last_user_text(messages)).name
             return TextStream(lambda out: iter([label]))
-        if self.model is None:
+        if self.model is None and self.host is None:
             raise BackendError(f"model {self.spec.name!r} is not loaded")
         with self._lock:
             ids, stop_ids = self._prompt(messages)
+        if self.host is not None:
+            tokens = self._adapter_tokens(ids, stop_ids, max_tokens, temperature, top_p, cancel, response_format,
+                                          seed, penalties)
+            cut = [] if response_format and response_format.get("type") != "text" else stop or []
+            return TextStream(lambda out: self._pieces(out, ids, stop_ids, max_tokens, temperature, top_p, cut,
+                                                       cancel, tokens, penalties=penalties))
         if response_format and response_format.get("type") != "text":
             if "response_format" not in self.passthrough:
                 raise CadreError(f"model {self.spec.name!r} cannot honour response_format")
@@ -203,6 +244,32 @@ class LocalBackend(Backend):
                                                        top_p, [], cancel, tokens()))
         return TextStream(lambda out: self._pieces(out, ids, stop_ids, max_tokens, temperature,
                                                    top_p, stop or [], cancel, seed=seed, penalties=penalties))
+
+    def _adapter_tokens(self, ids, stop_ids, max_tokens, temperature, top_p, cancel, response_format, seed,
+                        penalties):
+        """Token ids from the shared base: batched with other adapters' requests, or alone when
+        the request needs what a batch row does not carry (a schema, penalties, logprobs, a seed)."""
+        from cadre.generation import stream_ids
+        from cadre.runtime.backends.lora_host import Row
+
+        row = Row(self.spec.name, ids, max_tokens, stop_ids, temperature, top_p, cancel)
+        if response_format and response_format.get("type") != "text":
+            if "response_format" not in self.passthrough:
+                raise CadreError(f"model {self.spec.name!r} cannot honour response_format")
+            from cadre.runtime.constrained import constrained_ids
+
+            row.exclusive = lambda model: constrained_ids(model, self.tokenizer, ids, max_tokens, response_format,
+                                                          temperature, top_p, seed)
+        elif (seed is not None and temperature > 0) or any(penalties.get(k) for k in
+                                                           ("presence_penalty", "frequency_penalty")) \
+                or "trace" in penalties:
+            row.exclusive = lambda model: stream_ids(model, ids, max_tokens, stop_ids, temperature, top_p, seed,
+                                                     **penalties)
+        host = self.host
+
+        def lazy():  # queued when the answer is first read, not when the stream is made
+            yield from host.submit(row)
+        return lazy()
 
     def _prompt(self, messages) -> tuple[list[int], set[int]]:
         """Prompt ids and stop ids: the Q/A format for cadre models, else the chat template."""
@@ -236,6 +303,8 @@ class LocalBackend(Backend):
         try:
             yield from self._decode(out, tokens, produced, emitted, stop, cancel, max_tokens)
         finally:
+            if hasattr(tokens, "close"):
+                tokens.close()  # a stop string or a closed stream ends the generation too
             if trace is not None:
                 out.logprobs = [self._logprob_entry(t, lp, top) for t, lp, top in trace]
 
@@ -266,7 +335,9 @@ class LocalBackend(Backend):
 
     # ------------------------------------------------------------------ memory
     def tensor_bytes(self) -> int:
-        """Bytes of parameters and buffers, counting tied weights once."""
+        """Bytes of parameters and buffers, counting tied weights once (an adapter: its own)."""
+        if self.host is not None:
+            return self.host.adapters.get(self.spec.name, 0)
         if self.model is None:
             return 0
         seen, total = set(), 0
