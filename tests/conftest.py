@@ -100,6 +100,14 @@ def tiny_causal_copies(tmp_path_factory, tiny_causal_dir):
 
 
 @pytest.fixture(scope="session")
+def smollm2_adapters(tmp_path_factory):
+    """Three tiny LoRA adapters (sql, sentiment, ner) on the real SmolLM2-135M base (tests/lora_adapters.py)."""
+    from tests.lora_adapters import make_adapters
+
+    return make_adapters(tmp_path_factory.mktemp("adapters"), ["sql", "sentiment", "ner"])
+
+
+@pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory):
     """A 2-layer, width-64 LlamaForCausalLM with SmolLM2's real tokenizer, saved to a folder:
     a LoRA base that trains and evaluates in seconds (test_lora, test_lora_ddp, fleet)."""

@@ -47,8 +47,9 @@ def list_models(config: Path | None = typer.Option(None, "--config", help=CONFIG
         if too_big:
             row["state"] = f"over budget: {too_big}"
         rows.append(row)
+    bases = manager.bases_status()
     manager.close()
-    _print(rows, as_json)
+    _print(rows, as_json, bases)
     bad = [r["name"] for r in rows if ":" in r["state"]]
     if check and bad:
         from cadre.errors import CadreError
@@ -119,12 +120,21 @@ def _over_budget(manager, name: str) -> str | None:
     slot = manager.slots[name]
     if slot.device == "remote" or not slot.estimate:
         return None
-    budget = manager.budget(slot.device)
-    if slot.estimate <= budget:
+    budget, need = manager.budget(slot.device), manager._need(slot)  # an adapter's need includes its base
+    if need <= budget:
         return None
     role = "pinned primary" if slot.spec.pinned else "model"
-    return (f"the {role} needs ~{human(slot.estimate)}, more than the {slot.device} memory budget "
+    return (f"the {role} needs ~{human(need)}, more than the {slot.device} memory budget "
             f"{human(budget)}; raise --memory-budget")
+
+
+def _line(r: dict, indent: str = "") -> str:
+    from cadre.runtime.memory import human
+
+    status = r["state"] if len(r["state"]) <= 12 else r["state"].split(":")[0]
+    return (f"{indent + r['name']:<16} {r['backend']:<8} {r['device']:<7} {status:<12} "
+            f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {r['score']:<24} "
+            f"{','.join(r['capabilities'])}")
 
 
 def _measure(manager, name: str) -> str | None:
@@ -138,7 +148,8 @@ def _measure(manager, name: str) -> str | None:
     return None
 
 
-def _print(rows: list[dict], as_json: bool) -> None:
+def _print(rows: list[dict], as_json: bool, bases: list[dict] = ()) -> None:
+    """One line per model; LoRA adapters indented under the one shared base they load on."""
     from cadre.runtime.memory import human
 
     if as_json:
@@ -148,9 +159,16 @@ def _print(rows: list[dict], as_json: bool) -> None:
     header = f"{'NAME':<16} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  {'SCORE':<24} CAPABILITIES"
     typer.echo(header)
     for r in rows:
-        status = r["state"] if len(r["state"]) <= 12 else r["state"].split(":")[0]
-        typer.echo(f"{r['name']:<16} {r['backend']:<8} {r['device']:<7} {status:<12} "
-                   f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {r['score']:<24} {','.join(r['capabilities'])}")
+        if not r.get("base"):
+            typer.echo(_line(r))
+    for b in bases:
+        mine = [r for r in rows if r.get("base") == b["base"] and r["device"] == b["device"]]
+        state = "loaded" if b["state"] == "loaded" else "not loaded"
+        typer.echo(f"{'base ' + Path(b['base']).name:<16} {'lora':<8} {b['device']:<7} {state:<12} "
+                   f"{human(b['estimated_bytes']):>10} {human(b['measured_bytes']):>10}  "
+                   f"shared by {len(mine)} adapter{'s' * (len(mine) != 1)} ({b['base']})")
+        for r in mine:
+            typer.echo(_line(r, "  ↳ "))
     for r in rows:
         if ":" in r["state"]:
             typer.echo(f"  {r['name']}: {r['state']}")

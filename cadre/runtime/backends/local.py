@@ -247,27 +247,16 @@ class LocalBackend(Backend):
 
     def _adapter_tokens(self, ids, stop_ids, max_tokens, temperature, top_p, cancel, response_format, seed,
                         penalties):
-        """Token ids from the shared base: batched with other adapters' requests, or alone when
-        the request needs what a batch row does not carry (a schema, penalties, logprobs, a seed)."""
-        from cadre.generation import stream_ids
-        from cadre.runtime.backends.lora_host import Row
+        """Token ids from the shared base, queued when the answer is first read."""
+        from cadre.runtime.backends.lora_host import request_row
 
-        row = Row(self.spec.name, ids, max_tokens, stop_ids, temperature, top_p, cancel)
-        if response_format and response_format.get("type") != "text":
-            if "response_format" not in self.passthrough:
-                raise CadreError(f"model {self.spec.name!r} cannot honour response_format")
-            from cadre.runtime.constrained import constrained_ids
-
-            row.exclusive = lambda model: constrained_ids(model, self.tokenizer, ids, max_tokens, response_format,
-                                                          temperature, top_p, seed)
-        elif (seed is not None and temperature > 0) or any(penalties.get(k) for k in
-                                                           ("presence_penalty", "frequency_penalty")) \
-                or "trace" in penalties:
-            row.exclusive = lambda model: stream_ids(model, ids, max_tokens, stop_ids, temperature, top_p, seed,
-                                                     **penalties)
+        if response_format and response_format.get("type") != "text" and "response_format" not in self.passthrough:
+            raise CadreError(f"model {self.spec.name!r} cannot honour response_format")
+        row = request_row(self.spec.name, self.tokenizer, ids, stop_ids, max_tokens, temperature, top_p, cancel,
+                          response_format, seed, penalties)
         host = self.host
 
-        def lazy():  # queued when the answer is first read, not when the stream is made
+        def lazy():
             yield from host.submit(row)
         return lazy()
 

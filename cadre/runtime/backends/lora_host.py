@@ -128,14 +128,19 @@ class LoraHost:
     # ------------------------------------------------------------------ requests
     def submit(self, row: Row) -> Iterator[int]:
         """Queue a request; its token ids arrive as the scheduler produces them."""
-        if row.adapter not in self.adapters:
-            raise BackendError(f"adapter {row.adapter!r} is not loaded on {self.base_path}")
+        return self.submit_all([row])[0]
+
+    def submit_all(self, rows: list[Row]) -> list[Iterator[int]]:
+        """Queue requests together, so they start in one batch (up to max_batch)."""
+        for row in rows:
+            if row.adapter not in self.adapters:
+                raise BackendError(f"adapter {row.adapter!r} is not loaded on {self.base_path}")
         with self._cond:
             if self._stop:
                 raise BackendError("the base model was unloaded")
-            self._pending.append(row)
+            self._pending.extend(rows)
             self._cond.notify_all()
-        return _read(row)
+        return [_read(row) for row in rows]
 
     def _serve(self) -> None:
         while True:
@@ -193,6 +198,25 @@ class LoraHost:
                 break
             row.out.put(token)
         row.out.put(_END)
+
+
+def request_row(name: str, tokenizer, ids, stop_ids, max_tokens, temperature, top_p, cancel, response_format,
+                seed, penalties: dict) -> Row:
+    """A request's row: batched with other adapters' requests, or alone when it needs what a
+    batch row does not carry (a JSON schema, penalties, logprobs, a seeded sample)."""
+    from cadre.generation import stream_ids
+
+    row = Row(name, ids, max_tokens, stop_ids, temperature, top_p, cancel)
+    if response_format and response_format.get("type") != "text":
+        from cadre.runtime.constrained import constrained_ids
+
+        row.exclusive = lambda model: constrained_ids(model, tokenizer, ids, max_tokens, response_format,
+                                                      temperature, top_p, seed)
+    elif ((seed is not None and temperature > 0) or "trace" in penalties
+          or any(penalties.get(k) for k in ("presence_penalty", "frequency_penalty"))):
+        row.exclusive = lambda model: stream_ids(model, ids, max_tokens, stop_ids, temperature, top_p, seed,
+                                                 **penalties)
+    return row
 
 
 def _read(row: Row) -> Iterator[int]:
@@ -256,6 +280,6 @@ def base_estimate(key: str) -> int | None:
 
 
 def adapter_estimate(folder: str | Path) -> int:
-    """An adapter's weight files plus a little overhead (its tensors, once loaded)."""
+    """An adapter's weight files plus a little (loaded, its tensors are the file's size)."""
     size = sum(f.stat().st_size for f in Path(folder).glob("adapter_model*"))
-    return int(size * 1.15) + 1_000_000
+    return int(size * 1.05) + 64_000
