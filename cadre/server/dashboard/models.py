@@ -53,7 +53,8 @@ def memory(engine) -> dict:
 
 def models_payload(engine) -> dict:
     """What the Models view shows: rows, memory per device, the primary."""
-    return {"models": model_rows(engine), "memory": memory(engine), "primary": engine.primary}
+    return {"models": model_rows(engine), "memory": memory(engine), "primary": engine.primary,
+            "bases": engine.manager.bases_status()}  # shared LoRA bases, with the adapters on each
 
 
 async def _run(state, fn, *args):

@@ -147,14 +147,15 @@ function lineChart(target, series, opts) {
 // ------------------------------------------------------------------ Models
 const modelRows = new Map();
 
-function memoryBars(memory, models) {
+function memoryBars(memory, models, bases) {
   const box = $("memory");
   box.replaceChildren();
   for (const [device, m] of Object.entries(memory)) {
     const pct = m.budget_bytes ? Math.min(100, 100 * m.used_bytes / m.budget_bytes) : 0;
     const bar = el("div", { class: "bar", "data-device": device, role: "meter", "aria-valuemin": 0,
                             "aria-valuemax": m.budget_bytes, "aria-valuenow": m.used_bytes });
-    models.filter((r) => r.device === device && r.charged_bytes > 0).forEach((r, i) => {
+    const shared = (bases || []).map((b) => ({ ...b, name: "base " + baseName(b.base) }));
+    [...shared, ...models].filter((r) => r.device === device && r.charged_bytes > 0).forEach((r, i) => {
       const w = m.budget_bytes ? 100 * r.charged_bytes / m.budget_bytes : 0;
       bar.append(el("span", { class: "seg", style: `width:${w}%;background:${COLORS[i % COLORS.length]}`,
                               title: `${r.name}: ${bytes(r.charged_bytes)}` }));
@@ -210,10 +211,37 @@ function modelRow(r) {
   return tr;
 }
 
+function baseName(key) {
+  return key.split("/").filter(Boolean).pop() || key;
+}
+
+// A shared LoRA base: one row, with its adapters' rows under it.
+function baseRow(b) {
+  const status = b.state + ` · ${b.loaded_adapters.length} of ${b.adapters.length} adapters loaded`;
+  const tr = el("tr", { class: "base-row", "data-base": b.base, title: b.base },
+    el("td", {}, "base " + baseName(b.base)), el("td", {}, "shared LoRA base · " + b.device), el("td", {}, "–"),
+    el("td", { class: "status state-" + b.state }, status), el("td", {}, bytes(b.measured_bytes)),
+    el("td", {}, bytes(b.estimated_bytes)), el("td", {}, String(b.loads)), el("td", {}, "–"), el("td", {}, "–"),
+    el("td", {}, b.batches ? `${b.batches} batches, ${b.batched_rows} requests` : ""));
+  return tr;
+}
+
 async function refreshModels() {
   const data = await getJson("/v1/dashboard/models");
-  memoryBars(data.memory, data.models);
-  $("models").replaceChildren(...data.models.map(modelRow));
+  const bases = data.bases || [];
+  memoryBars(data.memory, data.models, bases);
+  const rows = data.models.filter((r) => !r.base).map(modelRow);
+  for (const b of bases) {
+    rows.push(baseRow(b));
+    for (const r of data.models.filter((m) => m.base === b.base && m.device === b.device)) {
+      const tr = modelRow(r);
+      tr.classList.add("adapter-row");
+      tr.dataset.base = b.base;
+      tr.children[0].textContent = "↳ " + tr.children[0].textContent;
+      rows.push(tr);
+    }
+  }
+  $("models").replaceChildren(...rows);
 }
 
 // ------------------------------------------------------------------ Traffic
