@@ -57,3 +57,24 @@ def test_bad_project_and_budget_are_one_line_errors(tmp_path, tiny_causal_dir):
     bad.write_text("models: []\n")
     result = runner.invoke(app, ["models", "list", "--config", str(bad)])
     assert result.exit_code == 2 and "bad.yaml:1: models:" in result.output
+
+
+def test_models_list_shows_lora_adapters_under_their_shared_base(tmp_path, tiny_causal_dir, smollm2_adapters):
+    path = tmp_path / "cadre.yaml"
+    path.write_text(f"""
+models:
+  - {{name: primary, path: "{tiny_causal_dir}", capabilities: [primary_chat]}}
+  - {{name: sql, path: "{smollm2_adapters['sql']}", capabilities: [code_generation]}}
+  - {{name: ner, path: "{smollm2_adapters['ner']}", capabilities: [summarization]}}
+""")
+    result = runner.invoke(app, ["models", "list", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[1].startswith("primary ")
+    assert lines[2].startswith("base smollm2-135m") and "shared by 2 adapters" in lines[2]
+    assert lines[3].startswith("  ↳ sql ") and lines[4].startswith("  ↳ ner ")
+    assert "622.8 MB" in lines[2] and "1.0 MB" in lines[3]  # the base's estimate once; each adapter its own
+    rows = {r["name"]: r for r in map(json.loads, runner.invoke(
+        app, ["models", "list", "--config", str(path), "--json"]).output.splitlines())}
+    assert rows["sql"]["base"] == rows["ner"]["base"] and rows["primary"]["base"] is None
+    assert rows["sql"]["estimated_bytes"] < 5e6
