@@ -128,11 +128,11 @@ def _over_budget(manager, name: str) -> str | None:
             f"{human(budget)}; raise --memory-budget")
 
 
-def _line(r: dict, indent: str = "") -> str:
+def _line(r: dict, width: int, indent: str = "") -> str:
     from cadre.runtime.memory import human
 
     status = r["state"] if len(r["state"]) <= 12 else r["state"].split(":")[0]
-    return (f"{indent + r['name']:<16} {r['backend']:<8} {r['device']:<7} {status:<12} "
+    return (f"{indent + r['name']:<{width}} {r['backend']:<8} {r['device']:<7} {status:<12} "
             f"{human(r['estimated_bytes']):>10} {human(r['measured_bytes']):>10}  {r['score']:<24} "
             f"{','.join(r['capabilities'])}")
 
@@ -156,19 +156,20 @@ def _print(rows: list[dict], as_json: bool, bases: list[dict] = ()) -> None:
         for row in rows:
             typer.echo(json.dumps(row))
         return
-    header = f"{'NAME':<16} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  {'SCORE':<24} CAPABILITIES"
+    width = max([16] + [len(r["name"]) + 4 for r in rows] + [len(Path(b["base"]).name) + 5 for b in bases])
+    header = f"{'NAME':<{width}} {'BACKEND':<8} {'DEVICE':<7} {'STATUS':<12} {'ESTIMATED':>10} {'MEASURED':>10}  {'SCORE':<24} CAPABILITIES"
     typer.echo(header)
     for r in rows:
         if not r.get("base"):
-            typer.echo(_line(r))
+            typer.echo(_line(r, width))
     for b in bases:
         mine = [r for r in rows if r.get("base") == b["base"] and r["device"] == b["device"]]
         state = "loaded" if b["state"] == "loaded" else "not loaded"
-        typer.echo(f"{'base ' + Path(b['base']).name:<16} {'lora':<8} {b['device']:<7} {state:<12} "
+        typer.echo(f"{'base ' + Path(b['base']).name:<{width}} {'lora':<8} {b['device']:<7} {state:<12} "
                    f"{human(b['estimated_bytes']):>10} {human(b['measured_bytes']):>10}  "
                    f"shared by {len(mine)} adapter{'s' * (len(mine) != 1)} ({b['base']})")
         for r in mine:
-            typer.echo(_line(r, "  ↳ "))
+            typer.echo(_line(r, width, "  ↳ "))
     for r in rows:
         if ":" in r["state"]:
             typer.echo(f"  {r['name']}: {r['state']}")
