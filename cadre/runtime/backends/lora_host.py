@@ -107,10 +107,11 @@ class LoraHost:
         key, self._next_key = f"a{self._next_key}", self._next_key + 1
         with self._model_lock:
             if self.peft is None:
-                self.peft = PeftModel.from_pretrained(self.base, str(folder), adapter_name=key)
+                self.peft = PeftModel.from_pretrained(self.base, str(folder), adapter_name=key,
+                                                      torch_device=self.device)
                 self.peft.eval()
-            else:
-                self.peft.load_adapter(str(folder), adapter_name=key)
+            else:  # read onto the base's device (PEFT would pick the accelerator if there is one)
+                self.peft.load_adapter(str(folder), adapter_name=key, torch_device=self.device)
             if not self.peft.active_adapters:
                 self.peft.set_adapter(key)  # PEFT's forward needs some adapter active
             size = _tensor_bytes(t for n, t in _named_tensors(self.peft) if f".{key}." in n and "lora_" in n)
