@@ -46,13 +46,26 @@ def rows(host, pairs, max_tokens=12):
 def test_a_mixed_batch_returns_what_each_adapter_returns_alone(host):
     pairs = [(name, PROMPTS[name]) for name in PROMPTS] + [("ner", PROMPTS["sql"])]  # two rows on one adapter
     alone = [list(host.submit(row)) for row in rows(host, pairs)]
-    batches, batched = host.batches, host.batched_rows
+    forwards = host.forwards
     together = [list(tokens) for tokens in host.submit_all(rows(host, pairs))]
-    assert host.batches == batches + 1 and host.batched_rows == batched + len(pairs)  # one forward pass per token
+    assert host.forwards - forwards <= 12  # one forward pass per token for all rows (the prompts', then 11 more)
     assert together == alone  # greedy, token for token
     # the adapters really differ: one prompt through each adapter gives different answers
     same_prompt = [list(t) for t in host.submit_all(rows(host, [(n, PROMPTS["sentiment"]) for n in PROMPTS]))]
     assert len({tuple(a) for a in same_prompt}) == 3
+
+
+def test_a_request_arriving_mid_batch_joins_it_and_answers_as_alone(host):
+    first, second = ("sql", PROMPTS["sql"]), ("ner", PROMPTS["ner"])
+    before = host.forwards
+    alone = [list(host.submit(row)) for row in rows(host, [first, second], max_tokens=16)]
+    forwards = host.forwards
+    alone_forwards = forwards - before
+    running = host.submit(rows(host, [first], max_tokens=16)[0])
+    head = [next(running), next(running)]  # the batch is decoding
+    joined = list(host.submit(rows(host, [second], max_tokens=16)[0]))
+    assert head + list(running) == alone[0] and joined == alone[1]
+    assert host.forwards - forwards < alone_forwards - 4  # the second joined the running batch's passes
 
 
 def test_a_reader_that_stops_early_frees_its_row(host):

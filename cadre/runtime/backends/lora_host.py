@@ -5,7 +5,7 @@ specialist loaded as a named adapter (a few MB each instead of a full copy of th
 One scheduler thread is the only user of the model: requests queue up, and the ones
 waiting when a batch starts are decoded together in one forward pass per token, each row
 through its own adapter (PEFT's mixed-adapter batches, `adapter_names=`). Requests that
-arrive while a batch runs join the next one (static batching, not continuous).
+arrive while a batch runs join it between two steps (continuous batching).
 
 Requests needing per-request state the batch does not carry (penalties, logprobs, a
 seed, a JSON schema) run alone, with their adapter set active.
@@ -23,10 +23,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cadre.runtime.backends.lora_batch import END as _END
 from cadre.runtime.errors import BackendError
 
 log = logging.getLogger("cadre.runtime")
-_END = object()
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Row:
     out: queue.Queue = field(default_factory=queue.Queue)
     abandoned: bool = False            # the reader stopped reading (a stop string, a closed stream)
     last: int = 0                      # the latest token id chosen (batch decoding)
+    left: int = 0                      # tokens it may still decode (batch decoding)
 
     def stopped(self) -> bool:
         return self.abandoned or (self.cancel is not None and self.cancel.is_set())
@@ -64,7 +65,9 @@ class LoraHost:
         self._cond = threading.Condition()
         self._stop = False
         self._thread: threading.Thread | None = None
-        self.batches = self.batched_rows = 0        # counters: forward batches and the rows they held
+        self._current: list[Row] = []               # the rows of the batch running now
+        self.batches = self.batched_rows = 0        # counters: batches (joined rows included) and their rows
+        self.forwards = 0                           # forward passes of batches (one per token for all rows)
 
     # ------------------------------------------------------------------ life
     def load(self) -> None:
@@ -151,11 +154,12 @@ class LoraHost:
                 if self._stop:
                     return
                 rows = self._take()
+            self._current = list(rows)
             try:
                 self._run(rows)
             except Exception as exc:  # one failed batch fails its rows, not the host
                 log.warning("lora batch failed: %s", exc)
-                for row in rows:
+                for row in self._current:  # a row that had ended already has stopped reading
                     row.out.put(BackendError(f"generation failed ({type(exc).__name__}: {exc})"))
 
     def _take(self) -> list[Row]:
@@ -163,11 +167,27 @@ class LoraHost:
         first = self._pending.popleft()
         if first.exclusive is not None:
             return [first]
-        rows, rest = [first], collections.deque()
+        return [first, *self._more(self.max_batch - 1)]
+
+    def _more(self, room: int) -> list[Row]:
+        """Up to `room` batchable rows from the queue, in order (caller holds `_cond`)."""
+        rows, rest = [], collections.deque()
         while self._pending:
             row = self._pending.popleft()
-            (rows if row.exclusive is None and len(rows) < self.max_batch else rest).append(row)
+            (rows if row.exclusive is None and len(rows) < room else rest).append(row)
         self._pending = rest
+        return rows
+
+    def _joining(self, room: int) -> list[Row]:
+        """Rows that arrived while a batch runs, to join it between two steps."""
+        with self._cond:
+            rows = [] if self._stop or room <= 0 else self._more(room)
+        for row in rows:
+            if row.stopped():
+                row.out.put(_END)
+        rows = [r for r in rows if not r.stopped()]
+        self.batched_rows += len(rows)
+        self._current.extend(rows)
         return rows
 
     def _run(self, rows: list[Row]) -> None:
@@ -182,10 +202,9 @@ class LoraHost:
             self._run_alone(rows[0])
             return
         self.batches, self.batched_rows = self.batches + 1, self.batched_rows + len(rows)
-        decode_batch(self.peft, rows, [self.keys[r.adapter] for r in rows], self._model_lock, self.device,
-                     pad_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id or 0)
-        for row in rows:
-            row.out.put(_END)
+        decode_batch(_Counted(self), rows, lambda row: self.keys[row.adapter], self._model_lock, self.device,
+                     pad_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id or 0,
+                     more=self._joining, max_batch=self.max_batch)
 
     def _run_alone(self, row: Row) -> None:
         with self._model_lock:
@@ -199,6 +218,17 @@ class LoraHost:
                 break
             row.out.put(token)
         row.out.put(_END)
+
+
+class _Counted:
+    """The host's PEFT model, counting forward passes."""
+
+    def __init__(self, host: LoraHost):
+        self.host, self.config = host, host.peft.config
+
+    def __call__(self, **inputs):
+        self.host.forwards += 1
+        return self.host.peft(**inputs)
 
 
 def request_row(name: str, tokenizer, ids, stop_ids, max_tokens, temperature, top_p, cancel, response_format,
