@@ -12,7 +12,8 @@ A model that could not serve is left out with the reason: its files are missing,
 is unknown, or its recorded scoreboard score loses to the primary's (the gate would send
 its route to the primary anyway). Remote models take no local memory and are always kept.
 Memory is each model's estimate (`memory_mb`, else its weight files), as the manager
-reserves before a load.
+reserves before a load; LoRA adapters that share a base count the base once
+(docs/multi_lora.md), each adapter at its own size.
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Candidate:
     bytes: int                      # local memory it reserves (0 for a remote model)
     score: float | None = None      # recorded scoreboard score, if any
     why: str = ""                   # why it was chosen or left out
+    base: tuple[str, int] | None = None  # a LoRA adapter: (its shared base, the base's bytes)
 
     @property
     def rank(self) -> tuple[int, float]:
@@ -58,7 +60,7 @@ class ModelPlan:
 
     @property
     def total_bytes(self) -> int:
-        return sum(c.bytes for c in self.chosen)
+        return footprint(self.chosen)
 
     def capabilities(self) -> dict[str, str]:
         """Capability → the chosen model that would serve it."""
@@ -72,7 +74,8 @@ class ModelPlan:
         return loaded
 
     def to_dict(self) -> dict:
-        row = lambda c: {"name": c.spec.name, "bytes": c.bytes, "priority": c.spec.priority,  # noqa: E731
+        row = lambda c: {"name": c.spec.name, "bytes": c.bytes, "base": c.base[0] if c.base else None,  # noqa: E731
+                         "priority": c.spec.priority,
                          "score": c.score, "capabilities": [x.value for x in c.spec.capabilities], "why": c.why}
         return {"budget_bytes": self.budget, "total_bytes": self.total_bytes, "rule": self.rule,
                 "chosen": [row(c) for c in self.chosen], "left_out": [row(c) for c in self.left_out],
@@ -94,7 +97,12 @@ def value(chosen: list[Candidate]) -> tuple:
     by_name = {c.spec.name: c for c in chosen}
     served = [by_name[name] for name in serving(chosen).values()]
     return (len(served), sum(c.spec.priority for c in served), sum(c.score or 0.0 for c in served),
-            -sum(c.bytes for c in chosen))
+            -footprint(chosen))
+
+
+def footprint(cands: list[Candidate]) -> int:
+    """Bytes of a set of models: each its own, plus each shared LoRA base once."""
+    return sum(c.bytes for c in cands) + sum(dict(c.base for c in cands if c.base).values())
 
 
 def reserve_bytes(spec: ModelSpec, device: str = "cpu") -> int | None:
@@ -157,11 +165,12 @@ def plan_models(registry: Registry, budget: int, estimate=planned_bytes) -> Mode
     if main is None:
         raise CadreError(f"the primary {primary.name!r} cannot be planned: "
                          f"{next(c.why for c in left if c.spec.name == primary.name)}")
-    if main.bytes > budget:
-        raise CadreError(f"the primary {primary.name!r} needs ~{_h(main.bytes)}, more than the budget {_h(budget)}")
+    if footprint([main]) > budget:
+        raise CadreError(f"the primary {primary.name!r} needs ~{_h(footprint([main]))}, more than the budget "
+                         f"{_h(budget)}")
     main.why = "the primary: always chosen"
-    remote = [c for c in cands if c is not main and c.bytes == 0]
-    local = [c for c in cands if c is not main and c.bytes > 0]
+    remote = [c for c in cands if c is not main and footprint([c]) == 0]
+    local = [c for c in cands if c is not main and footprint([c]) > 0]
     best = _search([main, *remote], local, budget)
     for cand in remote:
         cand.why = "remote: takes no local memory"
@@ -183,6 +192,11 @@ def _candidate(spec: ModelSpec, primary: str, estimate) -> tuple[Candidate, bool
         cand.why = "size unknown: give it memory_mb in the project file"
         return cand, True
     cand.bytes = int(size)
+    cand.base = _shared_base(spec)
+    if cand.base:  # the adapter alone: its base is counted once for all its siblings
+        from cadre.runtime.backends.lora_host import adapter_estimate
+
+        cand.bytes = adapter_estimate(spec.path)
     gated = spec.name != primary and "intent_classification" not in {c.value for c in spec.capabilities}
     found = verdict(spec, primary) if gated else None
     if found is not None and not found.allowed:
@@ -193,18 +207,16 @@ def _candidate(spec: ModelSpec, primary: str, estimate) -> tuple[Candidate, bool
 
 def _search(fixed: list[Candidate], pool: list[Candidate], budget: int) -> list[Candidate]:
     """The best set by `value` among those that fit: every subset, or greedy past MAX_EXACT."""
-    room = budget - sum(c.bytes for c in fixed)
     if len(pool) > MAX_EXACT:
         chosen = list(fixed)
         for cand in sorted(pool, key=lambda c: (-c.spec.priority, -(c.score or 0), c.bytes)):
-            if cand.bytes <= room and value(chosen + [cand]) > value(chosen):
+            if footprint(chosen + [cand]) <= budget and value(chosen + [cand]) > value(chosen):
                 chosen.append(cand)
-                room -= cand.bytes
         return chosen
     best, best_value = list(fixed), value(fixed)
     for n in range(1, len(pool) + 1):
         for subset in itertools.combinations(pool, n):
-            if sum(c.bytes for c in subset) <= room and (v := value(fixed + list(subset))) > best_value:
+            if footprint(fixed + list(subset)) <= budget and (v := value(fixed + list(subset))) > best_value:
                 best, best_value = fixed + list(subset), v
     return best
 
@@ -218,13 +230,27 @@ def _explain(chosen: list[Candidate], unchosen: list[Candidate], left: list[Cand
         cand.why = (f"serves {', '.join(caps)} (priority {cand.spec.priority}"
                     + (f", score {cand.score:.2f})" if cand.score is not None else ")")
                     if caps else "fits and adds nothing better: kept as a spare")
-    used = sum(c.bytes for c in chosen)
+    used = footprint(chosen)
     for cand in unchosen:
-        if used + cand.bytes > budget:
-            cand.why = f"does not fit: needs ~{_h(cand.bytes)}, {_h(budget - used)} left"
+        if footprint(chosen + [cand]) > budget:
+            cand.why = f"does not fit: needs ~{_h(footprint(chosen + [cand]) - used)}, {_h(budget - used)} left"
         else:
             cand.why = "fits, but a chosen model serves its capabilities at higher priority or score"
         left.append(cand)
+
+
+def _shared_base(spec: ModelSpec) -> tuple[str, int] | None:
+    """(base, its estimated bytes) for a LoRA adapter served on a shared base, else None."""
+    from cadre.runtime.backends.base import get_backend
+    from cadre.runtime.backends.lora_host import base_estimate
+
+    if spec.memory_mb:
+        return None  # an explicit size is the model's whole reservation
+    try:
+        key = getattr(get_backend(spec.backend), "base_key", lambda _spec: None)(spec)
+    except CadreError:
+        return None
+    return (key, base_estimate(key) or 0) if key else None
 
 
 def _h(n: int) -> str:

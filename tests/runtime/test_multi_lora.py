@@ -148,3 +148,21 @@ def test_share_base_off_merges_each_adapter_into_its_own_copy(smollm2_adapters):
         assert all(r["tensor_bytes"] > 400e6 for r in manager.status())  # a full base each
     finally:
         manager.close()
+
+
+def test_the_plan_counts_a_shared_base_once(smollm2_adapters, tiny_causal_dir):
+    from cadre.runtime.backends.lora_host import adapter_estimate, base_estimate, base_key
+    from cadre.runtime.planner import plan_models, planned_bytes
+
+    primary = ModelSpec("primary", path=str(tiny_causal_dir), capabilities=(ModelCapability.PRIMARY_CHAT,))
+    adapters = [ModelSpec(name, path=str(folder), capabilities=(cap,), force=True) for (name, folder), cap in
+                zip(smollm2_adapters.items(), (ModelCapability.CODE_GENERATION, ModelCapability.SUMMARIZATION,
+                                               ModelCapability.TRANSLATION))]
+    base = base_estimate(base_key(smollm2_adapters["sql"]))
+    own = planned_bytes(primary) + sum(adapter_estimate(s.path) for s in adapters)
+    plan = plan_models(Registry([primary, *adapters]), own + base + 1000)  # fits only with the base once
+    assert sorted(plan.names) == ["ner", "primary", "sentiment", "sql"]
+    assert plan.total_bytes == own + base
+    assert {row["base"] for row in plan.to_dict()["chosen"] if row["name"] != "primary"} == {base_key(adapters[0].path)}
+    short = plan_models(Registry([primary, *adapters]), planned_bytes(primary) + base // 2)
+    assert short.names == ["primary"] and all("does not fit" in c.why for c in short.left_out)
