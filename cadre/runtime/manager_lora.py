@@ -103,5 +103,6 @@ class AdapterBases:
                      "adapters": [s.spec.name for s in self.slots.values() if s.base is b],
                      "loaded_adapters": [s.spec.name for s in self.slots.values()
                                          if s.base is b and s.state == "loaded"],
-                     "batches": getattr(b.host, "batches", 0), "batched_rows": getattr(b.host, "batched_rows", 0)}
+                     "batches": getattr(b.host, "batches", 0), "batched_rows": getattr(b.host, "batched_rows", 0),
+                     "forwards": getattr(b.host, "forwards", 0)}
                     for b in self.bases.values()]
