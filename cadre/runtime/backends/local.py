@@ -125,13 +125,13 @@ class LocalBackend(Backend):
 
         folder = Path(self.spec.path)
         meta = read_metadata(folder)
-        saved = meta.get("base_path")  # where the trainer found the base; else resolve its name
-        base = saved if saved and Path(saved).is_dir() else resolve_base(meta.get("base") or "smollm2-135m-instruct")
         self.adapter_system = meta.get("system_prompt")
         if self.host is not None:  # a named adapter on the shared base
             self.host.add_adapter(self.spec.name, folder)
             self.tokenizer, self._lock = self.host.tokenizer, self.host.tokenizer_lock
             return
+        saved = meta.get("base_path")  # where the trainer found the base; else resolve its name
+        base = saved if saved and Path(saved).is_dir() else resolve_base(meta.get("base") or "smollm2-135m-instruct")
         if self.spec.quantization == "4bit":
             raise CadreError("4bit applies to cadre checkpoints and Hugging Face models; a LoRA folder "
                              "loads merged in full precision (use int8 or no quantization)")
