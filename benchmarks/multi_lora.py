@@ -178,7 +178,7 @@ def run_child(mode: str, root: Path, args) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def report(base: dict, shared: dict, merged: dict, n: int, load: tuple) -> str:
+def report(base: dict, shared: dict, merged: dict, n: int, load: tuple, tokens: int) -> str:
     from _report import table
 
     mb = lambda b: f"{b / 1e6:.0f} MB"  # noqa: E731
@@ -192,7 +192,7 @@ def report(base: dict, shared: dict, merged: dict, n: int, load: tuple) -> str:
          f"{merged['rss'] / base['rss']:.2f}", f"{p50(merged['load_ms']):.0f} ms (base + merge)"],
     ])
     t = shared["throughput"]
-    speed = table(["decoding", "requests", "tokens", "wall s", "tokens/s", "CPU s", "forward batches"], [
+    speed = table(["decoding", "requests", "tokens", "wall s", "tokens/s", "CPU s", "batches"], [
         ["one at a time", t["requests"], t["one_at_a_time"]["tokens"], t["one_at_a_time"]["wall_s"],
          t["one_at_a_time"]["tokens"] / t["one_at_a_time"]["wall_s"], t["one_at_a_time"]["cpu_s"], t["requests"]],
         ["one mixed batch", t["requests"], t["mixed_batch"]["tokens"], t["mixed_batch"]["wall_s"],
@@ -203,9 +203,9 @@ def report(base: dict, shared: dict, merged: dict, n: int, load: tuple) -> str:
     notes = (f"Each adapter: {statistics.mean(sizes) / 1e6:.2f} MB of LoRA tensors (rank 8 on q/k/v/o, the "
              f"catalog's default); the shared base: {shared['base']['tensor_bytes'] / 1e6:.0f} MB of tensors, "
              f"loaded once. Adapter swap (detach, then attach to the loaded base): p50 {p50(swaps):.0f} ms, "
-             f"max {max(swaps):.0f} ms over {len(swaps)} swaps. Throughput: one request per adapter, every request "
-             f"decoding the same number of tokens, greedy; the mixed batch runs all {t['requests']} adapters in "
-             f"one forward pass per token (PEFT `adapter_names`). Load average (1, 5, 15 min) at the end: "
+             f"max {max(swaps):.0f} ms over {len(swaps)} swaps. Throughput: one request per adapter, each decoding "
+             f"up to {tokens} tokens, greedy (a request ends early at its end-of-text token); the mixed batch runs "
+             f"all {t['requests']} adapters in one forward pass per token (PEFT `adapter_names`). Load average (1, 5, 15 min) at the end: "
              f"{load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} on a machine shared with other work, so the timings "
              f"are indicative; the memory figures do not depend on load.")
     return f"{memory}\n\n{speed}\n\n{notes}\n"
@@ -233,7 +233,7 @@ def main() -> None:
         make_adapters(Path(tmp), args.adapters)
         results = {mode: run_child(mode, Path(tmp), args) for mode in ("base", "shared", "merged")}
     load = os.getloadavg()
-    body = report(results["base"], results["shared"], results["merged"], args.adapters, load)
+    body = report(results["base"], results["shared"], results["merged"], args.adapters, load, args.tokens)
     print(body)
     ratio = results["shared"]["rss"] / results["base"]["rss"]
     print(f"{args.adapters} adapters on one base: {ratio:.2f}× the base's RSS (goal < 1.3×): "
