@@ -78,3 +78,12 @@ models:
         app, ["models", "list", "--config", str(path), "--json"]).output.splitlines())}
     assert rows["sql"]["base"] == rows["ner"]["base"] and rows["primary"]["base"] is None
     assert rows["sql"]["estimated_bytes"] < 5e6
+
+
+def test_bad_lora_settings_are_a_one_line_error(tmp_path, tiny_causal_dir):
+    path = tmp_path / "cadre.yaml"
+    path.write_text(f"runtime: {{lora: {{max_batch: 0}}}}\nmodels:\n"
+                    f"  - {{name: primary, path: \"{tiny_causal_dir}\", capabilities: [primary_chat]}}\n")
+    result = runner.invoke(app, ["models", "list", "--config", str(path)])
+    assert result.exit_code == 2 and "runtime.lora.max_batch" in result.output
+    assert "Traceback" not in result.output
