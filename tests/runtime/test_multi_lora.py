@@ -3,6 +3,8 @@ copy of it, a mixed batch answers as each adapter alone, and the manager counts 
 once, each adapter at its own size, evicting adapters least recently used."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from cadre.runtime.backends.lora_host import LoraHost, Row
@@ -74,6 +76,21 @@ def test_a_reader_that_stops_early_frees_its_row(host):
     tokens.close()  # as a stop string or a closed stream does
     assert isinstance(first, int)
     assert list(host.submit(rows(host, [("sql", PROMPTS["sql"])], max_tokens=2)[0]))  # the host still serves
+
+
+def test_an_adapter_removed_while_its_abandoned_row_decodes_does_not_break_the_batch(host, smollm2_adapters):
+    host.add_adapter("tmp", smollm2_adapters["ner"])
+    want = list(host.submit(rows(host, [("sql", PROMPTS["sql"])], max_tokens=12)[0]))
+    doomed, kept = host.submit_all(rows(host, [("tmp", PROMPTS["ner"]), ("sql", PROMPTS["sql"])], max_tokens=12))
+    first = [next(doomed), next(kept)]
+    doomed.close()  # the client left; the manager may now unload the adapter at once
+    key = host.keys["tmp"]
+    host.remove_adapter("tmp")
+    assert [first[1], *kept] == want  # the other row decodes on to the end
+    deadline = time.monotonic() + 10
+    while key in host.peft.peft_config and time.monotonic() < deadline:
+        time.sleep(0.05)  # the scheduler ends the batch just after its last token
+    assert key not in host.peft.peft_config  # and the adapter went when the batch ended
 
 
 def specs(adapters, **extra):

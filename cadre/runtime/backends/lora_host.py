@@ -45,6 +45,7 @@ class Row:
     abandoned: bool = False            # the reader stopped reading (a stop string, a closed stream)
     last: int = 0                      # the latest token id chosen (batch decoding)
     left: int = 0                      # tokens it may still decode (batch decoding)
+    key: str = ""                      # its adapter's PEFT name, fixed when it is queued
 
     def stopped(self) -> bool:
         return self.abandoned or (self.cancel is not None and self.cancel.is_set())
@@ -66,6 +67,7 @@ class LoraHost:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._current: list[Row] = []               # the rows of the batch running now
+        self._doomed: set[str] = set()              # adapters removed while a batch still held their rows
         self.batches = self.batched_rows = 0        # counters: batches (joined rows included) and their rows
         self.forwards = 0                           # forward passes of batches (one per token for all rows)
 
@@ -122,12 +124,20 @@ class LoraHost:
         return size
 
     def remove_adapter(self, name: str) -> None:
-        """Drop an adapter's tensors (the manager never removes one in use)."""
+        """Drop an adapter's tensors. The manager never removes one in use, but a request
+        whose reader left may still hold a row: then it goes when that batch ends."""
         key = self.keys.pop(name, None)
+        self.adapters.pop(name, None)
+        with self._cond:
+            if any(row.key == key for row in [*self._current, *self._pending]):
+                self._doomed.add(key)
+                return
+        self._delete(key)
+
+    def _delete(self, key: str | None) -> None:
         with self._model_lock:
             if self.peft is not None and key in self.peft.peft_config:
                 self.peft.delete_adapter(key)
-        self.adapters.pop(name, None)
 
     # ------------------------------------------------------------------ requests
     def submit(self, row: Row) -> Iterator[int]:
@@ -136,12 +146,13 @@ class LoraHost:
 
     def submit_all(self, rows: list[Row]) -> list[Iterator[int]]:
         """Queue requests together, so they start in one batch (up to max_batch)."""
-        for row in rows:
-            if row.adapter not in self.adapters:
-                raise BackendError(f"adapter {row.adapter!r} is not loaded on {self.base_path}")
         with self._cond:
             if self._stop:
                 raise BackendError("the base model was unloaded")
+            for row in rows:
+                if row.adapter not in self.keys:
+                    raise BackendError(f"adapter {row.adapter!r} is not loaded on {self.base_path}")
+                row.key = self.keys[row.adapter]
             self._pending.extend(rows)
             self._cond.notify_all()
         return [_read(row) for row in rows]
@@ -154,13 +165,17 @@ class LoraHost:
                 if self._stop:
                     return
                 rows = self._take()
-            self._current = list(rows)
+                self._current = list(rows)
             try:
                 self._run(rows)
             except Exception as exc:  # one failed batch fails its rows, not the host
                 log.warning("lora batch failed: %s", exc)
                 for row in self._current:  # a row that had ended already has stopped reading
                     row.out.put(BackendError(f"generation failed ({type(exc).__name__}: {exc})"))
+            with self._cond:
+                self._current, doomed, self._doomed = [], self._doomed, set()
+            for key in doomed:
+                self._delete(key)
 
     def _take(self) -> list[Row]:
         """The next batch: one exclusive request alone, or up to max_batch batchable ones."""
@@ -182,12 +197,12 @@ class LoraHost:
         """Rows that arrived while a batch runs, to join it between two steps."""
         with self._cond:
             rows = [] if self._stop or room <= 0 else self._more(room)
+            self._current.extend(rows)
         for row in rows:
             if row.stopped():
                 row.out.put(_END)
         rows = [r for r in rows if not r.stopped()]
         self.batched_rows += len(rows)
-        self._current.extend(rows)
         return rows
 
     def _run(self, rows: list[Row]) -> None:
@@ -202,17 +217,17 @@ class LoraHost:
             self._run_alone(rows[0])
             return
         self.batches, self.batched_rows = self.batches + 1, self.batched_rows + len(rows)
-        decode_batch(_Counted(self), rows, lambda row: self.keys[row.adapter], self._model_lock, self.device,
+        decode_batch(_Counted(self), rows, lambda row: row.key, self._model_lock, self.device,
                      pad_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id or 0,
                      more=self._joining, max_batch=self.max_batch)
 
     def _run_alone(self, row: Row) -> None:
         with self._model_lock:
-            self.peft.set_adapter(self.keys[row.adapter])
+            self.peft.set_adapter(row.key)
             tokens = row.exclusive(self.peft)
         while not row.stopped():
             with self._model_lock:
-                self.peft.set_adapter(self.keys[row.adapter])  # an adapter load in between may have changed it
+                self.peft.set_adapter(row.key)  # an adapter load in between may have changed it
                 token = next(tokens, _END)
             if token is _END:
                 break
