@@ -183,3 +183,23 @@ def test_the_plan_counts_a_shared_base_once(smollm2_adapters, tiny_causal_dir):
     assert {row["base"] for row in plan.to_dict()["chosen"] if row["name"] != "primary"} == {base_key(adapters[0].path)}
     short = plan_models(Registry([primary, *adapters]), planned_bytes(primary) + base // 2)
     assert short.names == ["primary"] and all("does not fit" in c.why for c in short.left_out)
+
+
+def test_a_base_that_cannot_load_is_a_clear_error_and_holds_no_memory(tmp_path, smollm2_adapters):
+    import shutil
+
+    from cadre.checkpoint import read_metadata, write_metadata
+    from cadre.runtime.errors import BackendError
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(smollm2_adapters["sql"], adapter)
+    (tmp_path / "empty-base").mkdir()
+    write_metadata(adapter, {**read_metadata(adapter), "base_path": str(tmp_path / "empty-base")})
+    manager = ModelManager(specs({"broken": adapter}), memory_budget="3GB")
+    try:
+        with pytest.raises(BackendError, match="cannot load the LoRA base .*empty-base"):
+            manager.acquire("broken")
+        assert manager.bases_status()[0]["state"] == "unloaded" and manager.used_bytes()["cpu"] == 0
+        assert manager.slots["broken"].state == "unloaded"
+    finally:
+        manager.close()

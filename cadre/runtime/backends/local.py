@@ -65,15 +65,9 @@ class LocalBackend(Backend):
     @classmethod
     def load_base(cls, key: str, device: str, max_batch: int = 8):
         """Load a base for adapters to share (the manager calls this, then attaches adapters)."""
-        from cadre.runtime.backends.lora_host import LoraHost, base_path
+        from cadre.runtime.backends.lora_host import load_host
 
-        try:
-            host = LoraHost(base_path(key), device, max_batch)
-            host.load()
-        except (OSError, ValueError, RuntimeError, ImportError, KeyError, CadreError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise BackendError(f"cannot load the LoRA base {key} ({first})") from None
-        return host
+        return load_host(key, device, max_batch)
 
     # ------------------------------------------------------------------ loading
     @classmethod

@@ -311,6 +311,19 @@ def base_key(folder: str | Path) -> str:
     return name
 
 
+def load_host(key: str, device: str, max_batch: int = 8) -> LoraHost:
+    """A loaded LoraHost for a base key; a failure is one BackendError line."""
+    from cadre.errors import CadreError
+
+    try:
+        host = LoraHost(base_path(key), device, max_batch)
+        host.load()
+    except (OSError, ValueError, RuntimeError, ImportError, KeyError, CadreError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BackendError(f"cannot load the LoRA base {key} ({first})") from None
+    return host
+
+
 def base_path(key: str) -> str:
     """What `from_pretrained` loads for a base key (a known name is converted once)."""
     from cadre.pretrained import resolve_base
