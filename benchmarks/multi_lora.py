@@ -83,7 +83,7 @@ def child_base() -> dict:
     from cadre.runtime.registry import ModelCapability, ModelSpec, Registry
 
     LocalBackend.prepare()
-    import peft  # noqa: F401  (the same libraries as the other children, so the empty process matches)
+    import peft
 
     empty = rss()
     manager = ModelManager(Registry([ModelSpec("base", path=resolve_base(), capabilities=(ModelCapability.PRIMARY_CHAT,))]),
@@ -98,7 +98,7 @@ def child_merged(folders: list[Path]) -> dict:
     from cadre.runtime.backends.local import LocalBackend
 
     LocalBackend.prepare()
-    import peft  # noqa: F401
+    import peft
 
     empty = rss()
     manager = manager_for(folders, share=False)
@@ -112,7 +112,7 @@ def child_shared(folders: list[Path], tokens: int, swaps: int) -> dict:
     from cadre.runtime.backends.local import LocalBackend
 
     LocalBackend.prepare()
-    import peft  # noqa: F401
+    import peft
 
     empty = rss()
     manager = manager_for(folders, share=True)
@@ -181,8 +181,10 @@ def run_child(mode: str, root: Path, args) -> dict:
 def report(base: dict, shared: dict, merged: dict, n: int, load: tuple, tokens: int) -> str:
     from _report import table
 
-    mb = lambda b: f"{b / 1e6:.0f} MB"  # noqa: E731
-    p50 = lambda xs: statistics.median(xs)  # noqa: E731
+    def mb(n: float) -> str:
+        return f"{n / 1e6:.0f} MB"
+
+    p50 = statistics.median
     memory = table(["setup", "process RSS", "over the empty process", "× the base's RSS", "load p50"], [
         ["the base alone (plain local model)", mb(base["rss"]), mb(base["rss"] - base["empty_rss"]), "1.00",
          f"{p50(base['load_ms']):.0f} ms"],

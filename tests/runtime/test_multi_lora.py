@@ -21,7 +21,7 @@ def host(smollm2_adapters):
     import torch
 
     torch.set_num_threads(1)
-    from cadre.runtime.backends.lora_host import base_path, base_key
+    from cadre.runtime.backends.lora_host import base_key, base_path
 
     h = LoraHost(base_path(base_key(smollm2_adapters["sql"])), "cpu", max_batch=8)
     h.load()
@@ -168,7 +168,11 @@ def test_share_base_off_merges_each_adapter_into_its_own_copy(smollm2_adapters):
 
 
 def test_the_plan_counts_a_shared_base_once(smollm2_adapters, tiny_causal_dir):
-    from cadre.runtime.backends.lora_host import adapter_estimate, base_estimate, base_key
+    from cadre.runtime.backends.lora_host import (
+        adapter_estimate,
+        base_estimate,
+        base_key,
+    )
     from cadre.runtime.planner import plan_models, planned_bytes
 
     primary = ModelSpec("primary", path=str(tiny_causal_dir), capabilities=(ModelCapability.PRIMARY_CHAT,))
