@@ -119,14 +119,24 @@ def test_bad_input(tmp_path):
     assert json.loads((tmp_path / "f" / "cadre.json").read_text())["auto"]["folds"] == 3
 
 
-def test_val_replaces_cross_validation(banking):
+def test_val_replaces_cross_validation_and_the_reports_say_so(banking):
+    """With --val the table, the footer, cadre.json and `router eval` say the candidates
+    were scored on --val: no "± 0.0000", no "folds 1", no "2-fold cross-validation"."""
     root, train, test = banking
     out = root / "on_val"
     result = cli("router", "train", "--data", train, "--val", test, "--output", out, "--candidates", "tfidf,fast")
     assert result.returncode == 0, result.stderr
     auto = json.loads((out / "cadre.json").read_text())["auto"]
-    assert "candidates scored on --val" in auto["notes"][0] and all(r["folds"] == 1 for r in auto["table"])
+    n_val = len(banking_rows("test"))
+    assert auto["scored_on"] == "--val" and auto["val_examples"] == n_val and "folds" not in auto
+    assert all("val_accuracy" in r and "cv_accuracy" not in r and "folds" not in r for r in auto["table"])
+    assert "candidates scored on --val" in auto["notes"][0]
     assert auto["thresholds"]["rule"].endswith("on --val") and auto["thresholds"]["in_scope_drop"] <= 0.0025
+    evaluated = cli("router", "eval", out, "--data", test, "--latency-samples", "5")
+    for text in (result.stdout, evaluated.stdout):
+        assert "val accuracy" in text and f"candidates scored on --val ({n_val} examples)" in text
+        assert "cv accuracy" not in text and "± 0.0000" not in text and "fold cross-validation" not in text
+    assert "scored on --val" in evaluated.stdout.split("chosen by --kind auto")[1].splitlines()[0]
 
 
 def test_cascade_sends_only_the_unsure_texts_to_the_ensemble(banking):

@@ -149,6 +149,18 @@ def keyword_scores(router, texts: list[str], labels: list[str], folds: Folds) ->
     return Scored("keyword", [float(hits[folds.index == k].mean()) for k in range(folds.rounds)])
 
 
+def time_one_thread(router, texts: Sequence[str], samples: int) -> tuple[float, float]:
+    """Latency on one torch thread (the serving setting), whatever the training threads."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return time_router(router, texts, samples)
+    finally:
+        torch.set_num_threads(previous)
+
+
 def time_router(router, texts: Sequence[str], samples: int) -> tuple[float, float]:
     """p50 and p99 (ms of the calling thread's CPU) of single `route()` calls over held-out
     texts (a few warm-up calls first): CPU time, so that the choice made on a busy machine
