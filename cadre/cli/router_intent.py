@@ -77,8 +77,12 @@ def train_cmd(
         per_route: bool = typer.Option(True, "--per-route/--global", help="One threshold per route (shrunk toward "
                                        "the pooled one) or one pooled threshold for all (better with few "
                                        "validation examples per route)."),
+        train_budget: Optional[float] = typer.Option(None, help="finetune: wall seconds fine-tuning may take; it stops "
+                                                     "cleanly when they are spent (default: all --epochs). auto "
+                                                     "considers finetune only when given one."),
         model_size: str = typer.Option("nano", help="nano: size preset."),
-        epochs: Optional[int] = typer.Option(None, help="nano: epochs (default 20; 12 for auto's distilled nano)."),
+        epochs: Optional[int] = typer.Option(None, help="nano: epochs (default 20; 12 for auto's distilled nano); "
+                                             "finetune: epochs (default 4)."),
         batch_size: int = typer.Option(32, help="nano: examples per step."),
         lr: float = typer.Option(1e-3, help="nano: peak learning rate."),
         head: str = typer.Option("logreg", help="embedding: logreg or mlp."),
@@ -99,6 +103,8 @@ def train_cmd(
 
     if kind not in kinds():
         raise CadreError(f"unknown router kind {kind!r}; use one of {', '.join(kinds())}")
+    if train_budget is not None and train_budget <= 0:
+        raise CadreError(f"--train-budget {train_budget} must be positive")
     if data is None and not (kind == "keyword"):
         raise CadreError("give --data TRAIN")
     from cadre.fsutil import claim_output
@@ -110,7 +116,7 @@ def train_cmd(
     if kind == "auto":
         labels = _train_auto(train, val_ex, output, target_precision, per_route, max_latency_ms, folds, candidates,
                              rules, dict(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=None),
-                             default_route, fallback_rules, quiet, head, mode)
+                             default_route, fallback_rules, quiet, head, mode, train_budget)
     elif kind == "nano":
         from cadre.training.router_fit import train_nano_router
 
@@ -122,7 +128,8 @@ def train_cmd(
         from cadre.routing.intent.fit import fit_light_router
 
         labels = fit_light_router(kind, train, val_ex, output, target_precision, head, mode, rules,
-                                  default_route, fallback_rules, per_route)
+                                  default_route, fallback_rules, per_route, train_budget, epochs,
+                                  None if quiet else typer.echo)
     chosen = f" ({_chosen_kind(output)})" if kind == "auto" else ""
     typer.echo(f"saved {kind} router{chosen} to {output} ({len(labels)} routes)")
 
@@ -134,7 +141,7 @@ def _chosen_kind(output: Path) -> str:
 
 
 def _train_auto(train, val_ex, output, target_precision, per_route, max_latency_ms, folds, candidates, rules,
-                nano_args, default_route, fallback_rules, quiet, head="logreg", mode="head"):
+                nano_args, default_route, fallback_rules, quiet, head="logreg", mode="head", train_budget=None):
     from cadre.errors import CadreError
     from cadre.routing.intent.auto import AutoOptions
     from cadre.routing.intent.fit import copy_rules
@@ -149,7 +156,7 @@ def _train_auto(train, val_ex, output, target_precision, per_route, max_latency_
         raise CadreError(f"--max-latency-ms {max_latency_ms} must be positive")
     options = AutoOptions(candidates=[c.strip() for c in candidates.split(",") if c.strip()], folds=folds,
                           max_latency_ms=max_latency_ms, rules=rules, target_precision=target_precision,
-                          per_route=per_route, head=head, mode=mode, progress=not quiet)
+                          per_route=per_route, head=head, mode=mode, progress=not quiet, train_budget=train_budget)
     labels, table = train_auto_router(train, val_ex, output, options, nano_args, None if quiet else typer.echo,
                                       lambda line: typer.echo(line, err=True))
     typer.echo(table)

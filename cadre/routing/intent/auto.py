@@ -135,7 +135,7 @@ def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: 
     clock.lap("features")
     _score_all(data, candidates, options, clock)
     chosen, notes = choose(data.table, options.max_latency_ms)
-    notes = dropped + notes
+    notes = dropped + data.notes + notes
     for line in notes:
         log(f"note: {line}")
     kind = get_kind(chosen.kind)

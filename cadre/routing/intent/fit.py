@@ -111,7 +111,8 @@ def route_names(router: Router) -> list[str]:
 
 
 def fit_light_router(kind: str, train, val_ex, output, target_precision, head: str = "logreg", mode: str = "head",
-                     rules=None, default_route=None, fallback_rules=None, per_route: bool = True) -> list[str]:
+                     rules=None, default_route=None, fallback_rules=None, per_route: bool = True,
+                     train_budget: float | None = None, epochs: int | None = None, say=None) -> list[str]:
     """Fit and save a router of a registered kind that needs no trainer (keyword, tfidf,
     fast, embedding, ensemble, cascade, finetune...), with thresholds fitted on validation
     data when a target is given; its labels."""
@@ -120,7 +121,8 @@ def fit_light_router(kind: str, train, val_ex, output, target_precision, head: s
     spec = get_kind(kind)
     if kind != "keyword" and val_ex is None and target_precision:
         train, val_ex = split_examples(train)
-    router = spec.fit(kind_data(spec, train, FitOptions(rules=rules, head=head, mode=mode), output))
+    router = spec.fit(kind_data(spec, train, FitOptions(rules=rules, head=head, mode=mode,
+                                                                train_budget=train_budget, epochs=epochs), output, say))
     if val_ex and target_precision:
         calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
     router.default_route = default_route or router.default_route
@@ -133,7 +135,7 @@ def fit_light_router(kind: str, train, val_ex, output, target_precision, head: s
     return router.labels
 
 
-def kind_data(spec, train, options, output=None):
+def kind_data(spec, train, options, output=None, say=None):
     """A kind's FitData for examples (None: no data, e.g. the bundled keyword rules)."""
     import numpy as np
 
@@ -147,4 +149,4 @@ def kind_data(spec, train, options, output=None):
     classes = sorted(set(labels))
     y = np.array([classes.index(label) for label in labels], dtype=np.int64)
     return FitData(texts, labels, classes, y, len(texts), compute_features(texts, spec.encoders), options,
-                   output=None if output is None else Path(output))
+                   output=None if output is None else Path(output), log=say or (lambda line: None))

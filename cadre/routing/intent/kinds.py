@@ -18,7 +18,7 @@ import numpy as np
 from cadre.errors import CadreError
 
 # Modules that register kinds, in the canonical order of the candidates table.
-KIND_MODULES = ("cadre.routing.intent.kinds_builtin",)
+KIND_MODULES = ("cadre.routing.intent.kinds_builtin", "cadre.routing.intent.finetune")
 
 
 @dataclass
@@ -30,7 +30,8 @@ class FitOptions:
     mode: str = "head"  # embedding: head or nearest
     seed: int = 0
     latency_samples: int = 50  # single requests timed per candidate
-    train_budget: float | None = None  # seconds a fine-tuning kind may train (None: its default)
+    train_budget: float | None = None  # wall seconds a fine-tuning kind may train (None: no limit; auto: skip it)
+    epochs: int | None = None  # a trained kind's epochs (None: its default)
     progress: bool = False  # progress bars with an ETA on stderr
 
 
@@ -51,11 +52,13 @@ class FitData:
     trainers: dict = field(default_factory=dict)  # kind -> trainer that lives outside routing (nano)
     output: Path | None = None
     log: Callable[[str], None] = print
+    cache: dict = field(default_factory=dict)  # work shared between kinds (each fold's TF-IDF)
+    notes: list = field(default_factory=list)  # what the kinds said (e.g. why one sat out)
 
     def training(self) -> "FitData":
         """The training rows only (for the final fit)."""
         n = self.n_train
-        return replace(self, texts=self.texts[:n], labels=self.labels[:n], y=self.y[:n],
+        return replace(self, texts=self.texts[:n], labels=self.labels[:n], y=self.y[:n], cache={},
                        feats={k: (x[:n], e) for k, (x, e) in self.feats.items()})
 
     def row(self, kind: str):

@@ -64,7 +64,8 @@ def _linear(kind: str):
                                     encoder=data.feats[encoder][1], encoder_name=encoder)
             return time_one_thread(router, [data.texts[i] for i in held], data.options.latency_samples)
 
-        return cross_validate(kind, data.texts, data.feats[encoder][0], data.y, len(data.classes), data.folds, timer)
+        return cross_validate(kind, data.texts, data.feats[encoder][0], data.y, len(data.classes), data.folds, timer,
+                              data.cache)
 
     return fit, score
 
@@ -100,8 +101,14 @@ def score_embedding(data: FitData) -> Scored:
 
 # cascade -------------------------------------------------------------------------------
 def fit_cascade(data: FitData):
+    """With auto's cascade row, its two routers fitted once each and the gap it chose on
+    their out-of-fold scores; else CascadeRouter.fit (which cross-fits both to choose it)."""
     from cadre.routing.intent.cascade import CascadeRouter
 
+    scored = data.row("cascade")
+    if scored is not None and "escalate_below" in scored.extra:
+        fast, slow = _linear("fast")[0](data), _linear("ensemble")[0](data)
+        return CascadeRouter(fast, slow, scored.extra["escalate_below"], scored.extra["escalated_share"])
     return CascadeRouter.fit(data.texts, data.labels, vectors=data.feats[MINILM][0], embed_scale=EMBED_SCALE)
 
 
@@ -126,7 +133,7 @@ def fit_nano(data: FitData):
 def score_nano(data: FitData) -> Scored | None:
     """Train on every fold but the first, distilled from the best candidate; score on the first."""
     trainer = data.trainers.get("nano")
-    if trainer is None:
+    if trainer is None or _cannot_beat_teacher(data):
         return None
     teacher, folds, labels, texts = teacher_of(data.table), data.folds, data.labels, data.texts
     train, held = np.where(folds.index != 0)[0], np.where(folds.index == 0)[0]
@@ -144,6 +151,18 @@ def score_nano(data: FitData) -> Scored | None:
         p50, p99 = time_one_thread(router, [texts[i] for i in held], data.options.latency_samples)
     note = "1 fold" + (f"; distilled from {teacher.kind}" if teacher else "")
     return Scored("nano", [accuracy], out, 1.0, p50, p99, note)
+
+
+def _cannot_beat_teacher(data: FitData) -> bool:
+    """A distilled student does not beat its teacher: when a candidate within the latency
+    budget already scores as well as the teacher would be, the nano cannot win; skip it."""
+    budget, teacher = getattr(data.options, "max_latency_ms", None), teacher_of(data.table)
+    fits = [s.accuracy for s in data.table if s.p50_ms is not None and budget and s.p50_ms <= budget]
+    if teacher is None or not fits or max(fits) < teacher.accuracy - 0.001:
+        return False
+    data.notes.append(f"nano not trained: a distilled student does not beat its teacher ({teacher.kind}, "
+                      f"{teacher.accuracy:.4f}), and a candidate within the latency budget scores {max(fits):.4f}")
+    return True
 
 
 def teacher_of(table: list[Scored]) -> Scored | None:
