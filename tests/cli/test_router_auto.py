@@ -161,3 +161,22 @@ def test_cascade_sends_only_the_unsure_texts_to_the_ensemble(banking):
     (out / "cadre.json").write_text(json.dumps({**meta, "escalate_below": "x"}))
     broken = cli("router", "eval", out, "--data", test)
     assert broken.returncode != 0 and "escalate_below" in broken.stderr and "Traceback" not in broken.stderr
+
+
+def test_eval_reports_cpu_time_and_no_oos_precision_without_oos_data(banking):
+    """`router eval` on data with no out-of-scope example: oos_precision is null (not 0.0)
+    even when thresholds reject texts; CPU time is reported beside wall time."""
+    root, train, test = banking
+    out = root / "for_eval"
+    assert cli("router", "train", "--kind", "tfidf", "--data", train, "--output", out).returncode == 0
+    strict = root / "strict.yaml"
+    strict.write_text("\n".join(f"{c}: 0.999" for c in CLASSES) + "\n")  # rejects most texts
+    result = cli("router", "eval", out, "--data", test, "--thresholds", strict, "--json", "--latency-samples", "20")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["oos_examples"] == 0 and report["oos_recall"] is None and report["oos_precision"] is None
+    assert report["in_scope_accuracy"] < 0.9  # texts were rejected: the old code called that precision 0.0
+    assert report["batch_cpu_s"] > 0 and report["batch_wall_s"] > 0 and report["throughput_per_cpu_s"] > 0
+    assert 0 < report["p50_cpu_ms"] <= report["p99_cpu_ms"] and report["p50_ms"] > 0
+    text = cli("router", "eval", out, "--data", test, "--latency-samples", "5").stdout
+    assert "p50_cpu_ms" in text and "batch_cpu_s" in text and "oos_precision      None" in text
