@@ -337,7 +337,12 @@ def main(argv=None) -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--auto-candidates", default="", help="auto's --candidates (default: the CLI's).")
     parser.add_argument("--no-write", action="store_true", help="Print the table only.")
+    parser.add_argument("--few-shot", type=int, default=0, help="Only the N-examples-per-intent rows "
+                        "(benchmarks/intent_fewshot.py).")
+    parser.add_argument("--train-budget", type=float, default=None, help="auto's --train-budget (fine-tuning).")
     args = parser.parse_args(argv)
+    if args.few_shot:
+        return few_shot(args, argv)
     args.skip = set(filter(None, args.skip.split(",")))
     args.datasets = [d for d in args.datasets.split(",") if d]
     if args.auto_candidates:  # workers are spawned: they read it from the environment
@@ -354,6 +359,19 @@ def main(argv=None) -> None:
     if not args.no_write and not args.quick:
         command = "python benchmarks/intent.py " + " ".join(argv if argv is not None else sys.argv[1:])
         write_section("Intent routing: Banking77 and CLINC150", body, command.strip())
+
+
+def few_shot(args, argv) -> None:
+    import intent_fewshot
+
+    load = tuple(round(x, 1) for x in os.getloadavg())
+    embed_all(load_data())
+    body = intent_fewshot.render(intent_fewshot.run(args.seeds, args.few_shot, args.train_budget, args.jobs),
+                                 args.few_shot, args.seeds, load)
+    print(body)
+    if not args.no_write:
+        command = "python benchmarks/intent.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(f"Intent routing with {args.few_shot} examples per intent", body, command.strip())
 
 
 if __name__ == "__main__":
