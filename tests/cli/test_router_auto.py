@@ -59,7 +59,10 @@ def test_auto_is_the_default_and_eval_shows_its_table(banking):
     meta = json.loads((out / "cadre.json").read_text())
     auto = meta["auto"]
     rows = {row["kind"]: row for row in auto["table"]}
-    assert set(rows) == {"tfidf", "fast", "nano"} and rows["nano"]["folds"] == 1 and rows["tfidf"]["folds"] == 5
+    assert set(rows) == {"tfidf", "fast"} and rows["tfidf"]["folds"] == 5
+    # nano's teacher would be fast, which is within the budget already: it cannot win, so it is not trained
+    assert any(n.startswith("nano not trained: a distilled student does not beat its teacher (fast")
+               for n in auto["notes"])
     fits = [r for r in rows.values() if r["within_budget"]]
     if fits:  # the rule: the most accurate candidate within the latency budget
         assert rows[auto["chosen"]]["cv_accuracy"] == max(r["cv_accuracy"] for r in fits)

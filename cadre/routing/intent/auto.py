@@ -29,7 +29,7 @@ from cadre.routing.intent.encoders import MINILM, make_encoder
 from cadre.routing.intent.kinds import FitData, FitOptions, candidate_names, compute_features, encoders_for, get_kind
 
 MAX_LATENCY_MS = 2.0
-FOLDS, LARGE_FOLDS, LARGE = 5, 3, 4000  # from LARGE training rows on, 3 folds: each still fits on 2/3 of them
+FOLDS, LARGE = 5, 4000  # from LARGE training rows on, one fold of 5 is scored: a 20% hold-out of ≥ 800 texts
 # nano(texts, labels, teacher_probs (N, C over sorted(set(labels))), folder) -> a loaded Router
 NanoTrainer = Callable[[list, list, np.ndarray, Path], Router]
 
@@ -42,7 +42,7 @@ def default_candidates() -> list[str]:
 @dataclass
 class AutoOptions(FitOptions):
     candidates: Sequence[str] | None = None  # None: every registered candidate
-    folds: int | None = None  # None: FOLDS, or LARGE_FOLDS from LARGE training rows on
+    folds: int | None = None  # None: FOLDS, only the first scored from LARGE training rows on
     max_latency_ms: float = MAX_LATENCY_MS
     target_precision: float | None = None
     per_route: bool = True
@@ -71,7 +71,8 @@ class AutoResult:
                  "within_budget": s.p50_ms is not None and s.p50_ms <= max_latency_ms, "note": s.note}
                 for s in self.table]
         return {"chosen": self.chosen.kind, "max_latency_ms": max_latency_ms, "scored_on": self.scored_on,
-                **({"val_examples": int((self.folds.index == 0).sum())} if on_val else {"folds": self.folds.k}),
+                **({"val_examples": int((self.folds.index == 0).sum())} if on_val else
+                   {"folds": self.folds.k, "folds_scored": self.folds.rounds}),
                 "table": rows, "notes": self.notes, "thresholds": self.thresholds,
                 "cpu_s": {k: round(v, 2) for k, v in self.stages.items()}}
 
@@ -92,11 +93,13 @@ def check_candidates(names: Sequence[str] | None) -> list[str]:
     return [c for c in known if c in names]
 
 
-def fold_count(options: AutoOptions, n_train: int) -> int:
-    """--folds when given; else 5, or 3 on large data (the spread between folds is small there)."""
+def fold_plan(options: AutoOptions, n_train: int) -> tuple[int, int | None]:
+    """(folds, folds scored): --folds when given, every one scored; else 5, and from LARGE
+    training rows on only the first is scored (a hold-out of 20%: on that much data one
+    fold ranks the candidates as well as five, at a fifth of the fits)."""
     if options.folds is not None:
-        return options.folds
-    return LARGE_FOLDS if n_train >= LARGE else FOLDS
+        return options.folds, None
+    return FOLDS, (1 if n_train >= LARGE else None)
 
 
 def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: Path,
@@ -112,7 +115,12 @@ def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: 
     check_classes(labels)
     candidates = check_candidates(options.candidates)
     n = len(texts)
-    folds = plan_folds(labels, fold_count(options, n), options.seed)
+    k, rounds = fold_plan(options, n)
+    folds = plan_folds(labels, k, options.seed)
+    if rounds is not None:
+        folds.rounds = min(rounds, folds.k)
+        folds.notes.append(f"candidates scored on 1 of {folds.k} folds ({int((folds.index == 0).sum())} texts held "
+                           f"out): {n} training texts (from {LARGE} on, one fold; --folds N scores all N)")
     if val:  # score on --val: the rows after the training ones form the one held-out fold
         warnings = folds.warnings
         folds = val_folds(n, len(val[0]))
@@ -309,7 +317,8 @@ def render_table(summary: dict) -> str:
     lines = [f"{'kind':10} {head} {'p50 ms':>8} {'p99 ms':>8}  note"]
     for row in summary["table"]:
         acc = row_accuracy(row)
-        cell = ("–" if acc is None else f"{acc:.4f}") if on_val else \
+        one = on_val or row.get("folds") == 1
+        cell = ("–" if acc is None else f"{acc:.4f}") if one else \
             ("–" if acc is None else f"{acc:.4f} ± {row['cv_spread']:.4f}")
         cell = f"{cell:>16} " if on_val else f"{cell:>16} {row['folds']:>5}"
         p50 = "–" if row["p50_ms"] is None else f"{row['p50_ms']:.3f}"
@@ -317,6 +326,7 @@ def render_table(summary: dict) -> str:
         mark = " ← chosen" if row["kind"] == summary["chosen"] else ("" if row["within_budget"] else " (over budget)")
         lines.append(f"{row['kind']:10} {cell} {p50:>8} {p99:>8}  {row['note']}{mark}")
     scored = (f"candidates scored on --val ({summary['val_examples']} examples)" if on_val
+              else f"1 of {summary['folds']} folds held out" if summary.get("folds_scored") == 1
               else f"{summary['folds']}-fold cross-validation")
     cpu = summary.get("cpu_s")
     spent = f"; {sum(cpu.values()):.0f} CPU-s to train" if cpu else ""

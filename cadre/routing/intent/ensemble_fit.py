@@ -39,7 +39,7 @@ def fit_linear(texts, x: np.ndarray, y: np.ndarray, n_classes: int, C: float, em
 
 
 def fit_ensemble(cls, texts, labels, vectors, encoder, C: float, embed_scale: float, folds: int, seed: int,
-                 keep_oof: bool = False):
+                 keep_oof: bool = False, tfidf_parts=None):
     """Build an EnsembleRouter from texts and canonical labels. With `keep_oof` (or when a
     detector is fitted) the out-of-fold margins stay on the router as `oof_margins` (N, C):
     a distillation teacher's soft labels for the training texts."""
@@ -48,7 +48,7 @@ def fit_ensemble(cls, texts, labels, vectors, encoder, C: float, embed_scale: fl
         raise CadreError(f"router data has a single class ({classes[0]!r}); a router needs at least two")
     y = np.array([classes.index(label) for label in labels])
     x = vectors if vectors is not None else (encoder or default_encoder)(texts)  # (N, D)
-    tfidf, W, b = fit_linear(texts, x, y, len(classes), C, embed_scale)
+    tfidf, W, b = fit_linear(texts, x, y, len(classes), C, embed_scale, tfidf_parts)
     weights, temperature = {"W": W, "b": b}, 5.0
     is_oos = np.array([label == OUT_OF_SCOPE for label in labels])
     detector = is_oos.sum() >= MIN_OOS and folds >= 2

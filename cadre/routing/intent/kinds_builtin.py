@@ -47,9 +47,15 @@ def _linear(kind: str):
     def fit(data: FitData):
         from cadre.routing.intent.ensemble import EnsembleRouter
 
+        from cadre.routing.intent.tfidf import TfidfFeatures
+
         x, enc = data.feats[encoder]
+        if "tfidf_all" not in data.cache:  # one TF-IDF for every linear router fitted on these rows (the cascade's two)
+            tfidf = TfidfFeatures.fit(data.texts)
+            data.cache["tfidf_all"] = (tfidf, tfidf.transform(data.texts))
         router = EnsembleRouter.fit(data.texts, data.labels, vectors=x, encoder=enc, encoder_name=encoder,
-                                    embed_scale=EMBED_SCALE if x.shape[1] else 0.0)
+                                    embed_scale=EMBED_SCALE if x.shape[1] else 0.0,
+                                    tfidf_parts=data.cache["tfidf_all"])
         scored = data.row(kind)
         if scored is not None and not router.has_detector:
             router.temperature = scored.temperature  # the scale auto's out-of-fold scores (and thresholds) were on

@@ -123,8 +123,8 @@ def test_auto_encodes_each_text_once_and_times_each_stage(tmp_path, monkeypatch)
 def test_fewer_folds_on_large_data_and_hopeless_candidates_are_skipped(monkeypatch):
     from cadre.routing.intent import auto
 
-    assert auto.fold_count(auto.AutoOptions(), 500) == 5 and auto.fold_count(auto.AutoOptions(), 10_000) == 3
-    assert auto.fold_count(auto.AutoOptions(folds=4), 10_000) == 4
+    assert auto.fold_plan(auto.AutoOptions(), 500) == (5, None) and auto.fold_plan(auto.AutoOptions(), 10_000) == (5, 1)
+    assert auto.fold_plan(auto.AutoOptions(folds=4), 10_000) == (4, None)
     from cadre.routing.intent.encoders import MINILM
 
     monkeypatch.setattr(auto, "_encoder_p50",
