@@ -160,7 +160,7 @@ def epoch_seconds(n_texts: int) -> float:
     return n_texts * (0.0003 if device() == "cuda" else SECONDS_PER_TEXT)
 
 
-SECONDS_PER_TEXT = 0.012  # one training step's share per text on one core of the 2-core test machine
+SECONDS_PER_TEXT = 0.012  # an estimate of one epoch's wall seconds per text on one core (batch 32, fp32)
 
 
 def _workdir(data: FitData) -> Path:

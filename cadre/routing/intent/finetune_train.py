@@ -11,7 +11,6 @@ result is exported to ONNX (`export_onnx`) and served by onnxruntime.
 from __future__ import annotations
 
 import copy
-import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -173,8 +172,3 @@ def export_onnx(model, path) -> None:
                           dynamo=False, input_names=names, output_names=["logits"], dynamic_axes=axes,
                           opset_version=18)
 
-
-def epoch_seconds(n_texts: int, cfg: FinetuneConfig) -> float:
-    """A rough CPU estimate of one epoch (for auto's "does the budget allow it" check):
-    measured ~2.5 ms per text per step on one core of the 2-core test machine."""
-    return n_texts * 0.0025 * math.ceil(1.0)
