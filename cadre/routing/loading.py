@@ -9,14 +9,14 @@ from cadre.errors import CadreError
 from cadre.routing.base import LOADERS, Router
 from cadre.routing.store import FALLBACK_FILE, router_kind
 
-OTHER_MODULES = ("cadre.routing.learned.router",)  # routers that are not intent kinds
+BUILTIN_MODULES = ("cadre.routing.learned.router",)  # routers outside the intent kinds' registry
 
 
 def builtin_modules() -> list[str]:
     """The intent kinds' modules (from their registry) and the learned router's."""
     from cadre.routing.intent.kinds import router_modules
 
-    return router_modules() + list(OTHER_MODULES)
+    return router_modules() + list(BUILTIN_MODULES)
 
 
 def register_builtins() -> None:
