@@ -14,7 +14,27 @@ import typer
 
 from cadre.cli.router import router_app
 
-KINDS = ("auto", "nano", "embedding", "keyword", "ensemble", "tfidf", "fast", "cascade")
+
+
+def kinds() -> list[str]:
+    """`--kind` choices: auto, then every registered kind (cadre.routing.intent.kinds)."""
+    from cadre.routing.intent.kinds import kind_names
+
+    return ["auto", *kind_names()]
+
+
+def _kind_help() -> str:
+    from cadre.routing.intent.kinds import registry
+
+    listed = ", ".join(f"{k.name} ({k.summary})" for k in registry().values())
+    return ("auto (default: the most accurate kind by cross-validation on --data, or on --val, within "
+            f"--max-latency-ms), or one of: {listed}.")
+
+
+def _default_candidates() -> str:
+    from cadre.routing.intent.auto import default_candidates
+
+    return ",".join(default_candidates())
 
 
 def register(app: typer.Typer) -> None:
@@ -36,11 +56,7 @@ def _threads(threads: int) -> None:
 
 @router_app.command("train")
 def train_cmd(
-        kind: str = typer.Option("auto", "--kind", help="auto (default: the most accurate kind by cross-validation "
-                                 "on --data, or on --val, within --max-latency-ms), nano, embedding, keyword, "
-                                 "ensemble (MiniLM ⊕ TF-IDF), tfidf (TF-IDF alone), fast (static "
-                                 "MiniLM-distilled vectors ⊕ TF-IDF) or cascade (fast, and the ensemble for "
-                                 "the texts fast is unsure of)."),
+        kind: str = typer.Option("auto", "--kind", help=_kind_help()),
         data: Optional[Path] = typer.Option(None, "--data", help="Training data (Q/A text, CSV or JSONL text,label)."),
         output: Path = typer.Option(..., "--output", help="Router folder to write."),
         val: Optional[Path] = typer.Option(None, "--val", help="Validation data: auto scores the candidates on it "
@@ -54,14 +70,19 @@ def train_cmd(
                                                          "decides)."),
         max_latency_ms: float = typer.Option(2.0, help="auto: single-request p50 budget (CPU ms of one thread) a candidate "
                                              "must meet."),
-        folds: int = typer.Option(5, help="auto: cross-validation folds (reduced to the smallest class, with a note)."),
-        candidates: str = typer.Option("keyword,tfidf,fast,embedding,ensemble,cascade,nano",
+        folds: Optional[int] = typer.Option(None, help="auto: cross-validation folds (default 5, or 3 from 4,000 "
+                                            "training examples on; reduced to the smallest class, with a note)."),
+        candidates: str = typer.Option(_default_candidates(),
                                        help="auto: comma-separated kinds to try (keyword needs --rules)."),
         per_route: bool = typer.Option(True, "--per-route/--global", help="One threshold per route (shrunk toward "
                                        "the pooled one) or one pooled threshold for all (better with few "
                                        "validation examples per route)."),
+        train_budget: Optional[float] = typer.Option(None, help="finetune: wall seconds fine-tuning may take; it stops "
+                                                     "cleanly when they are spent (default: all --epochs). auto "
+                                                     "considers finetune only when given one."),
         model_size: str = typer.Option("nano", help="nano: size preset."),
-        epochs: Optional[int] = typer.Option(None, help="nano: epochs (default 20; 12 for auto's distilled nano)."),
+        epochs: Optional[int] = typer.Option(None, help="nano: epochs (default 20; 12 for auto's distilled nano); "
+                                             "finetune: epochs (default 4)."),
         batch_size: int = typer.Option(32, help="nano: examples per step."),
         lr: float = typer.Option(1e-3, help="nano: peak learning rate."),
         head: str = typer.Option("logreg", help="embedding: logreg or mlp."),
@@ -80,8 +101,10 @@ def train_cmd(
     """Train an intent router and write its folder (cadre.json names the kind)."""
     from cadre.errors import CadreError
 
-    if kind not in KINDS:
-        raise CadreError(f"unknown router kind {kind!r}; use one of {', '.join(KINDS)}")
+    if kind not in kinds():
+        raise CadreError(f"unknown router kind {kind!r}; use one of {', '.join(kinds())}")
+    if train_budget is not None and train_budget <= 0:
+        raise CadreError(f"--train-budget {train_budget} must be positive")
     if data is None and not (kind == "keyword"):
         raise CadreError("give --data TRAIN")
     from cadre.fsutil import claim_output
@@ -93,7 +116,7 @@ def train_cmd(
     if kind == "auto":
         labels = _train_auto(train, val_ex, output, target_precision, per_route, max_latency_ms, folds, candidates,
                              rules, dict(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=None),
-                             default_route, fallback_rules, quiet)
+                             default_route, fallback_rules, quiet, head, mode, train_budget)
     elif kind == "nano":
         from cadre.training.router_fit import train_nano_router
 
@@ -105,7 +128,8 @@ def train_cmd(
         from cadre.routing.intent.fit import fit_light_router
 
         labels = fit_light_router(kind, train, val_ex, output, target_precision, head, mode, rules,
-                                  default_route, fallback_rules, per_route)
+                                  default_route, fallback_rules, per_route, train_budget, epochs,
+                                  None if quiet else typer.echo)
     chosen = f" ({_chosen_kind(output)})" if kind == "auto" else ""
     typer.echo(f"saved {kind} router{chosen} to {output} ({len(labels)} routes)")
 
@@ -117,14 +141,14 @@ def _chosen_kind(output: Path) -> str:
 
 
 def _train_auto(train, val_ex, output, target_precision, per_route, max_latency_ms, folds, candidates, rules,
-                nano_args, default_route, fallback_rules, quiet):
+                nano_args, default_route, fallback_rules, quiet, head="logreg", mode="head", train_budget=None):
     from cadre.errors import CadreError
     from cadre.routing.intent.auto import AutoOptions
     from cadre.routing.intent.fit import copy_rules
     from cadre.routing.store import update_meta
     from cadre.training.router_fit import train_auto_router
 
-    if folds < 2:
+    if folds is not None and folds < 2:
         raise CadreError(f"--folds {folds}: cross-validation needs at least 2")
     if target_precision is not None and not 0.0 < target_precision <= 1.0:
         raise CadreError(f"target precision {target_precision} must be in (0, 1]")
@@ -132,7 +156,7 @@ def _train_auto(train, val_ex, output, target_precision, per_route, max_latency_
         raise CadreError(f"--max-latency-ms {max_latency_ms} must be positive")
     options = AutoOptions(candidates=[c.strip() for c in candidates.split(",") if c.strip()], folds=folds,
                           max_latency_ms=max_latency_ms, rules=rules, target_precision=target_precision,
-                          per_route=per_route)
+                          per_route=per_route, head=head, mode=mode, progress=not quiet, train_budget=train_budget)
     labels, table = train_auto_router(train, val_ex, output, options, nano_args, None if quiet else typer.echo,
                                       lambda line: typer.echo(line, err=True))
     typer.echo(table)
@@ -176,7 +200,8 @@ def eval_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
     if auto:
         from cadre.routing.intent.auto import render_table
 
-        typer.echo(f"\nchosen by --kind auto from (cross-validated on its training data):\n{render_table(auto)}")
+        how = ("scored on --val" if auto.get("scored_on") == "--val" else "cross-validated on its training data")
+        typer.echo(f"\nchosen by --kind auto from ({how}):\n{render_table(auto)}")
 
 
 def _auto_summary(router_dir: Path) -> dict | None:

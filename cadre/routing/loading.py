@@ -9,13 +9,19 @@ from cadre.errors import CadreError
 from cadre.routing.base import LOADERS, Router
 from cadre.routing.store import FALLBACK_FILE, router_kind
 
-BUILTIN_MODULES = ("cadre.routing.intent.nano", "cadre.routing.intent.embedding", "cadre.routing.intent.keyword",
-                   "cadre.routing.intent.ensemble", "cadre.routing.intent.cascade", "cadre.routing.learned.router")
+BUILTIN_MODULES = ("cadre.routing.learned.router",)  # routers outside the intent kinds' registry
+
+
+def builtin_modules() -> list[str]:
+    """The intent kinds' modules (from their registry) and the learned router's."""
+    from cadre.routing.intent.kinds import router_modules
+
+    return router_modules() + list(BUILTIN_MODULES)
 
 
 def register_builtins() -> None:
-    """Import the built-in router modules, each of which registers its kind in one line."""
-    for name in BUILTIN_MODULES:
+    """Import the built-in router modules, each of which registers its loader in one line."""
+    for name in builtin_modules():
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -2,16 +2,19 @@
 cross-validation on that data alone (or on `--val`), and keep the most accurate one whose
 single-request p50 latency fits the budget.
 
-Candidates: keyword (when a rules file is given), tfidf (TF-IDF + LinearSVC), fast
-(static MiniLM-distilled token vectors ⊕ TF-IDF), embedding (MiniLM + logistic
-regression), ensemble (MiniLM ⊕ TF-IDF), cascade (fast, and the ensemble for the texts
-fast is unsure of; scored from those two rows, so it needs both) and nano (distilled from
-the best of the others; scored on one fold, since each fit trains a network). Latency is timed on the first
-fold's model, one request at a time on one thread. nano's trainer lives in
-`cadre.training`, which routing never imports, so the caller passes it in (`nano`).
+The candidates are the kinds in `cadre.routing.intent.kinds` that can be scored (keyword
+only with a rules file; cascade from the fast and ensemble rows; nano on one fold,
+distilled from the best of the others). Sentence vectors are computed once per text and
+shared by every candidate and fold. To stay fast on large data: 3 folds instead of 5
+from `LARGE` training rows on, and a kind whose encoder alone is over the latency budget
+on one text is not cross-validated unless another candidate is scored from it (it cannot
+win). Latency is timed on the first fold's model, one request at a time on one thread.
+Each stage's CPU seconds are logged. nano's trainer lives in `cadre.training`, which
+routing never imports, so the caller passes it in (`nano`).
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -19,28 +22,30 @@ from typing import Callable, Sequence
 import numpy as np
 
 from cadre.errors import CadreError
-from cadre.routing.intent.auto_cv import (EMBED_SCALE, EMBEDDING_HEAD, LINEAR_KINDS, Folds, Scored, cross_validate,
-                                   keyword_scores, plan_folds, time_router, val_folds)
 from cadre.labels import OUT_OF_SCOPE
 from cadre.routing.base import Router
-from cadre.routing.intent.encoders import MINILM, STATIC, make_encoder, no_vectors
+from cadre.routing.intent.auto_cv import Folds, Scored, plan_folds, val_folds
+from cadre.routing.intent.encoders import MINILM, make_encoder
+from cadre.routing.intent.kinds import FitData, FitOptions, candidate_names, compute_features, encoders_for, get_kind
 
-CANDIDATES = ("keyword", "tfidf", "fast", "embedding", "ensemble", "cascade", "nano")
 MAX_LATENCY_MS = 2.0
+FOLDS, LARGE = 5, 4000  # from LARGE training rows on, one fold of 5 is scored: a 20% hold-out of ≥ 800 texts
 # nano(texts, labels, teacher_probs (N, C over sorted(set(labels))), folder) -> a loaded Router
 NanoTrainer = Callable[[list, list, np.ndarray, Path], Router]
 
 
+def default_candidates() -> list[str]:
+    """Every kind auto can score, in table order (the registry's)."""
+    return candidate_names()
+
+
 @dataclass
-class AutoOptions:
-    candidates: Sequence[str] = CANDIDATES
-    folds: int = 5
+class AutoOptions(FitOptions):
+    candidates: Sequence[str] | None = None  # None: every registered candidate
+    folds: int | None = None  # None: FOLDS, only the first scored from LARGE training rows on
     max_latency_ms: float = MAX_LATENCY_MS
-    latency_samples: int = 50
-    rules: str | Path | None = None
     target_precision: float | None = None
     per_route: bool = True
-    seed: int = 0
 
 
 @dataclass
@@ -51,25 +56,50 @@ class AutoResult:
     folds: Folds
     notes: list[str] = field(default_factory=list)
     thresholds: dict = field(default_factory=dict)  # the rule applied and what it measured
+    scored_on: str = "cross-validation"  # or "--val"
+    stages: dict = field(default_factory=dict)  # stage -> CPU seconds
 
     def summary(self, max_latency_ms: float) -> dict:
-        """The JSON-ready record saved in cadre.json under `auto`."""
-        rows = [{"kind": s.kind, "cv_accuracy": _r(s.accuracy), "cv_spread": _r(s.spread),
-                 "folds": len(s.fold_accuracy), "p50_ms": _r(s.p50_ms, 3), "p99_ms": _r(s.p99_ms, 3),
+        """The JSON-ready record saved in cadre.json under `auto`. With --val each row has
+        `val_accuracy` (one score on the validation rows); else `cv_accuracy`, `cv_spread`
+        over its folds and the number of folds."""
+        on_val = self.scored_on == "--val"
+        rows = [{"kind": s.kind, **({"val_accuracy": _r(s.accuracy)} if on_val else
+                                    {"cv_accuracy": _r(s.accuracy), "cv_spread": _r(s.spread),
+                                     "folds": len(s.fold_accuracy)}),
+                 "p50_ms": _r(s.p50_ms, 3), "p99_ms": _r(s.p99_ms, 3),
                  "within_budget": s.p50_ms is not None and s.p50_ms <= max_latency_ms, "note": s.note}
                 for s in self.table]
-        return {"chosen": self.chosen.kind, "max_latency_ms": max_latency_ms, "folds": self.folds.k,
-                "table": rows, "notes": self.notes, "thresholds": self.thresholds}
+        return {"chosen": self.chosen.kind, "max_latency_ms": max_latency_ms, "scored_on": self.scored_on,
+                **({"val_examples": int((self.folds.index == 0).sum())} if on_val else
+                   {"folds": self.folds.k, "folds_scored": self.folds.rounds}),
+                "table": rows, "notes": self.notes, "thresholds": self.thresholds,
+                "cpu_s": {k: round(v, 2) for k, v in self.stages.items()}}
 
 
-def check_candidates(names: Sequence[str]) -> list[str]:
+def check_candidates(names: Sequence[str] | None) -> list[str]:
     """Known candidate kinds, in the canonical order; an unknown one is an error."""
-    unknown = sorted(set(names) - set(CANDIDATES))
+    known = default_candidates()
+    if names is None:
+        return known
+    unknown = sorted(set(names) - set(known))
     if unknown or not names:
-        raise CadreError(f"unknown candidate kind(s) {unknown or names}; use some of {', '.join(CANDIDATES)}")
-    if "cascade" in names and not {"fast", "ensemble"} <= set(names):
-        raise CadreError("the cascade candidate is scored from the fast and ensemble rows; list both with it")
-    return [c for c in CANDIDATES if c in names]
+        raise CadreError(f"unknown candidate kind(s) {unknown or list(names)}; use some of {', '.join(known)}")
+    for name in names:
+        missing = [k for k in get_kind(name).needs if k not in names]
+        if missing:
+            raise CadreError(f"the {name} candidate is scored from the {' and '.join(get_kind(name).needs)} rows; "
+                             "list them with it")
+    return [c for c in known if c in names]
+
+
+def fold_plan(options: AutoOptions, n_train: int) -> tuple[int, int | None]:
+    """(folds, folds scored): --folds when given, every one scored; else 5, and from LARGE
+    training rows on only the first is scored (a hold-out of 20%: on that much data one
+    fold ranks the candidates as well as five, at a fifth of the fits)."""
+    if options.folds is not None:
+        return options.folds, None
+    return FOLDS, (1 if n_train >= LARGE else None)
 
 
 def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: Path,
@@ -80,11 +110,17 @@ def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: 
     from cadre.routing.intent.fit import check_classes
     from cadre.routing.store import canonical_labels
 
+    clock = _Stages(log)
     labels = canonical_labels(labels)
     check_classes(labels)
     candidates = check_candidates(options.candidates)
-    folds = plan_folds(labels, options.folds, options.seed)
     n = len(texts)
+    k, rounds = fold_plan(options, n)
+    folds = plan_folds(labels, k, options.seed)
+    if rounds is not None:
+        folds.rounds = min(rounds, folds.k)
+        folds.notes.append(f"candidates scored on 1 of {folds.k} folds ({int((folds.index == 0).sum())} texts held "
+                           f"out): {n} training texts (from {LARGE} on, one fold; --folds N scores all N)")
     if val:  # score on --val: the rows after the training ones form the one held-out fold
         warnings = folds.warnings
         folds = val_folds(n, len(val[0]))
@@ -98,126 +134,111 @@ def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: 
         log(f"warning: {line}")
     for line in folds.notes:
         log(f"note: {line}")
+    candidates, dropped = drop_hopeless(candidates, options.max_latency_ms, texts)
+    clock.lap("latency floors")
     classes = sorted(set(labels))
-    y = np.array([classes.index(label) for label in labels])
-    feats = _features(texts, candidates, vectors or {})
-    table = _score_all(texts, labels, y, classes, feats, folds, candidates, options, nano, output)
-    chosen, notes = choose(table, options.max_latency_ms)
+    data = FitData(list(texts), labels, classes, np.array([classes.index(label) for label in labels]), n,
+                   compute_features(texts, encoders_for(candidates), vectors, log), options, folds,
+                   trainers={"nano": nano} if nano else {}, output=Path(output), log=log)
+    clock.lap("features")
+    _score_all(data, candidates, options, clock)
+    chosen, notes = choose(data.table, options.max_latency_ms)
+    notes = dropped + data.notes + notes
     for line in notes:
         log(f"note: {line}")
-    router = _final_fit(chosen, texts[:n], labels[:n], y[:n], classes, {k: (x[:n], e) for k, (x, e) in feats.items()},
-                        options, nano, output, table)
+    kind = get_kind(chosen.kind)
+    router = kind.fit(data.training())
+    clock.lap(f"final fit ({chosen.kind})")
     thresholds = _thresholds(router, chosen, classes, labels, val, options)
-    if chosen.kind != "nano":  # the nano trainer wrote its folder already
+    if not kind.writes_folder:  # trainers outside routing (nano) wrote theirs already
         router.save(output)
-    result = AutoResult(router, chosen, table, folds, folds.notes + notes, thresholds)
+    result = AutoResult(router, chosen, data.table, folds, folds.notes + notes, thresholds,
+                        "--val" if val else "cross-validation", clock.spent)
     _save_meta(output, router, result, options)
     return result
 
 
-def _features(texts, candidates, given: dict) -> dict:
-    """Sentence vectors per encoder, computed once for every fold; and the encoders."""
-    feats = {"none": (no_vectors(texts), no_vectors)}
-    if "fast" in candidates:
-        enc = make_encoder(STATIC)
-        feats[STATIC] = (enc(texts), enc)
-    if {"embedding", "ensemble"} & set(candidates) or ("nano" in candidates and len(candidates) == 1):
-        enc = make_encoder(MINILM)
-        feats[MINILM] = (given[MINILM] if MINILM in given else enc(texts), enc)
-    return feats
+def drop_hopeless(candidates: list[str], budget_ms: float, texts: list[str]) -> tuple[list[str], list[str]]:
+    """Candidates minus those that cannot win: a kind whose per-request encoder alone takes
+    longer than the budget on one text (and that no other candidate is scored from)."""
+    needed = {k for c in candidates for k in get_kind(c).needs}
+    floors: dict[str, float] = {}
+    kept, notes = [], []
+    for name in candidates:
+        slow = [e for e in get_kind(name).request_encoders if _encoder_p50(e, texts, floors) > budget_ms]
+        if slow and name not in needed:
+            notes.append(f"{name} not cross-validated: {slow[0]} alone takes {floors[slow[0]]:.2f} ms a text "
+                         f"(p50, one thread), over the {budget_ms} ms budget")
+            continue
+        kept.append(name)
+    return kept, notes
 
 
-def _score_all(texts, labels, y, classes, feats, folds, candidates, options, nano, output) -> list[Scored]:
-    from cadre.routing.intent.embedding import EmbeddingRouter
-    from cadre.routing.intent.ensemble import EnsembleRouter
+def _encoder_p50(name: str, texts: list[str], cache: dict) -> float:
+    """Single-text p50 (ms of one thread's CPU) of an encoder over a few texts."""
+    if name not in cache:
+        from cadre.routing.intent.encoders import NONE, STATIC
 
-    def timer(kind, parts, held):
-        if kind == "embedding":
-            router = EmbeddingRouter(classes, "head", parts, encoder=feats[MINILM][1])
+        if name in (NONE, STATIC):
+            cache[name] = 0.0  # table look-ups: far under any budget
         else:
-            name = LINEAR_KINDS[kind]
-            tfidf, W, b, scale = parts
-            router = EnsembleRouter(classes, tfidf, {"W": W, "b": b}, 5.0, scale, encoder=feats[name][1],
-                                    encoder_name=name)
-        return _timed(router, [texts[i] for i in held], options.latency_samples)
+            import torch
 
-    table = []
-    for kind in candidates:
-        if kind == "keyword":
-            if options.rules:
-                table.append(_keyword(texts, labels, folds, options))
-            continue
-        if kind in ("nano", "cascade"):
-            continue
-        name = MINILM if kind == "embedding" else LINEAR_KINDS[kind]
-        table.append(cross_validate(kind, texts, feats[name][0], y, len(classes), folds, timer))
-    if "cascade" in candidates:
-        from cadre.routing.intent.cascade import cascade_scored
-
-        rows = {s.kind: s for s in table}
-        table.append(cascade_scored(rows["fast"], rows["ensemble"], y, folds))
-    if "nano" in candidates and nano is not None:
-        table.append(_nano_fold(texts, labels, y, classes, folds, table, options, nano, output))
-    return table
+            enc, previous = make_encoder(name), torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                sample = [t for t in texts[:: max(1, len(texts) // 23)]][:23]
+                for text in sample[:3]:  # warm-up
+                    enc([text])
+                times = []
+                for text in sample:
+                    start = time.thread_time()
+                    enc([text])
+                    times.append(time.thread_time() - start)
+            finally:
+                torch.set_num_threads(previous)
+            cache[name] = float(np.median(times) * 1000)
+    return cache[name]
 
 
-def _keyword(texts, labels, folds, options) -> Scored:
-    from cadre.routing.intent.keyword import KeywordRouter
-
-    router = KeywordRouter.from_yaml(options.rules)
-    scored = keyword_scores(router, texts, labels, folds)
-    scored.p50_ms, scored.p99_ms = _timed(router, texts, options.latency_samples)
-    scored.note = f"rules {Path(options.rules).name}"
-    return scored
-
-
-def teacher_of(table: list[Scored]) -> Scored | None:
-    """The most accurate candidate with out-of-fold probabilities: the nano's teacher."""
-    with_probs = [s for s in table if s.probs is not None]
-    return max(with_probs, key=lambda s: s.accuracy) if with_probs else None
-
-
-def _nano_fold(texts, labels, y, classes, folds, table, options, nano, output) -> Scored:
-    """Train a nano on every fold but the first, distilled from the best candidate; score on the first."""
-    import tempfile
-
-    teacher = teacher_of(table)
-    train, held = np.where(folds.index != 0)[0], np.where(folds.index == 0)[0]
-    with tempfile.TemporaryDirectory(dir=Path(output).parent if Path(output).parent.is_dir() else None) as tmp:
-        sub = [labels[i] for i in train]
-        router = nano([texts[i] for i in train], sub, _teacher_columns(teacher, train, classes, sub),
-                      Path(tmp) / "nano")
-        probs = np.asarray(router.score_batch([texts[i] for i in held]))
-        pred = [router.labels[j] for j in probs.argmax(axis=1)]
-        accuracy = float(np.mean([p == labels[i] for p, i in zip(pred, held)]))
-        out = np.full((len(y), len(classes)), np.nan, dtype=np.float32)
-        cols = [classes.index(label) for label in router.labels]
-        out[np.ix_(held, cols)] = probs
-        out[held] = np.nan_to_num(out[held], nan=0.0)
-        p50, p99 = _timed(router, [texts[i] for i in held], options.latency_samples)
-    note = "1 fold" + (f"; distilled from {teacher.kind}" if teacher else "")
-    return Scored("nano", [accuracy], out, 1.0, p50, p99, note)
+def _score_all(data: FitData, candidates: list[str], options: AutoOptions, clock: "_Stages") -> None:
+    """Score each candidate into data.table, timing each, with a progress bar."""
+    bar = _bar(len(candidates), options.progress)
+    for name in candidates:
+        if bar is not None:
+            bar.set_postfix_str(name)
+        row = get_kind(name).score(data)
+        if row is not None:
+            data.table.append(row)
+        clock.lap(f"score {name}")
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    if not data.table:
+        raise CadreError("no candidate router could be scored; check --candidates")
 
 
-def _teacher_columns(teacher: Scored | None, rows, classes, sub_labels):
-    """The teacher's out-of-fold probabilities for `rows`, restricted to the classes present."""
-    if teacher is None or np.isnan(teacher.probs[np.asarray(rows)]).all(axis=1).any():
-        return None  # with --val the teacher has scores for the validation rows only: plain training
-    present = sorted(set(sub_labels))
-    probs = np.nan_to_num(teacher.probs[np.asarray(rows)][:, [classes.index(c) for c in present]], nan=0.0)
-    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
+def _bar(total: int, show: bool):
+    if not show:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="auto: scoring candidates", unit="kind", leave=False)
 
 
-def _timed(router, texts, samples) -> tuple[float, float]:
-    """Latency on one torch thread (the serving setting), whatever the training threads."""
-    import torch
+class _Stages:
+    """CPU seconds (user+sys of this process) per stage, logged as each ends."""
 
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return time_router(router, texts, samples)
-    finally:
-        torch.set_num_threads(previous)
+    def __init__(self, log):
+        self.log, self.spent = log, {}
+        self.last = time.process_time()
+
+    def lap(self, stage: str) -> None:
+        now = time.process_time()
+        self.spent[stage] = now - self.last
+        self.last = now
+        self.log(f"  {stage}: {self.spent[stage]:.1f} CPU-s")
 
 
 def choose(table: list[Scored], max_latency_ms: float) -> tuple[Scored, list[str]]:
@@ -232,34 +253,6 @@ def choose(table: list[Scored], max_latency_ms: float) -> tuple[Scored, list[str
     fastest = min(timed, key=lambda s: s.p50_ms)
     return fastest, [f"no candidate reaches p50 ≤ {max_latency_ms} ms; took the fastest ({fastest.kind}, "
                      f"{fastest.p50_ms:.2f} ms)"]
-
-
-def _final_fit(chosen, texts, labels, y, classes, feats, options, nano, output, table) -> Router:
-    """The chosen kind fitted on all of the training data."""
-    from cadre.routing.intent.embedding import EmbeddingRouter
-    from cadre.routing.intent.ensemble import EnsembleRouter
-
-    if chosen.kind == "keyword":
-        from cadre.routing.intent.keyword import KeywordRouter
-
-        return KeywordRouter.from_yaml(options.rules)
-    if chosen.kind == "nano":
-        return nano(texts, labels, _teacher_columns(teacher_of(table), np.arange(len(y)), classes, labels),
-                    Path(output))
-    if chosen.kind == "embedding":
-        x, enc = feats[MINILM]
-        return EmbeddingRouter.fit(texts, labels, vectors=x, encoder=enc, **EMBEDDING_HEAD)
-    if chosen.kind == "cascade":
-        from cadre.routing.intent.cascade import CascadeRouter
-
-        return CascadeRouter.fit(texts, labels, vectors=feats[MINILM][0], embed_scale=EMBED_SCALE)
-    name = LINEAR_KINDS[chosen.kind]
-    x, enc = feats[name]
-    router = EnsembleRouter.fit(texts, labels, vectors=x, encoder=enc, embed_scale=EMBED_SCALE if x.shape[1] else 0.0,
-                                encoder_name=name)
-    if not router.has_detector:
-        router.temperature = chosen.temperature  # the scale the out-of-fold scores (and thresholds) were on
-    return router
 
 
 def _thresholds(router, chosen, classes, labels, val, options) -> dict:
@@ -312,15 +305,31 @@ def _r(value, digits: int = 4):
     return None if value is None or value != value else round(float(value), digits)
 
 
+def row_accuracy(row: dict) -> float | None:
+    """A table row's score, cross-validated or on --val."""
+    return row.get("cv_accuracy", row.get("val_accuracy"))
+
+
 def render_table(summary: dict) -> str:
-    """The candidates table as text, the chosen row marked."""
-    lines = [f"{'kind':10} {'cv accuracy':>16} {'folds':>5} {'p50 ms':>8} {'p99 ms':>8}  note"]
+    """The candidates table as text, the chosen row marked; it says what the scores are."""
+    on_val = summary.get("scored_on") == "--val"
+    head = f"{'val accuracy':>16} " if on_val else f"{'cv accuracy':>16} {'folds':>5}"
+    lines = [f"{'kind':10} {head} {'p50 ms':>8} {'p99 ms':>8}  note"]
     for row in summary["table"]:
-        acc = "–" if row["cv_accuracy"] is None else f"{row['cv_accuracy']:.4f} ± {row['cv_spread']:.4f}"
+        acc = row_accuracy(row)
+        one = on_val or row.get("folds") == 1
+        cell = ("–" if acc is None else f"{acc:.4f}") if one else \
+            ("–" if acc is None else f"{acc:.4f} ± {row['cv_spread']:.4f}")
+        cell = f"{cell:>16} " if on_val else f"{cell:>16} {row['folds']:>5}"
         p50 = "–" if row["p50_ms"] is None else f"{row['p50_ms']:.3f}"
         p99 = "–" if row["p99_ms"] is None else f"{row['p99_ms']:.3f}"
         mark = " ← chosen" if row["kind"] == summary["chosen"] else ("" if row["within_budget"] else " (over budget)")
-        lines.append(f"{row['kind']:10} {acc:>16} {row['folds']:>5} {p50:>8} {p99:>8}  {row['note']}{mark}")
-    lines.append(f"budget: p50 ≤ {summary['max_latency_ms']} ms of one thread's CPU; {summary['folds']}-fold cross-validation; "
-                 f"thresholds: {summary['thresholds'].get('rule', 'none')}")
+        lines.append(f"{row['kind']:10} {cell} {p50:>8} {p99:>8}  {row['note']}{mark}")
+    scored = (f"candidates scored on --val ({summary['val_examples']} examples)" if on_val
+              else f"1 of {summary['folds']} folds held out" if summary.get("folds_scored") == 1
+              else f"{summary['folds']}-fold cross-validation")
+    cpu = summary.get("cpu_s")
+    spent = f"; {sum(cpu.values()):.0f} CPU-s to train" if cpu else ""
+    lines.append(f"budget: p50 ≤ {summary['max_latency_ms']} ms of one thread's CPU; {scored}; "
+                 f"thresholds: {summary['thresholds'].get('rule', 'none')}{spent}")
     return "\n".join(lines)

@@ -53,6 +53,7 @@ class Scored:
     p50_ms: float | None = None
     p99_ms: float | None = None
     note: str = ""
+    extra: dict = field(default_factory=dict)  # what the final fit can reuse (cascade: its gap)
 
     @property
     def accuracy(self) -> float:
@@ -91,14 +92,29 @@ def plan_folds(labels: Sequence[str], folds: int = 5, seed: int = 0) -> Folds:
     return Folds(index, k, notes, warnings)
 
 
-def linear_fold(texts, x, y, n_classes, train, held, embed_scale: float = EMBED_SCALE):
+def fold_tfidf(texts, train, held, cache: dict | None, key):
+    """(TF-IDF fitted on `train` rows, its transform of them, of `held` rows); kept in
+    `cache` under `key` so that every linear kind's fold reuses them."""
+    from cadre.routing.intent.tfidf import TfidfFeatures
+
+    if cache is not None and key in cache:
+        return cache[key]
+    tfidf = TfidfFeatures.fit([texts[i] for i in train])
+    parts = (tfidf, tfidf.transform([texts[i] for i in train]), tfidf.transform([texts[i] for i in held]))
+    if cache is not None:
+        cache[key] = parts
+    return parts
+
+
+def linear_fold(texts, x, y, n_classes, train, held, embed_scale: float = EMBED_SCALE, cache=None, key=None):
     """Fit TF-IDF ⊕ vectors → LinearSVC on `train` rows; margins for `held` rows and the parts."""
     from cadre.routing.intent.ensemble_math import margins
     from cadre.routing.intent.ensemble_fit import fit_linear
 
     scale = embed_scale if x.shape[1] else 0.0
-    tfidf, W, b = fit_linear([texts[i] for i in train], x[train], y[train], n_classes, SVC_C, scale)
-    d = margins(tfidf.transform([texts[i] for i in held]), x[held], {"W": W, "b": b}, scale)
+    tfidf, words_train, words_held = fold_tfidf(texts, train, held, cache, key)
+    tfidf, W, b = fit_linear(None, x[train], y[train], n_classes, SVC_C, scale, (tfidf, words_train))
+    d = margins(words_held, x[held], {"W": W, "b": b}, scale)
     return d, (tfidf, W, b, scale)
 
 
@@ -112,9 +128,10 @@ def head_fold(x, y, n_classes, train, held):
 
 
 def cross_validate(kind: str, texts: list[str], x: np.ndarray, y: np.ndarray, n_classes: int, folds: Folds,
-                   timer: Callable | None = None) -> Scored:
+                   timer: Callable | None = None, cache: dict | None = None) -> Scored:
     """Out-of-fold scores of a linear kind ("tfidf", "fast", "ensemble") or "embedding";
-    `timer(kind, parts, held_rows)`, when given, times the first fold's model."""
+    `timer(kind, parts, held_rows)`, when given, times the first fold's model; `cache`
+    shares each fold's TF-IDF between the linear kinds."""
     from cadre.routing.intent.embedding import softmax
     from cadre.routing.intent.ensemble_fit import fit_temperature
 
@@ -127,7 +144,7 @@ def cross_validate(kind: str, texts: list[str], x: np.ndarray, y: np.ndarray, n_
         if kind == "embedding":
             d, parts = head_fold(x, y, n_classes, train, held)
         else:
-            d, parts = linear_fold(texts, x, y, n_classes, train, held)
+            d, parts = linear_fold(texts, x, y, n_classes, train, held, cache=cache, key=("tfidf", k))
         out[held] = d
         accuracy.append(float((d.argmax(axis=1) == y[held]).mean()))
         if timed is None and timer is not None:
@@ -147,6 +164,18 @@ def keyword_scores(router, texts: list[str], labels: list[str], folds: Folds) ->
     names = [c.name for c in router.route_batch(texts)]
     hits = np.array([n == g for n, g in zip(names, labels)])
     return Scored("keyword", [float(hits[folds.index == k].mean()) for k in range(folds.rounds)])
+
+
+def time_one_thread(router, texts: Sequence[str], samples: int) -> tuple[float, float]:
+    """Latency on one torch thread (the serving setting), whatever the training threads."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return time_router(router, texts, samples)
+    finally:
+        torch.set_num_threads(previous)
 
 
 def time_router(router, texts: Sequence[str], samples: int) -> tuple[float, float]:

@@ -138,4 +138,4 @@ def outcome(pred: Sequence[str], gold: Sequence[str]) -> dict[str, float]:
     said_oos = [(p, g) for p, g in pairs if p == OUT_OF_SCOPE]
     mean = lambda rows: sum(p == g for p, g in rows) / len(rows) if rows else None  # noqa: E731
     return {"accuracy": mean(pairs), "in_scope_accuracy": mean(inscope), "oos_recall": mean(oos),
-            "oos_precision": mean(said_oos), "examples": len(pairs), "oos_examples": len(oos)}
+            "oos_precision": mean(said_oos) if oos else None, "examples": len(pairs), "oos_examples": len(oos)}

@@ -161,4 +161,5 @@ def cascade_scored(fast, slow, y: np.ndarray, folds):
     p50 = (fast.p50_ms if share < 0.5 else slow.p50_ms) if timed else None
     p99 = fast.p99_ms + slow.p99_ms if timed else None
     note = f"fast, then ensemble for {share:.1%} of texts; timing derived from theirs"
-    return Scored("cascade", accuracy, probs, fast.temperature, p50, p99, note)
+    return Scored("cascade", accuracy, probs, fast.temperature, p50, p99, note,
+                  {"escalate_below": limit, "escalated_share": share})

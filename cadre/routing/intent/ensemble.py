@@ -71,15 +71,16 @@ class EnsembleRouter(Router):
     @classmethod
     def fit(cls, texts: Sequence[str], labels: Sequence[str], vectors: np.ndarray | None = None, encoder=None,
             C: float = 0.5, embed_scale: float = 2.0, folds: int = 5, seed: int = 0,
-            keep_oof: bool = False, encoder_name: str = MINILM) -> "EnsembleRouter":
+            keep_oof: bool = False, encoder_name: str = MINILM, tfidf_parts=None) -> "EnsembleRouter":
         """Fit the classifier (and, with enough out-of-scope examples, the detector);
         `keep_oof` keeps cross-fitted training margins as `oof_margins` (for distillation).
-        `encoder_name` picks the sentence vectors (MiniLM, static, or none: TF-IDF alone)."""
+        `encoder_name` picks the sentence vectors (MiniLM, static, or none: TF-IDF alone);
+        `tfidf_parts` (TF-IDF fitted on `texts`, its transform of them) is reused if given."""
         from cadre.routing.intent.ensemble_fit import fit_ensemble
 
         encoder = encoder or (None if encoder_name == MINILM else make_encoder(encoder_name))
         router = fit_ensemble(cls, list(texts), canonical_labels(labels), vectors, encoder, C, embed_scale, folds,
-                              seed, keep_oof)
+                              seed, keep_oof, tfidf_parts)
         router.encoder_name = encoder_name
         return router
 

@@ -12,15 +12,20 @@ from cadre.routing.intent.embedding import default_encoder, softmax
 TEMPERATURES = (1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0)
 
 
-def fit_linear(texts, x: np.ndarray, y: np.ndarray, n_classes: int, C: float, embed_scale: float):
-    """TF-IDF features and a LinearSVC over [TF-IDF | scale · x]: (tfidf, W (C, V+D), b (C,))."""
+def fit_linear(texts, x: np.ndarray, y: np.ndarray, n_classes: int, C: float, embed_scale: float,
+               tfidf_parts=None):
+    """TF-IDF features and a LinearSVC over [TF-IDF | scale · x]: (tfidf, W (C, V+D), b (C,)).
+    `tfidf_parts`, (fitted TfidfFeatures, its transform of `texts`), skips refitting them."""
     import scipy.sparse as sp
     from sklearn.svm import LinearSVC
 
     from cadre.routing.intent.tfidf import TfidfFeatures
 
-    tfidf = TfidfFeatures.fit(texts)
-    features = sp.hstack([tfidf.transform(texts), sp.csr_matrix(x * embed_scale)]).tocsr()  # (N, V+D)
+    if tfidf_parts is None:
+        tfidf = TfidfFeatures.fit(texts)
+        tfidf_parts = (tfidf, tfidf.transform(texts))
+    tfidf, words = tfidf_parts
+    features = sp.hstack([words, sp.csr_matrix(x * embed_scale)]).tocsr()  # (N, V+D)
     svc = LinearSVC(C=C, random_state=0).fit(features, y)
     W = np.zeros((n_classes, features.shape[1]), dtype=np.float32)
     b = np.zeros(n_classes, dtype=np.float32)
@@ -34,7 +39,7 @@ def fit_linear(texts, x: np.ndarray, y: np.ndarray, n_classes: int, C: float, em
 
 
 def fit_ensemble(cls, texts, labels, vectors, encoder, C: float, embed_scale: float, folds: int, seed: int,
-                 keep_oof: bool = False):
+                 keep_oof: bool = False, tfidf_parts=None):
     """Build an EnsembleRouter from texts and canonical labels. With `keep_oof` (or when a
     detector is fitted) the out-of-fold margins stay on the router as `oof_margins` (N, C):
     a distillation teacher's soft labels for the training texts."""
@@ -43,7 +48,7 @@ def fit_ensemble(cls, texts, labels, vectors, encoder, C: float, embed_scale: fl
         raise CadreError(f"router data has a single class ({classes[0]!r}); a router needs at least two")
     y = np.array([classes.index(label) for label in labels])
     x = vectors if vectors is not None else (encoder or default_encoder)(texts)  # (N, D)
-    tfidf, W, b = fit_linear(texts, x, y, len(classes), C, embed_scale)
+    tfidf, W, b = fit_linear(texts, x, y, len(classes), C, embed_scale, tfidf_parts)
     weights, temperature = {"W": W, "b": b}, 5.0
     is_oos = np.array([label == OUT_OF_SCOPE for label in labels])
     detector = is_oos.sum() >= MIN_OOS and folds >= 2

@@ -1,5 +1,5 @@
-"""Building router folders from labelled examples: the embedding and keyword kinds are
-fitted here; a nano checkpoint (trained by `cadre.training`, which routing never imports)
+"""Building router folders from labelled examples: any registered kind is fitted here
+(`fit_light_router`, through `cadre.routing.intent.kinds`); a nano checkpoint (trained by `cadre.training`, which routing never imports)
 is finished here: ONNX export, thresholds calibrated on validation data, metadata.
 """
 from __future__ import annotations
@@ -75,17 +75,6 @@ def fit_embedding(train, val=None, head: str = "logreg", mode: str = "head", tar
     return router
 
 
-def fit_keyword(train=None, rules: str | Path | None = None):
-    """A keyword router from a rules YAML, or word patterns learned from examples."""
-    from cadre.routing.intent.keyword import DEFAULT_RULES, KeywordRouter
-
-    if train is None:
-        return KeywordRouter.from_yaml(rules or DEFAULT_RULES)
-    texts, labels = texts_labels(train)
-    check_classes(labels)
-    return KeywordRouter.fit(texts, labels)
-
-
 def finish_nano(folder: str | Path, val=None, target_precision: float | None = None, export: bool = True,
                 default_route: str | None = None, fallback_rules: str | Path | None = None,
                 per_route: bool = True) -> dict:
@@ -122,49 +111,42 @@ def route_names(router: Router) -> list[str]:
 
 
 def fit_light_router(kind: str, train, val_ex, output, target_precision, head: str = "logreg", mode: str = "head",
-                     rules=None, default_route=None, fallback_rules=None, per_route: bool = True) -> list[str]:
-    """Fit and save a router that needs no trainer (keyword, embedding, ensemble, tfidf,
-    fast, cascade), with thresholds fitted on validation data when a target is given; its labels."""
-    if kind == "keyword":
-        router = fit_keyword(None if rules else train, rules)
-    else:
-        if val_ex is None and target_precision:
-            train, val_ex = split_examples(train)
-        router = (_fit_embedding_recipe(train, head, mode) if kind == "embedding" else
-                  _fit_cascade(train) if kind == "cascade" else _fit_linear(train, kind))
+                     rules=None, default_route=None, fallback_rules=None, per_route: bool = True,
+                     train_budget: float | None = None, epochs: int | None = None, say=None) -> list[str]:
+    """Fit and save a router of a registered kind that needs no trainer (keyword, tfidf,
+    fast, embedding, ensemble, cascade, finetune...), with thresholds fitted on validation
+    data when a target is given; its labels."""
+    from cadre.routing.intent.kinds import FitOptions, get_kind
+
+    spec = get_kind(kind)
+    if kind != "keyword" and val_ex is None and target_precision:
+        train, val_ex = split_examples(train)
+    router = spec.fit(kind_data(spec, train, FitOptions(rules=rules, head=head, mode=mode,
+                                                                train_budget=train_budget, epochs=epochs), output, say))
     if val_ex and target_precision:
         calibrate(router, *texts_labels(val_ex), target_precision, per_route=per_route)
     router.default_route = default_route or router.default_route
-    router.save(output)
+    if spec.writes_folder:
+        update_meta(output, thresholds=router.thresholds, default_route=router.default_route)
+    else:
+        router.save(output)
     if fallback_rules:
         copy_rules(fallback_rules, output)
     return router.labels
 
 
-def _fit_embedding_recipe(train, head: str, mode: str):
-    """The embedding router with the head recipe `--kind auto` cross-validates (one set of defaults)."""
-    from cadre.routing.intent.auto_cv import EMBEDDING_HEAD
+def kind_data(spec, train, options, output=None, say=None):
+    """A kind's FitData for examples (None: no data, e.g. the bundled keyword rules)."""
+    import numpy as np
 
-    recipe = {k: v for k, v in EMBEDDING_HEAD.items() if k != "head"} if head == "logreg" else {}
-    return fit_embedding(train, head=head, mode=mode, **(recipe if mode == "head" else {}))
+    from cadre.routing.intent.kinds import FitData, compute_features
+    from cadre.routing.store import canonical_labels
 
-
-def _fit_cascade(train):
-    """fast, then the ensemble for the texts fast is unsure of (see cadre.routing.intent.cascade)."""
-    from cadre.routing.intent.auto_cv import EMBED_SCALE
-    from cadre.routing.intent.cascade import CascadeRouter
-
-    texts, labels = texts_labels(train)
-    check_classes(labels)
-    return CascadeRouter.fit(texts, labels, embed_scale=EMBED_SCALE)
-
-
-def _fit_linear(train, kind: str = "ensemble"):
-    """ensemble (MiniLM ⊕ TF-IDF), tfidf (TF-IDF alone) or fast (static vectors ⊕ TF-IDF)."""
-    from cadre.routing.intent.auto_cv import EMBED_SCALE, LINEAR_KINDS
-    from cadre.routing.intent.ensemble import EnsembleRouter
-
-    texts, labels = texts_labels(train)
-    check_classes(labels)
-    return EnsembleRouter.fit(texts, labels, folds=5, encoder_name=LINEAR_KINDS[kind],
-                              embed_scale=0.0 if kind == "tfidf" else EMBED_SCALE)
+    texts, labels = texts_labels(train) if train is not None else ([], [])
+    labels = canonical_labels(labels)
+    if train is not None:
+        check_classes(labels)
+    classes = sorted(set(labels))
+    y = np.array([classes.index(label) for label in labels], dtype=np.int64)
+    return FitData(texts, labels, classes, y, len(texts), compute_features(texts, spec.encoders), options,
+                   output=None if output is None else Path(output), log=say or (lambda line: None))

@@ -90,3 +90,47 @@ def test_cascade_escalates_twice_the_share_that_suffices_out_of_fold():
     assert np.mean(top_gap(fast) < limit) == pytest.approx(0.2, abs=0.002)
     assert choose_gap(fast_wrong_on(slice(0, 250)), slow, y)[1] == MAX_ESCALATED  # 0.5 capped
     assert choose_gap(fast_wrong_on(slice(900, 1000)), slow, y)[1] == 0.0  # sure and wrong: escalating never helps
+
+
+def test_auto_encodes_each_text_once_and_times_each_stage(tmp_path, monkeypatch):
+    """MiniLM runs once over the training texts, shared by every candidate and fold (the
+    other calls are single texts, for latency); each stage's CPU seconds are recorded."""
+    import cadre.routing.intent.embedding as embedding
+    from cadre.routing.intent.auto import AutoOptions, run_auto
+
+    real, batches = embedding.default_encoder, []
+
+    def counting(texts):
+        batches.append(len(texts))
+        return real(texts)
+
+    monkeypatch.setattr(embedding, "default_encoder", counting)
+    words = {"card": ["my card has not arrived", "where is my new card", "card still not here", "card delivery"],
+             "rate": ["exchange rate for euros", "what rate do you use", "dollar exchange rate", "rate today"],
+             "pin": ["my pin is blocked", "unblock my pin", "pin locked after tries", "forgot my pin"]}
+    texts = [f"{t} {i}" for label, ts in words.items() for t in ts for i in range(3)]
+    labels = [label for label, ts in words.items() for _ in ts for _ in range(3)]
+    result = run_auto(texts, labels, AutoOptions(candidates=["tfidf", "fast", "embedding", "ensemble", "cascade"],
+                                                 max_latency_ms=1000.0, latency_samples=3),
+                      tmp_path / "r", log=lambda line: None)
+    assert [b for b in batches if b > 1] == [len(texts)]
+    assert {row.kind for row in result.table} == {"tfidf", "fast", "embedding", "ensemble", "cascade"}
+    spent = result.summary(1000.0)["cpu_s"]
+    assert {"features", "score tfidf", "score ensemble", "score cascade"} <= set(spent)
+    assert any(stage.startswith("final fit") for stage in spent) and all(v >= 0 for v in spent.values())
+
+
+def test_fewer_folds_on_large_data_and_hopeless_candidates_are_skipped(monkeypatch):
+    from cadre.routing.intent import auto
+
+    assert auto.fold_plan(auto.AutoOptions(), 500) == (5, None) and auto.fold_plan(auto.AutoOptions(), 10_000) == (5, 1)
+    assert auto.fold_plan(auto.AutoOptions(folds=4), 10_000) == (4, None)
+    from cadre.routing.intent.encoders import MINILM
+
+    monkeypatch.setattr(auto, "_encoder_p50",
+                        lambda name, texts, cache: cache.setdefault(name, 5.0 if name == MINILM else 0.0))
+    kept, notes = auto.drop_hopeless(["tfidf", "embedding", "ensemble", "cascade"], 2.0, ["a", "b"])
+    assert kept == ["tfidf", "ensemble", "cascade"]  # the cascade is scored from the ensemble's row: kept
+    assert "embedding not cross-validated" in notes[0] and "5.00 ms" in notes[0]
+    kept, _ = auto.drop_hopeless(["tfidf", "embedding"], 20.0, ["a"])
+    assert kept == ["tfidf", "embedding"]
