@@ -26,7 +26,7 @@ def test_arrays(router: LearnedRouter, table, cache=True, features=None):
     costs (expected ones where the table has none), which the outcome is charged with.
     """
     X = features if features is not None else featurize(
-        table.prompts, [r.images for r in table.rows], router.spec, cache)
+        table.prompts, [r.images for r in table.rows], router.spec, cache, encoder=router.encoder)
     Y, C = table.score_matrix(), table.cost_matrix()
     P, E = router.predict_arrays(X, table.prompts)
     C = np.where(np.isnan(C), E, C)

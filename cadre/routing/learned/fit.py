@@ -40,10 +40,10 @@ def parse_kinds(kind: str) -> list[str]:
 
 def spec_columns(spec: FeatureSpec) -> dict:
     """Column ranges of each view inside the feature vector (for GBDT's passthrough)."""
-    from cadre.routing.learned.features import IMAGE_DIM, SHAPE_DIM, TEXT_DIM
+    from cadre.routing.learned.features import IMAGE_DIM, SHAPE_DIM
 
     cols, start = {}, 0
-    for name, on, width in (("focus", spec.focus, TEXT_DIM), ("pooled", spec.pooled, TEXT_DIM),
+    for name, on, width in (("focus", spec.focus, spec.text_dim), ("pooled", spec.pooled, spec.text_dim),
                             ("shape", spec.shape, SHAPE_DIM), ("images", spec.images, IMAGE_DIM)):
         if on:
             cols[name] = (start, start + width)
@@ -200,8 +200,17 @@ def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False
                        "oof_logloss_calibrated": validation_logloss(P, Y)},
         "table_report": table.report.to_dict(),
     }
-    save_artifact(output, meta, RouterModel(kinds, members, calib))
+    save_artifact(output, meta, RouterModel(kinds, members, calib, _text_table(spec)))
     return {**meta, "kinds": kinds}
+
+
+def _text_table(spec: FeatureSpec) -> np.ndarray | None:
+    """The static token table the features were built with (saved with the router)."""
+    if spec.text != "static":
+        return None
+    from cadre.routing.learned.static_text import default_encoder
+
+    return default_encoder().table
 
 
 def _data_hash(table) -> str:

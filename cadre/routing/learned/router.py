@@ -50,6 +50,11 @@ class LearnedRouter(Router):
         super().__init__(models, thresholds={m: base_thr for m in models})
         self.override_costs = self._check_costs(costs)
         self.spec = FeatureSpec.from_dict(self.meta["feature_spec"])
+        self.encoder = None
+        if self.model.text_table is not None:  # static text features: the router's own table
+            from cadre.routing.learned.static_text import BlockEncoder
+
+            self.encoder = BlockEncoder(self.model.text_table)
         self.objective, self.lam, self.cache = op["objective"], float(op["param"]), cache
         self.scale = float(op.get("cost_scale") or max(self.meta["costs"].values()))
         if isinstance(thresholds, (int, float)):
@@ -84,7 +89,11 @@ class LearnedRouter(Router):
 
     def score_batch(self, texts: Sequence[str], images: Sequence | None = None) -> np.ndarray:
         """P(correct) of every model for each text, shape (N, M)."""
-        return self.predict_arrays(featurize(list(texts), images, self.spec, cache=self.cache), texts)[0]
+        return self.predict_arrays(self.features(texts, images), texts)[0]
+
+    def features(self, texts: Sequence[str], images: Sequence | None = None) -> np.ndarray:
+        """The router's feature vectors of texts (and images), (N, D)."""
+        return featurize(list(texts), images, self.spec, cache=self.cache, encoder=self.encoder)
 
     def choose(self, P: np.ndarray, costs: np.ndarray) -> np.ndarray:
         """Model index per row under the current rule, (N,)."""
@@ -99,7 +108,7 @@ class LearnedRouter(Router):
 
     def route_batch(self, texts: Sequence[str], images: Sequence | None = None) -> list[RouteChoice]:
         """Route many prompts with one batched scoring call."""
-        X = featurize(list(texts), images, self.spec, cache=self.cache)
+        X = self.features(texts, images)
         P, costs = self.predict_arrays(X, texts)
         return [self._explain(p, c, int(j)) for p, c, j in zip(P, costs, self.choose(P, costs))]
 

@@ -20,7 +20,7 @@ from cadre.errors import CadreError
 from cadre.routing.learned import policy
 from cadre.routing.loading import load_router
 from cadre.routing.learned.router import LearnedRouter, fit_learned
-from cadre.routing.learned.features import featurize, focus_text
+from cadre.routing.learned.features import FeatureSpec, featurize, focus_text
 from cadre.routing.learned.evaluate import evaluate
 
 COSTS = {"alpha": 0.001, "beta": 0.002, "gamma": 0.02}
@@ -170,6 +170,8 @@ def test_focus_text_takes_the_last_question_block():
     assert focus_text(prompt).startswith("Q2")
     assert focus_text("one block only") == "one block only"
     X = featurize([prompt, prompt + " "], cache=False)
+    assert X.shape == (2, 256 * 2 + 12) and np.isfinite(X).all()  # static token vectors by default
+    X = featurize([prompt, prompt + " "], spec=FeatureSpec(text="minilm"), cache=False)
     assert X.shape == (2, 384 * 2 + 12) and np.isfinite(X).all()
 
 
