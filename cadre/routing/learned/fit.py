@@ -164,6 +164,10 @@ def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False
     Y, C, models = table.score_matrix(), table.cost_matrix(), table.models
     if len(Y) < 8:
         raise CadreError(f"{table.report.path}: {len(Y)} usable rows; the learned router needs at least 8")
+    unscored = [m for m, k in zip(models, np.isfinite(Y).sum(axis=0)) if k == 0]
+    if unscored:
+        raise CadreError(f"{table.report.path}: no score at all for model(s) {unscored}; "
+                         f"leave them out (--models) or collect their scores")
     torch.manual_seed(seed)
     folds = max(2, min(folds, len(Y) // 4))
     spec = spec or FeatureSpec(images=any(r.images for r in table.rows))

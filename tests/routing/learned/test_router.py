@@ -278,3 +278,6 @@ def test_cli_uses_rows_with_holes_and_says_what_each_figure_covers(tables, monke
     # the router sends math to alpha and the rest to beta, both always scored: every row is judged
     assert report["judged_rows"] == 24 and report["accuracy"] >= 0.85
     assert report["single_models"]["gamma"]["accuracy"] == 1.0
+    res = runner.invoke(app, ["router", "fit-learned", "--data", str(train), "--output", str(root / "holes_omega"),
+                              "--models", "alpha,beta,omega"])
+    assert res.exit_code == 2 and "no score at all for model(s) ['omega']" in res.output
