@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
 from collections import OrderedDict
 from typing import Sequence
 
@@ -67,23 +68,26 @@ class BlockEncoder:
         self.tok = load_tokenizer()
         self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.cache_blocks = cache_blocks
+        self._lock = threading.Lock()  # the gateway may route from several threads
 
     def block_sums(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """{block text: sum of its token vectors (D,)}, tokenizing only uncached blocks."""
         out, todo = {}, []
-        for t in dict.fromkeys(texts):
-            hit = self.cache.get(t)
-            if hit is None:
-                todo.append(t)
-            else:
-                self.cache.move_to_end(t)
-                out[t] = hit
+        with self._lock:
+            for t in dict.fromkeys(texts):
+                hit = self.cache.get(t)
+                if hit is None:
+                    todo.append(t)
+                else:
+                    self.cache.move_to_end(t)
+                    out[t] = hit
         if todo:
             out.update(zip(todo, self._sums(todo)))
-            for t in todo:
-                self.cache[t] = out[t]
-            while len(self.cache) > self.cache_blocks:
-                self.cache.popitem(last=False)
+            with self._lock:
+                for t in todo:
+                    self.cache[t] = out[t]
+                while len(self.cache) > self.cache_blocks:
+                    self.cache.popitem(last=False)
         return out
 
     def _sums(self, texts: list[str]) -> np.ndarray:
