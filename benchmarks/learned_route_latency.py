@@ -8,7 +8,7 @@ by one through `cadre.runtime.gateway.learned.decide`, the gateway's call. Repor
 and p99 wall milliseconds per decision and CPU milliseconds per decision, for a cold
 block cache (each prompt seen once) and for prompts whose few-shot blocks were seen before.
 
-    python benchmarks/learned_route_latency.py [--rows 300] [--no-write]
+    python benchmarks/learned_route_latency.py [--rows 300] [--texts static,minilm] [--no-write]
 """
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ def time_decisions(router, prompts: list[str]) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=300)
+    ap.add_argument("--texts", default="static,minilm", help="text features to time")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     import torch
@@ -65,7 +66,7 @@ def main() -> None:
         train, test = split_tables(rows, is_train, Path(tmp), "rb")
         train = train.subset(range(args.rows))
         prompts = test.prompts[: args.rows]
-        for text in ("static", "minilm"):
+        for text in args.texts.split(","):
             folder = Path(tmp) / text
             fit_learned(train, folder, kind="linear", folds=3, spec=FeatureSpec(text=text), cache=False)
             router = LearnedRouter(folder)
@@ -86,7 +87,8 @@ def main() -> None:
                "p50 ms (blocks seen)", "CPU ms / decision (blocks seen)"], out)])
     print(body)
     if not args.no_write:
-        write_section("Learned router: one decision's cost", body, "python benchmarks/learned_route_latency.py")
+        cmd = "python benchmarks/learned_route_latency.py" + (f" --rows {args.rows}" if args.rows != 300 else "")
+        write_section("Learned router: one decision's cost", body, cmd)
 
 
 if __name__ == "__main__":

@@ -242,6 +242,8 @@ def main() -> None:
     ap.add_argument("--kinds", default="mlp,linear,knn,gbdt,mf,linear+gbdt")
     ap.add_argument("--extra-kinds", default="mlp,linear,knn", help="kinds for the two extra tables")
     ap.add_argument("--quick", action="store_true", help="RouterBench only")
+    ap.add_argument("--datasets", default="routerbench,zeroeval,routellm",
+                    help="which tables, in this order (comma-separated)")
     ap.add_argument("--no-write", action="store_true", help="print, do not touch docs/benchmarks.md")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     ap.add_argument("--seeds", default="0,1,2", help="seeds for every cadre router (mean ± sd)")
@@ -257,13 +259,17 @@ def main() -> None:
     parts = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        jobs = [("RouterBench (ARC, MBPP, Winogrande; 11 LLMs, $ per call)", "routerbench", load_routerbench,
-                 args.kinds, "mean $ per query")]
-        if not args.quick:
-            jobs += [("ZeroEval GSM8K (42 LLMs; cost = output characters)", "zeroeval", load_zeroeval,
-                      args.extra_kinds, "mean output characters per query"),
-                     ("RouteLLM MMLU + GSM8K (GPT-4 vs Mixtral; relative price per call)", "routellm",
-                      load_routellm, args.extra_kinds, "relative price per query")]
+        every = {"routerbench": ("RouterBench (ARC, MBPP, Winogrande; 11 LLMs, $ per call)", "routerbench",
+                                 load_routerbench, args.kinds, "mean $ per query"),
+                 "zeroeval": ("ZeroEval GSM8K (42 LLMs; cost = output characters)", "zeroeval", load_zeroeval,
+                              args.extra_kinds, "mean output characters per query"),
+                 "routellm": ("RouteLLM MMLU + GSM8K (GPT-4 vs Mixtral; relative price per call)", "routellm",
+                              load_routellm, args.extra_kinds, "relative price per query")}
+        names = ["routerbench"] if args.quick else args.datasets.split(",")
+        unknown = [n for n in names if n not in every]
+        if unknown:
+            raise SystemExit(f"unknown dataset(s) {unknown}; choose from {list(every)}")
+        jobs = [every[n] for n in names]
         for title, name, loader, kinds, label in jobs:
             png = f"learned_router_{name}.png"
             md, info = run_dataset(name, loader, kinds.split(","), work, DOCS / png, label,
@@ -273,7 +279,8 @@ def main() -> None:
     print(body)
     if not args.no_write:
         cmd = "python benchmarks/learned_router.py" + (" --quick" if args.quick else "") + \
-            (f" --seeds {args.seeds}" if args.seeds != "0,1,2" else "")
+            "".join(f" --{k.replace('_', '-')} {getattr(args, k)}" for k in ("seeds", "kinds", "extra_kinds", "datasets")
+                    if getattr(args, k) != ap.get_default(k))
         write_section("Learned router (RouterBench, ZeroEval, RouteLLM)", body, cmd)
 
 
