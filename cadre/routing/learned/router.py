@@ -82,10 +82,20 @@ class LearnedRouter(Router):
 
     def predict_arrays(self, X: np.ndarray, prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(calibrated P (N, M), expected cost per prompt and model (N, M)) from features."""
-        P, ids = self.model.predict(X, prompt_shapes(list(prompts)))
+        P, ids = self.model.predict(X, self._shapes(X, prompts))
         costs = (np.tile(self.override_costs, (len(P), 1)) if self.override_costs is not None
                  else self.model.calibrator.row_costs(ids))
         return P, costs
+
+    def _shapes(self, X: np.ndarray, prompts: Sequence[str]) -> np.ndarray:
+        """The prompts' shape numbers: the feature columns that hold them when the spec
+        has them (computed once per decision), else computed, (N, 12)."""
+        from cadre.routing.learned.fit import spec_columns
+
+        cols = spec_columns(self.spec).get("shape")
+        if cols and X.shape[1] == self.spec.dim:
+            return np.asarray(X[:, cols[0]:cols[1]], np.float32)
+        return prompt_shapes(list(prompts))
 
     def score_batch(self, texts: Sequence[str], images: Sequence | None = None) -> np.ndarray:
         """P(correct) of every model for each text, shape (N, M)."""
