@@ -224,7 +224,7 @@ def section(parts: list[tuple[str, str, dict, str]], total: float, load: str) ->
         out += [f"### {title}",
                 f"{info['rows'][0]} train / {info['rows'][1]} test rows; strong = {strong} "
                 f"({q:.3f} at {c:.3g}), weak = {info['weak']}. Train scores: {info['coverage'][0]}; "
-                f"test scores: {info['coverage'][1]}. Test rows judged at the match point: {judged}. "
+                f"test scores: {info['coverage'][1]}. Test rows judged at the half point: {judged}. "
                 f"Train table: {info['reports'][0]}; test table: {info['reports'][1]}. "
                 f"Featurising: {info['featurise_cpu'][0]:.1f} + {info['featurise_cpu'][1]:.1f} CPU-seconds "
                 f"(train + test, {sum(info['rows'])} prompts, {info['text']}). {info['seconds']:.0f}s."
