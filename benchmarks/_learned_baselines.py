@@ -1,7 +1,8 @@
 """Baselines and the cadre runner for benchmarks/learned_router.py.
 
-Every function scores on the test table's complete rows (every model has a score) and
-picks operating points on the train table only: "match" = cheapest point whose train /
+Every function scores on every test row, a missing score being unknown for that model
+only (a choice is judged where its model has a score, a single model on its known rows),
+and picks operating points on the train table only: "match" = cheapest point whose train /
 validation accuracy reaches the strongest single model's, "half" = the point that spends
 most of half that model's train / validation mean cost without being measurably (one
 standard error) less accurate than the best point within it (`policy.pick_point`).
@@ -15,19 +16,28 @@ from cadre.routing.learned import policy
 from cadre.routing.learned.router import LearnedRouter, fit_learned
 from cadre.routing.learned.features import FeatureSpec, featurize
 from cadre.routing.learned.evaluate import evaluate
-from cadre.routing.learned.fit import complete_rows
 
 
 def arrays(table):
-    """(Y, C) on complete rows."""
+    """(Y, C, rows) on every row; a missing cost is the model's mean known cost."""
     Y, C = table.score_matrix(), table.cost_matrix()
-    rows = complete_rows(Y)
-    return Y[rows], C[rows], rows
+    with np.errstate(all="ignore"):
+        C = np.where(np.isnan(C), np.nanmean(C, axis=0)[None, :], C)
+    return Y, C, np.ones(len(Y), dtype=bool)
 
 
-def features(table):
-    """cadre's default features for a table (cached in the user cache)."""
-    return featurize(table.prompts, spec=FeatureSpec(), cache=True, progress=False)
+def features(table, text: str = "static", cache=True):
+    """cadre's default features for a table (`text`: static or minilm), and the CPU
+    seconds they took (0 when read from the cache)."""
+    import resource
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    c0 = cpu()
+    X = featurize(table.prompts, spec=FeatureSpec(text=text), cache=cache, progress=False)
+    return X, cpu() - c0
 
 
 def test_singles(test) -> dict:
@@ -48,8 +58,8 @@ def zero_router(singles: dict) -> dict:
 def _strong(train) -> tuple[int, float, float]:
     """Index, train accuracy and train mean cost of the most accurate single model on train."""
     Y, C, _ = arrays(train)
-    accs = Y.mean(axis=0)
-    j = int(np.argmax(accs))
+    accs = np.nanmean(Y, axis=0)
+    j = int(np.nanargmax(accs))
     return j, float(accs[j]), float(C[:, j].mean())
 
 
@@ -79,7 +89,7 @@ def task_router(train, test):
     ttr = np.array(train.column("task", "all"))[rtr]
     tte = np.array(test.column("task", "all"))[rte]
     tasks = sorted(set(ttr))
-    acc = np.array([Ytr[ttr == t].mean(axis=0) for t in tasks])  # (T, M)
+    acc = np.array([np.nan_to_num(np.nanmean(Ytr[ttr == t], axis=0)) for t in tasks])  # (T, M)
     cost = np.array([Ctr[ttr == t].mean(axis=0) for t in tasks])
     scale = float(Ctr.mean(axis=0).max())
 
@@ -90,7 +100,7 @@ def task_router(train, test):
     idx_tr = np.array([tasks.index(t) for t in ttr])
     idx_te = np.array([tasks.index(t) if t in tasks else 0 for t in tte])
     val = [dict(zip(("accuracy", "cost"), policy.outcome(choose(idx_tr, lam), Ytr, Ctr)),
-                param=lam, rows=len(Ytr))
+                param=lam, rows=policy.judged(choose(idx_tr, lam), Ytr))
            for lam in policy.LAMBDA_GRID]
     return _score_curve(choose, idx_te, Yte, Cte, _ops(val, train), test_singles(test))
 
@@ -110,7 +120,8 @@ def tfidf_knn(train, test, k: int = 20, folds: int = 5):
         vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(fit_p)
         sims = (vec.transform(query_p) @ vec.transform(fit_p).T).toarray()  # (Q, F)
         near = np.argsort(-sims, axis=1)[:, :k]
-        return fit_y[near].mean(axis=1)  # (Q, M)
+        with np.errstate(all="ignore"):
+            return np.nan_to_num(np.nanmean(fit_y[near], axis=1), nan=0.0)  # (Q, M)
 
     ids = np.random.default_rng(0).permutation(len(ptr)) % folds
     oof = np.zeros_like(Ytr)
@@ -122,14 +133,14 @@ def tfidf_knn(train, test, k: int = 20, folds: int = 5):
         return policy.choose_utility(P, costs, lam, scale)
 
     val = [dict(zip(("accuracy", "cost"), policy.outcome(choose(oof, lam), Ytr, Ctr)),
-                param=lam, rows=len(Ytr))
+                param=lam, rows=policy.judged(choose(oof, lam), Ytr))
            for lam in policy.LAMBDA_GRID]
     return _score_curve(choose, knn(ptr, Ytr, pte), Yte, Cte, _ops(val, train), test_singles(test))
 
 
-def cadre_router(kind: str, train, test, X_tr, X_te, out, hp=None):
+def cadre_router(kind: str, train, test, X_tr, X_te, out, hp=None, seed: int = 0, text: str = "static"):
     """Fit cadre's learned router; score it at both operating points (picked on validation)."""
-    fit_learned(train, out, kind=kind, features=X_tr, seed=0, hp=hp)
+    fit_learned(train, out, kind=kind, features=X_tr, seed=seed, hp=hp, spec=FeatureSpec(text=text))
     _, _, strong_cost = _strong(train)
     res = {}
     for key, kw in (("match", {}), ("half", {"budget": 0.5 * strong_cost})):
@@ -138,7 +149,7 @@ def cadre_router(kind: str, train, test, X_tr, X_te, out, hp=None):
         res[key] = (report["accuracy"], report["mean_cost"])
     res["half_reached"] = router.operating_point["reached"]
     res["half_all_rows"] = all_rows_point(router, test, X_te)
-    res.update({"aiq": report["aiq"], "apgr": report["apgr"]})
+    res.update({"aiq": report["aiq"], "apgr": report["apgr"], "judged": report["judged_rows"]})
     return res, [(p["cost"], p["accuracy"]) for p in report["curve"]]
 
 

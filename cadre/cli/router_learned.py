@@ -37,6 +37,7 @@ def fit_learned_cmd(
     """Train a learned router: P(correct) per model, then the cheapest likely-correct model."""
     from cadre.data.routing_tables import read_routing_table
     from cadre.fsutil import claim_output
+    from cadre.routing.learned.report import coverage_text
     from cadre.routing.learned.router import fit_learned
 
     claim_output(output, ("router:learned",), overwrite=overwrite)
@@ -55,12 +56,14 @@ def fit_learned_cmd(
     typer.echo(f"read {data}: {table.report.summary()}")
     typer.echo(f"saved {output} ({kind}, {len(meta['models'])} models, {meta['train_rows']} rows, "
                f"{meta['folds']} folds, {meta['clusters']} format clusters)")
+    typer.echo(f"scores: {coverage_text(meta['coverage'])}; each model's predictor learns from the rows "
+               f"where it has a score")
     typer.echo(f"operating point ({op['objective']} = {op['param']:.4g}) chosen on {op['chosen_on']}: "
                f"val accuracy {op['val_accuracy']:.4f} at mean cost {op['val_cost']:.4g}")
     best = op.get("best_single_model")
     if best:
-        typer.echo(f"against {best['model']} alone (val accuracy {best['val_accuracy']:.4f} at "
-                   f"{best['val_cost']:.4g}): saves {op['saving_vs_best']:.0%} of its cost")
+        typer.echo(f"against {best['model']} alone (val accuracy {best['val_accuracy']:.4f} on its "
+                   f"{best['val_rows']} rows, at {best['val_cost']:.4g}): saves {op['saving_vs_best']:.0%} of its cost")
 
 
 @router_app.command("eval-learned")
@@ -78,6 +81,7 @@ def eval_learned_cmd(
     from cadre.data.routing_tables import read_routing_table
     from cadre.routing.learned.router import LearnedRouter
     from cadre.routing.learned.evaluate import evaluate
+    from cadre.routing.learned.report import coverage_text
 
     _threads(threads)
     router = LearnedRouter(model_dir, thresholds=threshold, lam=lam, target_quality=target_quality,
@@ -88,7 +92,9 @@ def eval_learned_cmd(
         typer.echo(json.dumps(_jsonable(report), indent=2))
         return
     typer.echo(f"read {data}: {table.report.summary()}")
-    typer.echo(f"router accuracy {report['accuracy']:.4f} at mean cost {report['mean_cost']:.4g} "
+    typer.echo(f"scores: {coverage_text(report['coverage'])}")
+    typer.echo(f"router accuracy {report['accuracy']:.4f} on the {report['judged_rows']} of {report['eval_rows']} rows "
+               f"whose chosen model has a score, at mean cost {report['mean_cost']:.4g} "
                f"({report['cost_vs_strong']:.0%} of {report['strong_model']}, whose accuracy is "
                f"{report['strong_accuracy']:.4f}); oracle {report['oracle_accuracy']:.4f}")
     typer.echo(f"AIQ {report['aiq']:.4f} (zero router {report['zero_router_aiq']:.4f}), APGR {report['apgr']:.4f}")

@@ -3,8 +3,9 @@
 A folder holds `cadre.json` (type `router`, `router_kind: learned`, `learned_format`,
 models, costs, feature spec, predictor kinds, member configs, operating point,
 hyper-parameters, validation figures, the training table's report) and
-`weights.safetensors` with every array: `member<i>.<name>` for each fitted predictor and
-`calib.<name>` for the calibrator. No pickles. A folder written by another format
+`weights.safetensors` with every array: `member<i>.<name>` for each fitted predictor,
+`calib.<name>` for the calibrator and, for static text features, `text.table` (the
+float16 token table, so a saved router never needs the distilled table's cache). No pickles. A folder written by another format
 version is refused with a clear error.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 
 from cadre.errors import CadreError
 from cadre.routing.learned.calibrator import Calibrator
-from cadre.routing.learned.features import FEATURIZER_VERSION
+from cadre.routing.learned.features import FEATURIZER_VERSION, READABLE_FEATURIZERS
 from cadre.routing.learned.predictors import Predictor, predictor_class
 
 LEARNED_FORMAT = 2
@@ -25,8 +26,10 @@ WEIGHTS = "weights.safetensors"
 class RouterModel:
     """Predictors grouped by kind, plus the calibrator: features → calibrated P(correct)."""
 
-    def __init__(self, kinds: list[str], members: list[Predictor], calibrator: Calibrator):
+    def __init__(self, kinds: list[str], members: list[Predictor], calibrator: Calibrator,
+                 text_table: np.ndarray | None = None):
         self.kinds, self.members, self.calibrator = kinds, members, calibrator
+        self.text_table = text_table  # (V, 256) static token vectors, or None for MiniLM
 
     def raw(self, X: np.ndarray) -> np.ndarray:
         """Each kind's mean prediction, side by side: (N, len(kinds) · M)."""
@@ -52,8 +55,11 @@ def save_artifact(output: str | Path, meta: dict, model: RouterModel) -> None:
     arrays = {f"calib.{k}": np.ascontiguousarray(v) for k, v in model.calibrator.arrays.items()}
     for i, m in enumerate(model.members):
         arrays.update({f"member{i}.{k}": np.ascontiguousarray(v) for k, v in m.arrays.items()})
+    if model.text_table is not None:
+        arrays["text.table"] = np.ascontiguousarray(model.text_table, np.float16)
+    static = meta.get("feature_spec", {}).get("text", "minilm") == "static"
     meta = {**meta, "type": "router", "router_kind": "learned", "learned_format": LEARNED_FORMAT,
-            "featurizer_version": FEATURIZER_VERSION, "kinds": model.kinds,
+            "featurizer_version": FEATURIZER_VERSION if static else 1, "kinds": model.kinds,
             "member_configs": [{"kind": m.kind, "config": m.config} for m in model.members]}
     with atomic_dir(output) as tmp:
         save_file(arrays, str(tmp / WEIGHTS))
@@ -74,7 +80,7 @@ def load_artifact(path: str | Path) -> tuple[dict, RouterModel]:
     if meta.get("learned_format") != LEARNED_FORMAT:
         raise CadreError(f"{path}: learned-router format {meta.get('learned_format')!r} is not "
                          f"{LEARNED_FORMAT}; refit it with `cadre router fit-learned`")
-    if meta.get("featurizer_version") != FEATURIZER_VERSION:
+    if meta.get("featurizer_version") not in READABLE_FEATURIZERS:
         raise CadreError(f"{path}: built with featurizer version {meta.get('featurizer_version')!r}, "
                          f"this cadre has {FEATURIZER_VERSION}; refit it")
     try:
@@ -88,4 +94,7 @@ def load_artifact(path: str | Path) -> tuple[dict, RouterModel]:
         members.append(cls(entry["config"], {k[len(prefix):]: v for k, v in arrays.items()
                                              if k.startswith(prefix)}))
     calib = Calibrator({k[6:]: v for k, v in arrays.items() if k.startswith("calib.")})
-    return meta, RouterModel(list(meta["kinds"]), members, calib)
+    table = arrays["text.table"].astype(np.float32) if "text.table" in arrays else None
+    if meta.get("feature_spec", {}).get("text") == "static" and table is None:
+        raise CadreError(f"{path / WEIGHTS}: static text features but no token table; refit it")
+    return meta, RouterModel(list(meta["kinds"]), members, calib, table)

@@ -1,7 +1,9 @@
 """Evaluating a LearnedRouter on a test routing table (stage 5), as one JSON-ready dict.
 
-Accuracy and cost are judged on the rows that have every model's score (a choice of a
-model whose score is missing cannot be judged); the others are counted. A row's cost is
+Every row counts: a missing score is unknown for that model only. The router's accuracy
+is judged on the rows whose chosen model has a score (`judged_rows`), each single model
+on the rows where it has one, the oracle among the models with a score; `coverage` says
+how many rows and models the table has and how complete its scores are. A row's cost is
 the table's cost for the chosen model, or the router's cost per call where the table
 has none.
 """
@@ -15,28 +17,26 @@ from cadre.routing.learned import report as rr
 from cadre.routing.learned import policy
 from cadre.routing.learned.router import LearnedRouter
 from cadre.routing.learned.features import featurize
-from cadre.routing.learned.fit import complete_rows
 
 
 def test_arrays(router: LearnedRouter, table, cache=True, features=None):
-    """(P, expected costs, Y, C) on the table's complete rows, and the number of rows skipped.
+    """(P, expected costs, Y, C) on every row of the table, and its coverage (`rr.coverage`).
 
     Expected costs (N, M) are what the router decides with; C holds the table's actual
     costs (expected ones where the table has none), which the outcome is charged with.
     """
     X = features if features is not None else featurize(
-        table.prompts, [r.images for r in table.rows], router.spec, cache)
+        table.prompts, [r.images for r in table.rows], router.spec, cache, encoder=router.encoder)
     Y, C = table.score_matrix(), table.cost_matrix()
-    rows = complete_rows(Y)
-    P, E = router.predict_arrays(X[rows], [p for p, keep in zip(table.prompts, rows) if keep])
-    C = np.where(np.isnan(C[rows]), E, C[rows])
-    return P, E, Y[rows], C, int((~rows).sum())
+    P, E = router.predict_arrays(X, table.prompts)
+    C = np.where(np.isnan(C), E, C)
+    return P, E, Y, C, rr.coverage(Y, router.labels)
 
 
 def evaluate(router: LearnedRouter, table, cache=True, features=None, plot: str | Path | None = None,
              title: str = "learned router") -> dict:
     """Accuracy, mean cost, oracle, per-model metrics, selections, curve, AIQ and APGR."""
-    P, E, Y, C, skipped = test_arrays(router, table, cache, features)
+    P, E, Y, C, cov = test_arrays(router, table, cache, features)
     models = router.labels
     choice = router.choose(P, E)
     acc, cost = policy.outcome(choice, Y, C)
@@ -56,7 +56,7 @@ def evaluate(router: LearnedRouter, table, cache=True, features=None, plot: str 
         "objective": router.objective, "operating_param": router.lam if router.objective == "utility" else
         {m: router.thresholds[m] for m in models},
         "operating_point": {k: v for k, v in router.operating_point.items() if k != "validation_curve"},
-        "eval_rows": int(len(Y)), "skipped_incomplete_rows": skipped,
+        "eval_rows": int(len(Y)), "judged_rows": policy.judged(choice, Y), "coverage": cov,
         "selection": rr.selection_frequency(choice, models),
         "per_model": rr.per_model_metrics(P, Y, models),
         "single_models": {m: {"cost": c, "accuracy": q} for m, (c, q) in singles.items()},

@@ -4,9 +4,15 @@ MiniLM reads only the first 256 word pieces, and few-shot prompts open with the 
 worked examples, so embedding the head of the prompt makes most rows look alike. The
 features are therefore built from views of the prompt (see `FeatureSpec`):
 
-- `focus`: MiniLM of the *last question block* (the last blank-line-separated block,
+The text views come from one of two encoders (`FeatureSpec.text`): `static` (the default
+since issue 28: distilled static token vectors, 256-d, a tokenizer call and a table
+lookup with per-block caching, see `static_text`; under 2 ms per request) or `minilm`
+(the MiniLM forward, 384-d, ~5 ms per request; routers saved before issue 28 use it).
+
+- `focus`: the text vector of the *last question block* (the last blank-line-separated block,
   widened backwards until it has some substance), the part that differs between prompts;
-- `pooled`: the mean of MiniLM vectors of ~120-word chunks covering the whole prompt;
+- `pooled`: the whole prompt (MiniLM: the mean of ~120-word chunks' vectors; static: the
+  mean of all its token vectors);
 - `shape`: a few numbers read off the prompt's form (length, number of examples, answer
   choices, a fill-in blank, code markers, digits), which tell task formats apart;
 - `images`: EfficientNet-Lite0's 1280-d pooled vector, averaged over a row's images,
@@ -30,8 +36,10 @@ import numpy as np
 
 from cadre.errors import CadreError
 
-FEATURIZER_VERSION = 1
-TEXT_DIM, IMAGE_DIM, SHAPE_DIM = 384, 1280, 12
+FEATURIZER_VERSION = 2  # 2: the `text` option (static token vectors); 1: MiniLM only
+READABLE_FEATURIZERS = (1, 2)
+TEXT_DIM, IMAGE_DIM, SHAPE_DIM = 384, 1280, 12  # TEXT_DIM: MiniLM's
+TEXT_ENCODERS = {"minilm": TEXT_DIM, "static": 256}
 CHUNK_WORDS = 120
 _MIN_FOCUS_CHARS = 40
 _CHOICE = re.compile(r"^\s*\(?[A-Ea-e][\).:]\s", re.M)
@@ -46,11 +54,21 @@ class FeatureSpec:
     pooled: bool = True
     shape: bool = True
     images: bool = False
+    text: str = "static"
+
+    def __post_init__(self):
+        if self.text not in TEXT_ENCODERS:
+            raise CadreError(f"unknown text encoder {self.text!r}; choose from {sorted(TEXT_ENCODERS)}")
+
+    @property
+    def text_dim(self) -> int:
+        """Width of one text view."""
+        return TEXT_ENCODERS[self.text]
 
     @property
     def dim(self) -> int:
         """Length of the feature vector."""
-        return (TEXT_DIM * (self.focus + self.pooled) + SHAPE_DIM * self.shape
+        return (self.text_dim * (self.focus + self.pooled) + SHAPE_DIM * self.shape
                 + IMAGE_DIM * self.images)
 
     def to_dict(self) -> dict:
@@ -59,11 +77,12 @@ class FeatureSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "FeatureSpec":
-        """Inverse of `to_dict`; unknown keys are an error."""
+        """Inverse of `to_dict`; unknown keys are an error. A spec saved before the
+        `text` option existed is MiniLM's."""
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise CadreError(f"unknown feature option(s) {sorted(unknown)}")
-        return cls(**d)
+        return cls(**{"text": "minilm", **d})
 
 
 def _blocks(prompt: str) -> list[str]:
@@ -136,21 +155,16 @@ def _image_block(images: Sequence | None, n: int) -> np.ndarray:
 
 
 def compute_features(prompts: Sequence[str], images: Sequence | None = None,
-                     spec: FeatureSpec = FeatureSpec(), progress: bool = False) -> np.ndarray:
+                     spec: FeatureSpec = FeatureSpec(), progress: bool = False,
+                     encoder=None) -> np.ndarray:
     """Feature vectors of prompts (and their images) per `spec`, shape (N, spec.dim).
 
-    The focus blocks and chunks of all prompts go through MiniLM in one call, each
-    distinct text once (few-shot prompts share most of their chunks).
+    `encoder` is the static BlockEncoder to use (a router passes the one built from its
+    saved table; default: the distilled table).
     """
     prompts = list(prompts)
-    focus = [focus_text(p) for p in prompts] if spec.focus else []
-    pieces = [_chunks_or_self(p) for p in prompts] if spec.pooled else []
-    vecs = _unique_encode(focus + [c for cs in pieces for c in cs], progress)  # (F + sum chunks, 384)
-    parts = []
-    if spec.focus:
-        parts.append(vecs[:len(focus)])
-    if spec.pooled:
-        parts.append(_pool(vecs[len(focus):], [len(cs) for cs in pieces]))
+    parts = _static_views(prompts, spec, encoder) if spec.text == "static" \
+        else _minilm_views(prompts, spec, progress)
     if spec.shape:
         parts.append(np.stack([shape_features(p) for p in prompts]) if prompts
                      else np.zeros((0, SHAPE_DIM), np.float32))
@@ -159,15 +173,51 @@ def compute_features(prompts: Sequence[str], images: Sequence | None = None,
     return np.concatenate(parts, axis=1).astype(np.float32)  # (N, D)
 
 
+def _static_views(prompts: list[str], spec: FeatureSpec, encoder) -> list[np.ndarray]:
+    """The focus and pooled views from static token vectors."""
+    if not (spec.focus or spec.pooled):
+        return []
+    from cadre.routing.learned.static_text import default_encoder
+
+    focus, pooled = (encoder or default_encoder()).views(prompts)
+    return [v for v, on in ((focus, spec.focus), (pooled, spec.pooled)) if on]
+
+
+def _minilm_views(prompts: list[str], spec: FeatureSpec, progress: bool) -> list[np.ndarray]:
+    """The focus and pooled views from MiniLM: every focus block and chunk in one call,
+    each distinct text once (few-shot prompts share most of their chunks)."""
+    focus = [focus_text(p) for p in prompts] if spec.focus else []
+    pieces = [_chunks_or_self(p) for p in prompts] if spec.pooled else []
+    if not focus and not pieces:
+        return []
+    vecs = _unique_encode(focus + [c for cs in pieces for c in cs], progress)  # (F + sum chunks, 384)
+    parts = []
+    if spec.focus:
+        parts.append(vecs[:len(focus)])
+    if spec.pooled:
+        parts.append(_pool(vecs[len(focus):], [len(cs) for cs in pieces]))
+    return parts
+
+
 def _chunks_or_self(prompt: str) -> list[str]:
     """Chunks of a long prompt; a short prompt is its own (single) chunk."""
     cs = chunks(prompt)
     return [prompt] if len(cs) == 1 else cs
 
 
-def content_key(prompts: Sequence[str], images: Sequence | None, spec: FeatureSpec) -> str:
-    """A hash of everything the features depend on."""
-    h = hashlib.sha256(json.dumps({"v": FEATURIZER_VERSION, "spec": spec.to_dict()}).encode())
+def content_key(prompts: Sequence[str], images: Sequence | None, spec: FeatureSpec,
+                encoder=None) -> str:
+    """A hash of everything the features depend on (a MiniLM spec hashes as it did
+    before the `text` option, so cached arrays stay valid)."""
+    d = spec.to_dict()
+    if spec.text == "minilm":
+        del d["text"]
+    else:
+        from cadre.routing.learned.static_text import default_encoder
+
+        d["table"] = (encoder or default_encoder()).digest
+    h = hashlib.sha256(json.dumps({"v": 1 if spec.text == "minilm" else FEATURIZER_VERSION,
+                                   "spec": d}).encode())
     for i, p in enumerate(prompts):
         h.update(p.encode("utf-8", "surrogatepass") + b"\x00")
         if spec.images and images is not None and images[i]:
@@ -184,12 +234,12 @@ def default_cache() -> Path:
 
 def featurize(prompts: Sequence[str], images: Sequence | None = None,
               spec: FeatureSpec = FeatureSpec(), cache: str | Path | bool = True,
-              progress: bool = False) -> np.ndarray:
+              progress: bool = False, encoder=None) -> np.ndarray:
     """`compute_features` with an on-disk cache (`cache=False` disables it)."""
     if cache is False or len(prompts) == 0:
-        return compute_features(prompts, images, spec, progress)
+        return compute_features(prompts, images, spec, progress, encoder)
     folder = default_cache() if cache is True else Path(cache)
-    key = content_key(prompts, images, spec)
+    key = content_key(prompts, images, spec, encoder)
     npy, meta = folder / f"{key}.npy", folder / f"{key}.json"
     if npy.is_file():
         try:
@@ -198,7 +248,7 @@ def featurize(prompts: Sequence[str], images: Sequence | None = None,
                 return arr
         except (OSError, ValueError):
             pass  # a damaged cache entry is recomputed
-    arr = compute_features(prompts, images, spec, progress)
+    arr = compute_features(prompts, images, spec, progress, encoder)
     _save_cached(folder, npy, meta, arr, spec)
     return arr
 
@@ -216,4 +266,5 @@ def _save_cached(folder: Path, npy: Path, meta: Path, arr: np.ndarray, spec: Fea
     os.replace(tmp, npy)
     atomic_write_json(meta, {"featurizer_version": FEATURIZER_VERSION, "spec": spec.to_dict(),
                              "rows": int(arr.shape[0]), "dim": int(arr.shape[1]),
-                             "text_encoder": "all-MiniLM-L6-v2", "image_encoder": "efficientnet-lite0"})
+                             "text_encoder": "all-MiniLM-L6-v2" + (" (static)" if spec.text == "static" else ""),
+                             "image_encoder": "efficientnet-lite0"})

@@ -19,6 +19,7 @@ import numpy as np
 
 from cadre.errors import CadreError
 from cadre.routing.learned import policy
+from cadre.routing.learned import report as rr
 from cadre.routing.learned.artifact import RouterModel, save_artifact
 from cadre.routing.learned.calibrator import Calibrator, prompt_shapes
 from cadre.routing.learned.features import FeatureSpec, featurize
@@ -39,10 +40,10 @@ def parse_kinds(kind: str) -> list[str]:
 
 def spec_columns(spec: FeatureSpec) -> dict:
     """Column ranges of each view inside the feature vector (for GBDT's passthrough)."""
-    from cadre.routing.learned.features import IMAGE_DIM, SHAPE_DIM, TEXT_DIM
+    from cadre.routing.learned.features import IMAGE_DIM, SHAPE_DIM
 
     cols, start = {}, 0
-    for name, on, width in (("focus", spec.focus, TEXT_DIM), ("pooled", spec.pooled, TEXT_DIM),
+    for name, on, width in (("focus", spec.focus, spec.text_dim), ("pooled", spec.pooled, spec.text_dim),
                             ("shape", spec.shape, SHAPE_DIM), ("images", spec.images, IMAGE_DIM)):
         if on:
             cols[name] = (start, start + width)
@@ -96,7 +97,8 @@ def mean_costs(C: np.ndarray, models: Sequence[str], costs: dict | None) -> tupl
 
 
 def complete_rows(Y: np.ndarray) -> np.ndarray:
-    """Boolean mask of rows that have every model's score (the rows a choice can be judged on)."""
+    """Boolean mask of rows that have every model's score (counted in reports; no figure
+    is restricted to them: a missing score is unknown for that model only)."""
     return ~np.isnan(Y).any(axis=1)
 
 
@@ -105,33 +107,38 @@ def choose_operating_point(P: np.ndarray, Y: np.ndarray, C: np.ndarray, row_cost
                            models: Sequence[str], match_best: str = "se") -> dict:
     """Calibrate λ or the shared threshold on validation predictions.
 
-    Without a target or budget, the target comes from the most accurate single model: its
+    Every row counts: a missing score is unknown for that model only, so each point is
+    judged on the rows whose chosen model has a score and each single model on its known
+    rows. Without a target or budget, the target comes from the most accurate single model: its
     validation accuracy less one standard error (`match_best="se"`, the default: the
     cheapest point measurably no worse than it), or exactly (`"exact"`). The result says
     what the point saves against that model.
     """
     if match_best not in ("se", "exact"):
         raise CadreError(f"match_best must be 'se' or 'exact', not {match_best!r}")
-    rows = complete_rows(Y)
-    if rows.sum() == 0:
-        rows = np.ones(len(Y), dtype=bool)
-    Yv = Y[rows]
-    Cv = np.where(np.isnan(C[rows]), row_costs[rows], C[rows])
+    Cv = np.where(np.isnan(C), row_costs, C)
     default_target = None
-    accs = np.nanmean(Yv, axis=0)
+    with np.errstate(all="ignore"):
+        accs = np.nanmean(Y, axis=0)  # each model on the rows where it has a score
+    known = np.isfinite(Y).sum(axis=0)
     best = int(np.nanargmax(accs))
     if target_quality is None and budget is None:
-        se = float(np.sqrt(max(accs[best] * (1 - accs[best]), 0.0) / len(Yv)))
+        se = float(np.sqrt(max(accs[best] * (1 - accs[best]), 0.0) / max(int(known[best]), 1)))
         target_quality = float(accs[best]) - (se if match_best == "se" else 0.0)
         default_target = models[best]
-    scale = policy.cost_scale(row_costs[rows])
-    op = policy.calibrate(P[rows], Yv, Cv, row_costs[rows], objective, target_quality, budget, scale)
+    scale = policy.cost_scale(row_costs)
+    op = policy.calibrate(P, Y, Cv, row_costs, objective, target_quality, budget, scale)
     op["cost_scale"] = scale
     best_cost = float(np.nanmean(Cv[:, best]))
-    op["best_single_model"] = {"model": models[best], "val_accuracy": float(accs[best]), "val_cost": best_cost}
+    op["best_single_model"] = {"model": models[best], "val_accuracy": float(accs[best]), "val_cost": best_cost,
+                               "val_rows": int(known[best])}
     op["saving_vs_best"] = 1 - op["val_cost"] / best_cost if best_cost > 0 else 0.0
     op["match_best"] = match_best if default_target else None
-    op["chosen_on"] = f"out-of-fold predictions on {int(rows.sum())} training rows"
+    point = next((p for p in op["validation_curve"] if p["param"] == op["param"]), {})
+    op["judged_rows"] = int(point.get("rows", len(Y)))
+    op["coverage"] = rr.coverage(Y, models)
+    op["chosen_on"] = (f"out-of-fold predictions on {len(Y)} training rows × {len(models)} models "
+                       f"(judged on the {op['judged_rows']} rows whose chosen model has a score)")
     op["target_is_best_single_model"] = default_target
     return op
 
@@ -157,6 +164,10 @@ def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False
     Y, C, models = table.score_matrix(), table.cost_matrix(), table.models
     if len(Y) < 8:
         raise CadreError(f"{table.report.path}: {len(Y)} usable rows; the learned router needs at least 8")
+    unscored = [m for m, k in zip(models, np.isfinite(Y).sum(axis=0)) if k == 0]
+    if unscored:
+        raise CadreError(f"{table.report.path}: no score at all for model(s) {unscored}; "
+                         f"leave them out (--models) or collect their scores")
     torch.manual_seed(seed)
     folds = max(2, min(folds, len(Y) // 4))
     spec = spec or FeatureSpec(images=any(r.images for r in table.rows))
@@ -188,13 +199,22 @@ def fit_learned(table, output: str | Path, kind: str = "mlp", tune: bool = False
         "tuning": tuning, "folds": folds, "seed": seed, "clusters": calib.k,
         "cluster_cv_logloss": {int(k): float(v) for k, v in calib.arrays["cluster_cv_logloss"]},
         "operating_point": op,
-        "train_rows": len(Y), "data_sha256": _data_hash(table),
+        "train_rows": len(Y), "coverage": rr.coverage(Y, models), "data_sha256": _data_hash(table),
         "validation": {"oof_logloss_raw": {k: validation_logloss(o, Y) for k, o in zip(kinds, oofs)},
                        "oof_logloss_calibrated": validation_logloss(P, Y)},
         "table_report": table.report.to_dict(),
     }
-    save_artifact(output, meta, RouterModel(kinds, members, calib))
+    save_artifact(output, meta, RouterModel(kinds, members, calib, _text_table(spec)))
     return {**meta, "kinds": kinds}
+
+
+def _text_table(spec: FeatureSpec) -> np.ndarray | None:
+    """The static token table the features were built with (saved with the router)."""
+    if spec.text != "static":
+        return None
+    from cadre.routing.learned.static_text import default_encoder
+
+    return default_encoder().table
 
 
 def _data_hash(table) -> str:

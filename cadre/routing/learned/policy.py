@@ -43,9 +43,19 @@ def cost_scale(costs: np.ndarray) -> float:
 
 
 def outcome(choice: np.ndarray, Y: np.ndarray, C: np.ndarray) -> tuple[float, float]:
-    """(accuracy, mean cost) of a choice per row, given true scores Y and costs C (N, M)."""
+    """(accuracy, mean cost) of a choice per row, given true scores Y and costs C (N, M).
+
+    A missing score (NaN) is unknown for that model only: accuracy is judged on the rows
+    whose chosen model has a score (`judged` counts them), cost on the rows with a cost.
+    """
     rows = np.arange(len(choice))
-    return float(np.nanmean(Y[rows, choice])), float(np.nanmean(C[rows, choice]))
+    with np.errstate(all="ignore"):
+        return float(np.nanmean(Y[rows, choice])), float(np.nanmean(C[rows, choice]))
+
+
+def judged(choice: np.ndarray, Y: np.ndarray) -> int:
+    """How many rows `outcome` judges: those whose chosen model has a score."""
+    return int(np.isfinite(Y[np.arange(len(choice)), choice]).sum())
 
 
 def sweep(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
@@ -61,7 +71,7 @@ def sweep(P: np.ndarray, Y: np.ndarray, C: np.ndarray, costs: np.ndarray,
         choice = (choose_utility(P, costs, g, scale) if objective == "utility"
                   else choose_threshold(P, costs, np.full(P.shape[1], g)))
         acc, cost = outcome(choice, Y, C)
-        points.append({"param": float(g), "accuracy": acc, "cost": cost, "rows": len(Y)})
+        points.append({"param": float(g), "accuracy": acc, "cost": cost, "rows": judged(choice, Y)})
     return points
 
 

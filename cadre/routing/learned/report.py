@@ -41,13 +41,39 @@ def per_model_metrics(P: np.ndarray, Y: np.ndarray, models: Sequence[str]) -> di
     return out
 
 
+def coverage(Y: np.ndarray, models: Sequence[str]) -> dict:
+    """What a table's scores cover: rows, models, complete rows and each model's known rows.
+
+    A missing score is unknown for that model only, so every figure says what it stands on.
+    """
+    known = np.isfinite(Y)  # (N, M)
+    per_model = {m: int(k) for m, k in zip(models, known.sum(axis=0))}
+    return {"rows": int(len(Y)), "models": len(models), "complete_rows": int(known.all(axis=1).sum()),
+            "known_scores": float(known.mean()) if known.size else 0.0,
+            "known_rows_per_model": per_model,
+            "min_known_rows": min(per_model.values()) if per_model else 0}
+
+
+def coverage_text(cov: dict) -> str:
+    """One line for reports: rows, models, and how complete the scores are."""
+    text = f"{cov['rows']} rows × {cov['models']} models"
+    if cov["complete_rows"] == cov["rows"]:
+        return text + ", every score known"
+    short = {m: k for m, k in cov["known_rows_per_model"].items() if k < cov["rows"]}
+    few = ", ".join(f"{m} {k}" for m, k in sorted(short.items(), key=lambda x: x[1])[:3])
+    return (f"{text}, {cov['known_scores']:.1%} of scores known ({cov['complete_rows']} rows complete; "
+            f"{len(short)} model(s) with gaps: {few}{', …' if len(short) > 3 else ''}); "
+            f"each model judged on its known rows")
+
+
 def single_models(Y: np.ndarray, C: np.ndarray, models: Sequence[str]) -> dict:
-    """Each model alone: {model: (mean cost, accuracy)}."""
+    """Each model alone, on the rows where it has a score: {model: (mean cost, accuracy)}."""
     return {m: (float(np.nanmean(C[:, j])), float(np.nanmean(Y[:, j]))) for j, m in enumerate(models)}
 
 
 def oracle(Y: np.ndarray, C: np.ndarray) -> tuple[float, float]:
-    """(accuracy, mean cost) of the cheapest correct model per row (cheapest overall if none)."""
+    """(accuracy, mean cost) of the cheapest correct model per row (cheapest overall if none);
+    only models with a known score can be correct."""
     correct = np.nan_to_num(Y) >= 0.5
     cost_ok = np.where(correct, C, np.inf)
     pick = np.where(correct.any(axis=1), cost_ok.argmin(axis=1), np.nan_to_num(C, nan=np.inf).argmin(axis=1))

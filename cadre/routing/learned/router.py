@@ -50,6 +50,11 @@ class LearnedRouter(Router):
         super().__init__(models, thresholds={m: base_thr for m in models})
         self.override_costs = self._check_costs(costs)
         self.spec = FeatureSpec.from_dict(self.meta["feature_spec"])
+        self.encoder = None
+        if self.model.text_table is not None:  # static text features: the router's own table
+            from cadre.routing.learned.static_text import BlockEncoder
+
+            self.encoder = BlockEncoder(self.model.text_table)
         self.objective, self.lam, self.cache = op["objective"], float(op["param"]), cache
         self.scale = float(op.get("cost_scale") or max(self.meta["costs"].values()))
         if isinstance(thresholds, (int, float)):
@@ -77,14 +82,28 @@ class LearnedRouter(Router):
 
     def predict_arrays(self, X: np.ndarray, prompts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(calibrated P (N, M), expected cost per prompt and model (N, M)) from features."""
-        P, ids = self.model.predict(X, prompt_shapes(list(prompts)))
+        P, ids = self.model.predict(X, self._shapes(X, prompts))
         costs = (np.tile(self.override_costs, (len(P), 1)) if self.override_costs is not None
                  else self.model.calibrator.row_costs(ids))
         return P, costs
 
+    def _shapes(self, X: np.ndarray, prompts: Sequence[str]) -> np.ndarray:
+        """The prompts' shape numbers: the feature columns that hold them when the spec
+        has them (computed once per decision), else computed, (N, 12)."""
+        from cadre.routing.learned.fit import spec_columns
+
+        cols = spec_columns(self.spec).get("shape")
+        if cols and X.shape[1] == self.spec.dim:
+            return np.asarray(X[:, cols[0]:cols[1]], np.float32)
+        return prompt_shapes(list(prompts))
+
     def score_batch(self, texts: Sequence[str], images: Sequence | None = None) -> np.ndarray:
         """P(correct) of every model for each text, shape (N, M)."""
-        return self.predict_arrays(featurize(list(texts), images, self.spec, cache=self.cache), texts)[0]
+        return self.predict_arrays(self.features(texts, images), texts)[0]
+
+    def features(self, texts: Sequence[str], images: Sequence | None = None) -> np.ndarray:
+        """The router's feature vectors of texts (and images), (N, D)."""
+        return featurize(list(texts), images, self.spec, cache=self.cache, encoder=self.encoder)
 
     def choose(self, P: np.ndarray, costs: np.ndarray) -> np.ndarray:
         """Model index per row under the current rule, (N,)."""
@@ -99,7 +118,7 @@ class LearnedRouter(Router):
 
     def route_batch(self, texts: Sequence[str], images: Sequence | None = None) -> list[RouteChoice]:
         """Route many prompts with one batched scoring call."""
-        X = featurize(list(texts), images, self.spec, cache=self.cache)
+        X = self.features(texts, images)
         P, costs = self.predict_arrays(X, texts)
         return [self._explain(p, c, int(j)) for p, c, j in zip(P, costs, self.choose(P, costs))]
 

@@ -114,9 +114,7 @@ def decide(router, text: str, router_name: str, labels: dict[str, str]) -> Learn
 
 def decide_batch(router, texts: list[str], router_name: str, labels: dict[str, str]) -> list[LearnedChoice]:
     """`decide` for many texts with one featurising and scoring call."""
-    from cadre.routing.learned.features import featurize
-
-    X = featurize(list(texts), None, router.spec, cache=router.cache)
+    X = router.features(list(texts))  # the router's own encoder (static token table or MiniLM)
     P, costs = router.predict_arrays(X, list(texts))  # (N, M) each
     to_model = {label: labels[label] for label in router.labels}
     return [_choice(router, router_name, to_model, p, c, int(j))

@@ -20,7 +20,7 @@ from cadre.errors import CadreError
 from cadre.routing.learned import policy
 from cadre.routing.loading import load_router
 from cadre.routing.learned.router import LearnedRouter, fit_learned
-from cadre.routing.learned.features import featurize, focus_text
+from cadre.routing.learned.features import FeatureSpec, featurize, focus_text
 from cadre.routing.learned.evaluate import evaluate
 
 COSTS = {"alpha": 0.001, "beta": 0.002, "gamma": 0.02}
@@ -90,7 +90,10 @@ def test_every_kind_learns_the_separable_signal(kind, artifacts, tables):
     auc, table = _auc_alpha(router, tables)
     assert auc > 0.9, f"{kind}: alpha's P(correct) does not separate math prompts (AUC {auc:.2f})"
     report = evaluate(router, table, cache=tables["cache"])
-    assert report["skipped_incomplete_rows"] == 1 and report["bad_rows"]["empty_prompts"] == 1
+    # the row without alpha's score is kept (unknown for alpha only) and counted
+    assert report["eval_rows"] == 25 and report["coverage"]["complete_rows"] == 24
+    assert report["coverage"]["known_rows_per_model"] == {"alpha": 24, "beta": 25, "gamma": 25}
+    assert report["bad_rows"]["empty_prompts"] == 1
     if kind in ("mlp", "linear", "knn"):
         assert report["accuracy"] >= 0.85 and report["mean_cost"] < 0.5 * COSTS["gamma"]
         assert report["apgr"] > 0.5 and report["aiq"] > report["zero_router_aiq"]
@@ -167,6 +170,8 @@ def test_focus_text_takes_the_last_question_block():
     assert focus_text(prompt).startswith("Q2")
     assert focus_text("one block only") == "one block only"
     X = featurize([prompt, prompt + " "], cache=False)
+    assert X.shape == (2, 256 * 2 + 12) and np.isfinite(X).all()  # static token vectors by default
+    X = featurize([prompt, prompt + " "], spec=FeatureSpec(text="minilm"), cache=False)
     assert X.shape == (2, 384 * 2 + 12) and np.isfinite(X).all()
 
 
@@ -235,3 +240,44 @@ def test_image_rows_use_efficientnet_features(tmp_path):
     blue = router.route("What is in this picture? (x)", images=[png((20, 20, 220))])
     assert red.scores["eye"] > blue.scores["eye"]
     assert red.name == "eye" and blue.name == "big"
+
+
+def test_cli_uses_rows_with_holes_and_says_what_each_figure_covers(tables, monkeypatch):
+    """A missing score is unknown for that model only: gamma is unscored on every third
+    row, yet every row trains alpha and beta, chooses the operating point, and is scored."""
+    from cadre.cli.main import app
+
+    monkeypatch.setenv("CADRE_CACHE", str(tables["cache"]))
+    root = tables["root"]
+
+    def holes(rows):
+        for i, r in enumerate(rows):
+            if i % 3 == 0:
+                r["model_scores"]["gamma"] = None
+        return rows
+
+    train = _write(root / "holes_train.jsonl", holes(_rows(64, 0)))
+    test = _write(root / "holes_test.jsonl", holes(_rows(24, 1)))
+    out = root / "holes_router"
+    runner = CliRunner()
+    res = runner.invoke(app, ["router", "fit-learned", "--data", str(train), "--output", str(out),
+                              "--kind", "linear", "--folds", "3"])
+    assert res.exit_code == 0, res.output
+    assert "on out-of-fold predictions on 64 training rows × 3 models" in res.output  # not the 42 complete ones
+    assert "64 rows × 3 models, 88.5% of scores known (42 rows complete" in res.output
+    meta = json.loads((out / "cadre.json").read_text())
+    assert meta["coverage"]["known_rows_per_model"] == {"alpha": 64, "beta": 64, "gamma": 42}
+    assert meta["operating_point"]["best_single_model"] == {**meta["operating_point"]["best_single_model"],
+                                                            "model": "gamma", "val_rows": 42}
+    res = runner.invoke(app, ["router", "eval-learned", str(out), "--data", str(test)])
+    assert res.exit_code == 0, res.output
+    assert "24 rows × 3 models" in res.output and "(16 rows complete" in res.output
+    res = runner.invoke(app, ["router", "eval-learned", str(out), "--data", str(test), "--json"])
+    report = json.loads(res.stdout)
+    assert report["eval_rows"] == 24 and report["coverage"]["known_rows_per_model"]["gamma"] == 16
+    # the router sends math to alpha and the rest to beta, both always scored: every row is judged
+    assert report["judged_rows"] == 24 and report["accuracy"] >= 0.85
+    assert report["single_models"]["gamma"]["accuracy"] == 1.0
+    res = runner.invoke(app, ["router", "fit-learned", "--data", str(train), "--output", str(root / "holes_omega"),
+                              "--models", "alpha,beta,omega"])
+    assert res.exit_code == 2 and "no score at all for model(s) ['omega']" in res.output
