@@ -20,8 +20,7 @@ from cadre.builtin_tools import BUILTIN_TOOLS, instruction_for
 from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
 from cadre.runtime import params, passthrough, timing
-from cadre.runtime.answers import looks_degenerate
-from cadre.runtime.async_answer import attach_async, attach_proxy
+from cadre.runtime.answer import Answer, attach_async, attach_proxy, falls_back, judged, replaced_because
 from cadre.runtime.backends.base import last_user_text, local_sampling, message_text
 from cadre.runtime.engine_fields import ClientFields
 from cadre.runtime.engine_learned import LearnedRoutes
@@ -39,7 +38,8 @@ from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.selector import RouteSelector
 from cadre.runtime.sticky import StickyTable
 from cadre.runtime.tools import Prepared, ToolBox
-from cadre.runtime.types import EngineResult, StreamHandle, Usage
+from cadre.runtime.lease import Lease
+from cadre.runtime.types import EngineResult, Usage
 from cadre.runtime.vision import VISION_MARK
 
 
@@ -141,11 +141,8 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
         except Exception as exc:
             self._record(plan, model, messages, started, None, "error", str(exc))
             raise
-        if plan.route is not None and plan.model != self.primary and plan.prepared is not None \
-                and plan.chain is None and not plan.fields and plan.client_tools is None \
-                and looks_degenerate(plan.text):
-            # A tiny specialist that answered nothing usable: the primary answers instead.
-            why = "empty answer" if not plan.text else "degenerate answer"
+        why = replaced_because(plan.text) if falls_back(plan, self.primary) else None
+        if why is not None:  # a tiny specialist that answered nothing usable: the primary answers instead
             plan = self._primary_plan(plan.route, messages, f"{plan.reason}: {why} → primary")
             usage = self._run(plan, max_tokens, temperature, top_p, cancel)
         self._count(plan)
@@ -194,7 +191,7 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
 
     def chat_stream(self, messages, model: str = "auto", max_tokens: int | None = None,
                     temperature: float | None = None, top_p: float | None = None, tools=None, tool_choice=None,
-                    session: str | None = None, **fields) -> StreamHandle:
+                    session: str | None = None, **fields) -> Answer:
         """Route now (model and reason are known at once), then stream the answer: text
         pieces, and tool-call deltas (OpenAI's dicts) when the model calls the client's tools.
         Unset sampling fields stay None: an upstream never gets them, a local model uses
@@ -206,58 +203,76 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
         if plan.route is not None and plan.request_id is None:
             plan.request_id = self.gateway.request_id()
         plan.cost = self.gateway.estimate_cost(plan.model, None, plan.route)
-        handle = StreamHandle(plan.model, plan.reason, iter(()), plan.route, finish_reason=plan.finish_reason,
-                              usage=plan.usage, request_id=plan.request_id, cost=plan.cost,
-                              feedback_token=self.gateway.feedback_token(plan.request_id))
+        answer = Answer(plan.model, plan.reason, plan.route, finish_reason=plan.finish_reason,
+                        usage=plan.usage, request_id=plan.request_id, cost=plan.cost,
+                        feedback_token=self.gateway.feedback_token(plan.request_id))
         if plan.prepared is None:
-            handle.deltas = iter([plan.text or ""])
+            answer.ready(plan.text or "")
             self._record(plan, model, messages, started, None, "ok")
-            return handle
-        ref = weakref.ref(handle)  # the release callback must not keep a dropped handle alive
+            return answer
+        ref = weakref.ref(answer)  # the closing record must not keep a dropped answer alive
         if plan.chain is not None:  # a failover before the first piece renames the answering model
             plan.chain.on_answer = lambda name, attempts: self._answered(plan, name, attempts, ref())
 
         def finish():
-            self._release(plan.prepared)
             live = ref()
-            error = getattr(live, "error", None) if live is not None else "stream dropped unread"
-            self._record(plan, model, messages, started, getattr(live, "usage", None),
+            error = live.error if live is not None else "stream dropped unread"
+            self._record(lease.plan, model, messages, started, live.usage if live is not None else None,
                          "error" if error else "ok", error)
-        release = _Once(finish)
-        weakref.finalize(handle, release)  # a handle dropped before streaming still releases
-        handle.deltas = self._deltas(handle, plan, release, max_tokens, temperature, top_p)
+        lease = Lease(plan, self.manager, finish)
+        weakref.finalize(answer, lease)  # an answer dropped before streaming still releases
+        sampling = (max_tokens, temperature, top_p)
+        replace = self._replacer(answer, lease, messages, sampling) if falls_back(plan, self.primary) else None
+        pieces = self._deltas(answer, plan, lease, sampling)
+        answer.deltas = _finishing(pieces if replace is None else judged(pieces, replace), lease)
         if getattr(plan.prepared.backend, "supports_async", False) and not plan.fields and plan.client_tools is None:
             # the server awaits a plain upstream answer on its loop (client fields take the threaded path)
-            attach_async(handle, plan.prepared, release, self.manager, (max_tokens, temperature, top_p))
+            attach_async(answer, plan.prepared, lease, sampling, replace)
         if params.accepts_any(plan.prepared.backend) and plan.client_tools is None \
-                and hasattr(plan.prepared.backend, "ajson"):
-            attach_proxy(handle, plan, release, self.manager, (max_tokens, temperature, top_p),
-                         self.sticky.remember_calls)
-        return handle
+                and hasattr(plan.prepared.backend, "ajson") and replace is None:
+            attach_proxy(answer, plan, lease, sampling, self.sticky.remember_calls)
+        return answer
 
-    def _deltas(self, handle: StreamHandle, plan: Plan, release, max_tokens, temperature, top_p):
+    def _replacer(self, answer: Answer, lease: Lease, messages, sampling: tuple):
+        """The fallback (runtime/answer.py judges when): the specialist is released, the
+        primary answers the whole conversation and the answer says why."""
+        def replace(why: str):
+            old = lease.plan
+            lease.release()
+            plan = self._primary_plan(old.route, messages, f"{old.reason}: {why} → primary")
+            plan.request_id, plan.cost = old.request_id, self.gateway.estimate_cost(self.primary, None, old.route)
+            lease.swap(plan)
+            with self._count_lock:
+                self.counts["fallbacks"] += 1
+                self.counts[f"model:{old.model}"] -= 1
+                self.counts[f"model:{plan.model}"] += 1
+            answer.rename(plan.model, plan.reason, plan.cost)
+            return self._deltas(answer, plan, lease, sampling)
+        return replace
+
+    def _deltas(self, answer: Answer, plan: Plan, lease: Lease, sampling: tuple):
+        """A plan's pieces from its model's stream; the model is released when they end."""
         try:
             timing.model_started()
-            stream = self._open(plan, max_tokens, temperature, top_p, handle.cancelled)
+            stream = self._open(plan, *sampling, answer.cancelled)
             first = True
             for piece in stream:
                 timing.model_progress()
                 if not isinstance(piece, str):  # a tool-call delta
-                    self.sticky.remember_calls(handle.model, [piece.get("id")])
+                    self.sticky.remember_calls(answer.model, [piece.get("id")])
                     yield piece
                     continue
                 piece = piece.lstrip() if first else piece
                 first = first and not piece
                 if piece:
                     yield piece
-            handle.usage, handle.finish_reason = stream.usage, stream.finish_reason
-            handle.logprobs = getattr(stream, "logprobs", None)
+            answer.settle(stream.usage, stream.finish_reason, getattr(stream, "logprobs", None))
         except Exception as exc:
-            handle.error = str(exc)
+            answer.failed(str(exc))
             raise
         finally:
             timing.model_done()
-            release()
+            lease.release()
 
     def _release(self, prepared: Prepared) -> None:
         prepared.release()
@@ -409,16 +424,12 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
         self.gateway.close()
 
 
-class _Once:
-    def __init__(self, fn):
-        self.fn, self.done, self.lock = fn, False, threading.Lock()
-
-    def __call__(self):
-        with self.lock:
-            if self.done:
-                return
-            self.done = True
-        self.fn()
+def _finishing(pieces, lease: Lease):
+    """The answer's pieces; its record is written when they end."""
+    try:
+        yield from pieces
+    finally:
+        lease.finish()
 
 
 __all__ = ["Engine", "ModelCapability", "Plan", "check_messages", "last_image", "message_text"]

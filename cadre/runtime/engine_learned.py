@@ -40,8 +40,8 @@ class LearnedRoutes:
         plan.model, plan.reason = name, plan.route.reason + attempts.note()
         plan.fallback = plan.fallback or bool(attempts.fallbacks)
         if handle is not None:
-            handle.model, handle.reason = plan.model, plan.reason
-            handle.cost = plan.cost = self.gateway.estimate_cost(name, None, plan.route)
+            plan.cost = self.gateway.estimate_cost(name, None, plan.route)
+            handle.rename(plan.model, plan.reason, plan.cost)
 
     def _record(self, plan: Plan, requested, messages, started, usage, status, error=None) -> None:
         if plan.route is None:
