@@ -189,11 +189,11 @@ async def awhole_judged(whole: Callable, replace: Callable[[str], Iterator]) -> 
 
 
 # ---------------------------------------------------------------------- awaited answers
-def attach_async(answer: Answer, prepared, lease, sampling: tuple, replace=None) -> None:
+def attach_async(answer: Answer, prepared, lease, sampling, replace=None) -> None:
     """Give the answer `astream()` and `awhole()` over the prepared model (an `openai`
     backend): the upstream call runs on the server's loop, so a request waiting on a slow
     upstream holds a socket, not a worker thread."""
-    max_tokens, temperature, top_p = sampling
+    max_tokens, temperature, top_p = sampling.triple()
 
     async def specialist():
         from cadre.runtime.backends.openai_async import AsyncStream
@@ -257,13 +257,12 @@ def _released_call(whole: Callable, lease) -> Callable:
     return call
 
 
-def attach_proxy(answer: Answer, plan, lease, sampling: tuple, remember) -> None:
+def attach_proxy(answer: Answer, plan, lease, sampling, remember) -> None:
     """Give the answer a `proxy` (runtime/proxy.py): the client's request, with the messages
     the plan chose and only the sampling fields the client set, for the upstream as it is."""
     from cadre.runtime.passthrough import wants_tool_call
     from cadre.runtime.proxy import Proxy
 
-    set_sampling = {k: v for k, v in zip(("max_tokens", "temperature", "top_p"), sampling) if v is not None}
-    body = {"messages": plan.prepared.messages, **set_sampling, **plan.fields}
+    body = {"messages": plan.prepared.messages, **sampling.set_fields(), **plan.fields}
     forced = "tools" in plan.fields and wants_tool_call(plan.fields.get("tool_choice"))
     answer.proxy = Proxy(answer, plan.prepared.backend, body, lease.afinish, forced, remember)

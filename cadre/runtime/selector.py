@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from cadre.labels import OUT_OF_SCOPE
-from cadre.routing.base import RouteChoice
+from cadre.routing.base import RouteChoice, fall_through
 from cadre.routing.store import router_kind
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, UnknownModel
 from cadre.runtime.registry import ModelCapability
@@ -103,12 +103,9 @@ class RouteSelector:
         return out
 
     def _keyword_step(self, text: str, why: str, threshold, scores=None) -> RouteChoice:
-        if self.settings.keyword_fallback:
-            choice = _apply(self.keyword_router(), text, threshold)
-            if choice.name != OUT_OF_SCOPE:
-                return RouteChoice(choice.name, choice.score, scores or choice.scores, f"{why}{choice.reason}")
-            why = f"{why}{choice.reason} → "
-        return RouteChoice(self.default, 0.0, scores or {}, f"{why}default {self.default}")
+        """The rest of the chain (routing/base.fall_through): keyword rules, then the default."""
+        fallback = self.keyword_router() if self.settings.keyword_fallback else None
+        return fall_through(text, why.removesuffix(" → "), fallback, self.default, scores, threshold, own_chain=False)
 
     def keyword_router(self):
         """The bundled keyword rules (loaded once)."""
@@ -118,14 +115,6 @@ class RouteSelector:
 
                 self._keyword = KeywordRouter.from_yaml()
             return self._keyword
-
-
-def _apply(router, text: str, threshold: float | None) -> RouteChoice:
-    """The router's decision with its own per-route thresholds, or one threshold for all;
-    out_of_scope when below (the selector owns the rest of the chain)."""
-    if router is None:
-        raise BackendError("the intent_classification model has no router")
-    return router.decide(text, router.scores(text), threshold=threshold, chain=False)
 
 
 def _kind_of(path: str | None) -> str:
