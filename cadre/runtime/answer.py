@@ -196,7 +196,7 @@ def attach_async(answer: Answer, prepared, lease, sampling, replace=None) -> Non
     max_tokens, temperature, top_p = sampling.triple()
 
     async def specialist():
-        from cadre.runtime.backends.openai_async import AsyncStream
+        from cadre.runtime.backends.openai import AsyncStream
 
         out, first = AsyncStream(), True
         async for piece in prepared.backend.astream(out, prepared.messages, max_tokens, temperature, top_p):

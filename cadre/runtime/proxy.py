@@ -78,7 +78,7 @@ class Proxy:
                     ids += call_ids(choice.get("delta") or {})
                 yield chunk
             if not ended:
-                from cadre.runtime.backends.openai_async import truncated
+                from cadre.runtime.backends.openai_wire import truncated
 
                 raise truncated(self.handle.model)
             self._check_call(bool(ids))
