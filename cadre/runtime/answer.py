@@ -69,6 +69,11 @@ class Answer:
         """An answer computed while deciding (a tool's result)."""
         self.deltas = iter([text])
 
+    def read_from(self, pieces: Iterator, lease, replace=None) -> None:
+        """The model's pieces (judged for the fallback when `replace` is given); the lease
+        finishes (release, record) when they end."""
+        self.deltas = _finishing(pieces if replace is None else judged(pieces, replace), lease)
+
     def rename(self, model: str, reason: str, cost: float | None) -> None:
         """Another model answers (a failover, or the fallback to the primary)."""
         self.model, self.reason, self.cost = model, reason, cost
@@ -79,12 +84,24 @@ class Answer:
         self.finish_reason = finish_reason or self.finish_reason
         self.logprobs = logprobs if logprobs is not None else self.logprobs
 
+    def add_completion_tokens(self, tokens: int) -> None:
+        """Another choice's tokens (a local model asked n times) count in this answer's usage."""
+        self.usage.completion_tokens += tokens
+
     def stopped(self) -> None:
         """A stop sequence ended the answer (the server's stop filter)."""
         self.finish_reason = "stop"
 
     def failed(self, exc: BaseException | str) -> None:
         self.error = exc if isinstance(exc, str) else (str(exc) or type(exc).__name__)
+
+
+def _finishing(pieces: Iterator, lease) -> Iterator:
+    """The answer's pieces; its record is written when they end."""
+    try:
+        yield from pieces
+    finally:
+        lease.finish()
 
 
 # ---------------------------------------------------------------------- the fallback

@@ -20,7 +20,7 @@ from pathlib import Path
 from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
 from cadre.runtime import params, passthrough, timing
-from cadre.runtime.answer import Answer, attach_async, attach_proxy, falls_back, judged, replaced_because
+from cadre.runtime.answer import Answer, attach_async, attach_proxy, falls_back, replaced_because
 from cadre.runtime.backends.base import message_text
 from cadre.runtime.decide import Decider
 from cadre.runtime.fields import ClientFields
@@ -232,7 +232,7 @@ class Engine:
         sampling = request.sampling
         replace = self._replacer(answer, lease, messages, sampling) if falls_back(plan, self.primary) else None
         pieces = self._deltas(answer, plan, lease, sampling)
-        answer.deltas = _finishing(pieces if replace is None else judged(pieces, replace), lease)
+        answer.read_from(pieces, lease, replace)
         if getattr(plan.prepared.backend, "supports_async", False) and not plan.fields and plan.client_tools is None:
             # the server awaits a plain upstream answer on its loop (client fields take the threaded path)
             attach_async(answer, plan.prepared, lease, sampling, replace)
@@ -299,14 +299,6 @@ class Engine:
         """Unload everything idle, stop background threads and close the decision log."""
         self.manager.close()
         self.gateway.close()
-
-
-def _finishing(pieces, lease: Lease):
-    """The answer's pieces; its record is written when they end."""
-    try:
-        yield from pieces
-    finally:
-        lease.finish()
 
 
 __all__ = ["Engine", "ModelCapability", "Plan", "check_messages", "last_image", "message_text"]

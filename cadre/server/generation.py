@@ -185,7 +185,7 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     for _ in range(n - 1):  # a local model's n choices: asked n times (an upstream gets `n` itself)
         more = await open_stream(state, messages, again, _sampling(body), body.client_fields())
         choices.append(await _chat_choice(request, more, body))
-        first.usage.completion_tokens += more.usage.completion_tokens
+        first.add_completion_tokens(more.usage.completion_tokens)
     listed = [{"index": i, "message": m, "logprobs": lp, "finish_reason": f} for i, (m, f, lp) in enumerate(choices)]
     return _whole(first.model, first.reason, {}, "", first.usage, "chat", gateway_headers(first), listed)
 

@@ -108,9 +108,18 @@ async def afiltered(answer, stops: list[str]) -> AsyncIterator:
 async def awhole(request, answer, stops: list[str]) -> str:
     """An answer awaited on the loop, asked of the upstream whole; a client that leaves
     cancels it."""
+    text, stopped = apply_stops(await cancellable(request, answer, answer.awhole), stops)
+    if stopped:
+        answer.stopped()
+    return text
+
+
+async def cancellable(request, answer, call):
+    """Await `call()`; a client that leaves cancels the answer and the call (an error is
+    the API's error)."""
     from cadre.server.errors import to_api_error
 
-    text, failure = "", None
+    result, failure = None, None
     async with anyio.create_task_group() as group:
         async def watch():
             await wait_for_disconnect(request.receive, answer.cancel)
@@ -118,16 +127,15 @@ async def awhole(request, answer, stops: list[str]) -> str:
 
         group.start_soon(watch)
         try:
-            text = await answer.awhole()
+            result = await call()
         except Exception as exc:
             failure = exc
         group.cancel_scope.cancel()
     if failure is not None:
         raise to_api_error(failure) from None
-    text, stopped = apply_stops(text, stops)
-    if stopped:
-        answer.stopped()
-    return text
+    if result is None:
+        raise to_api_error(RuntimeError("the client went away"))
+    return result
 
 
 async def next_piece(pools, iterator: Iterator[str]):

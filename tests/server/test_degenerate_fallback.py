@@ -22,21 +22,24 @@ def specialists(url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def stub():
+def served(tmp_path_factory):
+    """(the stub upstream, the openai client of a `cadre serve` in front of it)."""
     upstream = StubUpstream()
-    yield upstream
-    upstream.stop()
+    try:
+        with cadre_serve(tmp_path_factory.mktemp("fallback"), upstream.url, specialists(upstream.url)) as base:
+            yield upstream, openai.OpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0, timeout=60)
+    finally:
+        upstream.stop()
 
 
 @pytest.fixture(scope="module")
-def gateway(stub, tmp_path_factory):
-    with cadre_serve(tmp_path_factory.mktemp("fallback"), stub.url, extra_models=specialists(stub.url)) as base:
-        yield base
+def stub(served):
+    return served[0]
 
 
 @pytest.fixture(scope="module")
-def client(gateway):
-    return openai.OpenAI(base_url=f"{gateway}/v1", api_key=KEY, max_retries=0, timeout=60)
+def client(served):
+    return served[1]
 
 
 def _upstream_models(stub) -> list[str]:
