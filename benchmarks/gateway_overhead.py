@@ -5,6 +5,12 @@ same stub. Runs alternate (the order rotates every round) and each load level ge
 run per round; figures are the mean and spread over rounds.
 
     python benchmarks/gateway_overhead.py [--rounds 3] [--workers 1] [--litellm .bench-venv/bin/litellm]
+    python benchmarks/gateway_overhead.py --compare-tree ../base-a3f58a5 [--rounds 5]
+
+`--compare-tree DIR` runs another checkout of cadre (e.g. `git worktree add DIR a3f58a5`)
+beside this one, against the same stub and the same router folders, alternating in one
+run: the added p50 of a named model, the nano router and the learned router (1 client),
+and `/v1/route` decisions per second (64 clients), old against new (benchmarks/_tree_compare.py).
 
 LiteLLM lives in its own environment (`pip install -e '.[bench]'` in a separate venv, or
 `python -m venv .bench-venv && .bench-venv/bin/pip install 'litellm[proxy]==1.105.7'`), so its
@@ -40,9 +46,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], port: int, health: str, env: dict | None = None, wait_s: float = 180):
+def start(cmd: list[str], port: int, health: str, env: dict | None = None, wait_s: float = 180,
+          cwd: Path = ROOT):
     """A server process; returns once `health` answers 200 (or any HTTP status for LiteLLM)."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + wait_s
     while time.time() < deadline:
@@ -186,9 +193,15 @@ def main() -> None:
     parser.add_argument("--litellm", default=str(ROOT / ".bench-venv" / "bin" / "litellm"))
     parser.add_argument("--folder", default=str(ROOT / "runs" / "bench-gateway"))
     parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
+    parser.add_argument("--compare-tree", default=None,
+                        help="Another cadre checkout to run old against new (benchmarks/_tree_compare.py).")
     args = parser.parse_args()
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
+    if args.compare_tree:
+        from benchmarks import _tree_compare
+
+        return _tree_compare.main(args, folder)
     procs: list = []
     try:
         ports = stand_up(args, folder, procs)
