@@ -125,7 +125,7 @@ def fall_through(text: str, why: str, fallback, default_route: str | None, score
     hands the text to the fallback router (the keyword rules), then to the default route,
     else it is out_of_scope. `why` is what happened so far; each step adds to it.
     `threshold` (one for every route) and `own_chain=False` are the serving chain's
-    (runtime/selector.py): the keyword rules at the request's threshold, their own
+    (runtime/decide/route.py): the keyword rules at the request's threshold, their own
     default ignored."""
     steps, kept = ([why] if why else []), scores
     if fallback is not None:

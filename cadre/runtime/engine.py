@@ -32,7 +32,7 @@ from cadre.runtime.record import Recorder
 from cadre.runtime.registry import ModelCapability, Registry
 from cadre.runtime.request import ChatRequest
 from cadre.runtime.respond import Responder
-from cadre.runtime.selector import RouteSelector
+from cadre.runtime.decide.route import RouteSelector
 from cadre.runtime.sticky import StickyTable
 from cadre.runtime.tool_loop import Cancelled, ToolLoop  # noqa: F401 (Cancelled: the API)
 from cadre.runtime.tools import ToolBox

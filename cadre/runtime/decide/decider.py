@@ -1,7 +1,7 @@
 """`Decider.decide(request)`: a request's Decision, in the order the engine always took:
 a turn of a sticky conversation goes to its model; a registry name is that model; with
 `tool_calling: primary` the primary calls the tools; an attached image goes to
-describe_image; anything else is routed (runtime/selector.py: the router, then
+describe_image; anything else is routed (decide/route.py: the router, then
 routing/base.fall_through) and the route's target named. No answering model is acquired.
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from cadre.builtin_tools import BUILTIN_TOOLS, instruction_for
 from cadre.routing.base import RouteChoice
 from cadre.runtime.decide.decision import Decision
+from cadre.runtime.decide.route import router_of
 from cadre.runtime.gateway.learned import LearnedChoice
 from cadre.runtime.messages import last_image, target_language
 from cadre.runtime.request import ChatRequest
@@ -78,8 +79,8 @@ class Decider:
 
     def compose(self, choice: RouteChoice, router_name: str, text: str) -> LearnedChoice:
         """An intent route handed to a learned router, which picks among its models."""
-        with self.manager.use(router_name, return_to_primary=False) as backend:
-            learned = self.gateway.choose(router_name, backend.router, text, None)
+        with router_of(self.manager, router_name) as router:
+            learned = self.gateway.choose(router_name, router, text, None)
         learned.reason = f"{choice.reason} → {router_name}: {learned.reason}"
         return learned
 
