@@ -50,6 +50,11 @@ class Answer:
         """The deltas, in a worker thread (the synchronous form)."""
         return self.deltas
 
+    def __aiter__(self) -> AsyncIterator:
+        """`async for delta in answer`: on the loop when the backend can be awaited, else
+        each piece computed in a worker thread."""
+        return self.astream() if self.astream is not None else _pulled(self.deltas)
+
     def collect(self) -> tuple[str, list[dict]]:
         """The whole answer: (text, tool calls)."""
         from cadre.runtime.passthrough import drain
@@ -94,6 +99,13 @@ class Answer:
 
     def failed(self, exc: BaseException | str) -> None:
         self.error = exc if isinstance(exc, str) else (str(exc) or type(exc).__name__)
+
+
+async def _pulled(pieces: Iterator) -> AsyncIterator:
+    import anyio
+
+    while (piece := await anyio.to_thread.run_sync(next, pieces, _END)) is not _END:
+        yield piece
 
 
 def _finishing(pieces: Iterator, lease) -> Iterator:
