@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 from benchmarks import _gateway_setup as setup
 from benchmarks._loadgen import build_request, run_load
 from benchmarks._report import table, write_section
-from benchmarks.gateway_overhead import AUTH, PROMPT, ROOT, cadre_cmd, chat_request, free_port, start
+from benchmarks.gateway_overhead import AUTH, PROMPT, ROOT, cadre_cmd, chat_request, free_port, run_rounds, start
 
 TREES = ("old", "new")
 KINDS = {"named": ("nano", "stub"), "nano": ("nano", "auto"), "learned": ("learned", "auto")}
@@ -107,24 +106,7 @@ def report(results: dict, args, loads: list) -> tuple[str, bool]:
 
 
 def main(args, folder: Path) -> None:
-    procs: list = []
-    try:
-        ports = stand_up(args, folder, procs)
-        tgts, results, loads = targets(ports), {}, [os.getloadavg()[0]]
-        asyncio.run(warm_up(tgts, ports))
-        names = list(tgts)
-        for r in range(args.rounds):
-            order = names[r % len(names):] + names[:r % len(names)]
-            asyncio.run(one_round(tgts, ports, order, results, loads))
-            print(f"round {r + 1}/{args.rounds} done (load {os.getloadavg()[0]:.1f})", flush=True)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    _, results, loads = run_rounds(args, folder, stand_up, targets, warm_up, one_round)
     body, ok = report(results, args, loads)
     print(body)
     print("verdict:", "new within 5% of old or better" if ok else "new is NOT within 5% of old on every row")

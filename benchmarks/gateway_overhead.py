@@ -186,6 +186,30 @@ def report(results: dict, tgts: dict, args, loads: list) -> str:
         table(["server", "decisions/s", "p50 ms", "p99 ms", "errors"], route)])
 
 
+def run_rounds(args, folder: Path, stand, make_targets, warm, one) -> tuple[dict, dict, list]:
+    """Start the servers, warm them up, run the rounds (the targets' order rotating each
+    round), stop the servers however it ends; (targets, results, load averages)."""
+    procs: list = []
+    try:
+        ports = stand(args, folder, procs)
+        tgts, results, loads = make_targets(ports), {}, [os.getloadavg()[0]]
+        asyncio.run(warm(tgts, ports))
+        names = list(tgts)
+        for r in range(args.rounds):
+            order = names[r % len(names):] + names[:r % len(names)]
+            asyncio.run(one(tgts, ports, order, results, loads))
+            print(f"round {r + 1}/{args.rounds} done (load {os.getloadavg()[0]:.1f})", flush=True)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    return tgts, results, loads
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -202,24 +226,7 @@ def main() -> None:
         from benchmarks import _tree_compare
 
         return _tree_compare.main(args, folder)
-    procs: list = []
-    try:
-        ports = stand_up(args, folder, procs)
-        tgts, results, loads = targets(ports), {}, [os.getloadavg()[0]]
-        asyncio.run(warm_up(tgts, ports))
-        names = list(tgts)
-        for r in range(args.rounds):
-            order = names[r % len(names):] + names[:r % len(names)]
-            asyncio.run(one_round(tgts, ports, order, results, loads))
-            print(f"round {r + 1}/{args.rounds} done (load {os.getloadavg()[0]:.1f})", flush=True)
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    tgts, results, loads = run_rounds(args, folder, stand_up, targets, warm_up, one_round)
     body = report(results, tgts, args, loads)
     print(body)
     if not args.no_write:
