@@ -9,7 +9,6 @@ clients; then new/old, and whether new is within 5% of old or better.
 """
 from __future__ import annotations
 
-import asyncio
 import os
 import statistics
 import sys
