@@ -5,6 +5,12 @@ same stub. Runs alternate (the order rotates every round) and each load level ge
 run per round; figures are the mean and spread over rounds.
 
     python benchmarks/gateway_overhead.py [--rounds 3] [--workers 1] [--litellm .bench-venv/bin/litellm]
+    python benchmarks/gateway_overhead.py --compare-tree ../base-a3f58a5 [--rounds 5]
+
+`--compare-tree DIR` runs another checkout of cadre (e.g. `git worktree add DIR a3f58a5`)
+beside this one, against the same stub and the same router folders, alternating in one
+run: the added p50 of a named model, the nano router and the learned router (1 client),
+and `/v1/route` decisions per second (64 clients), old against new (benchmarks/_tree_compare.py).
 
 LiteLLM lives in its own environment (`pip install -e '.[bench]'` in a separate venv, or
 `python -m venv .bench-venv && .bench-venv/bin/pip install 'litellm[proxy]==1.105.7'`), so its
@@ -40,9 +46,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(cmd: list[str], port: int, health: str, env: dict | None = None, wait_s: float = 180):
+def start(cmd: list[str], port: int, health: str, env: dict | None = None, wait_s: float = 180,
+          cwd: Path = ROOT):
     """A server process; returns once `health` answers 200 (or any HTTP status for LiteLLM)."""
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})},
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + wait_s
     while time.time() < deadline:
@@ -179,25 +186,18 @@ def report(results: dict, tgts: dict, args, loads: list) -> str:
         table(["server", "decisions/s", "p50 ms", "p99 ms", "errors"], route)])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--litellm", default=str(ROOT / ".bench-venv" / "bin" / "litellm"))
-    parser.add_argument("--folder", default=str(ROOT / "runs" / "bench-gateway"))
-    parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
-    args = parser.parse_args()
-    folder = Path(args.folder)
-    folder.mkdir(parents=True, exist_ok=True)
+def run_rounds(args, folder: Path, stand, make_targets, warm, one) -> tuple[dict, dict, list]:
+    """Start the servers, warm them up, run the rounds (the targets' order rotating each
+    round), stop the servers however it ends; (targets, results, load averages)."""
     procs: list = []
     try:
-        ports = stand_up(args, folder, procs)
-        tgts, results, loads = targets(ports), {}, [os.getloadavg()[0]]
-        asyncio.run(warm_up(tgts, ports))
+        ports = stand(args, folder, procs)
+        tgts, results, loads = make_targets(ports), {}, [os.getloadavg()[0]]
+        asyncio.run(warm(tgts, ports))
         names = list(tgts)
         for r in range(args.rounds):
             order = names[r % len(names):] + names[:r % len(names)]
-            asyncio.run(one_round(tgts, ports, order, results, loads))
+            asyncio.run(one(tgts, ports, order, results, loads))
             print(f"round {r + 1}/{args.rounds} done (load {os.getloadavg()[0]:.1f})", flush=True)
     finally:
         for proc in procs:
@@ -207,6 +207,26 @@ def main() -> None:
                 proc.wait(30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    return tgts, results, loads
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--litellm", default=str(ROOT / ".bench-venv" / "bin" / "litellm"))
+    parser.add_argument("--folder", default=str(ROOT / "runs" / "bench-gateway"))
+    parser.add_argument("--no-write", action="store_true", help="Print only; leave docs/benchmarks.md alone.")
+    parser.add_argument("--compare-tree", default=None,
+                        help="Another cadre checkout to run old against new (benchmarks/_tree_compare.py).")
+    args = parser.parse_args()
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if args.compare_tree:
+        from benchmarks import _tree_compare
+
+        return _tree_compare.main(args, folder)
+    tgts, results, loads = run_rounds(args, folder, stand_up, targets, warm_up, one_round)
     body = report(results, tgts, args, loads)
     print(body)
     if not args.no_write:

@@ -131,3 +131,46 @@ def test_only_the_cli_and_the_server_import_the_server():
                  if not any(in_package(m, a) for a in allowed)
                  for d in deps if in_package(d, "cadre.server"))
     assert not bad, bad
+
+
+# The fields of runtime/answer.Answer: only that module writes them (issue 24: the old
+# StreamHandle was written by five modules in two layers and nobody owned finish_reason).
+ANSWER_FIELDS = {"model", "reason", "route", "usage", "finish_reason", "request_id", "cost", "feedback_token",
+                 "deltas", "astream", "awhole", "proxy", "error", "logprobs", "cancelled"}
+ANSWER_NAMES = {"answer", "handle", "first", "more", "live"}  # what the code calls an answer
+
+
+def answer_writes(path: Path) -> list[str]:
+    """`<answer>.<field> = ...` (or +=) anywhere in a file, `self.handle.<field>` included."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in (t for top in targets for t in ast.walk(top)):
+            if not (isinstance(target, ast.Attribute) and target.attr in ANSWER_FIELDS):
+                continue
+            owner = target.value
+            name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+            if name in ANSWER_NAMES:
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {ast.unparse(target)}")
+    return found
+
+
+def test_the_checker_sees_answer_writes(tmp_path):
+    source = tmp_path / "x.py"
+    source.write_text("def f(handle, answer):\n    handle.finish_reason = 'stop'\n"
+                      "    a, answer.usage = 1, 2\n    self.handle.error += 'x'\n    other.model = 1\n")
+    global PACKAGE
+    saved, PACKAGE = PACKAGE, tmp_path
+    try:
+        assert [w.split(" ", 1)[1] for w in answer_writes(source)] == [
+            "handle.finish_reason", "answer.usage", "self.handle.error"]
+    finally:
+        PACKAGE = saved
+
+
+def test_only_runtime_answer_writes_an_answer():
+    owner = PACKAGE / "runtime" / "answer.py"
+    bad = [w for path in sorted(PACKAGE.rglob("*.py")) if path != owner for w in answer_writes(path)]
+    assert not bad, bad

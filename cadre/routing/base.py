@@ -96,17 +96,10 @@ class Router(ABC):
         return self._fall_through(text, scores, why + note, chain)
 
     def _fall_through(self, text: str, scores: dict[str, float], why: str, chain: bool = True) -> RouteChoice:
-        """Below threshold: ask the fallback router, then the default route, else out_of_scope."""
+        """Below threshold: the one fallback chain (`fall_through`), or out_of_scope."""
         if not chain:
             return RouteChoice(OUT_OF_SCOPE, 0.0, scores, why)
-        if self.fallback is not None:
-            choice = self.fallback.route(text)
-            if choice.name != OUT_OF_SCOPE:
-                return RouteChoice(choice.name, choice.score, scores, f"{why} → {choice.reason}")
-            why = f"{why} → {choice.reason}"
-        if self.default_route:
-            return RouteChoice(self.default_route, 0.0, scores, f"{why} → default {self.default_route}")
-        return RouteChoice(OUT_OF_SCOPE, 0.0, scores, why)
+        return fall_through(text, why, self.fallback, self.default_route, scores)
 
     def routes(self) -> list[Route]:
         """The routes as data (name and threshold; subclasses add utterances or patterns)."""
@@ -124,6 +117,27 @@ class Router(ABC):
         if unknown:
             raise CadreError(f"{path}: unknown route(s) {unknown}; this router's routes are {self.labels}")
         self.set_thresholds({r.name: r.threshold for r in routes if r.threshold is not None})
+
+
+def fall_through(text: str, why: str, fallback, default_route: str | None, scores: dict | None = None,
+                 threshold: float | None = None, own_chain: bool = True) -> RouteChoice:
+    """The fallback chain, written once: a router below its threshold (or none at all)
+    hands the text to the fallback router (the keyword rules), then to the default route,
+    else it is out_of_scope. `why` is what happened so far; each step adds to it.
+    `threshold` (one for every route) and `own_chain=False` are the serving chain's
+    (runtime/decide/route.py): the keyword rules at the request's threshold, their own
+    default ignored."""
+    steps, kept = ([why] if why else []), scores
+    if fallback is not None:
+        choice = fallback.decide(text, fallback.scores(text), threshold=threshold, chain=own_chain)
+        kept = scores if scores is not None else choice.scores
+        steps.append(choice.reason)
+        if choice.name != OUT_OF_SCOPE:
+            return RouteChoice(choice.name, choice.score, kept, " → ".join(steps))
+    kept = kept if kept is not None else {}
+    if default_route:
+        return RouteChoice(default_route, 0.0, kept, " → ".join(steps + [f"default {default_route}"]))
+    return RouteChoice(OUT_OF_SCOPE, 0.0, kept, " → ".join(steps))
 
 
 ROUTER_KINDS: dict[str, type[Router]] = {}

@@ -23,7 +23,7 @@ def native_tool_loop(manager, name: str, toolbox, messages: list[dict], tools: l
                      max_tokens: int, temperature: float, top_p: float) -> NativeLoop:
     """Ask the upstream with tools, run the calls it makes, feed the results back (at most
     `max_steps` rounds); the rounds' tokens add up."""
-    from cadre.runtime.backends.openai import _usage
+    from cadre.runtime.backends.openai_wire import usage_of as _usage
 
     convo, loop = list(messages), NativeLoop()
     for _ in range(max_steps):

@@ -68,7 +68,7 @@ RESPONSES: dict[str, str] = {
 # Parameters the server or the engine acts on itself: never in a backend's `fields`.
 CORE = frozenset({"model", "messages", "stream", "stream_options", "max_tokens", "temperature", "top_p"})
 # Acted on by the engine or server for any local model (not by the backend's stream());
-# response_format has its own checks (engine_fields.py: the primary takes over, or a 400).
+# response_format has its own checks (runtime/fields.py: the primary takes over, or a 400).
 LOCAL_BY_ENGINE = frozenset({"tools", "tool_choice", "parallel_tool_calls", "stop", "max_completion_tokens",
                              "response_format", "n"})
 

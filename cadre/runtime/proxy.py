@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from cadre.runtime.errors import BackendError
-from cadre.runtime.types import StreamHandle, Usage
+from cadre.runtime.types import Usage
 
 
 def usage_from(data: dict) -> Usage | None:
@@ -31,7 +31,7 @@ def call_ids(message_or_delta: dict) -> list[str]:
 class Proxy:
     """One planned request to an upstream: `whole()`, `chunks()`, or the Responses forms."""
 
-    def __init__(self, handle: StreamHandle, backend, body: dict, release, forced_call: bool, on_calls=None):
+    def __init__(self, handle, backend, body: dict, release, forced_call: bool, on_calls=None):
         self.handle, self.backend, self.body, self.release = handle, backend, body, release
         self.forced_call, self.remember = forced_call, on_calls or (lambda model, ids: None)
 
@@ -48,14 +48,13 @@ class Proxy:
             if not choices or not isinstance(choices[0], dict):
                 raise BackendError(f"model {self.handle.model!r}: the upstream's answer has no choices",
                                    client_safe=True)
-            self.handle.usage = usage_from(data) or self.handle.usage
-            self.handle.finish_reason = choices[0].get("finish_reason") or "stop"
+            self.handle.settle(usage_from(data), choices[0].get("finish_reason") or "stop")
             ids = [i for c in choices for i in call_ids(c.get("message") or {})]
             self._check_call(bool(ids))
             self.on_calls(ids)
             return data
         except Exception as exc:
-            self.handle.error = str(exc) or type(exc).__name__
+            self.handle.failed(exc)
             raise
         finally:
             await self.release()
@@ -69,22 +68,23 @@ class Proxy:
         try:
             async for chunk in self.backend.aevents(body):
                 if self.handle.cancelled.is_set():
-                    self.handle.finish_reason = "cancelled"
+                    self.handle.settle(finish_reason="cancelled")
                     return
-                self.handle.usage = usage_from(chunk) or self.handle.usage
+                self.handle.settle(usage_from(chunk))
                 for choice in chunk.get("choices") or ():
                     if choice.get("finish_reason"):
-                        ended, self.handle.finish_reason = True, choice["finish_reason"]
+                        ended = True
+                        self.handle.settle(finish_reason=choice["finish_reason"])
                     ids += call_ids(choice.get("delta") or {})
                 yield chunk
             if not ended:
-                from cadre.runtime.backends.openai_async import truncated
+                from cadre.runtime.backends.openai_wire import truncated
 
                 raise truncated(self.handle.model)
             self._check_call(bool(ids))
             self.on_calls(ids)
         except Exception as exc:
-            self.handle.error = str(exc) or type(exc).__name__
+            self.handle.failed(exc)
             raise
         finally:
             await self.release()
@@ -93,11 +93,11 @@ class Proxy:
         """A native upstream's whole Responses object."""
         try:
             data = await self.backend.ajson(body, "/responses")
-            self.handle.usage = usage_from(data) or self.handle.usage
+            self.handle.settle(usage_from(data))
             self.on_calls([i.get("call_id") for i in data.get("output") or () if i.get("type") == "function_call"])
             return data
         except Exception as exc:
-            self.handle.error = str(exc) or type(exc).__name__
+            self.handle.failed(exc)
             raise
         finally:
             await self.release()
@@ -108,12 +108,12 @@ class Proxy:
             async for event in self.backend.aevents({**body, "stream": True}, "/responses"):
                 response = event.get("response") or {}
                 if event.get("type") == "response.completed":
-                    self.handle.usage = usage_from(response) or self.handle.usage
+                    self.handle.settle(usage_from(response))
                     self.on_calls([i.get("call_id") for i in response.get("output") or ()
                                    if i.get("type") == "function_call"])
                 yield event
         except Exception as exc:
-            self.handle.error = str(exc) or type(exc).__name__
+            self.handle.failed(exc)
             raise
         finally:
             await self.release()

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from cadre.runtime.inline import WouldBlock, inline
 from cadre.runtime.passthrough import drain
-from cadre.server import proxy_path, upstream_path
+from cadre.server import proxy_path
 from cadre.server.dashboard.traffic import note_answer
 from cadre.server.errors import ApiError, error_body, to_api_error
 from cadre.server.redact import redact
@@ -29,6 +29,8 @@ from cadre.server.route_batch import INLINE_MAX_CHARS
 from cadre.server.streaming import (
     _END,
     CancellingStream,
+    afiltered,
+    awhole,
     chunk,
     filtered_deltas,
     new_id,
@@ -143,8 +145,8 @@ async def open_stream(state, messages: list[dict], model: str, sampling: dict, f
 async def _collect(request: Request, handle, stops: list[str]) -> tuple[str, list[dict]]:
     """Whole answer (text, tool calls) from a stream in a worker thread; a client that
     leaves cancels it."""
-    if upstream_path.is_async(handle):  # plain answers only: no tool calls
-        return await upstream_path.collect(request, handle, stops), []
+    if handle.on_loop():  # plain answers only: no tool calls
+        return await awhole(request, handle, stops), []
     state, text, failure = request.app.state, ("", []), None
     async with anyio.create_task_group() as group:
         group.start_soon(wait_for_disconnect, request.receive, handle.cancel)
@@ -183,7 +185,7 @@ async def chat(request: Request, body) -> JSONResponse | CancellingStream:
     for _ in range(n - 1):  # a local model's n choices: asked n times (an upstream gets `n` itself)
         more = await open_stream(state, messages, again, _sampling(body), body.client_fields())
         choices.append(await _chat_choice(request, more, body))
-        first.usage.completion_tokens += more.usage.completion_tokens
+        first.add_completion_tokens(more.usage.completion_tokens)
     listed = [{"index": i, "message": m, "logprobs": lp, "finish_reason": f} for i, (m, f, lp) in enumerate(choices)]
     return _whole(first.model, first.reason, {}, "", first.usage, "chat", gateway_headers(first), listed)
 
@@ -222,8 +224,8 @@ async def _stream(request: Request, handle, body, kind: str) -> CancellingStream
     """SSE for a handle; the first piece is computed before the 200 goes out, so a model
     that fails to load is still answered with its proper status."""
     pools = request.app.state.pools
-    on_loop = upstream_path.is_async(handle)
-    iterator = upstream_path.filtered(handle, body.stop_list()) if on_loop \
+    on_loop = handle.on_loop()
+    iterator = afiltered(handle, body.stop_list()) if on_loop \
         else filtered_deltas(handle, body.stop_list())
     try:
         first = await anext(iterator, _END) if on_loop else await next_piece(pools, iterator)

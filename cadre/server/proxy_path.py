@@ -10,12 +10,12 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from cadre.server.errors import error_body, to_api_error
-from cadre.server.streaming import CancellingStream, sse, wait_for_disconnect
+from cadre.server.streaming import CancellingStream, cancellable, sse
 
 
 async def whole(request: Request, handle, headers) -> JSONResponse:
     """The upstream's chat.completion, asked whole."""
-    data = await _cancellable(request, handle, handle.proxy.whole)
+    data = await cancellable(request, handle, handle.proxy.whole)
     data["model"] = handle.model
     return JSONResponse(data, headers=headers(handle))
 
@@ -64,24 +64,3 @@ def _renamed(chunk: dict, model: str, include_usage: bool) -> dict | None:
             return None
         chunk = {k: v for k, v in chunk.items() if k != "usage"}
     return {**chunk, "model": model}
-
-
-async def _cancellable(request: Request, handle, call):
-    """Await `call()`; a client that leaves cancels it."""
-    result, failure = None, None
-    async with anyio.create_task_group() as group:
-        async def watch():
-            await wait_for_disconnect(request.receive, handle.cancel)
-            group.cancel_scope.cancel()
-
-        group.start_soon(watch)
-        try:
-            result = await call()
-        except Exception as exc:
-            failure = exc
-        group.cancel_scope.cancel()
-    if failure is not None:
-        raise to_api_error(failure) from None
-    if result is None:
-        raise to_api_error(RuntimeError("the client went away"))
-    return result

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from cadre.errors import CadreError
-from cadre.server import generation, proxy_path
+from cadre.server import generation
 from cadre.server.errors import ApiError, to_api_error
 from cadre.server.jsonbody import read_object
 from cadre.server.responses_stream import EventWriter, local_pieces, proxy_pieces
@@ -29,7 +29,7 @@ from cadre.server.responses_translate import (
     output_messages,
     response_object,
 )
-from cadre.server.streaming import _END, CancellingStream, stop_stream
+from cadre.server.streaming import _END, CancellingStream, cancellable, stop_stream
 
 routes = APIRouter()
 STORE_SIZE = 1024  # conversations kept for previous_response_id (least recently used out)
@@ -114,7 +114,7 @@ class Turn:
 
 async def _whole(request: Request, handle, turn: Turn) -> JSONResponse:
     if handle.proxy is not None:
-        data = await proxy_path._cancellable(request, handle, handle.proxy.whole)
+        data = await cancellable(request, handle, handle.proxy.whole)
         message = (data["choices"][0] or {}).get("message") or {}
         text, calls = message.get("content") or "", message.get("tool_calls") or []
     else:
@@ -157,7 +157,7 @@ async def _native(request: Request, handle, turn: Turn):
         body["input"] = input_items(history) + (
             [{"type": "message", "role": "user", "content": current}] if isinstance(current, str) else current or [])
     if not turn.body.get("stream"):
-        data = await proxy_path._cancellable(request, handle, lambda: handle.proxy.responses_whole(body))
+        data = await cancellable(request, handle, lambda: handle.proxy.responses_whole(body))
         data["model"] = handle.model
         turn.store.put(data.get("id") or turn.id, [*turn.conversation, *output_messages(data.get("output") or [])])
         return JSONResponse(data, headers=_headers(handle))

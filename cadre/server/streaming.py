@@ -1,7 +1,7 @@
 """Server-sent events in OpenAI's chunk format, stop sequences, and cancellation.
 
 A stream ends with `data: [DONE]`. A client that disconnects cancels its generation
-(`StreamHandle.cancel()`), whether it was streaming or waiting for a whole answer.
+(`Answer.cancel()`, cadre/runtime/answer.py), whether it was streaming or waiting for a whole answer.
 """
 from __future__ import annotations
 
@@ -63,26 +63,79 @@ def apply_stops(text: str, stops: list[str]) -> tuple[str, bool]:
     return (out, True) if f.stopped else (out + f.flush(), False)
 
 
-def filtered_deltas(handle, stops: list[str]) -> Iterator[str]:
-    """The handle's deltas cut at the first stop sequence (generation is cancelled there)."""
-    if not stops:
-        yield from handle.deltas
-        return
-    f = StopFilter(stops)
-    for piece in handle.deltas:
-        if not isinstance(piece, str):  # a tool-call delta: stops apply to text only
-            yield piece
-            continue
-        out = f.feed(piece)
+def _cut(f: StopFilter | None, answer, piece) -> tuple[str, bool]:
+    """One piece through the stop filter: (text to emit, whether a stop sequence ended it)."""
+    if f is None or not isinstance(piece, str):  # tool-call deltas: stops apply to text only
+        return piece, False
+    out = f.feed(piece)
+    if f.stopped:
+        answer.stopped()
+    return out, f.stopped
+
+
+def filtered_deltas(answer, stops: list[str]) -> Iterator:
+    """The answer's deltas (in a worker thread) cut at the first stop sequence; generation
+    is cancelled there."""
+    f = StopFilter(stops) if stops else None
+    for piece in answer.deltas:
+        out, stopped = _cut(f, answer, piece)
         if out:
             yield out
-        if f.stopped:
-            handle.cancel()
-            handle.finish_reason = "stop"
+        if stopped:
+            answer.cancel()
             return
-    tail = f.flush()
-    if tail:
+    if f is not None and (tail := f.flush()):
         yield tail
+
+
+async def afiltered(answer, stops: list[str]) -> AsyncIterator:
+    """The same, for an answer awaited on the loop (the upstream call ends at the stop)."""
+    source = answer.astream()
+    f = StopFilter(stops) if stops else None
+    try:
+        async for piece in source:
+            out, stopped = _cut(f, answer, piece)
+            if out:
+                yield out
+            if stopped:
+                return
+        if f is not None and (tail := f.flush()):
+            yield tail
+    finally:
+        await source.aclose()
+
+
+async def awhole(request, answer, stops: list[str]) -> str:
+    """An answer awaited on the loop, asked of the upstream whole; a client that leaves
+    cancels it."""
+    text, stopped = apply_stops(await cancellable(request, answer, answer.awhole), stops)
+    if stopped:
+        answer.stopped()
+    return text
+
+
+async def cancellable(request, answer, call):
+    """Await `call()`; a client that leaves cancels the answer and the call (an error is
+    the API's error)."""
+    from cadre.server.errors import to_api_error
+
+    result, failure = None, None
+    async with anyio.create_task_group() as group:
+        async def watch():
+            await wait_for_disconnect(request.receive, answer.cancel)
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        try:
+            result = await call()
+        except Exception as exc:
+            failure = exc
+        group.cancel_scope.cancel()
+    if failure is not None:
+        raise to_api_error(failure) from None
+    if result is None:
+        raise to_api_error(RuntimeError("the client went away"))
+    return result
 
 
 async def next_piece(pools, iterator: Iterator[str]):

@@ -132,3 +132,20 @@ def test_from_config_file_reads_the_seed_json(tmp_path, tiny_router_dir, tiny_ca
     engine = Engine.from_config_file(path)
     assert engine.model_names() == ["primary", "router", "code"]
     assert engine.route("write a python function to add").name == "code"
+
+
+def test_an_answer_is_read_async_whole_or_sync_and_releases_its_model(engine):
+    import asyncio
+
+    ask = [{"role": "user", "content": "hello there, how are you"}]
+
+    async def read(answer):
+        return "".join([piece async for piece in answer])
+
+    streamed = engine.chat_stream(ask, max_tokens=4)
+    text = asyncio.run(read(streamed))
+    assert streamed.model == "primary" and text and streamed.usage.completion_tokens <= 4
+    whole = engine.chat_stream(ask, max_tokens=4)
+    assert whole.collect() == (text, [])  # greedy: the same words, whole
+    assert "".join(engine.chat_stream(ask, max_tokens=4)) == text
+    assert engine.manager.slots["primary"].in_use == 0

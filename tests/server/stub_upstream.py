@@ -13,6 +13,8 @@ loopback port (the standard library's ThreadingHTTPServer) that answers
 - Usage is always prompt 10 / completion 4, so a test can tell the upstream's own numbers
   from anything cadre would count. Streams send content word by word and tool-call
   arguments in two pieces, then usage when `stream_options.include_usage` is set.
+- The upstream model `babbler` answers "the the the ..." and `mute` answers nothing (an
+  undertrained specialist's degenerate and empty answers).
 - "cut the stream" in the prompt ends a stream after one piece, without finish_reason or
   [DONE], as a crashed upstream would.
 - Every request body is kept in `requests`, so a test can check what was passed through.
@@ -23,6 +25,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+BABBLE = {"babbler": "the the the the the the the the", "mute": ""}
 USAGE = {"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14}
 
 
@@ -66,6 +69,8 @@ def answer(body: dict) -> tuple[str | None, list[dict], str]:
         return None, [{"id": f"call_stub{len(wanted)}" + (f"_{rounds}" if rounds else ""), "type": "function",
                        "function": {"name": wanted, "arguments": args}}], "tool_calls"
     fmt = body.get("response_format") or {}
+    if body.get("model") in BABBLE:
+        return BABBLE[body["model"]], [], "stop"
     if fmt.get("type") == "json_schema":
         text = json.dumps(fill(fmt["json_schema"].get("schema") or {"type": "object"}))
     elif fmt.get("type") == "json_object":

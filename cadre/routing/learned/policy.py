@@ -120,3 +120,65 @@ def _spend_within(points: list[dict]) -> dict:
     se = float(np.sqrt(max(top["accuracy"] * (1 - top["accuracy"]), 0.0) / rows))
     near = [p for p in points if p["accuracy"] >= top["accuracy"] - se]
     return max(near, key=lambda p: (p["cost"], p["accuracy"]))
+
+
+# ---------------------------------------------------------------------- serving-side rule
+# What a router in service decides with: its rule's parameters, read from the router's
+# public fields or re-picked for a budget (nothing copied, nothing mutated).
+
+class Rule:
+    """One operating point of a learned router: choose, rank and explain on arrays."""
+
+    def __init__(self, labels: list[str], objective: str, lam: float, thresholds: dict[str, float],
+                 scale: float, cost_unit: str = "$"):
+        self.labels, self.objective, self.lam, self.scale = list(labels), objective, float(lam), float(scale)
+        self.thresholds = {m: float(thresholds.get(m, 0.0)) for m in self.labels} if thresholds else {}
+        self.cost_unit = cost_unit
+
+    def _thr(self) -> np.ndarray:
+        return np.array([self.thresholds[m] for m in self.labels])
+
+    def choose(self, P: np.ndarray, costs: np.ndarray) -> np.ndarray:
+        """Model index per row, (N,)."""
+        if self.objective == "threshold":
+            return choose_threshold(P, costs, self._thr())
+        return choose_utility(P, costs, self.lam, self.scale)
+
+    def rank(self, p: np.ndarray, costs: np.ndarray) -> np.ndarray:
+        """Indices best first: utility for λ, else qualifying models by cost, then the rest by P."""
+        if self.objective == "utility":
+            return np.argsort(-(p - self.lam * costs / max(self.scale, 1e-12)), kind="stable")
+        ok = p >= self._thr()
+        return np.lexsort((np.where(ok, costs, np.inf), -p * (~ok), ~ok))
+
+    def cost_text(self, cost: float) -> str:
+        unit = self.cost_unit
+        return f"{unit}{cost:.2g}" if unit == "$" else f"{cost:.3g} {unit}"
+
+    def explain(self, p: np.ndarray, costs: np.ndarray, j: int) -> tuple[str, float, dict[str, float], str]:
+        """(label, P, scores, reason) of choosing index j for one row."""
+        name, pj = self.labels[j], float(p[j])
+        scores = {m: float(v) for m, v in zip(self.labels, p)}
+        if self.objective == "utility":
+            reason = f"max P−λ·cost (λ={self.lam:.3g}): {name} P={pj:.2f} ({self.cost_text(costs[j])})"
+        elif pj >= self.thresholds[name]:
+            reason = f"cheapest with P≥thr: {name} {pj:.2f} ≥ {self.thresholds[name]:.2f} ({self.cost_text(costs[j])})"
+        else:
+            reason = f"no model reaches its threshold → most likely: {name} {pj:.2f} < {self.thresholds[name]:.2f}"
+        return name, pj, scores, reason
+
+
+def rule_of(router) -> Rule:
+    """The rule a LearnedRouter decides with now (its public fields)."""
+    return Rule(router.labels, router.objective, router.lam, dict(router.thresholds or {}), router.scale,
+                router.meta.get("cost_unit", "$"))
+
+
+def rule_at_budget(router, budget: float) -> Rule:
+    """The router's rule at the validation-curve point that spends at most `budget`."""
+    op = router.meta["operating_point"]
+    point = pick_point(op["validation_curve"], None, budget)
+    thresholds = ({m: float(point["param"]) for m in router.labels} if op["objective"] == "threshold"
+                  else dict(router.thresholds or {}))
+    return Rule(router.labels, op["objective"], float(point["param"]), thresholds, router.scale,
+                router.meta.get("cost_unit", "$"))

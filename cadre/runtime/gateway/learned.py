@@ -9,7 +9,6 @@ router's saved validation curve: the point that spends at most <budget> per quer
 """
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from dataclasses import dataclass, field
@@ -75,68 +74,46 @@ def check_learned_routers(registry, mapping: dict[str, str]) -> dict[str, dict[s
 
 
 class BudgetVariants:
-    """Copies of a loaded LearnedRouter at other operating points (bounded, thread-safe)."""
+    """The rules (routing/learned/policy.Rule) of loaded learned routers at other
+    operating points (bounded, thread-safe); the router itself is never copied or changed."""
 
     def __init__(self, limit: int = 32):
         self.limit, self._cache, self._lock = limit, {}, threading.Lock()
 
     def get(self, router, budget: float | None):
-        """The router itself, or a copy whose operating point spends at most `budget`."""
+        """The router's own rule, or its rule at the point that spends at most `budget`."""
+        from cadre.routing.learned import policy
+
         if budget is None:
-            return router
+            return policy.rule_of(router)
         key = (id(router), float(budget))
         with self._lock:
             if key not in self._cache:
                 if len(self._cache) >= self.limit:
                     self._cache.pop(next(iter(self._cache)))
-                self._cache[key] = at_budget(router, budget)
+                self._cache[key] = policy.rule_at_budget(router, budget)
             return self._cache[key]
 
 
-def at_budget(router, budget: float):
-    """A shallow copy of `router` at the validation-curve point within `budget`."""
-    from cadre.routing.learned import policy
-
-    op = router.meta["operating_point"]
-    point = policy.pick_point(op["validation_curve"], None, budget)
-    variant = copy.copy(router)
-    variant.operating_point = {**op, **point}
-    variant.objective, variant.lam = op["objective"], float(point["param"])
-    if op["objective"] == "threshold":
-        variant.thresholds = {m: float(point["param"]) for m in router.labels}
-    return variant
+def decide(router, rule, text: str, router_name: str, labels: dict[str, str]) -> LearnedChoice:
+    """The router's choice for `text` under `rule` (as `LearnedRouter.route`), plus a failover ranking."""
+    return decide_batch(router, rule, [text], router_name, labels)[0]
 
 
-def decide(router, text: str, router_name: str, labels: dict[str, str]) -> LearnedChoice:
-    """The router's own choice for `text` (as `LearnedRouter.route`), plus a failover ranking."""
-    return decide_batch(router, [text], router_name, labels)[0]
-
-
-def decide_batch(router, texts: list[str], router_name: str, labels: dict[str, str]) -> list[LearnedChoice]:
-    """`decide` for many texts with one featurising and scoring call."""
+def decide_batch(router, rule, texts: list[str], router_name: str, labels: dict[str, str]) -> list[LearnedChoice]:
+    """`decide` for many texts with one featurising and scoring call (the router's public API)."""
     X = router.features(list(texts))  # the router's own encoder (static token table or MiniLM)
     P, costs = router.predict_arrays(X, list(texts))  # (N, M) each
     to_model = {label: labels[label] for label in router.labels}
-    return [_choice(router, router_name, to_model, p, c, int(j))
-            for p, c, j in zip(P, costs, router.choose(P, costs))]
+    return [_choice(rule, router_name, to_model, p, c, int(j))
+            for p, c, j in zip(P, costs, rule.choose(P, costs))]
 
 
-def _choice(router, router_name: str, to_model: dict[str, str], p: np.ndarray, costs: np.ndarray,
+def _choice(rule, router_name: str, to_model: dict[str, str], p: np.ndarray, costs: np.ndarray,
             j: int) -> LearnedChoice:
-    base = router._explain(p, costs, j)
-    order = [j] + [int(k) for k in _rank(router, p, costs) if int(k) != j]
-    ranking = list(dict.fromkeys(to_model[router.labels[k]] for k in order))
-    return LearnedChoice(to_model[base.name], base.score, base.scores, base.reason, router=router_name,
-                         ranking=ranking,
-                         costs={to_model[m]: float(c) for m, c in zip(router.labels, costs)},
+    name, score, scores, reason = rule.explain(p, costs, j)
+    order = [j] + [int(k) for k in rule.rank(p, costs) if int(k) != j]
+    ranking = list(dict.fromkeys(to_model[rule.labels[k]] for k in order))
+    return LearnedChoice(to_model[name], score, scores, reason, router=router_name, ranking=ranking,
+                         costs={to_model[m]: float(c) for m, c in zip(rule.labels, costs)},
                          labels={v: k for k, v in to_model.items()})
-
-
-def _rank(router, p: np.ndarray, costs: np.ndarray) -> np.ndarray:
-    """Indices best first under the router's rule: utility for λ, else qualifying models by
-    cost, then the rest by P."""
-    if router.objective == "utility":
-        return np.argsort(-(p - router.lam * costs / max(router.scale, 1e-12)), kind="stable")
-    thr = np.array([router.thresholds[m] for m in router.labels])
-    ok = p >= thr
-    return np.lexsort((np.where(ok, costs, np.inf), -p * (~ok), ~ok))

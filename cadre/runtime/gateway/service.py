@@ -40,11 +40,11 @@ class Gateway:
 
     def choose(self, name: str, router, text: str, budget: float | None) -> LearnedChoice:
         """A learned router's own decision (at `budget`'s operating point when given)."""
-        return decide(self.variants.get(router, budget), text, name, self.labels[name])
+        return decide(router, self.variants.get(router, budget), text, name, self.labels[name])
 
     def choose_batch(self, name: str, router, texts: list[str], budget: float | None) -> list[LearnedChoice]:
         """`choose` for many texts with one featurising call."""
-        return decide_batch(self.variants.get(router, budget), texts, name, self.labels[name])
+        return decide_batch(router, self.variants.get(router, budget), texts, name, self.labels[name])
 
     def chain(self, choice: LearnedChoice, on_answer=None) -> FailoverBackend:
         """The failover backend over the choice's ranking (only the chosen model when

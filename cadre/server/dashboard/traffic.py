@@ -20,7 +20,7 @@ _NOTE: ContextVar[dict | None] = ContextVar("cadre_traffic_note", default=None)
 
 
 def note_answer(answer, requested: str) -> None:
-    """Remember who answers this request (an EngineResult or StreamHandle)."""
+    """Remember who answers this request (an EngineResult or an Answer)."""
     note = _NOTE.get()
     if note is not None:
         note.update(answer=answer, requested=requested)

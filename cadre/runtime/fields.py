@@ -9,9 +9,19 @@ from cadre.runtime.plan import Plan
 
 
 class ClientFields:
-    """Engine methods for client fields (mixed into Engine)."""
+    """The client-fields step between deciding and answering: it may hand the plan to the
+    primary (runtime/lease.Leaser) or refuse the request."""
 
-    def _honour(self, plan: Plan, messages, requested: str, fields: dict) -> Plan:
+    def __init__(self, registry, leaser):
+        self.registry, self.leaser, self.primary = registry, leaser, registry.primary().name
+
+    def _release(self, prepared) -> None:
+        self.leaser.release(prepared)
+
+    def _primary_plan(self, choice, messages, reason: str) -> Plan:
+        return self.leaser.primary_plan(choice, messages, reason)
+
+    def honour(self, plan: Plan, messages, requested: str, fields: dict) -> Plan:
         """Fit the plan to the client's fields (runtime/passthrough.py): native to a backend
         that acts on them; a local chat model gets the tools in its prompt and constrained
         decoding for response_format; a specialist or a tool that cannot comply hands over
@@ -60,8 +70,7 @@ class ClientFields:
         return plan
 
     def _switch_to_primary(self, plan: Plan, messages, why: str) -> Plan:
-        self._release(plan.prepared)
-        return self._primary_plan(plan.route, messages, f"{plan.reason}; {why} → primary")
+        return self.leaser.switch_to_primary(plan, messages, why)
 
     def _refuse_unsupported(self, plan: Plan, messages, named: bool, fields: dict) -> Plan:
         """A parameter the chosen local model cannot honour: a routed request goes to a

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from cadre.labels import OUT_OF_SCOPE
-from cadre.routing.base import RouteChoice
+from cadre.routing.base import RouteChoice, Router, fall_through
 from cadre.routing.store import router_kind
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, UnknownModel
 from cadre.runtime.registry import ModelCapability
@@ -80,8 +82,7 @@ class RouteSelector:
         why = ""
         for name in [chosen] if chosen else self.router_models:
             try:
-                with self.manager.use(name, return_to_primary=False) as backend:
-                    router = getattr(backend, "router", None)
+                with router_of(self.manager, name) as router:
                     if self.gateway is not None and self.gateway.is_learned(name):
                         return self.gateway.choose_batch(name, router, texts, threshold if chosen else None)
                     return self._intent_batch(router, texts, threshold)
@@ -92,8 +93,6 @@ class RouteSelector:
     def _intent_batch(self, router, texts: list[str], threshold: float | None) -> list[RouteChoice]:
         """An intent router's decisions with its own per-route thresholds, or one threshold
         for all; below it, the keyword rules and then the default route."""
-        if router is None:
-            raise BackendError("the intent_classification model has no router")
         out = []
         for text, row in zip(texts, router.score_batch(list(texts))):
             scores = {label: float(p) for label, p in zip(router.labels, row)}
@@ -103,12 +102,9 @@ class RouteSelector:
         return out
 
     def _keyword_step(self, text: str, why: str, threshold, scores=None) -> RouteChoice:
-        if self.settings.keyword_fallback:
-            choice = _apply(self.keyword_router(), text, threshold)
-            if choice.name != OUT_OF_SCOPE:
-                return RouteChoice(choice.name, choice.score, scores or choice.scores, f"{why}{choice.reason}")
-            why = f"{why}{choice.reason} → "
-        return RouteChoice(self.default, 0.0, scores or {}, f"{why}default {self.default}")
+        """The rest of the chain (routing/base.fall_through): keyword rules, then the default."""
+        fallback = self.keyword_router() if self.settings.keyword_fallback else None
+        return fall_through(text, why.removesuffix(" → "), fallback, self.default, scores, threshold, own_chain=False)
 
     def keyword_router(self):
         """The bundled keyword rules (loaded once)."""
@@ -120,12 +116,15 @@ class RouteSelector:
             return self._keyword
 
 
-def _apply(router, text: str, threshold: float | None) -> RouteChoice:
-    """The router's decision with its own per-route thresholds, or one threshold for all;
-    out_of_scope when below (the selector owns the rest of the chain)."""
-    if router is None:
-        raise BackendError("the intent_classification model has no router")
-    return router.decide(text, router.scores(text), threshold=threshold, chain=False)
+@contextmanager
+def router_of(manager, name: str) -> Iterator[Router]:
+    """A router model, loaded and counted through the manager like any model, handed out
+    as the Router it serves (a model with none is a BackendError: the chain goes on)."""
+    with manager.use(name, return_to_primary=False) as backend:
+        router = getattr(backend, "router", None)
+        if router is None:
+            raise BackendError("the intent_classification model has no router")
+        yield router
 
 
 def _kind_of(path: str | None) -> str:
