@@ -39,7 +39,7 @@ def run_cmd(
     from cadre.fleet.plan import plan
     from cadre.fleet.runner import FleetInterrupted, run_fleet
     from cadre.fleet.state import KIND, render
-    from cadre.fsutil import claim_output
+    from cadre.outputs import claim_output
     from cadre.training.lora.catalog import CATALOG_DIR
 
     claim_output(output, (KIND,), overwrite=overwrite, resume=True)

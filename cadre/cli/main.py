@@ -32,7 +32,7 @@ class CadreGroup(TyperGroup):
     """A click group that turns CadreError into a one-line error and exit code."""
 
     def invoke(self, ctx):
-        from cadre.fsutil import release_reservations
+        from cadre.outputs import release_reservations
 
         try:
             return super().invoke(ctx)

@@ -84,7 +84,7 @@ def train_cmd(
         raise CadreError(f"unknown router kind {kind!r}; use one of {', '.join(KINDS)}")
     if data is None and not (kind == "keyword"):
         raise CadreError("give --data TRAIN")
-    from cadre.fsutil import claim_output
+    from cadre.outputs import claim_output
 
     claim_output(output, ("router",), overwrite=overwrite)
     _threads(threads)

@@ -36,7 +36,7 @@ def fit_learned_cmd(
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train a learned router: P(correct) per model, then the cheapest likely-correct model."""
     from cadre.data.routing_tables import read_routing_table
-    from cadre.fsutil import claim_output
+    from cadre.outputs import claim_output
     from cadre.routing.learned.router import fit_learned
 
     claim_output(output, ("router:learned",), overwrite=overwrite)

@@ -42,7 +42,7 @@ def run_cmd(
 
     A spec asking for more than one GPU (resources.gpus), or --nproc N, trains
     data-parallel under torchrun with the same global batch (docs/fleet-multigpu.md)."""
-    from cadre.fsutil import claim_output
+    from cadre.outputs import claim_output
     from cadre.training.lora import distributed
     from cadre.training.lora.catalog import load_specialist
     from cadre.training.lora.pipeline import (

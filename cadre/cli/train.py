@@ -37,7 +37,7 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
           distill_alpha: float = typer.Option(0.8, help="Weight of the teacher's probabilities against the gold label."),
           overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train a specialist: a router (classifier over intents) or a generative model."""
-    from cadre.fsutil import cadre_kind, claim_output
+    from cadre.outputs import cadre_kind, claim_output
     from cadre.training.setup import interrupted_run
     from cadre.training.trainer import TrainConfig, Trainer
 
