@@ -10,6 +10,7 @@ import json
 import os
 import re
 from pathlib import Path
+from enum import Enum
 from typing import Any, Literal
 
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -24,9 +26,6 @@ from pydantic import (
 from cadre.builtin_tools import TOOL_NAMES
 from cadre.errors import CadreError
 
-# The capability names; cadre.runtime.registry.ModelCapability has exactly these values.
-CAPABILITIES = ("primary_chat", "intent_classification", "code_generation", "math",
-                "vision_captioning", "prompt_enhancement", "summarization", "translation", "embedding")
 TOOLS = TOOL_NAMES  # the built-in tools (cadre/builtin_tools.py)
 RESERVED_NAMES = ("auto",)
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
@@ -66,31 +65,91 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class ModelEntry(_Strict):
-    """One model of the registry (see cadre.runtime.registry.ModelSpec for the meaning)."""
+class ModelCapability(str, Enum):
+    """What a model can do; the values are the names used in cadre.yaml (the one list of them)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+    PRIMARY_CHAT = "primary_chat"
+    INTENT_CLASSIFICATION = "intent_classification"
+    CODE_GENERATION = "code_generation"
+    MATH = "math"
+    VISION_CAPTIONING = "vision_captioning"
+    PROMPT_ENHANCEMENT = "prompt_enhancement"
+    SUMMARIZATION = "summarization"
+    TRANSLATION = "translation"
+    EMBEDDING = "embedding"
+    PRIMARY_CONVERSATION = "primary_chat"  # an older name for the same capability
+
+    # A member is its name as a string everywhere: ==, sets and dict keys, str() and f-strings.
+    __hash__ = str.__hash__
+    __str__ = str.__str__
+
+    @classmethod
+    def parse(cls, value: str | ModelCapability) -> ModelCapability:
+        """A capability from its enum member or its name; unknown names are an error."""
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls(str(value).lower())
+        except ValueError:
+            raise CadreError(f"unknown capability {value!r}; valid: {', '.join(CAPABILITIES)}") from None
+
+
+CAPABILITIES = tuple(c.value for c in ModelCapability)  # the names, aliases left out
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
+_ROW = "python_row"  # validation context: a row made in Python, not read from a project file
+
+
+class ModelSpec(_Strict):
+    """One model: where it lives, what it can do, and what it costs. The one row, for a
+    cadre.yaml `models:` entry and a registry model alike (`Registry.from_config`
+    resolves `path` against the project file and pins the primary when `pinned` is unset).
+
+    A row read from a project file must also name its location and a capability; a row made
+    in Python (`ModelSpec("name", ...)`, positional name allowed) may leave them out. Any
+    bad field made in Python is a one-line CadreError.
+    """
+
+    name: str
     backend: str = "local"
     path: str | None = None
     url: str | None = None
-    capabilities: list[str] = Field(min_length=1)
+    capabilities: list[ModelCapability] = Field(default_factory=list)
     max_context: int = Field(2048, gt=0)
     supports_function_calling: bool = False
-    quantization: str | None = None   # int8 | 4bit (check_quantization)
-    memory_mb: float | None = Field(None, gt=0)
+    quantization: str | None = None       # None, "int8" (dynamic, CPU) or "4bit" (NF4, bitsandbytes)
+    memory_mb: float | None = Field(None, gt=0)   # the estimate; None → computed from the weights
     priority: int = 50
     cost_per_1k_tokens: float = Field(0.0, ge=0)
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$")
-    keep_alive: float | None = Field(None, ge=0)
-    pinned: bool | None = None
-    force: bool = False           # serve this specialist even if its recorded score loses (or is missing)
+    keep_alive: float | None = Field(None, ge=0)  # idle seconds before unloading; None → manager default
+    pinned: bool | None = None            # evicted only to make room, and restored; None → the primary is
+    force: bool = False                   # serve even when the scoreboard says the primary is better
     description: str = ""
     options: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("capabilities")
+    def __init__(self, name: str | None = None, /, **fields):
+        if name is not None:
+            fields["name"] = name
+        try:
+            self.__pydantic_validator__.validate_python(fields, self_instance=self, context={_ROW: True})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first.get("loc", ()))
+            raise CadreError(f"model {fields.get('name')!r}: {where + ': ' if where else ''}"
+                             f"{first.get('msg', 'invalid').removeprefix('Value error, ')}") from None
+
+    # Rows inside a ProjectConfig are validated as data (with the file's rules and line
+    # numbers), not through this __init__: pydantic calls a model's own __init__ for nested
+    # data unless it is marked as the base one.
+    __init__.__pydantic_base_init__ = True
+
+    @field_validator("capabilities", mode="before")
     @classmethod
-    def _known_capabilities(cls, caps: list[str]) -> list[str]:
-        unknown = [c for c in caps if c not in CAPABILITIES]
+    def _known_capabilities(cls, caps, info: ValidationInfo):
+        caps = list(caps) if isinstance(caps, (list, tuple)) else caps
+        if not caps and not _python_row(info):
+            raise ValueError("a model needs at least one capability")
+        unknown = [c for c in caps or () if c not in CAPABILITIES]
         if unknown:
             raise ValueError(f"unknown capabilit{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
                              f"valid: {', '.join(CAPABILITIES)}")
@@ -103,18 +162,47 @@ class ModelEntry(_Strict):
 
     @field_validator("name")
     @classmethod
-    def _not_reserved(cls, name: str) -> str:
+    def _not_reserved(cls, name: str, info: ValidationInfo) -> str:
+        if not _python_row(info) and not _NAME.match(name):
+            raise ValueError(f"{name!r} is not a model name (letters, digits and . _ : / -)")
         if name in RESERVED_NAMES or name.startswith("router-"):
             raise ValueError(f"{name!r} is reserved for routing (auto, router-<kind>-<threshold>)")
         return name
 
     @model_validator(mode="after")
-    def _location(self) -> ModelEntry:
+    def _location(self, info: ValidationInfo) -> ModelSpec:
+        if _python_row(info):
+            return self
         if self.backend in ("local", "onnx") and not self.path:
             raise ValueError(f"backend {self.backend!r} needs a path")
         if self.backend == "openai" and not self.url:
             raise ValueError("backend 'openai' needs a url (the server's /v1 base)")
         return self
+
+    @property
+    def model_path(self) -> str:
+        """An alias: the path, URL or hub name of the model."""
+        return self.path or self.url or ""
+
+    @property
+    def gpu_memory_gb(self) -> float | None:
+        """An alias for the memory estimate, in GB."""
+        return self.memory_mb / 1000 if self.memory_mb else None
+
+    def has(self, capability: ModelCapability | str) -> bool:
+        """Whether this model serves a capability."""
+        return ModelCapability.parse(capability) in self.capabilities
+
+    def replace(self, **changes) -> ModelSpec:
+        """A copy with some fields changed, validated again (as dataclasses.replace did)."""
+        return type(self)(**{**dict(self), **changes})
+
+
+ModelEntry = ModelSpec  # the name cadre.yaml's loader used for the same row
+
+
+def _python_row(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get(_ROW))
 
 
 class RuntimeSettings(_Strict):
@@ -270,7 +358,7 @@ class ProjectConfig(_Strict):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
     routes: dict[str, RouteTarget] = Field(default_factory=dict)
-    models: list[ModelEntry] = Field(min_length=1)
+    models: list[ModelSpec] = Field(min_length=1)
     base_dir: str = Field(".", exclude=True)
 
     @model_validator(mode="after")
@@ -325,7 +413,7 @@ def from_seed(seed: SeedFile, base_dir: str = ".") -> ProjectConfig:
     """Turn the legacy file into a ProjectConfig with SmolLM2 as the primary."""
     from cadre import presets
 
-    entries = [ModelEntry(name="primary", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
+    entries = [ModelSpec(name="primary", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
                           capabilities=["primary_chat", "summarization", "translation", "prompt_enhancement"],
                           max_context=2048, description="SmolLM2-135M-Instruct (default primary)")]
     for kind, m in seed.models.items():
@@ -333,7 +421,7 @@ def from_seed(seed: SeedFile, base_dir: str = ".") -> ProjectConfig:
         path = re.sub(r"\.(pth|pt|bin)$", "", m.path)
         estimate = presets.from_name(m.size).memory_bytes(4) / 1e6 * 1.3 + 4 if m.size else None
         backend = "onnx" if kind == "router" else "local"
-        entries.append(ModelEntry(name=kind, backend=backend, path=path, capabilities=[SEED_TYPES[kind]],
+        entries.append(ModelSpec(name=kind, backend=backend, path=path, capabilities=[SEED_TYPES[kind]],
                                   max_context=m.max_seq_len, description=m.description,
                                   memory_mb=estimate, priority=100))
     router = RouterSettings(enabled=seed.enabled, model="router" if "router" in seed.models else None)
@@ -422,13 +510,13 @@ def default_config() -> ProjectConfig:
     """SmolLM2 as the primary, plus the specialists `make demo` trains under runs/demo."""
     demo = Path("runs/demo")
     return ProjectConfig(models=[
-        ModelEntry(name="smollm2", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
+        ModelSpec(name="smollm2", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
                    capabilities=["primary_chat", "summarization", "translation", "prompt_enhancement"]),
-        ModelEntry(name="router", backend="onnx", path=str(demo / "router"),
+        ModelSpec(name="router", backend="onnx", path=str(demo / "router"),
                    capabilities=["intent_classification"], memory_mb=12, priority=100),
-        ModelEntry(name="vision", path=str(demo / "vision"), capabilities=["vision_captioning"],
+        ModelSpec(name="vision", path=str(demo / "vision"), capabilities=["vision_captioning"],
                    memory_mb=40, priority=100),
-        ModelEntry(name="code", path=str(demo / "code"), capabilities=["code_generation"],
+        ModelSpec(name="code", path=str(demo / "code"), capabilities=["code_generation"],
                    memory_mb=80, priority=100),
     ], router=RouterSettings(model="router"))
 

@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import threading
 import time
@@ -75,7 +74,7 @@ class ModelManager:
     # ------------------------------------------------------------------ setup
     def _slot(self, spec: ModelSpec) -> Slot:
         if self.quantize_int8 and spec.backend == "local" and spec.quantization is None:
-            spec = dataclasses.replace(spec, quantization="int8")
+            spec = spec.replace(quantization="int8")
         remote = (spec.backend not in ("local", "onnx") and not spec.path) or elsewhere(spec.backend)
         device = "remote" if remote else resolve_device(spec.device if spec.device != "auto" else self.default_device)
         if device.startswith("cuda") and spec.quantization == "int8":
@@ -307,7 +306,7 @@ class ModelManager:
         idle model so its next load lands there. A model in use is an error."""
         with self._cond:
             slot = self.slots[self.registry.get(name).name]
-            spec = dataclasses.replace(slot.spec, **changes)
+            spec = slot.spec.replace(**changes)
             fresh = self._slot(spec)
             if fresh.device != slot.device:
                 if slot.in_use:
