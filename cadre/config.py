@@ -95,6 +95,10 @@ class ModelCapability(str, Enum):
 
 
 CAPABILITIES = tuple(c.value for c in ModelCapability)  # the names, aliases left out
+# Where each built-in backend finds its model, for the project file's checks (this module
+# imports no backend): the classes' needs_path / needs_url say the same (a test checks).
+# A plugin backend validates its own location when it is used.
+BACKEND_LOCATION = {"local": "path", "onnx": "path", "openai": "url"}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
 _ROW = "python_row"  # validation context: a row made in Python, not read from a project file
 
@@ -173,10 +177,11 @@ class ModelSpec(_Strict):
     def _location(self, info: ValidationInfo) -> ModelSpec:
         if _python_row(info):
             return self
-        if self.backend in ("local", "onnx") and not self.path:
+        needs = BACKEND_LOCATION.get(self.backend)
+        if needs == "path" and not self.path:
             raise ValueError(f"backend {self.backend!r} needs a path")
-        if self.backend == "openai" and not self.url:
-            raise ValueError("backend 'openai' needs a url (the server's /v1 base)")
+        if needs == "url" and not self.url:
+            raise ValueError(f"backend {self.backend!r} needs a url (the server's /v1 base)")
         return self
 
     @property

@@ -100,8 +100,9 @@ def plan(budget: str = typer.Option(..., "--budget", help="Memory for local mode
 def _problem(spec) -> str | None:
     """Why a model cannot load, found without loading it (None when it looks fine)."""
     from cadre.errors import CadreError
+    from cadre.runtime.backends.identity import loads_here
 
-    if spec.backend not in ("local", "onnx"):
+    if not loads_here(spec):
         return None
     from cadre.runtime.backends.local import source_kind
 

@@ -61,10 +61,9 @@ def _valid(record: dict) -> bool:
 
 def is_checkpoint(spec) -> bool:
     """A cadre checkpoint folder: the gate applies to it."""
-    from cadre.runtime.backends.base import elsewhere
+    from cadre.runtime.backends.identity import serves_files
 
-    local = spec.backend in ("local", "onnx") or elsewhere(spec.backend)  # elsewhere: served by another process
-    return local and bool(spec.path) and (Path(spec.path) / METADATA_FILE).is_file()
+    return serves_files(spec) and bool(spec.path) and (Path(spec.path) / METADATA_FILE).is_file()
 
 
 def verdict(spec, primary: str) -> Verdict:

@@ -19,7 +19,8 @@ import time
 import weakref
 
 from cadre.runtime import timing
-from cadre.runtime.backends.base import Backend, elsewhere, get_backend
+from cadre.runtime.backends.base import Backend, get_backend
+from cadre.runtime.backends.identity import is_remote, quantizable
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.memory import (
@@ -73,10 +74,9 @@ class ModelManager:
 
     # ------------------------------------------------------------------ setup
     def _slot(self, spec: ModelSpec) -> Slot:
-        if self.quantize_int8 and spec.backend == "local" and spec.quantization is None:
+        if self.quantize_int8 and quantizable(spec) and spec.quantization is None:
             spec = spec.replace(quantization="int8")
-        remote = (spec.backend not in ("local", "onnx") and not spec.path) or elsewhere(spec.backend)
-        device = "remote" if remote else resolve_device(spec.device if spec.device != "auto" else self.default_device)
+        device = "remote" if is_remote(spec) else resolve_device(spec.device if spec.device != "auto" else self.default_device)
         if device.startswith("cuda") and spec.quantization == "int8":
             device = "cpu"  # dynamic int8 runs on the CPU
         slot = Slot(spec, device, http=is_http_upstream(spec.backend))

@@ -57,6 +57,7 @@ class OpenAIBackend(AsyncUpstream, Backend):
     passthrough = frozenset({"tools", "tool_choice", "response_format", "seed", "parallel_tool_calls", "stop"})
     accepts_any_field = True  # every parameter the client set goes on as it came (runtime/params.py)
     http_upstream = True      # admitted by runtime.remote_max_concurrent / remote_max_queue
+    needs_url = True
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
