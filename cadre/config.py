@@ -137,10 +137,9 @@ class ModelSpec(_Strict):
         try:
             self.__pydantic_validator__.validate_python(fields, self_instance=self, context={_ROW: True})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first.get("loc", ()))
-            raise CadreError(f"model {fields.get('name')!r}: {where + ': ' if where else ''}"
-                             f"{first.get('msg', 'invalid').removeprefix('Value error, ')}") from None
+            from cadre.yamlio import describe
+
+            raise CadreError(describe(f"model {fields.get('name')!r}", exc)) from None
 
     # Rows inside a ProjectConfig are validated as data (with the file's rules and line
     # numbers), not through this __init__: pydantic calls a model's own __init__ for nested
@@ -437,78 +436,39 @@ def from_seed(seed: SeedFile, base_dir: str = ".") -> ProjectConfig:
 
 def load_config(path: str | Path) -> ProjectConfig:
     """Load cadre.yaml (or a legacy specialized_models.json) with errors naming file, line and field."""
+    from cadre.yamlio import describe, read_mapping
+
     path = Path(path)
-    if not path.is_file():
-        raise CadreError(f"{path}: project file not found")
-    text = read_text_file(path)
-    data, lines = _parse(path, text)
-    if not isinstance(data, dict):
-        raise CadreError(f"{path}: expected a mapping at the top level")
+    if path.suffix.lower() == ".json":
+        data, lines = _read_json(path), {}
+    else:
+        data, lines = read_mapping(path, "a mapping at the top level", missing="project file not found")
     base = str(path.resolve().parent)
     try:
         if _is_seed(data):
             return from_seed(SeedFile.model_validate(data), base_dir=base)
         return ProjectConfig.model_validate({**data, "base_dir": base})
     except ValidationError as exc:
-        raise CadreError(_describe(path, exc, lines)) from None
+        raise CadreError(describe(path, exc, lines)) from None
 
 
-def read_text_file(path: Path) -> str:
-    """A config file's text; one-line CadreErrors for unreadable, non-UTF-8 or binary files."""
+def _read_json(path: Path) -> dict:
+    """A legacy specialized_models.json as a mapping, with one-line errors."""
+    from cadre.yamlio import read_text
+
+    if not path.is_file():
+        raise CadreError(f"{path}: project file not found")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CadreError(f"{path}: cannot read ({exc.strerror})") from None
-    if b"\0" in raw:
-        raise CadreError(f"{path}: a binary file, not a text config")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CadreError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise CadreError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise CadreError(f"{path}: expected a mapping at the top level")
+    return data
 
 
 def _is_seed(data: dict) -> bool:
     return isinstance(data.get("models"), dict)
-
-
-def _parse(path: Path, text: str) -> tuple[Any, dict]:
-    """Parsed data and a map from field path to line number (for error messages)."""
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text), {}
-        except json.JSONDecodeError as exc:
-            raise CadreError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-    from cadre.yamlio import load_yaml
-
-    data, node = load_yaml(text, str(path))
-    lines: dict = {}
-    if node is not None:
-        _index_lines(node, (), lines)
-    return data, lines
-
-
-def _index_lines(node, loc: tuple, lines: dict) -> None:
-    import yaml
-
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines[loc + (key.value,)] = key.start_mark.line + 1
-            _index_lines(value, loc + (key.value,), lines) if not isinstance(value, yaml.ScalarNode) else None
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, loc + (i,), lines)
-
-
-def _describe(path: Path, exc: ValidationError, lines: dict) -> str:
-    """One line: file:line: field.path: message (plus a count of further errors)."""
-    first = exc.errors()[0]
-    loc = tuple(first.get("loc", ()))
-    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top level)"
-    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
-    msg = first.get("msg", "invalid").removeprefix("Value error, ")
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{path}{f':{line}' if line else ''}: {field}: {msg}{more}"
 
 
 def default_config() -> ProjectConfig:

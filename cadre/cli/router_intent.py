@@ -12,14 +12,9 @@ from typing import Optional
 
 import typer
 
-from cadre.cli.router import router_app
+from cadre.cli.verbs import verb
 
 KINDS = ("auto", "nano", "embedding", "keyword", "ensemble", "tfidf", "fast", "cascade")
-
-
-def register(app: typer.Typer) -> None:
-    """Attach the top-level `route` command (the `router` group is cadre.cli.router's)."""
-    app.command("route")(route_cmd)
 
 
 def _examples(path: Path):
@@ -34,7 +29,7 @@ def _threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
-@router_app.command("train")
+@verb("train", group="router")
 def train_cmd(
         kind: str = typer.Option("auto", "--kind", help="auto (default: the most accurate kind by cross-validation "
                                  "on --data, or on --val, within --max-latency-ms), nano, embedding, keyword, "
@@ -152,7 +147,7 @@ def _open(router_dir: Path, thresholds: Optional[Path]):
     return router
 
 
-@router_app.command("eval")
+@verb("eval", group="router")
 def eval_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
              data: Path = typer.Option(..., "--data", help="Test data (Q/A text, CSV or JSONL text,label)."),
              thresholds: Optional[Path] = typer.Option(None, help="Routes/thresholds YAML to apply first."),
@@ -186,7 +181,7 @@ def _auto_summary(router_dir: Path) -> dict | None:
     return read_metadata(router_dir).get("auto")
 
 
-@router_app.command("calibrate")
+@verb("calibrate", group="router")
 def calibrate_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
                   val: Path = typer.Option(..., "--val", help="Validation data (text,label; oos allowed)."),
                   target_precision: float = typer.Option(0.9, help="Validation precision to reach."),
@@ -203,6 +198,7 @@ def calibrate_cmd(router_dir: Path = typer.Argument(..., help="A router folder."
     typer.echo(f"calibrated {len(fitted)} thresholds (median {sorted(fitted.values())[len(fitted) // 2]:.3f})")
 
 
+@verb("route")
 def route_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
               text: str = typer.Argument(..., help="The text to route."),
               thresholds: Optional[Path] = typer.Option(None, help="Routes/thresholds YAML to apply first."),

@@ -13,10 +13,10 @@ from typing import Optional
 
 import typer
 
-from cadre.cli.router import router_app
+from cadre.cli.verbs import verb
 
 
-@router_app.command("fit-learned")
+@verb("fit-learned", group="router")
 def fit_learned_cmd(
         data: Path = typer.Option(..., "--data", help="Training routing table (JSONL, .jsonl.gz, or a JSON list of rows)."),
         output: Path = typer.Option(..., "--output", help="Artifact folder to write."),
@@ -63,7 +63,7 @@ def fit_learned_cmd(
                    f"{best['val_cost']:.4g}): saves {op['saving_vs_best']:.0%} of its cost")
 
 
-@router_app.command("eval-learned")
+@verb("eval-learned", group="router")
 def eval_learned_cmd(
         model_dir: Path = typer.Argument(..., help="Artifact folder written by fit-learned."),
         data: Path = typer.Option(..., "--data", help="Test routing table (JSONL, .jsonl.gz, or a JSON list of rows)."),
