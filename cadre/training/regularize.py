@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from cadre.console import note, warn
 
-TEACHERS = ("auto", "none", "tfidf")
+TEACHERS = ("auto", "none", "tfidf", "router:<folder>", "given")  # given: probabilities passed in (no resume)
 TEACHER_FOLDS = 5
 
 
@@ -37,6 +37,38 @@ def subword_dropout(tok, ids: list[int], p: float, rng: random.Random, max_len: 
             body.append(token_id)
     out = ids[:2] + body + ids[-1:]
     return ids if max_len is not None and len(out) > max_len else out
+
+
+def drop_words(text: str, p: float, rng: random.Random) -> str:
+    """Drop each word with probability p (never all of them)."""
+    if p <= 0:
+        return text
+    words = text.split()
+    kept = [w for w in words if rng.random() >= p]
+    return " ".join(kept or words)
+
+
+def length_buckets(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (little padding: about twice the examples per second on
+    a CPU), in random order."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def mixed_loss(logits, gold, soft, alpha: float):
+    """(1 - alpha) · CE(logits, gold) + alpha · CE(logits, teacher); an example whose gold
+    is IGNORE (an unlabelled transfer text) carries the teacher term only."""
+    import torch.nn.functional as F
+
+    from cadre.encoding import IGNORE
+
+    labelled = gold != IGNORE
+    hard = F.cross_entropy(logits[labelled], gold[labelled]) if labelled.any() else logits.sum() * 0.0
+    if soft is None or alpha <= 0:
+        return hard
+    return (1 - alpha) * hard + alpha * -(soft * F.log_softmax(logits, dim=-1)).sum(-1).mean()
 
 
 def teacher_probabilities(texts: Sequence[str], labels: Sequence[int], n_classes: int, seed: int = 0,

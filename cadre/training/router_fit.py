@@ -13,17 +13,28 @@ from cadre.errors import CadreError
 Say = Callable[[str], None] | None
 
 
+def distill_config(output, model_size: str, epochs: int | None, batch_size: int, lr: float | None,
+                   quiet: bool, **options):
+    """The trainer's settings for the nano distillation recipe (options.DISTILL_RECIPE)."""
+    from cadre.training.options import DISTILL_RECIPE, TrainConfig
+
+    recipe = {**DISTILL_RECIPE, "model_size": model_size, "batch_size": batch_size, "output": str(output),
+              "quiet": quiet, "data": [], **options}
+    recipe["epochs"], recipe["lr"] = epochs or recipe["epochs"], lr or recipe["lr"]
+    return TrainConfig(**recipe)
+
+
 def nano_trainer(model_size: str, epochs: int | None, batch_size: int, lr: float | None, say: Say = None):
     """A callable that trains a distilled nano router into a folder and opens it."""
     def train(texts, labels, teacher, folder: Path):
         from cadre.routing.intent.fit import finish_nano
         from cadre.routing.intent.nano import NanoRouter
-        from cadre.training.distill import DistillConfig, train_router
+        from cadre.training.setup import InMemoryData
+        from cadre.training.trainer import Trainer
 
-        cfg = DistillConfig(model_size=model_size, batch_size=batch_size)
-        cfg.epochs, cfg.lr = epochs or cfg.epochs, lr or cfg.lr
-        report = None if say is None else (lambda e, loss: say(f"  nano epoch {e}/{cfg.epochs} loss {loss:.4f}"))
-        train_router(texts, labels, folder, teacher, cfg, progress=report)
+        cfg = distill_config(folder, model_size, epochs, batch_size, lr, say is None,
+                             teacher="none" if teacher is None else "given")
+        Trainer(cfg, data=InMemoryData(list(texts), list(labels), teacher)).train()
         finish_nano(folder)
         return NanoRouter.load(folder)
 
@@ -73,22 +84,29 @@ def train_nano_router(data: Path, val_ex, output: Path, target_precision, model_
 
 
 def _distill(data, output, teacher_dir, unlabeled, model_size, epochs, batch_size, lr, say: Say) -> None:
-    """Train on --data with the teacher router's probabilities as soft targets."""
-    from cadre.routing import load_router
+    """Train on --data with the teacher router's probabilities as soft targets: the
+    trainer's distillation recipe, resumable with `cadre train --resume OUTPUT`."""
     from cadre.routing.intent.fit import check_classes, texts_labels
     from cadre.routing.store import canonical_labels
-    from cadre.training.distill import DistillConfig, train_router
+    from cadre.training.trainer import Trainer
 
-    texts, labels = texts_labels(load_examples(data))
-    labels = canonical_labels(labels)
-    check_classes(labels)
+    check_classes(canonical_labels(texts_labels(load_examples(data))[1]))
+    cfg = distill_config(output, model_size, epochs, batch_size, lr, say is None, data=[str(data)],
+                         teacher=f"router:{Path(teacher_dir).resolve()}",
+                         unlabeled=str(Path(unlabeled).resolve()) if unlabeled else None)
+    Trainer(cfg).train()
+
+
+def router_teacher(teacher_dir: str, examples, classes: list[str], unlabeled: str | None):
+    """A trained router's probabilities for the training examples and for the unlabelled
+    transfer texts: (probs (N, C), texts, probs (M, C))."""
+    from cadre.routing import load_router
+
     teacher = load_router(teacher_dir)
-    classes = sorted(set(labels))
-    extra = unlabeled_texts(unlabeled) if unlabeled else []
-    cfg = DistillConfig(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=lr)
-    report = None if say is None else (lambda e, loss: say(f"epoch {e}/{epochs} loss {loss:.4f}"))
-    train_router(texts, labels, output, teacher_probs(teacher, teacher_dir, texts, classes), cfg, progress=report,
-                 unlabeled=extra, unlabeled_teacher=teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
+    texts = [ex.question for ex in examples]
+    extra = unlabeled_texts(Path(unlabeled)) if unlabeled else []
+    return (teacher_probs(teacher, teacher_dir, texts, classes), extra,
+            teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
 
 
 def teacher_probs(teacher, teacher_dir, texts, classes):
