@@ -1,5 +1,5 @@
 """The model registry: the project's `ModelSpec` rows (the one row type, defined with
-`ModelCapability` in cadre.config) and the capability → model mapping
+`ModelCapability` in cadre.model_row) and the capability → model mapping
 (`get_model_for_capability`).
 
 A capability maps to the registered model with the highest priority that has it; ties go
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from cadre.config import ModelCapability, ModelSpec, ProjectConfig
+from cadre.config import ProjectConfig
+from cadre.model_row import ModelCapability, ModelSpec
 from cadre.errors import CadreError
 from cadre.runtime.errors import UnknownModel
 

@@ -8,14 +8,19 @@
   fitted on the training split only, gives every training example the class
   probabilities it gets when held out (5-fold). Distilling them (Hinton et al. 2015)
   tells the student which examples are near misses instead of making it memorise them.
+
+The nano distillation recipe's pieces live here too: word dropout, length-bucketed
+batches, the mixed loss, and a trained router as the teacher (with unlabelled texts).
 """
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from cadre.console import note, warn
+from cadre.errors import CadreError
 
 TEACHERS = ("auto", "none", "tfidf", "router:<folder>", "given")  # given: probabilities passed in (no resume)
 TEACHER_FOLDS = 5
@@ -108,3 +113,37 @@ def _tfidf_model():
     from sklearn.pipeline import make_pipeline
 
     return make_pipeline(tfidf_features(), LogisticRegression(C=20.0, max_iter=3000))
+
+
+# ----------------------------------------------------------------------------- a router as the teacher
+def router_teacher(teacher_dir: str, examples, classes: list[str], unlabeled: str | None):
+    """A trained router's probabilities for the training examples and for the unlabelled
+    transfer texts: (probs (N, C), texts, probs (M, C))."""
+    from cadre.routing import load_router
+
+    teacher = load_router(teacher_dir)
+    texts = [ex.question for ex in examples]
+    extra = unlabeled_texts(Path(unlabeled)) if unlabeled else []
+    return (teacher_probs(teacher, teacher_dir, texts, classes), extra,
+            teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
+
+
+def teacher_probs(teacher, teacher_dir, texts, classes):
+    """The teacher's probabilities for texts, columns in the student's class order."""
+    import numpy as np
+
+    missing = sorted(set(classes) - set(teacher.labels))
+    if missing:
+        raise CadreError(f"{teacher_dir}: the teacher lacks route(s) {missing} of the training data")
+    probs = np.asarray(teacher.score_batch(texts))[:, [teacher.labels.index(c) for c in classes]]
+    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
+
+
+def unlabeled_texts(path: Path) -> list[str]:
+    """Texts one per line (.txt), or the texts of any data file cadre reads."""
+    from cadre.data import load_examples
+    from cadre.data.examples import read_text_file
+
+    if path.suffix.lower() in {".txt", ".lines"} and not read_text_file(path).lstrip().startswith("Q:"):
+        return [line.strip() for line in read_text_file(path).splitlines() if line.strip()]
+    return [ex.question for ex in load_examples(path)]

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable
 
 from cadre.data import load_examples
-from cadre.errors import CadreError
 
 Say = Callable[[str], None] | None
 
@@ -95,35 +94,3 @@ def _distill(data, output, teacher_dir, unlabeled, model_size, epochs, batch_siz
                          teacher=f"router:{Path(teacher_dir).resolve()}",
                          unlabeled=str(Path(unlabeled).resolve()) if unlabeled else None)
     Trainer(cfg).train()
-
-
-def router_teacher(teacher_dir: str, examples, classes: list[str], unlabeled: str | None):
-    """A trained router's probabilities for the training examples and for the unlabelled
-    transfer texts: (probs (N, C), texts, probs (M, C))."""
-    from cadre.routing import load_router
-
-    teacher = load_router(teacher_dir)
-    texts = [ex.question for ex in examples]
-    extra = unlabeled_texts(Path(unlabeled)) if unlabeled else []
-    return (teacher_probs(teacher, teacher_dir, texts, classes), extra,
-            teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
-
-
-def teacher_probs(teacher, teacher_dir, texts, classes):
-    """The teacher's probabilities for texts, columns in the student's class order."""
-    import numpy as np
-
-    missing = sorted(set(classes) - set(teacher.labels))
-    if missing:
-        raise CadreError(f"{teacher_dir}: the teacher lacks route(s) {missing} of the training data")
-    probs = np.asarray(teacher.score_batch(texts))[:, [teacher.labels.index(c) for c in classes]]
-    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
-
-
-def unlabeled_texts(path: Path) -> list[str]:
-    """Texts one per line (.txt), or the texts of any data file cadre reads."""
-    from cadre.data.examples import read_text_file
-
-    if path.suffix.lower() in {".txt", ".lines"} and not read_text_file(path).lstrip().startswith("Q:"):
-        return [line.strip() for line in read_text_file(path).splitlines() if line.strip()]
-    return [ex.question for ex in load_examples(path)]

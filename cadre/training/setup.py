@@ -219,7 +219,7 @@ def _attach_given(cfg, train, train_ex, labels, encoder, data) -> list[Encoded]:
     elif not cfg.teacher.startswith("router:"):
         raise CadreError("--teacher given takes probabilities passed in memory (a Python caller), not files")
     else:
-        from cadre.training.router_fit import router_teacher
+        from cadre.training.regularize import router_teacher
 
         probs, extra, extra_probs = router_teacher(cfg.teacher.removeprefix("router:"), train_ex, labels, cfg.unlabeled)
     for encoded, row in zip(train, probs):

@@ -144,11 +144,11 @@ def test_a_lora_adapter_folder_loads_as_base_plus_adapter(tmp_path, tiny_causal_
 def test_backend_identity_is_class_attributes_and_the_project_files_table_agrees():
     """What a backend is (where its model lives, whether it runs here) comes from its class,
     so no module compares backend names; cadre.config's table for the project file, which
-    may not import backends, says the same of every built-in."""
+    may not import backends (cadre.model_row), says the same of every built-in."""
     import re
     from pathlib import Path
 
-    from cadre.config import BACKEND_LOCATION
+    from cadre.model_row import BACKEND_LOCATION
     from cadre.runtime.backends.base import get_backend
     from cadre.runtime.backends.identity import is_remote, loads_here, quantizable, serves_files
 
