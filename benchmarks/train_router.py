@@ -202,10 +202,12 @@ def report_seeded(files: list[Path], threads: int) -> None:
             " and initialisation; the TF-IDF column is word+char TF-IDF + LinearSVC fitted on the same split."
             f" Mean ± sample standard deviation over the seeds; {threads} thread per run."
             f"\n- Load average while the runs started and ended: {min(loads):.1f} to {max(loads):.1f} on 2 cores,"
-            " shared with other work (the two run kinds ran at once, each through the machine's two-slot"
-            " semaphore), so wall seconds are inflated; CPU seconds (user + system of the training"
-            " process) hold up better. Accuracy does not depend on the load."
-            "\n- Every run is `cadre train --type router` on `data/specialized/router_training.txt` with the"
+            " shared with other work (each run kind goes through the machine's two-slot semaphore), so wall"
+            " seconds are inflated; CPU seconds (user + system of the training process) hold up better."
+            " Accuracy does not depend on the load."
+            + "".join(f"\n- Not measured in this run: {SEEDED_RUNS[k][0]} (`--seeded {k}`)."
+                      for k in SEEDED_RUNS if k not in {r['kind'] for r in rows})
+            + "\n- Every run is `cadre train --type router` on `data/specialized/router_training.txt` with the"
             " defaults (50 epochs; subword dropout 0.1 and the cross-fitted TF-IDF teacher, alpha 0.8), or"
             " with both turned off. The trainer is the one loop for every recipe (the nano distillation"
             " recipe of `cadre router train --distill-from` runs in it too; docs/routing.md).")
