@@ -83,7 +83,7 @@ def child_base() -> dict:
     from cadre.runtime.registry import ModelCapability, ModelSpec, Registry
 
     LocalBackend.prepare()
-    import peft
+    import peft  # noqa: F401  (counted in the empty process)
 
     empty = rss()
     manager = ModelManager(Registry([ModelSpec("base", path=resolve_base(), capabilities=(ModelCapability.PRIMARY_CHAT,))]),
@@ -98,7 +98,7 @@ def child_merged(folders: list[Path]) -> dict:
     from cadre.runtime.backends.local import LocalBackend
 
     LocalBackend.prepare()
-    import peft
+    import peft  # noqa: F401  (counted in the empty process)
 
     empty = rss()
     manager = manager_for(folders, share=False)
@@ -112,7 +112,7 @@ def child_shared(folders: list[Path], tokens: int, swaps: int) -> dict:
     from cadre.runtime.backends.local import LocalBackend
 
     LocalBackend.prepare()
-    import peft
+    import peft  # noqa: F401  (counted in the empty process)
 
     empty = rss()
     manager = manager_for(folders, share=True)

@@ -35,23 +35,49 @@ def write_metadata(folder: str | Path, meta: dict) -> None:
 
 
 def read_metadata(folder: str | Path) -> dict:
-    """Read cadre.json, with a clear error for a missing, corrupt or foreign folder."""
+    """Read cadre.json, with a clear error for a missing, corrupt or foreign folder, or one
+    written by another format version."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CadreError(f"{folder}: model folder not found")
+    meta = parse_metadata(folder)
     path = folder / METADATA_FILE
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CadreError(f"{path}: format version {meta.get('format_version')!r} is not "
+                         f"{FORMAT_VERSION}; retrain or convert it with this version of cadre")
+    _check_labels(path, meta)
+    return meta
+
+
+def parse_metadata(folder: str | Path) -> dict:
+    """cadre.json as written, any format version: the one place that parses it. A missing
+    file, bad JSON or a non-object is a one-line CadreError naming the file."""
+    path = Path(folder) / METADATA_FILE
     if not path.is_file():
         raise CadreError(f"{folder}: not a cadre model folder (no {METADATA_FILE})")
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CadreError(f"{path}: corrupt metadata ({exc})") from None
+    except OSError as exc:
+        raise CadreError(f"{path}: cannot read ({exc.strerror})") from None
     if not isinstance(meta, dict):
         raise CadreError(f"{path}: corrupt metadata (not a JSON object)")
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise CadreError(f"{path}: format version {meta.get('format_version')!r} is not "
-                         f"{FORMAT_VERSION}; retrain or convert it with this version of cadre")
-    _check_labels(path, meta)
+    return meta
+
+
+def find_metadata(folder: str | Path | None) -> dict | None:
+    """cadre.json of `folder`, or None when there is no such folder or file (nothing
+    written there yet); a corrupt one is still a CadreError."""
+    if not folder or not (Path(folder) / METADATA_FILE).is_file():
+        return None
+    return parse_metadata(folder)
+
+
+def update_metadata(folder: str | Path, **fields) -> dict:
+    """Merge fields into cadre.json (atomically), keeping the rest as written; returns it."""
+    meta = {**parse_metadata(folder), **fields}
+    atomic_write_json(Path(folder) / METADATA_FILE, meta)
     return meta
 
 

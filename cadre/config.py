@@ -10,7 +10,7 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import (
     BaseModel,
@@ -23,12 +23,18 @@ from pydantic import (
 
 from cadre.builtin_tools import TOOL_NAMES
 from cadre.errors import CadreError
+from cadre.model_row import (  # noqa: F401 (the row's names are config's API too)
+    BACKEND_LOCATION,
+    CAPABILITIES,
+    QUANTIZATIONS,
+    RESERVED_NAMES,
+    ModelCapability,
+    ModelEntry,
+    ModelSpec,
+    check_quantization,
+)
 
-# The capability names; cadre.runtime.registry.ModelCapability has exactly these values.
-CAPABILITIES = ("primary_chat", "intent_classification", "code_generation", "math",
-                "vision_captioning", "prompt_enhancement", "summarization", "translation", "embedding")
 TOOLS = TOOL_NAMES  # the built-in tools (cadre/builtin_tools.py)
-RESERVED_NAMES = ("auto",)
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6, "mib": 2**20,
           "g": 1e9, "gb": 1e9, "gib": 2**30, "t": 1e12, "tb": 1e12, "tib": 2**40}
@@ -36,17 +42,6 @@ _UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "kib": 2**10, "m": 1e6, "mb": 1e6,
 SEED_TYPES = {"router": "intent_classification", "vision": "vision_captioning",
               "code": "code_generation", "math": "math"}
 PRIMARY_DEFAULT = "smollm2-135m-instruct"
-# Weight quantization of a local model: int8 (dynamic, CPU), 4bit (bitsandbytes NF4, CPU or CUDA).
-QUANTIZATIONS = ("int8", "4bit")
-
-
-def check_quantization(value: str | None) -> str | None:
-    """The one rule for `quantization`, in cadre.yaml and in ModelSpec alike."""
-    if value is not None and value not in QUANTIZATIONS:
-        raise ValueError(f"quantization must be one of {', '.join(QUANTIZATIONS)} (or null), not {value!r}")
-    return value
-
-
 def parse_size(value: float | str) -> int:
     """Bytes of a size like 2GB, 512MB, 1.5GiB or a plain number of bytes."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -64,57 +59,6 @@ def parse_size(value: float | str) -> int:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ModelEntry(_Strict):
-    """One model of the registry (see cadre.runtime.registry.ModelSpec for the meaning)."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")
-    backend: str = "local"
-    path: str | None = None
-    url: str | None = None
-    capabilities: list[str] = Field(min_length=1)
-    max_context: int = Field(2048, gt=0)
-    supports_function_calling: bool = False
-    quantization: str | None = None   # int8 | 4bit (check_quantization)
-    memory_mb: float | None = Field(None, gt=0)
-    priority: int = 50
-    cost_per_1k_tokens: float = Field(0.0, ge=0)
-    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$")
-    keep_alive: float | None = Field(None, ge=0)
-    pinned: bool | None = None
-    force: bool = False           # serve this specialist even if its recorded score loses (or is missing)
-    description: str = ""
-    options: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("capabilities")
-    @classmethod
-    def _known_capabilities(cls, caps: list[str]) -> list[str]:
-        unknown = [c for c in caps if c not in CAPABILITIES]
-        if unknown:
-            raise ValueError(f"unknown capabilit{'y' if len(unknown) == 1 else 'ies'} {unknown}; "
-                             f"valid: {', '.join(CAPABILITIES)}")
-        return caps
-
-    @field_validator("quantization")
-    @classmethod
-    def _known_quantization(cls, value: str | None) -> str | None:
-        return check_quantization(value)
-
-    @field_validator("name")
-    @classmethod
-    def _not_reserved(cls, name: str) -> str:
-        if name in RESERVED_NAMES or name.startswith("router-"):
-            raise ValueError(f"{name!r} is reserved for routing (auto, router-<kind>-<threshold>)")
-        return name
-
-    @model_validator(mode="after")
-    def _location(self) -> ModelEntry:
-        if self.backend in ("local", "onnx") and not self.path:
-            raise ValueError(f"backend {self.backend!r} needs a path")
-        if self.backend == "openai" and not self.url:
-            raise ValueError("backend 'openai' needs a url (the server's /v1 base)")
-        return self
 
 
 class LoraSettings(_Strict):
@@ -279,7 +223,7 @@ class ProjectConfig(_Strict):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     scale: ScaleSettings = Field(default_factory=ScaleSettings)
     routes: dict[str, RouteTarget] = Field(default_factory=dict)
-    models: list[ModelEntry] = Field(min_length=1)
+    models: list[ModelSpec] = Field(min_length=1)
     base_dir: str = Field(".", exclude=True)
 
     @model_validator(mode="after")
@@ -334,7 +278,7 @@ def from_seed(seed: SeedFile, base_dir: str = ".") -> ProjectConfig:
     """Turn the legacy file into a ProjectConfig with SmolLM2 as the primary."""
     from cadre import presets
 
-    entries = [ModelEntry(name="primary", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
+    entries = [ModelSpec(name="primary", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
                           capabilities=["primary_chat", "summarization", "translation", "prompt_enhancement"],
                           max_context=2048, description="SmolLM2-135M-Instruct (default primary)")]
     for kind, m in seed.models.items():
@@ -342,7 +286,7 @@ def from_seed(seed: SeedFile, base_dir: str = ".") -> ProjectConfig:
         path = re.sub(r"\.(pth|pt|bin)$", "", m.path)
         estimate = presets.from_name(m.size).memory_bytes(4) / 1e6 * 1.3 + 4 if m.size else None
         backend = "onnx" if kind == "router" else "local"
-        entries.append(ModelEntry(name=kind, backend=backend, path=path, capabilities=[SEED_TYPES[kind]],
+        entries.append(ModelSpec(name=kind, backend=backend, path=path, capabilities=[SEED_TYPES[kind]],
                                   max_context=m.max_seq_len, description=m.description,
                                   memory_mb=estimate, priority=100))
     router = RouterSettings(enabled=seed.enabled, model="router" if "router" in seed.models else None)
@@ -353,91 +297,52 @@ def from_seed(seed: SeedFile, base_dir: str = ".") -> ProjectConfig:
 
 def load_config(path: str | Path) -> ProjectConfig:
     """Load cadre.yaml (or a legacy specialized_models.json) with errors naming file, line and field."""
+    from cadre.yamlio import describe, read_mapping
+
     path = Path(path)
-    if not path.is_file():
-        raise CadreError(f"{path}: project file not found")
-    text = read_text_file(path)
-    data, lines = _parse(path, text)
-    if not isinstance(data, dict):
-        raise CadreError(f"{path}: expected a mapping at the top level")
+    if path.suffix.lower() == ".json":
+        data, lines = _read_json(path), {}
+    else:
+        data, lines = read_mapping(path, "a mapping at the top level", missing="project file not found")
     base = str(path.resolve().parent)
     try:
         if _is_seed(data):
             return from_seed(SeedFile.model_validate(data), base_dir=base)
         return ProjectConfig.model_validate({**data, "base_dir": base})
     except ValidationError as exc:
-        raise CadreError(_describe(path, exc, lines)) from None
+        raise CadreError(describe(path, exc, lines)) from None
 
 
-def read_text_file(path: Path) -> str:
-    """A config file's text; one-line CadreErrors for unreadable, non-UTF-8 or binary files."""
+def _read_json(path: Path) -> dict:
+    """A legacy specialized_models.json as a mapping, with one-line errors."""
+    from cadre.yamlio import read_text
+
+    if not path.is_file():
+        raise CadreError(f"{path}: project file not found")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CadreError(f"{path}: cannot read ({exc.strerror})") from None
-    if b"\0" in raw:
-        raise CadreError(f"{path}: a binary file, not a text config")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CadreError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise CadreError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise CadreError(f"{path}: expected a mapping at the top level")
+    return data
 
 
 def _is_seed(data: dict) -> bool:
     return isinstance(data.get("models"), dict)
 
 
-def _parse(path: Path, text: str) -> tuple[Any, dict]:
-    """Parsed data and a map from field path to line number (for error messages)."""
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text), {}
-        except json.JSONDecodeError as exc:
-            raise CadreError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
-    from cadre.yamlio import load_yaml
-
-    data, node = load_yaml(text, str(path))
-    lines: dict = {}
-    if node is not None:
-        _index_lines(node, (), lines)
-    return data, lines
-
-
-def _index_lines(node, loc: tuple, lines: dict) -> None:
-    import yaml
-
-    lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            lines[loc + (key.value,)] = key.start_mark.line + 1
-            _index_lines(value, loc + (key.value,), lines) if not isinstance(value, yaml.ScalarNode) else None
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index_lines(item, loc + (i,), lines)
-
-
-def _describe(path: Path, exc: ValidationError, lines: dict) -> str:
-    """One line: file:line: field.path: message (plus a count of further errors)."""
-    first = exc.errors()[0]
-    loc = tuple(first.get("loc", ()))
-    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top level)"
-    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None)
-    msg = first.get("msg", "invalid").removeprefix("Value error, ")
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{path}{f':{line}' if line else ''}: {field}: {msg}{more}"
-
-
 def default_config() -> ProjectConfig:
     """SmolLM2 as the primary, plus the specialists `make demo` trains under runs/demo."""
     demo = Path("runs/demo")
     return ProjectConfig(models=[
-        ModelEntry(name="smollm2", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
+        ModelSpec(name="smollm2", path=PRIMARY_DEFAULT, pinned=True, memory_mb=600,
                    capabilities=["primary_chat", "summarization", "translation", "prompt_enhancement"]),
-        ModelEntry(name="router", backend="onnx", path=str(demo / "router"),
+        ModelSpec(name="router", backend="onnx", path=str(demo / "router"),
                    capabilities=["intent_classification"], memory_mb=12, priority=100),
-        ModelEntry(name="vision", path=str(demo / "vision"), capabilities=["vision_captioning"],
+        ModelSpec(name="vision", path=str(demo / "vision"), capabilities=["vision_captioning"],
                    memory_mb=40, priority=100),
-        ModelEntry(name="code", path=str(demo / "code"), capabilities=["code_generation"],
+        ModelSpec(name="code", path=str(demo / "code"), capabilities=["code_generation"],
                    memory_mb=80, priority=100),
     ], router=RouterSettings(model="router"))
 

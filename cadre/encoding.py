@@ -19,6 +19,7 @@ class Encoded:
     target: int | list[int]  # class index (router) or per-token labels (causal)
     truncated: bool = False
     soft: list[float] | None = None  # a teacher's class probabilities (router distillation)
+    text: str | None = None          # a router example's text (word dropout re-encodes it)
 
 
 class ExampleEncoder:
@@ -35,7 +36,7 @@ class ExampleEncoder:
 
     def classification(self, text: str, label_index: int) -> Encoded:
         ids, cut = self.prompt_ids(text)
-        return Encoded(ids, label_index, cut)
+        return Encoded(ids, label_index, cut, text=text)
 
     def causal(self, question: str, answer: str) -> Encoded:
         prompt, cut = self.prompt_ids(question, budget=max(self.context // 2, 8))

@@ -9,6 +9,7 @@ count passes `MAX_NODES`, or whose aliases refer to themselves.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from cadre.errors import CadreError
@@ -84,3 +85,68 @@ def _children(node, yaml) -> list:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     return []
+
+
+# ----------------------------------------------------------------------------- files with line numbers
+def read_text(path: Path) -> str:
+    """A config file's text; one-line CadreErrors for unreadable, non-UTF-8 or binary files."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CadreError(f"{path}: cannot read ({exc.strerror})") from None
+    if b"\0" in raw:
+        raise CadreError(f"{path}: a binary file, not a text config")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CadreError(f"{path}: not valid UTF-8 (byte {exc.start})") from None
+
+
+def read_mapping(path: str | Path, expected: str, missing: str = "not found") -> tuple[dict, dict]:
+    """The one reader of a YAML settings file (project file, specialist recipe, SkyPilot
+    task): (data, lines), where `lines` maps a field path such as ("models", 1, "backend")
+    to its line, for `describe`. A missing or bad file, or a document that is not a
+    mapping, is a one-line CadreError naming the file (`{path}: {missing}`,
+    `{path}: expected {expected}`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CadreError(f"{path}: {missing}")
+    data, lines = parse_with_lines(read_text(path), path)
+    if not isinstance(data, dict):
+        raise CadreError(f"{path}: expected {expected}")
+    return data, lines
+
+
+def parse_with_lines(text: str, where) -> tuple[Any, dict]:
+    """A YAML document's data and its field path → line index (empty for an empty document)."""
+    data, node = load_yaml(text, str(where))
+    lines: dict = {}
+    if node is not None:
+        _index_lines(node, (), lines)
+    return data, lines
+
+
+def _index_lines(node, loc: tuple, lines: dict) -> None:
+    import yaml
+
+    lines[loc] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            lines[loc + (key.value,)] = key.start_mark.line + 1
+            if not isinstance(value, yaml.ScalarNode):
+                _index_lines(value, loc + (key.value,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_lines(item, loc + (i,), lines)
+
+
+def describe(where, exc, lines: dict | None = None) -> str:
+    """A pydantic ValidationError as one line: `where[:line]: field.path: message` (and a
+    count of further errors); the line comes from `read_mapping`'s index when given."""
+    first = exc.errors()[0]
+    loc = tuple(first.get("loc", ()))
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top level)"
+    line = next((lines[loc[:n]] for n in range(len(loc), -1, -1) if loc[:n] in lines), None) if lines else None
+    msg = first.get("msg", "invalid").removeprefix("Value error, ")
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}{f':{line}' if line else ''}: {field}: {msg}{more}"

@@ -113,3 +113,26 @@ def test_the_example_project_file_validates_and_opens_with_its_command():
     caps = {c for m in config.models for c in m.capabilities}
     assert {"primary_chat", "intent_classification", "vision_captioning", "code_generation"} <= caps
     assert set(caps) <= set(CAPABILITIES)
+
+
+def test_every_yaml_settings_file_has_one_reader_that_names_the_line(tmp_path):
+    """The project file, specialist recipes and SkyPilot tasks are read by
+    cadre.yamlio.read_mapping; a bad field in a specialist recipe now names its line too."""
+    from cadre.fleet.sky import read_config
+    from cadre.training.lora.catalog import load_spec_file
+
+    recipe = (REPO / "configs" / "specialists" / "sentiment.yaml").read_text()
+    bad = tmp_path / "sentiment.yaml"
+    bad.write_text(recipe.replace("scoring: loglik", "scoring: vibes"))
+    line = 1 + recipe.splitlines().index("scoring: loglik")
+    with pytest.raises(CadreError, match=rf"^{bad}:{line}: scoring: "):
+        load_spec_file(bad)
+    bad.write_text("- a list\n")
+    with pytest.raises(CadreError, match="expected a mapping of specialist settings"):
+        load_spec_file(bad)
+    with pytest.raises(CadreError, match="expected a SkyPilot task"):
+        read_config(bad)
+    package = REPO / "cadre"
+    readers = sorted(str(p.relative_to(package)) for p in package.rglob("*.py")
+                     if any(w in p.read_text() for w in ("start_mark", "yaml.safe_load(", "yaml.load(", "SafeLoader(")))
+    assert readers == ["yamlio.py"], readers

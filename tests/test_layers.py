@@ -174,3 +174,36 @@ def test_only_runtime_answer_writes_an_answer():
     owner = PACKAGE / "runtime" / "answer.py"
     bad = [w for path in sorted(PACKAGE.rglob("*.py")) if path != owner for w in answer_writes(path)]
     assert not bad, bad
+
+
+METADATA_READERS = ("cadre.checkpoint", "cadre.routing.store")
+_PARSERS = {"loads", "load", "read_json"}  # json.loads/json.load, or a helper that wraps them
+
+
+def parses_metadata(tree: ast.AST) -> list[int]:
+    """Lines of the functions (or the module body) that name cadre.json (or METADATA_FILE)
+    and also parse JSON: a second reader of cadre.json."""
+    found = []
+    scopes = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for scope in scopes:
+        names_it = any(isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.endswith("cadre.json")
+                       or isinstance(n, ast.Name) and n.id == "METADATA_FILE" for n in ast.walk(scope))
+        parses = any(isinstance(n, ast.Call) and (getattr(n.func, "attr", None) in _PARSERS
+                                                  or getattr(n.func, "id", None) in _PARSERS)
+                     for n in ast.walk(scope))
+        if names_it and parses:
+            found.append(scope.lineno)
+    return found
+
+
+def test_the_metadata_check_sees_a_second_reader():
+    tree = ast.parse('def kind(p):\n    return json.loads((Path(p) / "cadre.json").read_text())\n')
+    assert parses_metadata(tree) == [1]
+    assert parses_metadata(ast.parse('def f(p):\n    return (Path(p) / "cadre.json").is_file()\n')) == []
+
+
+def test_only_checkpoint_and_the_router_store_parse_cadre_json():
+    bad = [f"{module_name(p)}:{line}" for p in sorted(PACKAGE.rglob("*.py"))
+           if module_name(p) not in METADATA_READERS
+           for line in parses_metadata(ast.parse(p.read_text(encoding="utf-8")))]
+    assert not bad, f"parse cadre.json through cadre.checkpoint (parse_metadata/read_metadata): {bad}"

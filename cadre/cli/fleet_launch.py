@@ -5,11 +5,11 @@ from pathlib import Path
 
 import typer
 
-from cadre.cli.fleet import fleet_app
+from cadre.cli.verbs import verb
 from cadre.errors import CadreError
 
 
-@fleet_app.command("launch")
+@verb("launch", group="fleet")
 def launch_cmd(
     specs: list[str] = typer.Argument(None, help="Specialists to run (catalog names); none: the YAML's own run."),
     cloud_config: Path = typer.Option(..., "--cloud-config",

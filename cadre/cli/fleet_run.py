@@ -7,10 +7,10 @@ from typing import List, Optional
 
 import typer
 
-from cadre.cli.fleet import fleet_app
+from cadre.cli.verbs import verb
 
 
-@fleet_app.command("run")
+@verb("run", group="fleet")
 def run_cmd(
         specs: Optional[List[str]] = typer.Argument(None, help="Catalog names (cadre specialist list)."),
         run_all: bool = typer.Option(False, "--all", help="Every specialist of the catalog."),
@@ -39,7 +39,7 @@ def run_cmd(
     from cadre.fleet.plan import plan
     from cadre.fleet.runner import FleetInterrupted, run_fleet
     from cadre.fleet.state import KIND, render
-    from cadre.fsutil import claim_output
+    from cadre.outputs import claim_output
     from cadre.training.lora.catalog import CATALOG_DIR
 
     claim_output(output, (KIND,), overwrite=overwrite, resume=True)
@@ -61,7 +61,7 @@ def run_cmd(
         raise typer.Exit(result.exit_code)
 
 
-@fleet_app.command("report")
+@verb("report", group="fleet")
 def report_cmd(output: Path = typer.Option(Path("runs/fleet"), "--output", help="Fleet folder.")) -> None:
     """Print the fleet report of a fleet folder."""
     from cadre.errors import CadreError

@@ -1,7 +1,9 @@
 """Entry point of the `cadre` command.
 
-Every verb module exposes `register(app)`. A CadreError anywhere becomes one line on
-stderr and its exit code (2 for bad input, 3 for a missed gate), never a traceback.
+Every verb module marks its commands with `@verb(name[, group])` (cadre/cli/verbs.py);
+`build_app` builds the app from VERB_MODULES and the groups in cadre.cli.verbs.GROUPS. A
+CadreError anywhere becomes one line on stderr and its exit code (2 for bad input, 3 for
+a missed gate), never a traceback.
 """
 from __future__ import annotations
 
@@ -11,19 +13,24 @@ import importlib
 import typer
 from typer.core import TyperGroup
 
+from cadre.cli.verbs import GROUPS, verbs_of
 from cadre.errors import CadreError
 
-# Verb modules, in the order `cadre --help` lists them.
+# Verb modules, in the order `cadre --help` lists their commands (groups follow, in
+# cadre.cli.verbs.GROUPS order).
 VERB_MODULES = (
     "cadre.cli.train",
     "cadre.cli.tokenizer",
     "cadre.cli.presets",
-    "cadre.cli.router",
+    "cadre.cli.router_learned",
     "cadre.cli.router_intent",
+    "cadre.cli.router_collect",
+    "cadre.cli.router_retrain",
     "cadre.cli.models",
     "cadre.cli.serve",
     "cadre.cli.specialist",
-    "cadre.cli.fleet",
+    "cadre.cli.fleet_run",
+    "cadre.cli.fleet_launch",
     "cadre.cli.scoreboard",
 )
 
@@ -32,7 +39,7 @@ class CadreGroup(TyperGroup):
     """A click group that turns CadreError into a one-line error and exit code."""
 
     def invoke(self, ctx):
-        from cadre.fsutil import release_reservations
+        from cadre.outputs import release_reservations
 
         try:
             return super().invoke(ctx)
@@ -72,11 +79,15 @@ def disk_full(exc: BaseException) -> str | None:
 
 
 def build_app() -> typer.Typer:
-    """Build the CLI, registering every verb module that is installed."""
+    """Build the CLI: every command each verb module marks with @verb, in its group."""
     cli = typer.Typer(cls=CadreGroup, no_args_is_help=True, add_completion=False,
                       help="Train, evaluate and serve a team of specialist models behind one router.")
-    for name in VERB_MODULES:
-        importlib.import_module(name).register(cli)
+    groups = {name: typer.Typer(help=text, no_args_is_help=True) for name, text in GROUPS.items()}
+    for module in VERB_MODULES:
+        for group, name, command in verbs_of(importlib.import_module(module)):
+            (groups[group] if group else cli).command(name)(command)
+    for name, group in groups.items():
+        cli.add_typer(group, name=name)
     return cli
 
 

@@ -8,15 +8,12 @@ from pathlib import Path
 
 import typer
 
-models_app = typer.Typer(help="The project's models: status, memory, and one-off requests.", no_args_is_help=True)
+from cadre.cli.verbs import verb
+
 CONFIG_HELP = "Project file (cadre.yaml or specialized_models.json); default: $CADRE_CONFIG, ./cadre.yaml, built-in."
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(models_app, name="models")
-
-
-@models_app.command("list")
+@verb("list", group="models")
 def list_models(config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
                 measure: bool = typer.Option(False, help="Load each model once (one at a time) to measure its memory."),
                 memory_budget: str | None = typer.Option(None, help="Budget such as 2GB (default: the project's, or auto)."),
@@ -57,7 +54,7 @@ def list_models(config: Path | None = typer.Option(None, "--config", help=CONFIG
         raise CadreError(f"{len(bad)} of {len(rows)} models have a problem: {', '.join(bad)}")
 
 
-@models_app.command("ask")
+@verb("ask", group="models")
 def ask(prompt: str = typer.Argument(..., help="The request."),
         config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
         model: str = typer.Option("auto", help="auto, router-<kind>-<threshold>, or a model name."),
@@ -76,7 +73,7 @@ def ask(prompt: str = typer.Argument(..., help="The request."),
     engine.close()
 
 
-@models_app.command("plan")
+@verb("plan", group="models")
 def plan(budget: str = typer.Option(..., "--budget", help="Memory for local models, such as 2GB or 512MB."),
          config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
          as_json: bool = typer.Option(False, "--json", help="The plan as one JSON object.")) -> None:
@@ -101,8 +98,9 @@ def plan(budget: str = typer.Option(..., "--budget", help="Memory for local mode
 def _problem(spec) -> str | None:
     """Why a model cannot load, found without loading it (None when it looks fine)."""
     from cadre.errors import CadreError
+    from cadre.runtime.backends.identity import loads_here
 
-    if spec.backend not in ("local", "onnx"):
+    if not loads_here(spec):
         return None
     from cadre.runtime.backends.local import source_kind
 

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import typer
 
-
-def register(app: typer.Typer) -> None:
-    app.command("presets")(presets)
+from cadre.cli.verbs import verb
 
 
+@verb("presets")
 def presets(measure: bool = typer.Option(True, help="Build each model on the meta device to count parameters exactly.")) -> None:
     """Print each preset: layers, width, heads, context, parameters and fp32/bf16 memory."""
     from cadre import presets as table

@@ -8,10 +8,10 @@ from typing import Optional
 
 import typer
 
-from cadre.cli.router import router_app
+from cadre.cli.verbs import verb
 
 
-@router_app.command("collect")
+@verb("collect", group="router")
 def collect_cmd(
         models: str = typer.Option(..., "--models", help="Comma-separated registry model names."),
         data: Path = typer.Option(..., "--data", help="Questions: JSONL (.gz) or a JSON list."),

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from cadre.cli.router import router_app
+from cadre.cli.verbs import verb
 
 
 
@@ -37,11 +37,6 @@ def _default_candidates() -> str:
     return ",".join(default_candidates())
 
 
-def register(app: typer.Typer) -> None:
-    """Attach the top-level `route` command (the `router` group is cadre.cli.router's)."""
-    app.command("route")(route_cmd)
-
-
 def _examples(path: Path):
     from cadre.data import load_examples
 
@@ -54,7 +49,7 @@ def _threads(threads: int) -> None:
     torch.set_num_threads(max(1, threads))
 
 
-@router_app.command("train")
+@verb("train", group="router")
 def train_cmd(
         kind: str = typer.Option("auto", "--kind", help=_kind_help()),
         data: Optional[Path] = typer.Option(None, "--data", help="Training data (Q/A text, CSV or JSONL text,label)."),
@@ -107,7 +102,7 @@ def train_cmd(
         raise CadreError(f"--train-budget {train_budget} must be positive")
     if data is None and not (kind == "keyword"):
         raise CadreError("give --data TRAIN")
-    from cadre.fsutil import claim_output
+    from cadre.outputs import claim_output
 
     claim_output(output, ("router",), overwrite=overwrite)
     _threads(threads)
@@ -176,7 +171,7 @@ def _open(router_dir: Path, thresholds: Optional[Path]):
     return router
 
 
-@router_app.command("eval")
+@verb("eval", group="router")
 def eval_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
              data: Path = typer.Option(..., "--data", help="Test data (Q/A text, CSV or JSONL text,label)."),
              thresholds: Optional[Path] = typer.Option(None, help="Routes/thresholds YAML to apply first."),
@@ -211,7 +206,7 @@ def _auto_summary(router_dir: Path) -> dict | None:
     return read_metadata(router_dir).get("auto")
 
 
-@router_app.command("calibrate")
+@verb("calibrate", group="router")
 def calibrate_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
                   val: Path = typer.Option(..., "--val", help="Validation data (text,label; oos allowed)."),
                   target_precision: float = typer.Option(0.9, help="Validation precision to reach."),
@@ -228,6 +223,7 @@ def calibrate_cmd(router_dir: Path = typer.Argument(..., help="A router folder."
     typer.echo(f"calibrated {len(fitted)} thresholds (median {sorted(fitted.values())[len(fitted) // 2]:.3f})")
 
 
+@verb("route")
 def route_cmd(router_dir: Path = typer.Argument(..., help="A router folder."),
               text: str = typer.Argument(..., help="The text to route."),
               thresholds: Optional[Path] = typer.Option(None, help="Routes/thresholds YAML to apply first."),

@@ -13,10 +13,10 @@ from typing import Optional
 
 import typer
 
-from cadre.cli.router import router_app
+from cadre.cli.verbs import verb
 
 
-@router_app.command("fit-learned")
+@verb("fit-learned", group="router")
 def fit_learned_cmd(
         data: Path = typer.Option(..., "--data", help="Training routing table (JSONL, .jsonl.gz, or a JSON list of rows)."),
         output: Path = typer.Option(..., "--output", help="Artifact folder to write."),
@@ -36,7 +36,7 @@ def fit_learned_cmd(
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train a learned router: P(correct) per model, then the cheapest likely-correct model."""
     from cadre.data.routing_tables import read_routing_table
-    from cadre.fsutil import claim_output
+    from cadre.outputs import claim_output
     from cadre.routing.learned.report import coverage_text
     from cadre.routing.learned.router import fit_learned
 
@@ -66,7 +66,7 @@ def fit_learned_cmd(
                    f"{best['val_rows']} rows, at {best['val_cost']:.4g}): saves {op['saving_vs_best']:.0%} of its cost")
 
 
-@router_app.command("eval-learned")
+@verb("eval-learned", group="router")
 def eval_learned_cmd(
         model_dir: Path = typer.Argument(..., help="Artifact folder written by fit-learned."),
         data: Path = typer.Option(..., "--data", help="Test routing table (JSONL, .jsonl.gz, or a JSON list of rows)."),

@@ -8,10 +8,10 @@ from typing import Optional
 
 import typer
 
-from cadre.cli.router import router_app
+from cadre.cli.verbs import verb
 
 
-@router_app.command("retrain")
+@verb("retrain", group="router")
 def retrain_cmd(
         log: Path = typer.Option(..., "--log", help="The gateway's decision log (JSONL with feedback records; its rotated files and its --ray shards <stem>-*.jsonl beside it are read with it)."),
         output: Path = typer.Option(..., "--output", help="Folder for the new router; written only if promoted."),

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import typer
 
+from cadre.cli.verbs import verb
+
 CONFIG_HELP = "Project file (cadre.yaml or specialized_models.json); default: $CADRE_CONFIG, ./cadre.yaml, built-in."
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `scoreboard` command to the CLI."""
-    app.command("scoreboard")(scoreboard_cmd)
-
-
+@verb("scoreboard")
 def scoreboard_cmd(
     config: Path | None = typer.Option(None, "--config", help=CONFIG_HELP),
     heldout: Path = typer.Option(Path("data/heldout"), "--heldout",

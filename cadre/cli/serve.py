@@ -6,13 +6,12 @@ from typing import List, Optional
 
 import typer
 
+from cadre.cli.verbs import verb
+
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-
-
+@verb("serve")
 def serve(config: Optional[Path] = typer.Option(None, "--config", help="Project file (cadre.yaml or specialized_models.json); default: $CADRE_CONFIG, ./cadre.yaml, then the built-in default."),
           host: str = typer.Option("127.0.0.1", help="Address to bind (loopback by default)."),
           port: int = typer.Option(8000, min=0, max=65535, help="TCP port (0 picks a free one)."),

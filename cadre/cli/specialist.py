@@ -5,19 +5,11 @@ from pathlib import Path
 
 import typer
 
+from cadre.cli.verbs import verb
 from cadre.errors import CadreError
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `specialist` command group to the CLI."""
-    group = typer.Typer(help="LoRA specialists on a pretrained base: baseline, fine-tune, gate, export.",
-                        no_args_is_help=True)
-    group.command("run")(run_cmd)
-    group.command("list")(list_cmd)
-    group.command("report")(report_cmd)
-    app.add_typer(group, name="specialist")
-
-
+@verb("run", group="specialist")
 def run_cmd(
     name: str = typer.Argument(..., help="Catalog name (cadre specialist list) or a YAML path."),
     baseline_only: bool = typer.Option(False, "--baseline-only", help="Measure the base model only."),
@@ -42,7 +34,7 @@ def run_cmd(
 
     A spec asking for more than one GPU (resources.gpus), or --nproc N, trains
     data-parallel under torchrun with the same global batch (docs/fleet-multigpu.md)."""
-    from cadre.fsutil import claim_output
+    from cadre.outputs import claim_output
     from cadre.training.lora import distributed
     from cadre.training.lora.catalog import load_specialist
     from cadre.training.lora.pipeline import (
@@ -95,6 +87,7 @@ def _forwarded(**options) -> list[str]:
     return args
 
 
+@verb("list", group="specialist")
 def list_cmd() -> None:
     """List the specialists of the catalog."""
     from cadre.training.lora.catalog import catalog, load_spec_file, resolve_data_path
@@ -112,6 +105,7 @@ def list_cmd() -> None:
         typer.echo("  ".join(str(v).ljust(w) for v, w in zip(row, widths)).rstrip())
 
 
+@verb("report", group="specialist")
 def report_cmd(
     name: str = typer.Argument(..., help="Specialist name."),
     output: Path | None = typer.Option(None, "--output", help="Run folder (default runs/specialists/NAME)."),

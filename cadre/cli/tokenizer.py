@@ -6,14 +6,10 @@ from typing import List
 
 import typer
 
-tokenizer_app = typer.Typer(help="Train and inspect the shared tokenizer.", no_args_is_help=True)
+from cadre.cli.verbs import verb
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(tokenizer_app, name="tokenizer")
-
-
-@tokenizer_app.command("train")
+@verb("train", group="tokenizer")
 def train(data: List[Path] = typer.Option(..., "--data", help="Data files (Q/A text, CSV or JSONL); repeat for several."),
           vocab_size: int = typer.Option(8192, help="Vocabulary size, special tokens included."),
           output: Path = typer.Option(..., help="Folder to write tokenizer.json into.")) -> None:
@@ -27,7 +23,7 @@ def train(data: List[Path] = typer.Option(..., "--data", help="Data files (Q/A t
     typer.echo(f"wrote {path} ({tok.get_vocab_size()} tokens from {len(examples)} examples)")
 
 
-@tokenizer_app.command("encode")
+@verb("encode", group="tokenizer")
 def encode(text: str, tokenizer: Path = typer.Option(None, help="Tokenizer folder (default: the shipped one).")) -> None:
     """Show how the shared tokenizer splits a text."""
     from cadre.tokenizer import load_tokenizer

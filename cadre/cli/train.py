@@ -8,15 +8,12 @@ from typing import List, Optional
 
 import typer
 
+from cadre.cli.verbs import verb
+
 TYPE_HELP = "router, vision, code, math, or any NAME for a generative specialist"
 
 
-def register(app: typer.Typer) -> None:
-    app.command("train")(train)
-    app.command("eval")(evaluate)
-    app.command("generate")(generate)
-
-
+@verb("train")
 def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
           data: List[Path] = typer.Option(None, "--data", help="Training data: Q/A text, CSV or JSONL (repeatable)."),
           model_size: Optional[str] = typer.Option(None, help="Size preset (default by type: router nano, vision tiny, code/math small)."),
@@ -37,7 +34,7 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
           distill_alpha: float = typer.Option(0.8, help="Weight of the teacher's probabilities against the gold label."),
           overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --output (never done silently).")) -> None:
     """Train a specialist: a router (classifier over intents) or a generative model."""
-    from cadre.fsutil import cadre_kind, claim_output
+    from cadre.outputs import cadre_kind, claim_output
     from cadre.training.setup import interrupted_run
     from cadre.training.trainer import TrainConfig, Trainer
 
@@ -66,6 +63,7 @@ def train(type: str = typer.Option(..., "--type", help=TYPE_HELP),
     typer.echo(f"saved {trainer.config.output}" + (f" (val acc {final.val_accuracy:.4f})" if final and final.val_accuracy is not None else ""))
 
 
+@verb("eval")
 def evaluate(model_dir: Path = typer.Argument(..., help="A checkpoint folder written by cadre train."),
              data: Path = typer.Option(..., "--data", help="Test data: Q/A text, CSV or JSONL."),
              as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout."),
@@ -91,6 +89,7 @@ def evaluate(model_dir: Path = typer.Argument(..., help="A checkpoint folder wri
             typer.echo(f"{key:<12} {value:.4f}" if isinstance(value, float) else f"{key:<12} {value}")
 
 
+@verb("generate")
 def generate(model_dir: Path = typer.Argument(..., help="A generative checkpoint folder."),
              prompt: str = typer.Argument(..., help="The question or prompt."),
              max_tokens: int = typer.Option(128, help="Most tokens to generate."),

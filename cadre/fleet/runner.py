@@ -16,7 +16,7 @@ from cadre.fleet.cluster import check_fits, connect, node_capacities
 from cadre.fleet.plan import FleetTask
 from cadre.fleet.state import KIND, FleetState, exit_code
 from cadre.fleet.worker import run_specialist
-from cadre.fsutil import mark_output
+from cadre.outputs import mark_output
 
 
 class FleetInterrupted(Exception):

@@ -39,16 +39,9 @@ def one_line(exc: BaseException) -> str:
 
 def read_config(path: str | Path) -> dict:
     """The task YAML as a dict, with one-line errors for a missing, unreadable or bad file."""
-    from cadre.config import read_text_file
-    from cadre.yamlio import safe_load
+    from cadre.yamlio import read_mapping
 
-    path = Path(path)
-    if not path.is_file():
-        raise CadreError(f"{path}: no such file")
-    data = safe_load(read_text_file(path), str(path))
-    if not isinstance(data, dict):
-        raise CadreError(f"{path}: expected a SkyPilot task (a mapping with resources, run, ...)")
-    return data
+    return read_mapping(path, "a SkyPilot task (a mapping with resources, run, ...)", missing="no such file")[0]
 
 
 def parse_task(config: dict, where: str | Path):

@@ -18,6 +18,19 @@ def router_kind(meta: dict) -> str | None:
     return meta.get("router_kind") or ("nano" if meta.get("type") == "router" else None)
 
 
+def saved_router(path: str | Path | None) -> dict | None:
+    """cadre.json of the router folder a registry model names, read without loading it:
+    None when no folder is there yet (a router not trained yet); a one-line CadreError
+    when the folder is there but its cadre.json is missing, corrupt or not a router's, so
+    a broken folder is never taken for some kind of router."""
+    if not path or not Path(path).is_dir():
+        return None
+    meta = read_metadata(path)
+    if router_kind(meta) is None:
+        raise CadreError(f"{path}: not a router folder (cadre.json type {meta.get('type')!r})")
+    return meta
+
+
 def router_meta(folder: str | Path, kind: str) -> dict:
     """Read cadre.json of a router folder of `kind`, checking that it has labels."""
     meta = read_metadata(folder)

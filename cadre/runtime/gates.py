@@ -11,10 +11,12 @@ Hugging Face folder is served as configured, since nothing here can score it for
 """
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from cadre.checkpoint import METADATA_FILE, find_metadata
+from cadre.errors import CadreError
 
 SCORE_KEY = "scoreboard"      # the cadre.json key that `cadre scoreboard` writes
 _cache: dict[str, tuple[float, dict | None]] = {}
@@ -34,7 +36,7 @@ def recorded_score(path: str | None) -> dict | None:
     """The scoreboard record of a checkpoint folder, or None (no folder, no record, bad JSON)."""
     if not path:
         return None
-    meta_file = Path(path) / "cadre.json"
+    meta_file = Path(path) / METADATA_FILE
     try:
         mtime = meta_file.stat().st_mtime
     except OSError:
@@ -44,8 +46,8 @@ def recorded_score(path: str | None) -> dict | None:
         if hit and hit[0] == mtime:
             return hit[1]
     try:
-        record = json.loads(meta_file.read_text(encoding="utf-8")).get(SCORE_KEY)
-    except (OSError, ValueError, AttributeError):
+        record = (find_metadata(path) or {}).get(SCORE_KEY)
+    except CadreError:  # a corrupt cadre.json records no score: the primary serves
         record = None
     record = record if isinstance(record, dict) and _valid(record) else None
     with _lock:
@@ -59,10 +61,9 @@ def _valid(record: dict) -> bool:
 
 def is_checkpoint(spec) -> bool:
     """A cadre checkpoint folder: the gate applies to it."""
-    from cadre.runtime.backends.base import elsewhere
+    from cadre.runtime.backends.identity import serves_files
 
-    local = spec.backend in ("local", "onnx") or elsewhere(spec.backend)  # elsewhere: served by another process
-    return local and bool(spec.path) and (Path(spec.path) / "cadre.json").is_file()
+    return serves_files(spec) and bool(spec.path) and (Path(spec.path) / METADATA_FILE).is_file()
 
 
 def verdict(spec, primary: str) -> Verdict:

@@ -15,14 +15,14 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import threading
 import time
 import weakref
 
 from cadre.runtime import timing
-from cadre.runtime.backends.base import Backend, elsewhere, get_backend
+from cadre.runtime.backends.base import Backend, get_backend
+from cadre.runtime.backends.identity import is_remote, quantizable
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.manager_lora import AdapterBases
@@ -82,10 +82,9 @@ class ModelManager(AdapterBases):
 
     # ------------------------------------------------------------------ setup
     def _slot(self, spec: ModelSpec) -> Slot:
-        if self.quantize_int8 and spec.backend == "local" and spec.quantization is None:
-            spec = dataclasses.replace(spec, quantization="int8")
-        remote = (spec.backend not in ("local", "onnx") and not spec.path) or elsewhere(spec.backend)
-        device = "remote" if remote else resolve_device(spec.device if spec.device != "auto" else self.default_device)
+        if self.quantize_int8 and quantizable(spec) and spec.quantization is None:
+            spec = spec.replace(quantization="int8")
+        device = "remote" if is_remote(spec) else resolve_device(spec.device if spec.device != "auto" else self.default_device)
         if device.startswith("cuda") and spec.quantization == "int8":
             device = "cpu"  # dynamic int8 runs on the CPU
         slot = Slot(spec, device, http=is_http_upstream(spec.backend), base=self._base_for(spec, device))
@@ -333,7 +332,7 @@ class ModelManager(AdapterBases):
         idle model so its next load lands there. A model in use is an error."""
         with self._cond:
             slot = self.slots[self.registry.get(name).name]
-            spec = dataclasses.replace(slot.spec, **changes)
+            spec = slot.spec.replace(**changes)
             fresh = self._slot(spec)
             if fresh.device != slot.device:
                 if slot.in_use:

@@ -110,7 +110,9 @@ def reserve_bytes(spec: ModelSpec, device: str = "cpu") -> int | None:
     else the backend's estimate from its files; None when unknown."""
     from cadre.runtime.backends.base import get_backend
 
-    if spec.backend not in ("local", "onnx") and not spec.path:
+    from cadre.runtime.backends.identity import loads_here
+
+    if not loads_here(spec) and not spec.path:
         return 0
     if spec.memory_mb:
         return int(spec.memory_mb * 1e6)
@@ -125,7 +127,9 @@ def planned_bytes(spec: ModelSpec) -> int | None:
     from cadre.runtime.backends.local import MissingPath, source_kind
     from cadre.runtime.errors import ModelFilesMissing
 
-    if spec.backend in ("local", "onnx"):
+    from cadre.runtime.backends.identity import loads_here
+
+    if loads_here(spec):
         try:
             source_kind(spec.path)
         except MissingPath:

@@ -1,5 +1,6 @@
-"""The model registry: `ModelSpec` rows and the capability → model mapping
-(`ModelCapability`, `ModelSpec` and `get_model_for_capability`).
+"""The model registry: the project's `ModelSpec` rows (the one row type, defined with
+`ModelCapability` in cadre.model_row) and the capability → model mapping
+(`get_model_for_capability`).
 
 A capability maps to the registered model with the highest priority that has it; ties go
 to the model registered first.
@@ -7,82 +8,14 @@ to the model registered first.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
-from cadre.config import CAPABILITIES, ModelEntry, ProjectConfig, check_quantization
+from cadre.config import ProjectConfig
+from cadre.model_row import ModelCapability, ModelSpec
 from cadre.errors import CadreError
 from cadre.runtime.errors import UnknownModel
 
-
-class ModelCapability(str, Enum):
-    """What a model can do; the values are the names used in cadre.yaml."""
-
-    PRIMARY_CHAT = "primary_chat"
-    INTENT_CLASSIFICATION = "intent_classification"
-    CODE_GENERATION = "code_generation"
-    MATH = "math"
-    VISION_CAPTIONING = "vision_captioning"
-    PROMPT_ENHANCEMENT = "prompt_enhancement"
-    SUMMARIZATION = "summarization"
-    TRANSLATION = "translation"
-    EMBEDDING = "embedding"
-    PRIMARY_CONVERSATION = "primary_chat"  # an older name for the same capability
-
-    @classmethod
-    def parse(cls, value: str | ModelCapability) -> ModelCapability:
-        """A capability from its enum member or its name; unknown names are an error."""
-        if isinstance(value, cls):
-            return value
-        try:
-            return cls(str(value).lower())
-        except ValueError:
-            raise CadreError(f"unknown capability {value!r}; valid: {', '.join(CAPABILITIES)}") from None
-
-
-
-@dataclass
-class ModelSpec:
-    """One model: where it lives, what it can do, and what it costs."""
-
-    name: str
-    backend: str = "local"
-    path: str | None = None
-    url: str | None = None
-    capabilities: tuple[ModelCapability, ...] = ()
-    max_context: int = 2048
-    supports_function_calling: bool = False
-    quantization: str | None = None       # None, "int8" (dynamic, CPU) or "4bit" (NF4, bitsandbytes)
-    memory_mb: float | None = None        # the estimate; None → computed from the weights
-    priority: int = 50
-    cost_per_1k_tokens: float = 0.0
-    device: str = "auto"
-    keep_alive: float | None = None       # idle seconds before unloading; None → manager default
-    pinned: bool = False                  # evicted only to make room, and restored afterwards
-    force: bool = False                   # serve even when the scoreboard says the primary is better
-    description: str = ""
-    options: dict = field(default_factory=dict)
-
-    def __post_init__(self):
-        try:
-            check_quantization(self.quantization)  # the same rule as cadre.yaml's
-        except ValueError as exc:
-            raise CadreError(f"model {self.name!r}: {exc}") from None
-
-    @property
-    def model_path(self) -> str:
-        """An alias: the path, URL or hub name of the model."""
-        return self.path or self.url or ""
-
-    @property
-    def gpu_memory_gb(self) -> float | None:
-        """An alias for the memory estimate, in GB."""
-        return self.memory_mb / 1000 if self.memory_mb else None
-
-    def has(self, capability: ModelCapability | str) -> bool:
-        """Whether this model serves a capability."""
-        return ModelCapability.parse(capability) in self.capabilities
+__all__ = ["ModelCapability", "ModelSpec", "Registry", "default_registry", "get_model_for_capability"]
 
 
 class Registry:
@@ -97,6 +30,8 @@ class Registry:
         """Register a model; a duplicate name is an error unless `replace`."""
         if spec.name in self._specs and not replace:
             raise CadreError(f"model {spec.name!r} is already registered")
+        if spec.pinned is None:  # a row made in Python that did not say: not pinned
+            spec = spec.model_copy(update={"pinned": False})
         self._specs[spec.name] = spec
 
     def get(self, name: str) -> ModelSpec:
@@ -144,16 +79,12 @@ class Registry:
         return registry
 
 
-def spec_from_entry(entry: ModelEntry, base_dir: str = ".", is_primary: bool = False) -> ModelSpec:
-    """A ModelSpec from one validated cadre.yaml entry."""
-    return ModelSpec(
-        name=entry.name, backend=entry.backend, path=resolve_path(entry.path, base_dir), url=entry.url,
-        capabilities=tuple(ModelCapability(c) for c in entry.capabilities), max_context=entry.max_context,
-        supports_function_calling=entry.supports_function_calling, quantization=entry.quantization,
-        memory_mb=entry.memory_mb, priority=entry.priority, cost_per_1k_tokens=entry.cost_per_1k_tokens,
-        device=entry.device, keep_alive=entry.keep_alive,
-        pinned=is_primary if entry.pinned is None else entry.pinned, force=entry.force,
-        description=entry.description, options=dict(entry.options))
+def spec_from_entry(entry: ModelSpec, base_dir: str = ".", is_primary: bool = False) -> ModelSpec:
+    """The registry's copy of one cadre.yaml row: its path resolved, and pinned when it is
+    the primary and the file did not say."""
+    return entry.model_copy(update={
+        "path": resolve_path(entry.path, base_dir), "capabilities": list(entry.capabilities),
+        "pinned": is_primary if entry.pinned is None else entry.pinned, "options": dict(entry.options)})
 
 
 def resolve_path(path: str | None, base_dir: str = ".") -> str | None:

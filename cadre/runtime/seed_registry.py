@@ -12,7 +12,6 @@ cadre.yaml's `models:` instead.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import MutableMapping
 
 from cadre.errors import CadreError
@@ -36,7 +35,7 @@ class _Models(MutableMapping):
         return default_registry().get(name)
 
     def __setitem__(self, name: str, spec: ModelSpec) -> None:
-        default_registry().add(dataclasses.replace(spec, name=name), replace=True)
+        default_registry().add(spec.replace(name=name), replace=True)
 
     def __delitem__(self, name: str) -> None:
         raise CadreError("models are removed from the project file, not from the running registry")
@@ -65,7 +64,7 @@ class _CapabilityMap(MutableMapping):
             raise CadreError(f"model {name!r} does not have the {cap.value} capability")
         top = max(s.priority for s in registry.candidates(cap))
         if registry.for_capability(cap).name != name:
-            registry.add(dataclasses.replace(spec, priority=top + 1), replace=True)
+            registry.add(spec.replace(priority=top + 1), replace=True)
 
     def __delitem__(self, capability) -> None:
         raise CadreError("a capability always goes to its highest-priority model")

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cadre.checkpoint import METADATA_FILE, parse_metadata, update_metadata
 from cadre.errors import CadreError
 from cadre.scoreboard import jobs
 from cadre.scoreboard.heldout import DEFAULT_DIR, heldout_path, load_heldout
@@ -76,7 +76,7 @@ def lora_rows(engine) -> list[tuple[Row, str]]:
     for spec in engine.registry:
         if spec.name == engine.primary or not is_checkpoint(spec):
             continue
-        meta = json.loads((Path(spec.path) / "cadre.json").read_text(encoding="utf-8"))
+        meta = parse_metadata(spec.path)
         metrics = meta.get("metrics") if meta.get("type") in ("lora", "lora-merged") else None
         if not isinstance(metrics, dict) or not metrics.get("finetuned") or not metrics.get("baseline"):
             continue
@@ -112,7 +112,6 @@ def _round(value, digits: int = 4):
 
 def record_score(engine, row: Row, heldout: Path) -> str | None:
     """Write the row into the specialist checkpoint's cadre.json (atomically); None for tools."""
-    from cadre.fsutil import atomic_write_json
     from cadre.runtime.gates import SCORE_KEY, is_checkpoint
 
     if row.specialist not in engine.registry or row.specialist_score is None:
@@ -120,14 +119,12 @@ def record_score(engine, row: Row, heldout: Path) -> str | None:
     spec = engine.registry.get(row.specialist)
     if not is_checkpoint(spec):
         return None
-    path = Path(spec.path) / "cadre.json"
-    meta = json.loads(path.read_text(encoding="utf-8"))
-    meta[SCORE_KEY] = {"route": row.route, "metric": row.metric, "score": row.specialist_score,
-                       "primary": row.primary, "primary_score": row.primary_score, "examples": row.examples,
-                       "heldout": str(heldout), "winner": row.winner,
-                       "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    atomic_write_json(path, meta)
-    return str(path)
+    record = {"route": row.route, "metric": row.metric, "score": row.specialist_score,
+              "primary": row.primary, "primary_score": row.primary_score, "examples": row.examples,
+              "heldout": str(heldout), "winner": row.winner,
+              "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    update_metadata(spec.path, **{SCORE_KEY: record})
+    return str(Path(spec.path) / METADATA_FILE)
 
 
 def format_table(rows: list[Row]) -> str:

@@ -33,8 +33,13 @@ class TrainConfig:
     context: int | None = None
     warmup_fraction: float = 0.05
     subword_dropout: float | None = None  # None: 0.1 for routers, 0 for generative types
-    teacher: str = "auto"  # auto: tfidf for routers, none for generative types
+    teacher: str = "auto"  # auto: tfidf for routers, none; or router:<folder>, a trained router's probabilities
     distill_alpha: float = 0.8  # weight of the teacher's probabilities against the gold label
+    word_dropout: float = 0.0   # routers: each word dropped with this probability, each epoch (never all)
+    length_buckets: bool = False  # routers: batches of similar length (less padding), in random order
+    weight_decay: float = 0.01
+    unlabeled: str | None = None  # routers with a router: teacher: transfer texts, teacher term only
+    recipe: str = "router"      # the name recorded in cadre.json ("distill" for DISTILL_RECIPE)
 
     def resolved(self) -> TrainConfig:
         """Fill defaults by type: router nano/50, vision tiny/40, code and math small/40;
@@ -49,6 +54,13 @@ class TrainConfig:
     @property
     def is_router(self) -> bool:
         return self.type == "router"
+
+
+# The nano distillation recipe (a router teacher): `TrainConfig(**DISTILL_RECIPE, ...)`.
+# Length buckets double the examples per second on a CPU; word and subword dropout are the
+# input noise; no validation split (the student is scored by what fits it afterwards).
+DISTILL_RECIPE = dict(type="router", recipe="distill", epochs=12, batch_size=32, lr=2e-3, distill_alpha=0.7,
+                      word_dropout=0.1, subword_dropout=0.1, length_buckets=True, val_split=0.0, device="cpu")
 
 
 @dataclass

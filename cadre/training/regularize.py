@@ -8,16 +8,21 @@
   fitted on the training split only, gives every training example the class
   probabilities it gets when held out (5-fold). Distilling them (Hinton et al. 2015)
   tells the student which examples are near misses instead of making it memorise them.
+
+The nano distillation recipe's pieces live here too: word dropout, length-bucketed
+batches, the mixed loss, and a trained router as the teacher (with unlabelled texts).
 """
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from cadre.console import note, warn
+from cadre.errors import CadreError
 
-TEACHERS = ("auto", "none", "tfidf")
+TEACHERS = ("auto", "none", "tfidf", "router:<folder>", "given")  # given: probabilities passed in (no resume)
 TEACHER_FOLDS = 5
 
 
@@ -37,6 +42,38 @@ def subword_dropout(tok, ids: list[int], p: float, rng: random.Random, max_len: 
             body.append(token_id)
     out = ids[:2] + body + ids[-1:]
     return ids if max_len is not None and len(out) > max_len else out
+
+
+def drop_words(text: str, p: float, rng: random.Random) -> str:
+    """Drop each word with probability p (never all of them)."""
+    if p <= 0:
+        return text
+    words = text.split()
+    kept = [w for w in words if rng.random() >= p]
+    return " ".join(kept or words)
+
+
+def length_buckets(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Batches of similar length (little padding: about twice the examples per second on
+    a CPU), in random order."""
+    order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def mixed_loss(logits, gold, soft, alpha: float):
+    """(1 - alpha) · CE(logits, gold) + alpha · CE(logits, teacher); an example whose gold
+    is IGNORE (an unlabelled transfer text) carries the teacher term only."""
+    import torch.nn.functional as F
+
+    from cadre.encoding import IGNORE
+
+    labelled = gold != IGNORE
+    hard = F.cross_entropy(logits[labelled], gold[labelled]) if labelled.any() else logits.sum() * 0.0
+    if soft is None or alpha <= 0:
+        return hard
+    return (1 - alpha) * hard + alpha * -(soft * F.log_softmax(logits, dim=-1)).sum(-1).mean()
 
 
 def teacher_probabilities(texts: Sequence[str], labels: Sequence[int], n_classes: int, seed: int = 0,
@@ -76,3 +113,37 @@ def _tfidf_model():
     from sklearn.pipeline import make_pipeline
 
     return make_pipeline(tfidf_features(), LogisticRegression(C=20.0, max_iter=3000))
+
+
+# ----------------------------------------------------------------------------- a router as the teacher
+def router_teacher(teacher_dir: str, examples, classes: list[str], unlabeled: str | None):
+    """A trained router's probabilities for the training examples and for the unlabelled
+    transfer texts: (probs (N, C), texts, probs (M, C))."""
+    from cadre.routing import load_router
+
+    teacher = load_router(teacher_dir)
+    texts = [ex.question for ex in examples]
+    extra = unlabeled_texts(Path(unlabeled)) if unlabeled else []
+    return (teacher_probs(teacher, teacher_dir, texts, classes), extra,
+            teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
+
+
+def teacher_probs(teacher, teacher_dir, texts, classes):
+    """The teacher's probabilities for texts, columns in the student's class order."""
+    import numpy as np
+
+    missing = sorted(set(classes) - set(teacher.labels))
+    if missing:
+        raise CadreError(f"{teacher_dir}: the teacher lacks route(s) {missing} of the training data")
+    probs = np.asarray(teacher.score_batch(texts))[:, [teacher.labels.index(c) for c in classes]]
+    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
+
+
+def unlabeled_texts(path: Path) -> list[str]:
+    """Texts one per line (.txt), or the texts of any data file cadre reads."""
+    from cadre.data import load_examples
+    from cadre.data.examples import read_text_file
+
+    if path.suffix.lower() in {".txt", ".lines"} and not read_text_file(path).lstrip().startswith("Q:"):
+        return [line.strip() for line in read_text_file(path).splitlines() if line.strip()]
+    return [ex.question for ex in load_examples(path)]

@@ -8,9 +8,19 @@ from pathlib import Path
 from typing import Callable
 
 from cadre.data import load_examples
-from cadre.errors import CadreError
 
 Say = Callable[[str], None] | None
+
+
+def distill_config(output, model_size: str, epochs: int | None, batch_size: int, lr: float | None,
+                   quiet: bool, **options):
+    """The trainer's settings for the nano distillation recipe (options.DISTILL_RECIPE)."""
+    from cadre.training.options import DISTILL_RECIPE, TrainConfig
+
+    recipe = {**DISTILL_RECIPE, "model_size": model_size, "batch_size": batch_size, "output": str(output),
+              "quiet": quiet, "data": [], **options}
+    recipe["epochs"], recipe["lr"] = epochs or recipe["epochs"], lr or recipe["lr"]
+    return TrainConfig(**recipe)
 
 
 def nano_trainer(model_size: str, epochs: int | None, batch_size: int, lr: float | None, say: Say = None):
@@ -18,12 +28,12 @@ def nano_trainer(model_size: str, epochs: int | None, batch_size: int, lr: float
     def train(texts, labels, teacher, folder: Path):
         from cadre.routing.intent.fit import finish_nano
         from cadre.routing.intent.nano import NanoRouter
-        from cadre.training.distill import DistillConfig, train_router
+        from cadre.training.setup import InMemoryData
+        from cadre.training.trainer import Trainer
 
-        cfg = DistillConfig(model_size=model_size, batch_size=batch_size)
-        cfg.epochs, cfg.lr = epochs or cfg.epochs, lr or cfg.lr
-        report = None if say is None else (lambda e, loss: say(f"  nano epoch {e}/{cfg.epochs} loss {loss:.4f}"))
-        train_router(texts, labels, folder, teacher, cfg, progress=report)
+        cfg = distill_config(folder, model_size, epochs, batch_size, lr, say is None,
+                             teacher="none" if teacher is None else "given")
+        Trainer(cfg, data=InMemoryData(list(texts), list(labels), teacher)).train()
         finish_nano(folder)
         return NanoRouter.load(folder)
 
@@ -73,39 +83,14 @@ def train_nano_router(data: Path, val_ex, output: Path, target_precision, model_
 
 
 def _distill(data, output, teacher_dir, unlabeled, model_size, epochs, batch_size, lr, say: Say) -> None:
-    """Train on --data with the teacher router's probabilities as soft targets."""
-    from cadre.routing import load_router
+    """Train on --data with the teacher router's probabilities as soft targets: the
+    trainer's distillation recipe, resumable with `cadre train --resume OUTPUT`."""
     from cadre.routing.intent.fit import check_classes, texts_labels
     from cadre.routing.store import canonical_labels
-    from cadre.training.distill import DistillConfig, train_router
+    from cadre.training.trainer import Trainer
 
-    texts, labels = texts_labels(load_examples(data))
-    labels = canonical_labels(labels)
-    check_classes(labels)
-    teacher = load_router(teacher_dir)
-    classes = sorted(set(labels))
-    extra = unlabeled_texts(unlabeled) if unlabeled else []
-    cfg = DistillConfig(model_size=model_size, epochs=epochs, batch_size=batch_size, lr=lr)
-    report = None if say is None else (lambda e, loss: say(f"epoch {e}/{epochs} loss {loss:.4f}"))
-    train_router(texts, labels, output, teacher_probs(teacher, teacher_dir, texts, classes), cfg, progress=report,
-                 unlabeled=extra, unlabeled_teacher=teacher_probs(teacher, teacher_dir, extra, classes) if extra else None)
-
-
-def teacher_probs(teacher, teacher_dir, texts, classes):
-    """The teacher's probabilities for texts, columns in the student's class order."""
-    import numpy as np
-
-    missing = sorted(set(classes) - set(teacher.labels))
-    if missing:
-        raise CadreError(f"{teacher_dir}: the teacher lacks route(s) {missing} of the training data")
-    probs = np.asarray(teacher.score_batch(texts))[:, [teacher.labels.index(c) for c in classes]]
-    return probs / np.clip(probs.sum(axis=1, keepdims=True), 1e-9, None)
-
-
-def unlabeled_texts(path: Path) -> list[str]:
-    """Texts one per line (.txt), or the texts of any data file cadre reads."""
-    from cadre.data.examples import read_text_file
-
-    if path.suffix.lower() in {".txt", ".lines"} and not read_text_file(path).lstrip().startswith("Q:"):
-        return [line.strip() for line in read_text_file(path).splitlines() if line.strip()]
-    return [ex.question for ex in load_examples(path)]
+    check_classes(canonical_labels(texts_labels(load_examples(data))[1]))
+    cfg = distill_config(output, model_size, epochs, batch_size, lr, say is None, data=[str(data)],
+                         teacher=f"router:{Path(teacher_dir).resolve()}",
+                         unlabeled=str(Path(unlabeled).resolve()) if unlabeled else None)
+    Trainer(cfg).train()

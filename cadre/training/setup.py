@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cadre.console import warn
 from cadre.errors import CadreError
-from cadre.encoding import Encoded, ExampleEncoder, collate
+from cadre.encoding import IGNORE, Encoded, ExampleEncoder, collate
 from cadre.training.state import STATE_FILE, load_optimizer, save_optimizer
 from cadre.training.options import FEW_PAIRS, TrainConfig, TrainState, resolve_device
 
 log = logging.getLogger("cadre.train")
+# A router's recipe, recorded in its cadre.json.
+RECIPE_KEYS = ("teacher", "distill_alpha", "word_dropout", "subword_dropout", "length_buckets", "epochs",
+               "batch_size", "lr", "weight_decay", "seed", "model_size")
 
 
 @dataclass
@@ -39,7 +42,20 @@ class Run:
         return -(-len(self.train) // self.batch_size)
 
 
-def prepare(cfg: TrainConfig) -> Run:
+@dataclass
+class InMemoryData:
+    """Router texts and labels given in memory instead of --data files (`--kind auto`'s
+    nano, trained per fold), with the teacher's probabilities over the sorted labels:
+    (N, C) for the texts, (M, C) for optional unlabelled transfer texts. Not resumable."""
+
+    texts: list[str]
+    labels: list[str]
+    teacher: object = None            # (N, C) array, or None
+    unlabeled: list[str] = field(default_factory=list)
+    unlabeled_teacher: object = None  # (M, C) array
+
+
+def prepare(cfg: TrainConfig, data: InMemoryData | None = None) -> Run:
     """Validate everything first, so a bad flag or file writes nothing."""
     import torch
 
@@ -50,13 +66,13 @@ def prepare(cfg: TrainConfig) -> Run:
     _check_regularisers(cfg)
     preset = presets.from_name(cfg.model_size, **({"context": cfg.context} if cfg.context else {}))
     tok_path = tokenizer_file(cfg.tokenizer or _init_tokenizer(cfg))
-    examples, dhash = _load_data(cfg)
+    examples, dhash = _memory_examples(data) if data is not None else _load_data(cfg)
     labels = _labels(cfg, examples)
     torch.manual_seed(cfg.seed)
     encoder = ExampleEncoder(load_tokenizer(str(tok_path)), preset.context)
-    train, val, truncated = _encode_split(cfg, examples, labels, encoder)
+    train, val, truncated = _encode_split(cfg, examples, labels, encoder, data)
     model = _model(cfg, preset, encoder, labels).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     run = Run(model, optimizer, encoder, tok_path.read_text(encoding="utf-8"), train, val, labels, TrainState(), device,
               preset.name, dhash, truncated, cfg.batch_size)
     if cfg.resume:
@@ -147,19 +163,32 @@ def _load_data(cfg: TrainConfig):
     return examples, data_hash(examples)
 
 
+def _memory_examples(data: InMemoryData):
+    from cadre.data.examples import Example
+    from cadre.data.splits import data_hash
+
+    examples = [Example(question=t, label=label, source="<memory>") for t, label in zip(data.texts, data.labels)]
+    return examples, data_hash(examples)
+
+
 def _labels(cfg: TrainConfig, examples) -> list[str] | None:
     if not cfg.is_router:
         return None
     missing = [ex.source for ex in examples if ex.label is None]
     if missing:
         raise CadreError(f"{missing[0]}: router examples need a label (A: [E:tool]intent, or a label column)")
+    if cfg.teacher.startswith("router:"):  # a router's labels are canonical (oos is out_of_scope)
+        from cadre.labels import canonical_label
+
+        for ex in examples:
+            ex.label = canonical_label(ex.label)
     labels = sorted({ex.label for ex in examples})
     if len(labels) < 2:
         raise CadreError(f"router data has a single class ({labels[0]!r}); a router needs at least two")
     return labels
 
 
-def _encode_split(cfg, examples, labels, encoder):
+def _encode_split(cfg, examples, labels, encoder, data: InMemoryData | None = None):
     from cadre.data.splits import train_val_split
 
     train_ex, val_ex = train_val_split(examples, cfg.val_split, cfg.seed)
@@ -173,16 +202,49 @@ def _encode_split(cfg, examples, labels, encoder):
         raise CadreError("no training examples left after the validation split")
     if labels and cfg.teacher == "tfidf":
         _attach_teacher(train, train_ex, len(labels), cfg)
+    elif labels and cfg.teacher != "none":
+        train += _attach_given(cfg, train, train_ex, labels, encoder, data)
     return train, val, sum(e.truncated for e in train + val)
+
+
+def _attach_given(cfg, train, train_ex, labels, encoder, data) -> list[Encoded]:
+    """A router teacher's (or given) probabilities on the training examples, and the
+    unlabelled transfer texts, which carry the teacher term only (gold IGNORE)."""
+    from cadre.encoding import IGNORE
+
+    if data is not None:
+        probs, extra, extra_probs = data.teacher, list(data.unlabeled), data.unlabeled_teacher
+        if probs is None:
+            return []
+    elif not cfg.teacher.startswith("router:"):
+        raise CadreError("--teacher given takes probabilities passed in memory (a Python caller), not files")
+    else:
+        from cadre.training.regularize import router_teacher
+
+        probs, extra, extra_probs = router_teacher(cfg.teacher.removeprefix("router:"), train_ex, labels, cfg.unlabeled)
+    for encoded, row in zip(train, probs):
+        encoded.soft = [float(x) for x in row]
+    return [Encoded(encoder.prompt_ids(text)[0], IGNORE, soft=[float(x) for x in row], text=text)
+            for text, row in zip(extra, extra_probs if extra else ())]
 
 
 def _check_regularisers(cfg: TrainConfig) -> None:
     from cadre.training.regularize import TEACHERS
 
+    if cfg.teacher.startswith("router:") and cfg.is_router:
+        return _check_fractions(cfg)
     if cfg.teacher not in TEACHERS:
         raise CadreError(f"unknown teacher {cfg.teacher!r}; use one of {', '.join(TEACHERS)}")
     if cfg.teacher == "tfidf" and not cfg.is_router:
         raise CadreError("--teacher tfidf distils class probabilities, so it needs --type router")
+    if cfg.unlabeled:
+        raise CadreError("--unlabeled transfer texts need a router teacher (router:<folder>)")
+    _check_fractions(cfg)
+
+
+def _check_fractions(cfg: TrainConfig) -> None:
+    if not 0.0 <= cfg.word_dropout < 1.0:
+        raise CadreError(f"--word-dropout must be in [0, 1), got {cfg.word_dropout}")
     if not 0.0 <= (cfg.subword_dropout or 0.0) < 1.0:
         raise CadreError(f"--subword-dropout must be in [0, 1), got {cfg.subword_dropout}")
     if not 0.0 <= cfg.distill_alpha <= 1.0:
@@ -235,9 +297,13 @@ def save_run(run: Run, cfg: TrainConfig) -> None:
     from cadre.modeling import CAUSAL, CLASSIFIER, save_checkpoint
 
     last = run.state.history[-1] if run.state.history else {}
+    unlabeled = sum(1 for e in run.train if run.labels and e.target == IGNORE)
     meta = {"type": cfg.type, "task_kind": CLASSIFIER if run.labels else CAUSAL, "preset": run.preset,
             "labels": run.labels, "data_hash": run.data_hash, "metrics": last,
-            "train_examples": len(run.train), "val_examples": len(run.val)}
+            "train_examples": len(run.train) - unlabeled, "val_examples": len(run.val)}
+    if run.labels:
+        meta["unlabeled_examples"] = unlabeled
+        meta["recipe"] = {"name": cfg.recipe, **{k: getattr(cfg, k) for k in RECIPE_KEYS}}
     with atomic_dir(cfg.output) as tmp:
         save_checkpoint(tmp, run.model, run.tokenizer_json, meta)
         save_optimizer(run.optimizer, tmp)

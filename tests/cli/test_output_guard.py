@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from cadre.errors import CadreError
-from cadre.fsutil import atomic_dir, cadre_kind, claim_output
+from cadre.fsutil import atomic_dir
+from cadre.outputs import cadre_kind, claim_output
 
 
 def cadre(*args, cwd: Path) -> subprocess.CompletedProcess:

@@ -139,3 +139,31 @@ def test_a_lora_adapter_folder_loads_as_base_plus_adapter(tmp_path, tiny_causal_
     plain = LocalBackend(spec(merged))
     plain.load()
     assert plain.kind == "hf" and isinstance(plain.invoke("hello", max_tokens=2), str)
+
+
+def test_backend_identity_is_class_attributes_and_the_project_files_table_agrees():
+    """What a backend is (where its model lives, whether it runs here) comes from its class,
+    so no module compares backend names; cadre.config's table for the project file, which
+    may not import backends (cadre.model_row), says the same of every built-in."""
+    import re
+    from pathlib import Path
+
+    from cadre.model_row import BACKEND_LOCATION
+    from cadre.runtime.backends.base import get_backend
+    from cadre.runtime.backends.identity import is_remote, loads_here, quantizable, serves_files
+
+    for name, needs in BACKEND_LOCATION.items():
+        cls = get_backend(name)
+        assert (cls.needs_path, cls.needs_url) == (needs == "path", needs == "url"), name
+    remote = ModelSpec("r", backend="openai", url="http://127.0.0.1:9/v1")
+    local = ModelSpec("l", path="/x", capabilities=(ModelCapability.CODE_GENERATION,))
+    router = ModelSpec("o", backend="onnx", path="/x")
+    assert is_remote(remote) and not is_remote(local) and not is_remote(router)
+    assert serves_files(local) and serves_files(router) and not serves_files(remote)
+    assert quantizable(local) and not quantizable(router) and not quantizable(remote)
+    assert loads_here(router) and not loads_here(ModelSpec("p", backend="no-such-plugin"))
+    package = Path(__file__).resolve().parents[2] / "cadre"
+    compares = re.compile(r"""backend\s*(==|!=|not in|in)\s*[("']+(local|onnx|openai)""")
+    found = [f"{p.relative_to(package)}:{n}" for p in package.rglob("*.py")
+             for n, line in enumerate(p.read_text().splitlines(), 1) if compares.search(line)]
+    assert not found, f"backend identity by name: {found}"

@@ -47,3 +47,28 @@ def test_from_config_pins_the_primary_and_resolves_paths(tmp_path):
     assert reg.primary().name == "b" and reg.get("b").pinned and not reg.get("a").pinned
     assert reg.get("c").path == str((tmp_path / "code").resolve())
     assert reg.get("a").path == "smollm2-135m-instruct"  # a name, not a path: kept
+
+
+def test_one_model_row_and_one_capability_enum(tmp_path):
+    import cadre.config as config
+    import cadre.runtime.registry as registry
+
+    assert config.ModelEntry is registry.ModelSpec and config.ModelCapability is registry.ModelCapability
+    assert config.CAPABILITIES == tuple(c.value for c in ModelCapability)
+    (tmp_path / "code").mkdir()
+    path = tmp_path / "cadre.yaml"
+    path.write_text("models:\n  - {name: chat, path: smollm2-135m-instruct, capabilities: [primary_chat]}\n"
+                    "  - {name: code, path: code, capabilities: [code_generation], quantization: int8}\n")
+    project = config.load_config(path)
+    spec = Registry.from_config(project).get("code")
+    assert type(spec) is type(project.models[1]) is ModelSpec and spec.path == str((tmp_path / "code").resolve())
+    assert spec.capabilities == ["code_generation"] and {"code_generation"} == set(spec.capabilities)
+    assert f"{spec.capabilities[0]}" == "code_generation" and spec.pinned is False
+    # the project file's rules (a location, a capability) hold for files, not for rows made in Python
+    path.write_text("models:\n  - {name: chat, capabilities: [primary_chat]}\n")
+    with pytest.raises(CadreError, match=r"cadre.yaml:2: models\[0\]: backend 'local' needs a path"):
+        config.load_config(path)
+    assert ModelSpec("bare").path is None and Registry([ModelSpec("bare")]).get("bare").pinned is False
+    with pytest.raises(CadreError, match="model 'x': max_context: .*greater than 0"):
+        ModelSpec("x", max_context=0)
+    assert spec.replace(priority=99).priority == 99 and spec.priority == 50

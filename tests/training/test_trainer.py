@@ -123,3 +123,38 @@ def test_few_pairs_warn_but_train(tmp_path, capsys):
     Trainer(router_config(tmp_path, data=[str(data)], epochs=1, val_split=0.0)).train()
     assert "warning: only 2 pairs" in capsys.readouterr().err
     assert (tmp_path / "router" / "model.safetensors").is_file()
+
+
+def test_the_distillation_recipe_is_the_trainers_and_resumes(tmp_path):
+    """The nano distillation recipe (a router teacher, unlabelled transfer texts, length
+    buckets, word and subword dropout, alpha 0.7) runs in the one training loop, so an
+    interrupted run resumes to the same weights."""
+    from cadre.modeling import load_checkpoint
+    from cadre.training.router_fit import distill_config
+
+    from cadre.routing import load_router
+
+    Trainer(router_config(tmp_path / "t", epochs=2)).train()  # the teacher: a trained router folder
+    load_router(tmp_path / "t" / "router")  # its first load exports model.onnx; later loads score through it
+    extra = tmp_path / "extra.txt"
+    extra.write_text("paint the sea at night\nrust program for a tree\nhow are you today\n")
+
+    def recipe(out):
+        return distill_config(out, "nano", 2, 16, None, True, data=[str(tmp_path / "t" / "router.txt")],
+                              teacher=f"router:{tmp_path / 't' / 'router'}", unlabeled=str(extra), seed=3)
+
+    full = Trainer(recipe(tmp_path / "a")).train()
+
+    def interrupt(step):
+        if step == 10:  # in epoch 2 (8 steps an epoch: 120 labelled + 3 unlabelled, 16 a batch)
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(recipe(tmp_path / "b"), on_step=interrupt).train()
+    resumed = Trainer(TrainConfig(type="router", data=[], resume=str(tmp_path / "b"), quiet=True)).train()
+    assert resumed[-1].train_loss == pytest.approx(full[-1].train_loss, abs=1e-6)
+    (a, meta), (b, _) = load_checkpoint(tmp_path / "a"), load_checkpoint(tmp_path / "b")
+    assert all((x == y).all() for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert meta["recipe"]["name"] == "distill" and meta["recipe"]["distill_alpha"] == 0.7
+    assert meta["recipe"]["word_dropout"] == 0.1 and meta["recipe"]["length_buckets"] is True
+    assert meta["unlabeled_examples"] == 3 and meta["train_examples"] == 120 and meta["val_examples"] == 0

@@ -90,6 +90,11 @@ class Backend(ABC):
     elsewhere: ClassVar[bool] = False
     # An HTTP upstream holds no local slots: the manager admits it by runtime.remote_max_*.
     http_upstream: ClassVar[bool] = False
+    # What the backend is, read instead of comparing names (runtime/backends/identity.py;
+    # cadre.model_row.BACKEND_LOCATION says the same of the built-ins for the project file).
+    needs_path: ClassVar[bool] = False   # loads `path` (folder, file or hub name) in this process
+    needs_url: ClassVar[bool] = False    # an HTTP upstream at `url`, the server's /v1 base
+    quantizable: ClassVar[bool] = False  # runtime.quantize_int8 applies to its weights
 
     def __init__(self, spec, device: str = "cpu"):
         self.spec, self.device = spec, device

@@ -42,6 +42,8 @@ class LocalBackend(Backend):
     """transformers in-process: cadre checkpoints, LoRA folders, HF folders, GGUF."""
 
     Options = LocalOptions
+    needs_path = True
+    quantizable = True
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)

@@ -22,6 +22,8 @@ from cadre.runtime.errors import BackendError, ModelFilesMissing
 class OnnxBackend(Backend):
     """A router as a model: `route(text)` gives the RouteChoice; as chat it answers the label."""
 
+    needs_path = True
+
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
         self.router: Router | None = None

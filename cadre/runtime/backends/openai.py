@@ -53,6 +53,7 @@ class OpenAIBackend(Backend):
     accepts_any_field = True  # every parameter the client set goes on as it came (runtime/params.py)
     http_upstream = True      # admitted by runtime.remote_max_concurrent / remote_max_queue
     supports_async = True     # answered on the caller's event loop (runtime/answer.py)
+    needs_url = True
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)

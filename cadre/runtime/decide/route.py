@@ -12,11 +12,10 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from cadre.labels import OUT_OF_SCOPE
 from cadre.routing.base import RouteChoice, Router, fall_through
-from cadre.routing.store import router_kind
+from cadre.routing.store import router_kind, saved_router
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded, UnknownModel
 from cadre.runtime.registry import ModelCapability
 
@@ -128,24 +127,18 @@ def router_of(manager, name: str) -> Iterator[Router]:
 
 
 def _kind_of(path: str | None) -> str:
-    """A router folder's kind from its cadre.json (nano for `cadre train --type router`)."""
-    import json
-
-    try:
-        meta = json.loads((Path(path) / "cadre.json").read_text())
-    except (OSError, ValueError, TypeError):
-        return "nano"
-    return router_kind(meta) or "nano"
+    """A router folder's kind from its cadre.json; nano for a router not trained yet (the
+    kind `cadre train --type router` writes). A broken folder is a CadreError, never nano."""
+    meta = saved_router(path)
+    return router_kind(meta) if meta else "nano"
 
 
 def _learned_budget(path: str | None) -> str:
     """The default operating point's validation cost of a learned folder, as a name part."""
-    import json
-
     try:
-        op = json.loads((Path(path) / "cadre.json").read_text())["operating_point"]
+        op = (saved_router(path) or {})["operating_point"]
         return f"{float(op['val_cost']):.8f}".rstrip("0").rstrip(".") or "0"
-    except (OSError, ValueError, KeyError, TypeError):
+    except (KeyError, ValueError, TypeError):
         return "0"
 
 

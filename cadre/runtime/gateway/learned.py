@@ -9,15 +9,14 @@ router's saved validation curve: the point that spends at most <budget> per quer
 """
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
+from cadre.routing.store import saved_router
 
 LEARNED_KIND = "learned"
 
@@ -35,12 +34,9 @@ class LearnedChoice(RouteChoice):
 
 def learned_labels(path: str | None) -> list[str] | None:
     """The labels of a learned-router folder (read from cadre.json, nothing loaded), or
-    None when the folder is not a learned router."""
-    try:
-        meta = json.loads((Path(path) / "cadre.json").read_text())
-    except (OSError, ValueError, TypeError):
-        return None
-    if meta.get("router_kind") != LEARNED_KIND:
+    None when the folder is not a learned router; a broken folder is a CadreError."""
+    meta = saved_router(path)
+    if not meta or meta.get("router_kind") != LEARNED_KIND:
         return None
     return list(meta.get("models") or [])
 

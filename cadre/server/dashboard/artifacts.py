@@ -16,6 +16,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 
+from cadre.checkpoint import METADATA_FILE, find_metadata
+from cadre.errors import CadreError
+
 artifacts = APIRouter()
 MAX_DEPTH = 4
 MAX_FILES = 200
@@ -50,7 +53,7 @@ def intent_routers(engine) -> list[dict]:
     settings, out = engine.config.router, []
     for name in engine.selector.router_models:
         spec = engine.registry.get(name)
-        meta = read_json(Path(spec.path or "") / "cadre.json") or {}
+        meta = _router_meta(spec.path)
         out.append({"name": name, "kind": meta.get("router_kind") or "nano", "path": spec.path,
                     "labels": meta.get("labels") or sorted(meta.get("thresholds") or {}),
                     "thresholds": meta.get("thresholds") or {}, "threshold_override": settings.threshold,
@@ -58,11 +61,19 @@ def intent_routers(engine) -> list[dict]:
     return out
 
 
+def _router_meta(folder) -> dict:
+    """A folder's cadre.json, or {} when it is missing or broken (the view shows what it can)."""
+    try:
+        return find_metadata(folder) or {}
+    except CadreError:
+        return {}
+
+
 def learned_routers(roots) -> list[dict]:
     """Every learned-router folder under the roots: its curve and operating point."""
     out = []
-    for path in find_files(roots, "cadre.json"):
-        meta = read_json(path) or {}
+    for path in find_files(roots, METADATA_FILE):
+        meta = _router_meta(path.parent)
         if meta.get("router_kind") != "learned":
             continue
         op = meta.get("operating_point") or {}

@@ -9,7 +9,6 @@ single-process `cadre serve` runs: routes, gates, headers and errors are the sam
 """
 from __future__ import annotations
 
-import dataclasses
 import os
 
 from ray import serve
@@ -71,8 +70,7 @@ def ingress_engine(args: dict, models_handle):
     registry = Registry.from_config(project)
     for spec in registry:
         if hosted(spec, project):
-            registry.add(dataclasses.replace(spec, backend=remote.BACKEND_NAME, options={},
-                                             quantization=None, memory_mb=None), replace=True)
+            registry.add(spec.replace(backend=remote.BACKEND_NAME, options={}, quantization=None, memory_mb=None), replace=True)
     engine = Engine(project, manager=ModelManager.from_config(project, registry),
                     local_images=args["settings"].get("local_images"))
     gateway = engine.gateway

@@ -76,6 +76,8 @@ def load_project(args: dict):
 def hosted(spec, project) -> bool:
     """Whether a registry model is served by the model deployment (a local generative
     model) rather than in the ingress."""
+    from cadre.runtime.backends.identity import loads_here
+
     caps = {c.value for c in spec.capabilities}
-    return (spec.backend == "local" and bool(spec.path) and spec.name != project.router.model
+    return (loads_here(spec) and bool(spec.path) and spec.name != project.router.model
             and not caps & IN_PROCESS_CAPABILITIES)

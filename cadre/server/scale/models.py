@@ -33,7 +33,7 @@ class ModelHost:
         from cadre.runtime.registry import Registry
 
         project = load_project(args)
-        specs = [dataclasses.replace(s, keep_alive=NEVER) for s in Registry.from_config(project) if hosted(s, project)]
+        specs = [s.replace(keep_alive=NEVER) for s in Registry.from_config(project) if hosted(s, project)]
         self.manager = ModelManager.from_config(project, Registry(specs))
         self.capacity = args.get("max_models_per_replica") or project.scale.models.max_models_per_replica \
             or capacity(self.manager)

@@ -189,25 +189,21 @@ class SpecialistSpec(_Strict):
         return _validate({**self.model_dump(), **fields}, self.name)
 
 
-def _validate(data: dict, where: str) -> SpecialistSpec:
+def _validate(data: dict, where: str, lines: dict | None = None) -> SpecialistSpec:
+    from cadre.yamlio import describe
+
     try:
         return SpecialistSpec.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise CadreError(f"{where}: {loc}: {err['msg']}") from None
+        raise CadreError(describe(where, exc, lines)) from None
 
 
 def load_spec_file(path: str | Path) -> SpecialistSpec:
-    """Load one specialist YAML file, with a one-line error naming the file and key."""
-    from cadre.config import read_text_file
-    from cadre.yamlio import safe_load
+    """Load one specialist YAML file, with a one-line error naming the file, line and key."""
+    from cadre.yamlio import read_mapping
 
-    path = Path(path)
-    data = safe_load(read_text_file(path), str(path))
-    if not isinstance(data, dict):
-        raise CadreError(f"{path}: expected a mapping of specialist settings")
-    return _validate(data, str(path))
+    data, lines = read_mapping(path, "a mapping of specialist settings", missing="no such file")
+    return _validate(data, str(path), lines)
 
 
 def catalog(directory: str | Path = CATALOG_DIR) -> dict[str, Path]:

@@ -120,7 +120,7 @@ def setup(spec: SpecialistSpec, opts: RunOptions, world: World | None = None) ->
     """Prepare the data, load the base model and check the LoRA targets; only then is
     anything written (the prepared data, by rank 0), so bad input leaves no files behind."""
     from cadre.data.specialist_data import prepare, save_prepared
-    from cadre.fsutil import mark_output
+    from cadre.outputs import mark_output
 
     world = world or World()
     out = output_dir(spec.name, opts.output)
