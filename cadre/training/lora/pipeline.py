@@ -107,6 +107,8 @@ def _finish(ctx: Context, opts: RunOptions, report: dict, base: dict, model, tra
     if model is not None:
         report["training"] = training
         report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate(ctx, model, "finetuned", opts))
+    if model is not None:
+        report["evidence"] = paired_evidence(ctx.out / "predictions")
     report["gates"] = check_gates(ctx.spec, report, opts.baseline_only)
     if model is not None and report["gates"]["passed"]:
         report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
@@ -265,11 +267,43 @@ def check_gates(spec: SpecialistSpec, report: dict, baseline_only: bool) -> dict
         if g.finetuned_target is not None:
             checks.append({"check": f"fine-tuned {metric} >= {g.finetuned_target}", "value": tuned,
                            "passed": tuned >= g.finetuned_target, "enforced": True})
-        checks.append({"check": f"fine-tuned - baseline {metric} > {g.min_improvement}",
-                       "value": tuned - base, "passed": tuned - base > g.min_improvement, "enforced": True})
+        checks.append(_evidence_check(report.get("evidence"), tuned - base, g.min_improvement))
     failed = [c for c in checks if c["enforced"] and not c["passed"]]
     summary = "; ".join(f"{c['check']}: {c['value']:.4f}" for c in failed) or "all gates passed"
     return {"metric": metric, "checks": checks, "passed": not failed, "summary": summary}
+
+
+def paired_evidence(folder: Path) -> dict | None:
+    """Fine-tuned against baseline on the same test examples (predictions/*.jsonl): the
+    paired bootstrap's 95% lower bound of the difference and the sign test."""
+    import json
+
+    from cadre.evaluation.evidence import compare
+
+    def scores(stage):
+        path = folder / f"{stage}.jsonl"
+        if not path.is_file():
+            return None
+        return [float(json.loads(line)["score"]) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+    tuned, base = scores("finetuned"), scores("baseline")
+    if tuned is None or base is None or len(tuned) != len(base) or not tuned:
+        return None
+    return compare(tuned, base)
+
+
+def _evidence_check(evidence: dict | None, change: float, min_improvement: float) -> dict:
+    """Fine-tuning must beat the baseline with confidence: the 95% lower bound of the
+    per-example difference above `min_improvement` (and, for a real gate, min_improvement
+    >= 0, the sign test too), not just a higher mean."""
+    if evidence is None:
+        return {"check": f"fine-tuned - baseline > {min_improvement} (no paired scores)", "value": change,
+                "passed": False, "enforced": True}
+    lower = evidence["lower"]
+    sign_ok = min_improvement < 0 or evidence["sign_p"] < 1 - evidence["confidence"]
+    return {"check": (f"fine-tuned - baseline >= {lower:+.4f} (95% lower bound; {evidence['wins']} wins, "
+                      f"{evidence['losses']} losses, sign p={evidence['sign_p']:.3g}) > {min_improvement}"),
+            "value": lower, "passed": lower > min_improvement and sign_ok, "enforced": True}
 
 
 # ----------------------------------------------------------------------------- export
@@ -285,7 +319,8 @@ def export(model, ctx: Context, report: dict, merge: bool) -> dict:
             "system_prompt": spec.prompt.system, "response_template": spec.prompt.response,
             "scoring": spec.scoring, "judge": spec.judge, "lora": spec.lora.model_dump(),
             "data_manifest": ctx.data["manifest"].get("source_files", {}),
-            "metrics": {"baseline": report["baseline"]["metrics"], "finetuned": report["finetuned"]["metrics"]}}
+            "metrics": {"baseline": report["baseline"]["metrics"], "finetuned": report["finetuned"]["metrics"]},
+            "evidence": report.get("evidence")}
     adapter = ctx.out / "adapter"
     with atomic_dir(adapter) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
