@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cadre.errors import CadreError
-from cadre.scoreboard import jobs
+from cadre.scoreboard import costs, jobs
 from cadre.scoreboard.heldout import DEFAULT_DIR, heldout_path, load_heldout
 
 ROUTES = ("intent", "code", "math", "vision", "lora")
@@ -34,6 +34,9 @@ class Row:
     examples: int
     recorded: str | None = None     # the cadre.json the score went into
     note: str | None = None         # why a side has no score
+    evidence: dict | None = None    # paired bootstrap + sign test (cadre.evaluation.evidence)
+    specialist_cost_per_1k: float | None = None   # USD per 1,000 requests
+    primary_cost_per_1k: float | None = None
 
     def to_json(self) -> dict:
         """The JSON row of `cadre scoreboard --json`."""
@@ -84,9 +87,10 @@ def lora_rows(engine) -> list[tuple[Row, str]]:
         tuned, base = metrics["finetuned"].get(name), metrics["baseline"].get(name)
         if not isinstance(tuned, (int, float)) or not isinstance(base, (int, float)):
             continue
+        evidence = meta.get("evidence") if isinstance(meta.get("evidence"), dict) else None
         row = Row(f"lora:{meta.get('specialist', spec.name)}", name, spec.name, _round(tuned),
                   f"base {meta.get('base', '?')}", _round(base), None, None, None, None,
-                  "specialist" if tuned >= base else "primary", 0, note=None)
+                  _winner(evidence), (evidence or {}).get("n", 0), note=None, evidence=evidence)
         out.append((row, spec.path))
     return out
 
@@ -100,10 +104,25 @@ def _score(engine, route: str, examples: list[dict], path: Path) -> Row:
         spec, prim = jobs.code_job(engine, examples, specialist_for(engine, route))
     else:
         spec, prim = jobs.vision_job(engine, examples, specialist_for(engine, route))
-    wins = spec.score is not None and prim.score is not None and spec.score >= prim.score
+    evidence = _paired(spec, prim)
     return Row(route, METRICS[route], spec.model, _round(spec.score), prim.model, _round(prim.score),
                _round(spec.p50_ms, 1), _round(prim.p50_ms, 1), spec.memory_bytes, prim.memory_bytes,
-               "specialist" if wins else "primary", len(examples), note=spec.error or prim.error)
+               _winner(evidence), len(examples), note=spec.error or prim.error, evidence=evidence,
+               specialist_cost_per_1k=costs.per_1k(engine, spec), primary_cost_per_1k=costs.per_1k(engine, prim))
+
+
+def _paired(spec, prim) -> dict | None:
+    """Both sides' per-example scores compared (None when a side was not scored)."""
+    from cadre.evaluation.evidence import compare
+
+    if spec.score is None or prim.score is None or len(spec.per_example) != len(prim.per_example):
+        return None
+    return compare(spec.per_example, prim.per_example) if spec.per_example else None
+
+
+def _winner(evidence: dict | None) -> str:
+    """The specialist wins only with confidence (95% lower bound of the difference > 0)."""
+    return "specialist" if evidence and evidence.get("confident_win") else "primary"
 
 
 def _round(value, digits: int = 4):
@@ -124,7 +143,7 @@ def record_score(engine, row: Row, heldout: Path) -> str | None:
     meta = json.loads(path.read_text(encoding="utf-8"))
     meta[SCORE_KEY] = {"route": row.route, "metric": row.metric, "score": row.specialist_score,
                        "primary": row.primary, "primary_score": row.primary_score, "examples": row.examples,
-                       "heldout": str(heldout), "winner": row.winner,
+                       "heldout": str(heldout), "winner": row.winner, "evidence": row.evidence,
                        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     atomic_write_json(path, meta)
     return str(path)

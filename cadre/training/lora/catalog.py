@@ -78,6 +78,9 @@ class LoraSpec(_Strict):
     alpha: float = 16
     dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj", "k_proj", "o_proj"])
+    # only the top N transformer layers get adapters (None: all): backpropagation then stops
+    # at the lowest adapted layer, which is what makes the CPU local-test recipe affordable
+    top_layers: int | None = Field(None, ge=1)
 
 
 class TrainingSpec(_Strict):

@@ -106,12 +106,17 @@ def _finish(ctx: Context, opts: RunOptions, report: dict, base: dict, model, tra
     report["baseline"] = base
     if model is not None:
         report["training"] = training
-        report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate(ctx, model, "finetuned", opts))
+        report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate_merged(ctx, model, opts))
     if model is not None:
         report["evidence"] = paired_evidence(ctx.out / "predictions")
     report["gates"] = check_gates(ctx.spec, report, opts.baseline_only)
     if model is not None and report["gates"]["passed"]:
         report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
+    elif model is not None:  # kept for inspection and measurement, never exported or served
+        from cadre.fsutil import atomic_dir
+
+        with atomic_dir(ctx.out / "rejected-adapter") as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
     report["timings"] = ctx.timings
     write_report(report, ctx.out)
     return report
@@ -193,8 +198,12 @@ def attach_lora(model, lora, base_name: str, seed: int | None = None):
     check_targets(model, lora.target_modules, base_name)
     if seed is not None:
         torch.manual_seed(seed)
+    layers = getattr(model.config, "num_hidden_layers", None)
+    top = getattr(lora, "top_layers", None)
+    only = list(range(max(0, layers - top), layers)) if top and layers else None
     config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora.rank, lora_alpha=lora.alpha,
-                        lora_dropout=lora.dropout, target_modules=list(lora.target_modules))
+                        lora_dropout=lora.dropout, target_modules=list(lora.target_modules),
+                        layers_to_transform=only)
     return get_peft_model(model, config)
 
 
@@ -221,6 +230,17 @@ def _evaluate(ctx: Context, model, stage: str, opts: RunOptions) -> dict:
     atomic_write_text(ctx.out / "predictions" / f"{stage}.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))
     return result
+
+
+def _evaluate_merged(ctx: Context, model, opts: RunOptions) -> dict:
+    """The fine-tuned model scored with its adapter merged into the weights (as fast as the
+    base), then unmerged so that export saves the adapter alone."""
+    model.eval()
+    model.merge_adapter()
+    try:
+        return _evaluate(ctx, model, "finetuned", opts)
+    finally:
+        model.unmerge_adapter()
 
 
 def baseline(ctx: Context, opts: RunOptions) -> dict:
