@@ -26,7 +26,8 @@ from cadre.errors import CadreError
 
 # The capability names; cadre.runtime.registry.ModelCapability has exactly these values.
 CAPABILITIES = ("primary_chat", "intent_classification", "code_generation", "math",
-                "vision_captioning", "prompt_enhancement", "summarization", "translation", "embedding")
+                "vision_captioning", "prompt_enhancement", "summarization", "translation", "embedding",
+                "specialist")  # specialist: a narrow task (a LoRA adapter) reached by a route naming it
 TOOLS = TOOL_NAMES  # the built-in tools (cadre/builtin_tools.py)
 RESERVED_NAMES = ("auto",)
 _SIZE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)

@@ -312,8 +312,7 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
             why = "" if target is not None else f" → no target for {choice.name!r}"
             return self._primary_plan(choice, messages, f"{choice.reason}{why} → primary", fallback=target is None)
         if target.model:
-            return Plan(target.model, f"{choice.reason} → {target.model}", choice,
-                        prepared=self._acquire(target.model, messages, ""))
+            return self._model_plan(choice, messages, target.model)
         if target.capability:
             return self._capability_plan(choice, messages, target.capability, "{text}", choice.reason)
         return self._tool_plan(choice, messages, target.tool, text, image)
@@ -367,6 +366,18 @@ class Engine(ClientFields, LearnedRoutes, StickyRoutes, ToolCalling):
         note = f" ({prepared.note})" if prepared.note else ""
         return Plan(prepared.name, f"{reason} → {prepared.name}{note}", choice, prepared=prepared,
                     fallback=prepared.name == self.primary and capability != "primary_chat")
+
+    def _model_plan(self, choice, messages, name: str) -> Plan:
+        """A route naming a model: a gated specialist (a checkpoint) serves only with evidence
+        (cadre.runtime.gates), and the reason shows its lower bound either way."""
+        from cadre.runtime.gates import verdict
+
+        spec = self.registry.get(name) if name in self.registry else None
+        gate = verdict(spec, self.primary) if spec is not None else None
+        if gate is not None and gate.gated and not gate.allowed:
+            return self._primary_plan(choice, messages, f"{choice.reason} → {name} ({gate.reason})")
+        shown = f" ({gate.reason})" if gate is not None and gate.gated else ""
+        return Plan(name, f"{choice.reason} → {name}{shown}", choice, prepared=self._acquire(name, messages, ""))
 
     def _primary_plan(self, choice, messages, reason: str, fallback: bool = True) -> Plan:
         return Plan(self.primary, reason, choice, prepared=self._acquire(self.primary, messages, ""),

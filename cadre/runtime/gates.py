@@ -81,7 +81,7 @@ def verdict(spec, primary: str) -> Verdict:
         why = f"{spec.name}: specialist unscored (run cadre scoreboard)"
         return Verdict(forced, f"{why}, forced" if forced else f"{why} → primary")
     s, p = float(record["score"]), float(record["primary_score"])
-    route, metric = record.get("route", spec.name), record.get("metric", "score")
+    route, metric = str(record.get("route", spec.name)).removeprefix("lora:"), record.get("metric", "score")
     evidence = record.get("evidence")
     scores = f"{s:.2f} vs {p:.2f} {metric}"
     if not isinstance(evidence, dict) or not isinstance(evidence.get("lower"), (int, float)):

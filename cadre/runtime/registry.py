@@ -28,6 +28,7 @@ class ModelCapability(str, Enum):
     SUMMARIZATION = "summarization"
     TRANSLATION = "translation"
     EMBEDDING = "embedding"
+    SPECIALIST = "specialist"  # a narrow task (a LoRA adapter) that a route names
     PRIMARY_CONVERSATION = "primary_chat"  # an older name for the same capability
 
     @classmethod
