@@ -30,7 +30,7 @@ from benchmarks._report import table, write_section  # noqa: E402
 SECTION = "Specialists: the catalog against the primary, with evidence"
 # AWS c7i.large on-demand, us-east-1: $0.08925 per hour for 2 vCPUs (docs/fleet.md)
 CPU_HOUR_USD = 0.08925 / 2
-LATENCY_PROMPTS = 8
+LATENCY_PROMPTS = 5
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
