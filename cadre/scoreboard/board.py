@@ -154,19 +154,31 @@ def format_table(rows: list[Row]) -> str:
     from cadre.runtime.memory import human
 
     head = (f"{'ROUTE':<7} {'METRIC':<9} {'SPECIALIST':<16} {'SCORE':>6} {'PRIMARY':<10} {'SCORE':>6} "
-            f"{'P50 SPEC':>9} {'P50 PRIM':>9} {'MEM SPEC':>9} {'MEM PRIM':>9} {'N':>3}  WINNER")
+            f"{'Δ≥(95%)':>8} {'P50 SPEC':>9} {'P50 PRIM':>9} {'MEM SPEC':>9} {'MEM PRIM':>9} "
+            f"{'$/1k SPEC':>10} {'$/1k PRIM':>10} {'N':>3}  WINNER")
     lines = [head]
     for r in rows:
         lines.append(f"{r.route:<7} {r.metric:<9} {r.specialist or '(none)':<16} {_f(r.specialist_score):>6} "
-                     f"{r.primary:<10} {_f(r.primary_score):>6} {_ms(r.specialist_p50_ms):>9} "
+                     f"{r.primary:<10} {_f(r.primary_score):>6} {_bound(r.evidence):>8} {_ms(r.specialist_p50_ms):>9} "
                      f"{_ms(r.primary_p50_ms):>9} {_mem(human, r.specialist_memory_bytes):>9} "
-                     f"{_mem(human, r.primary_memory_bytes):>9} {r.examples:>3}  {r.winner}")
+                     f"{_mem(human, r.primary_memory_bytes):>9} {_usd(r.specialist_cost_per_1k):>10} "
+                     f"{_usd(r.primary_cost_per_1k):>10} {r.examples:>3}  {r.winner}")
     lines += [f"  {r.route}: not scored: {r.note}" for r in rows if r.note]
     return "\n".join(lines)
 
 
 def _f(value) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _bound(evidence) -> str:
+    """The 95% lower bound of specialist − primary, the number the gate decides on."""
+    lower = (evidence or {}).get("lower")
+    return "-" if lower is None else f"{lower:+.2f}"
+
+
+def _usd(value) -> str:
+    return "-" if value is None else f"${value:.4f}" if value < 10 else f"${value:.0f}"
 
 
 def _ms(value) -> str:

@@ -158,7 +158,11 @@ def test_auto_assign_models(seed_project):
 def _scored_copy(src: Path, dest: Path, score: float, primary: float = 0.5) -> Path:
     shutil.copytree(src, dest)
     meta = json.loads((dest / "cadre.json").read_text())
-    meta["scoreboard"] = {"score": score, "primary_score": primary, "metric": "pass@1", "route": "code"}
+    from cadre.evaluation.evidence import compare
+
+    s, p = round(score * 100), round(primary * 100)  # paired over 100 examples, as the scoreboard records
+    meta["scoreboard"] = {"score": score, "primary_score": primary, "metric": "pass@1", "route": "code",
+                          "evidence": compare([1.0] * s + [0.0] * (100 - s), [1.0] * p + [0.0] * (100 - p))}
     (dest / "cadre.json").write_text(json.dumps(meta))
     return dest
 
@@ -213,7 +217,8 @@ def test_models_plan_cli_on_the_example_project(tmp_path, tiny_router_dir, seed_
     cli = [sys.executable, "-m", "cadre.cli.main", "models", "plan", "--config", "cadre.yaml"]
     run = subprocess.run([*cli, "--budget", "2GB"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("budget 2.0 GB: 4 of 4 models") and "rule: primary always" in run.stdout
+    # 6 models: the two LoRA specialists (data/adapters/) are not copied here, so are left out
+    assert run.stdout.startswith("budget 2.0 GB: 4 of 6 models") and "rule: primary always" in run.stdout
     assert "+ smollm2" in run.stdout and "the primary: always chosen" in run.stdout
     assert "serves code_generation (priority 100, score 0.90)" in run.stdout
     tight = subprocess.run([*cli, "--budget", "620MB", "--json"], capture_output=True, text=True, cwd=tmp_path,

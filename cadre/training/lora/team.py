@@ -67,3 +67,24 @@ CHAT = ["Hi! How are you today?", "What is a good way to start learning to cook?
         "Why is the sky blue?", "How long should I boil an egg?", "What's a good book for a long flight?",
         "Say hello to my friend Sam.", "How do I make my houseplants grow better?",
         "What is a healthy breakfast?", "Tell me a joke about computers.", "How far away is the moon?"]
+
+
+def write_router_qa(rows: list[tuple[str, str]], path: str | Path) -> Path:
+    """The rows in the Q/A router format (`Q: text` / `A: [E:tool]route`, one line each:
+    newlines in a prompt become spaces), which the nano router trains on."""
+    from cadre.fsutil import atomic_write_text
+
+    text = "".join(f"Q: {' '.join(t.split())}\nA: [E:tool]{label}\n\n" for t, label in rows)
+    atomic_write_text(Path(path), text)
+    return Path(path)
+
+
+def demo_team_rows(names: tuple[str, ...], per_name: int = 120) -> list[tuple[str, str]]:
+    """Router rows for the demo's LoRA specialists, from their bundled training data."""
+    out = []
+    for name in names:
+        spec = load_specialist(name)
+        path = ROOT / spec.dataset.path
+        source = path / spec.dataset.files["train"] if path.is_dir() else path
+        out += [(p, name) for p in specialist_prompts(name, read_table(source), per_name)]
+    return out
