@@ -299,8 +299,9 @@ def prepare(dataset, prompt, *, classification: bool, reference: str, path: str 
             dropped = ", ".join(f"{v} {k}" for k, v in stats.items()) or "none"
             raise CadreError(f"{wheres.get(name, path)}: split {name!r} is empty after cleaning "
                              f"(rows dropped: {dropped})")
-    splits = {k: _cap(splits[k], (sizes or {}).get(k), dataset.seed) for k in SPLITS}
+    # the label set comes from the whole train split: a capped sample may miss a rare label
     labels = _labels(splits, dataset.label_names, wheres) if classification else None
+    splits = {k: _cap(splits[k], (sizes or {}).get(k), dataset.seed) for k in SPLITS}
     formatted = {k: [format_example(r, prompt, reference, path) for r in v] for k, v in splits.items()}
     manifest = {"source": path, "source_files": _file_hashes(source), "labels": labels,
                 "seed": dataset.seed, "split_rule": dataset.split, "dropped": stats,

@@ -129,6 +129,6 @@ def test_local_test_says_what_it_runs():
 
     spec = load_specialist("sentiment").for_local_test()
     text = local_test_notice(spec)
-    assert "local test: a fixed sample (seed 42) of 160 training and 100 test examples" in text
+    assert "local test: a fixed sample (seed 42) of 128 training and 60 test examples" in text
     assert "without --local-test" in text
     assert CATALOG_DIR.is_dir()
