@@ -96,7 +96,15 @@ def load_base():
     return model.eval(), tokenizer
 
 
-def row(name: str, folder: Path, costs: dict) -> list:
+def fleet_walls(out: Path) -> dict:
+    """Each specialist's fleet task wall time (s), from the fleet report."""
+    path = out / "fleet.json"
+    rows = json.loads(path.read_text())["rows"] if path.is_file() else {}
+    rows = rows.values() if isinstance(rows, dict) else rows
+    return {r["name"]: r.get("wall_s") for r in rows if isinstance(r, dict) and "name" in r}
+
+
+def row(name: str, folder: Path, costs: dict, wall: float | None = None) -> list:
     report = json.loads((folder / "report.json").read_text())
     metric = report["gates"]["metric"]
     base, tuned = report["baseline"]["metrics"][metric], report["finetuned"]["metrics"][metric]
@@ -109,7 +117,7 @@ def row(name: str, folder: Path, costs: dict) -> list:
             f"{costs['primary_p50_ms']:.0f} / {costs.get('specialist_p50_ms', float('nan')):.0f}",
             f"{costs['base_mb']:.0f} MB / {mem_s}",
             f"${per_1k(costs['primary_cpu_s'])} / ${per_1k(costs.get('specialist_cpu_s'))}",
-            "specialist" if won else "primary"]
+            "specialist" if won else "primary", "-" if wall is None else f"{wall:.0f}"]
 
 
 def main() -> None:
@@ -124,18 +132,18 @@ def main() -> None:
     load0 = os.getloadavg()
     seconds, fleet_out = (0.0, "") if args.no_fleet else run_fleet(specs, args.output)
     print(fleet_out, flush=True)
-    base, rows = load_base(), []
+    base, rows, walls = load_base(), [], fleet_walls(args.output)
     for name in specs:
         folder = args.output / name
         if not (folder / "report.json").is_file() or "finetuned" not in json.loads((folder / "report.json").read_text()):
-            rows.append([name, "not run", "-", "-", "-", "-", "-", "-", "-"])
+            rows.append([name, "not run", "-", "-", "-", "-", "-", "-", "-", "-"])
             continue
-        rows.append(row(name, folder, measure(name, folder, base)))
+        rows.append(row(name, folder, measure(name, folder, base), walls.get(name)))
         print(rows[-1], flush=True)
-    wins = sum(r[-1] == "specialist" for r in rows)
+    wins = sum(r[-2] == "specialist" for r in rows)
     body = (table(["specialist", "metric (test n)", "primary zero-shot", "specialist", "95% lower bound of diff",
                    "p50 ms primary / specialist", "memory primary / specialist", "cost per 1k req primary / specialist",
-                   "winner"], rows)
+                   "winner", "local-test run s (fleet task)"], rows)
             + f"\n\n**{wins} of {len(rows)}** specialists win with confidence. Primary: the SmolLM2-135M-Instruct "
               f"base zero-shot with the specialist's prompt; specialist: the same base + the LoRA adapter its "
               f"`--local-test` run trained (a fixed seeded sample; see each spec's local_test block). Fleet: "

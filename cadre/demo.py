@@ -37,7 +37,8 @@ SCOREBOARD_LIMIT = 6       # examples of each held-out file (`cadre scoreboard` 
 HELDOUT = Path("data/heldout")
 # LoRA specialists of the catalog, bundled as adapters of SmolLM2-135M-Instruct (data/adapters/,
 # trained by `cadre fleet run --local-test`); configs/cadre.yaml routes to them by name
-TEAM = ("sql", "spam")
+ADAPTERS = Path("data/adapters")
+TEAM = tuple(n for n in ("sql", "spam") if (ADAPTERS / n / "cadre.json").is_file())
 TEAM_ROUTER = OUT / "team_router.txt"
 
 
@@ -104,7 +105,7 @@ def train_stage(stage: Stage, tokenizer: Path, budget_s: float) -> None:
         say(f"  {stage.type:<10} reusing {folder}")
         return
     started = time.perf_counter()
-    data = [str(DATA / f"{stage.type}_training.txt")] + ([str(_team_router_data())] if stage.type == "router" else [])
+    data = [str(DATA / f"{stage.type}_training.txt")] + ([str(_team_router_data())] if stage.type == "router" and TEAM else [])
     cfg = TrainConfig(type=stage.type, data=data, model_size=stage.size,
                       epochs=1, batch_size=stage.batch_size, lr=stage.lr, output=str(folder), quiet=True,
                       tokenizer=str(tokenizer), context=stage.context, device="cpu", seed=0)
@@ -165,7 +166,7 @@ def _finish_router(folder: Path) -> None:
     from cadre.data.splits import dedupe
     from cadre.routing.intent.fit import finish_nano, split_examples
 
-    rows = load_examples(DATA / "router_training.txt") + load_examples(_team_router_data())
+    rows = load_examples(DATA / "router_training.txt") + (load_examples(_team_router_data()) if TEAM else [])
     _, val = split_examples(dedupe(rows)[0], 0.1, 0)
     meta = finish_nano(folder, val, target_precision=0.9, default_route="chat")
     say(f"  router     exported to ONNX, thresholds fitted on {len(val)} held-out examples "
@@ -173,7 +174,8 @@ def _finish_router(folder: Path) -> None:
 
 
 def requests() -> list[tuple[str, list[dict], object]]:
-    """The six demo requests and each one's check (the photo travels as a data URL)."""
+    """The demo requests and each one's check (the photo travels as a data URL): chat, code,
+    vision, math, then one for each bundled LoRA specialist (TEAM)."""
     from cadre import demo_checks as checks
 
     photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
@@ -185,9 +187,10 @@ def requests() -> list[tuple[str, list[dict], object]]:
                                                   {"type": "image_url", "image_url": {"url": photo}}]}],
          checks.check_caption),
         ("math", [{"role": "user", "content": "Solve 3x + 7 = 22 for x."}], lambda text: checks.check_math(text, 5)),
+    ] + [team for team in (
         ("sql", [{"role": "user", "content": checks.SQL_REQUEST}], checks.check_sql),
         ("spam", [{"role": "user", "content": checks.SPAM_REQUEST}], checks.check_spam),
-    ]
+    ) if team[0] in TEAM]
 
 
 def answer(engine) -> int:
