@@ -132,3 +132,16 @@ def test_local_test_says_what_it_runs():
     assert "local test: a fixed sample (seed 42) of 128 training and 60 test examples" in text
     assert "without --local-test" in text
     assert CATALOG_DIR.is_dir()
+
+
+def test_team_router_rows_are_the_specialists_own_prompts(tmp_path):
+    from cadre.data import load_examples
+    from cadre.training.lora.team import demo_team_rows, write_router_qa
+
+    rows = demo_team_rows(("sql", "spam"), 5)
+    assert [label for _, label in rows] == ["sql"] * 5 + ["spam"] * 5
+    assert all(t.startswith("Database schema: ") and t.endswith("Write one SQL query that answers it.")
+               for t, label in rows if label == "sql")
+    assert all(t.startswith("SMS message: ") for t, label in rows if label == "spam")
+    examples = load_examples(write_router_qa(rows, tmp_path / "team.txt"))
+    assert [e.label for e in examples] == [label for _, label in rows]
