@@ -245,10 +245,11 @@ def scoreboard(engine, limit: int = SCOREBOARD_LIMIT) -> None:
     say("\n".join("  " + line for line in format_table(rows).splitlines()))
     for row in rows:
         if row.specialist_score is not None and row.primary_score is not None:
-            sign = "≥" if row.winner == "specialist" else "<"
             serves = row.specialist if row.winner == "specialist" else f"{row.primary} (primary)"
-            say(f"  {row.route}: {row.specialist} {row.specialist_score:.2f} {sign} {row.primary} "
-                f"{row.primary_score:.2f} {row.metric} → {serves} serves")
+            lower = (row.evidence or {}).get("lower")
+            bound = "no paired evidence" if lower is None else f"specialist − primary ≥ {lower:+.2f} (95%)"
+            say(f"  {row.route.removeprefix('lora:')}: {row.specialist} {row.specialist_score:.2f} vs {row.primary} "
+                f"{row.primary_score:.2f} {row.metric}, {bound} → {serves} serves")
 
 
 def _text(messages) -> str:
