@@ -8,12 +8,13 @@
 3. loads and warms the primary (SmolLM2-135M-Instruct) and the image encoder, timed apart;
 4. prints the scoreboard (`cadre scoreboard` on the first examples of each held-out file)
    and records the scores, so a specialist that loses its row does not serve;
-5. answers chat, code, a description of the bundled photo, math, a SQL question and an SMS
-   through the Engine of configs/cadre.yaml, printing route, reason, latency, answer and
+5. answers chat, code, a description of the bundled photo and math (and the TEAM's
+   requests) through the Engine of configs/cadre.yaml, printing route, reason, latency, answer and
    the answer's check (the code runs in the sandboxed code judge, the math is checked, the
-   caption must name the flower). The SQL question and the SMS go to LoRA specialists
-   (bundled adapters, data/adapters/) when their recorded evidence lets them serve; the
-   router learns their routes from their own prompts (cadre/training/lora/team.py).
+   caption must name the flower). With LoRA adapters in data/adapters/ (TEAM), a SQL
+   question and an SMS go to those specialists when their recorded evidence lets them
+   serve; the router learns their routes from their own prompts
+   (cadre/training/lora/team.py).
 
 A second run reuses the trained models (`--fresh` retrains). Exit status 1 when an
 answer fails its check.
@@ -35,8 +36,9 @@ TOTAL_BUDGET_S = 390.0     # the demo itself; `make venv` from a fresh clone tak
 ANSWER_RESERVE_S = 170.0   # loading SmolLM2, the scoreboard and answering the six requests
 SCOREBOARD_LIMIT = 6       # examples of each held-out file (`cadre scoreboard` runs them all)
 HELDOUT = Path("data/heldout")
-# LoRA specialists of the catalog, bundled as adapters of SmolLM2-135M-Instruct (data/adapters/,
-# trained by `cadre fleet run --local-test`); configs/cadre.yaml routes to them by name
+# LoRA specialists of the catalog that join the demo when their adapter folder (of
+# SmolLM2-135M-Instruct, from `cadre fleet run --local-test`) is in data/adapters/NAME and
+# configs/cadre.yaml has their model entry and route ({model: NAME}); none ship yet
 ADAPTERS = Path("data/adapters")
 TEAM = tuple(n for n in ("sql", "spam") if (ADAPTERS / n / "cadre.json").is_file())
 TEAM_ROUTER = OUT / "team_router.txt"

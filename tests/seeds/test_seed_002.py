@@ -217,8 +217,7 @@ def test_models_plan_cli_on_the_example_project(tmp_path, tiny_router_dir, seed_
     cli = [sys.executable, "-m", "cadre.cli.main", "models", "plan", "--config", "cadre.yaml"]
     run = subprocess.run([*cli, "--budget", "2GB"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr
-    # 6 models: the two LoRA specialists (data/adapters/) are not copied here, so are left out
-    assert run.stdout.startswith("budget 2.0 GB: 4 of 6 models") and "rule: primary always" in run.stdout
+    assert run.stdout.startswith("budget 2.0 GB: 4 of 4 models") and "rule: primary always" in run.stdout
     assert "+ smollm2" in run.stdout and "the primary: always chosen" in run.stdout
     assert "serves code_generation (priority 100, score 0.90)" in run.stdout
     tight = subprocess.run([*cli, "--budget", "620MB", "--json"], capture_output=True, text=True, cwd=tmp_path,
