@@ -8,10 +8,13 @@
 3. loads and warms the primary (SmolLM2-135M-Instruct) and the image encoder, timed apart;
 4. prints the scoreboard (`cadre scoreboard` on the first examples of each held-out file)
    and records the scores, so a specialist that loses its row does not serve;
-5. answers chat, code, a description of the bundled photo, and math through the Engine
-   of configs/cadre.yaml, printing route, reason, latency, answer and the answer's check
-   (the code runs in the sandboxed code judge, the math is checked, the caption must name
-   the flower).
+5. answers chat, code, a description of the bundled photo and math (and the TEAM's
+   requests) through the Engine of configs/cadre.yaml, printing route, reason, latency, answer and
+   the answer's check (the code runs in the sandboxed code judge, the math is checked, the
+   caption must name the flower). With LoRA adapters in data/adapters/ (TEAM), a SQL
+   question and an SMS go to those specialists when their recorded evidence lets them
+   serve; the router learns their routes from their own prompts
+   (cadre/training/lora/team.py).
 
 A second run reuses the trained models (`--fresh` retrains). Exit status 1 when an
 answer fails its check.
@@ -30,9 +33,15 @@ DATA = Path("data/specialized")
 PHOTO = Path("data/images/flower.jpg")
 CONFIG = Path("configs/cadre.yaml")
 TOTAL_BUDGET_S = 390.0     # the demo itself; `make venv` from a fresh clone takes the rest of 10 minutes
-ANSWER_RESERVE_S = 150.0   # loading SmolLM2, the scoreboard and answering the four requests
+ANSWER_RESERVE_S = 170.0   # loading SmolLM2, the scoreboard and answering the six requests
 SCOREBOARD_LIMIT = 6       # examples of each held-out file (`cadre scoreboard` runs them all)
 HELDOUT = Path("data/heldout")
+# LoRA specialists of the catalog that join the demo when their adapter folder (of
+# SmolLM2-135M-Instruct, from `cadre fleet run --local-test`) is in data/adapters/NAME and
+# configs/cadre.yaml has their model entry and route ({model: NAME}); none ship yet
+ADAPTERS = Path("data/adapters")
+TEAM = tuple(n for n in ("sql", "spam") if (ADAPTERS / n / "cadre.json").is_file())
+TEAM_ROUTER = OUT / "team_router.txt"
 
 
 @dataclass
@@ -94,11 +103,12 @@ def train_stage(stage: Stage, tokenizer: Path, budget_s: float) -> None:
     from cadre.training.trainer import TrainConfig, Trainer
 
     folder = OUT / stage.type
-    if is_trained(folder) and (stage.type != "router" or (folder / "model.onnx").is_file()):
+    if is_trained(folder) and (stage.type != "router" or _router_knows_team(folder)):
         say(f"  {stage.type:<10} reusing {folder}")
         return
     started = time.perf_counter()
-    cfg = TrainConfig(type=stage.type, data=[str(DATA / f"{stage.type}_training.txt")], model_size=stage.size,
+    data = [str(DATA / f"{stage.type}_training.txt")] + ([str(_team_router_data())] if stage.type == "router" and TEAM else [])
+    cfg = TrainConfig(type=stage.type, data=data, model_size=stage.size,
                       epochs=1, batch_size=stage.batch_size, lr=stage.lr, output=str(folder), quiet=True,
                       tokenizer=str(tokenizer), context=stage.context, device="cpu", seed=0)
     trainer = Trainer(cfg)
@@ -115,6 +125,23 @@ def train_stage(stage: Stage, tokenizer: Path, budget_s: float) -> None:
         f"({per_epoch:.0f} s/epoch, budget {budget_s:.0f} s) in {time.perf_counter() - started:.0f} s, {quality}")
     if stage.type == "router":
         _finish_router(folder)
+
+
+def _team_router_data() -> Path:
+    """The router's rows for the LoRA specialists: their own prompts (cadre.training.lora.team)."""
+    from cadre.training.lora.team import demo_team_rows, write_router_qa
+
+    return write_router_qa(demo_team_rows(TEAM), TEAM_ROUTER)
+
+
+def _router_knows_team(folder: Path) -> bool:
+    """A trained demo router that is exported and has a route for every team specialist."""
+    import json
+
+    if not (folder / "model.onnx").is_file():
+        return False
+    labels = json.loads((folder / "cadre.json").read_text(encoding="utf-8")).get("labels") or []
+    return all(name in labels for name in TEAM)
 
 
 def _continue(folder: Path, epochs: int, deadline: float):
@@ -141,14 +168,16 @@ def _finish_router(folder: Path) -> None:
     from cadre.data.splits import dedupe
     from cadre.routing.intent.fit import finish_nano, split_examples
 
-    _, val = split_examples(dedupe(load_examples(DATA / "router_training.txt"))[0], 0.1, 0)
+    rows = load_examples(DATA / "router_training.txt") + (load_examples(_team_router_data()) if TEAM else [])
+    _, val = split_examples(dedupe(rows)[0], 0.1, 0)
     meta = finish_nano(folder, val, target_precision=0.9, default_route="chat")
     say(f"  router     exported to ONNX, thresholds fitted on {len(val)} held-out examples "
         f"(target precision 0.9; median {sorted(meta['thresholds'].values())[len(meta['thresholds']) // 2]:.2f})")
 
 
 def requests() -> list[tuple[str, list[dict], object]]:
-    """The four demo requests and each one's check (the photo travels as a data URL)."""
+    """The demo requests and each one's check (the photo travels as a data URL): chat, code,
+    vision, math, then one for each bundled LoRA specialist (TEAM)."""
     from cadre import demo_checks as checks
 
     photo = "data:image/jpeg;base64," + base64.b64encode(PHOTO.read_bytes()).decode()
@@ -160,7 +189,10 @@ def requests() -> list[tuple[str, list[dict], object]]:
                                                   {"type": "image_url", "image_url": {"url": photo}}]}],
          checks.check_caption),
         ("math", [{"role": "user", "content": "Solve 3x + 7 = 22 for x."}], lambda text: checks.check_math(text, 5)),
-    ]
+    ] + [team for team in (
+        ("sql", [{"role": "user", "content": checks.SQL_REQUEST}], checks.check_sql),
+        ("spam", [{"role": "user", "content": checks.SPAM_REQUEST}], checks.check_spam),
+    ) if team[0] in TEAM]
 
 
 def answer(engine) -> int:
@@ -188,6 +220,8 @@ def _lost(engine, label: str) -> str:
 
     capability = {"code": "code_generation", "vision": "vision_captioning"}.get(label)
     spec = engine.registry.for_capability(capability) if capability else None
+    if spec is None and label in engine.registry:  # a route naming a model: a LoRA specialist
+        spec = engine.registry.get(label)
     if spec is None or spec.name == engine.primary:
         return ""
     found = verdict(spec, engine.primary)
@@ -213,10 +247,11 @@ def scoreboard(engine, limit: int = SCOREBOARD_LIMIT) -> None:
     say("\n".join("  " + line for line in format_table(rows).splitlines()))
     for row in rows:
         if row.specialist_score is not None and row.primary_score is not None:
-            sign = "≥" if row.winner == "specialist" else "<"
             serves = row.specialist if row.winner == "specialist" else f"{row.primary} (primary)"
-            say(f"  {row.route}: {row.specialist} {row.specialist_score:.2f} {sign} {row.primary} "
-                f"{row.primary_score:.2f} {row.metric} → {serves} serves")
+            lower = (row.evidence or {}).get("lower")
+            bound = "no paired evidence" if lower is None else f"specialist − primary ≥ {lower:+.2f} (95%)"
+            say(f"  {row.route.removeprefix('lora:')}: {row.specialist} {row.specialist_score:.2f} vs {row.primary} "
+                f"{row.primary_score:.2f} {row.metric}, {bound} → {serves} serves")
 
 
 def _text(messages) -> str:
@@ -296,9 +331,9 @@ def main(argv=None) -> None:
         f"scoreboard {board_s:.0f} s, answers {time.perf_counter() - mark:.0f} s; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     if failed:
-        say(f"{failed} of 4 answers FAILED their check")
+        say(f"{failed} of {len(requests())} answers FAILED their check")
         raise SystemExit(1)
-    say("all 4 answers passed their checks")
+    say(f"all {len(requests())} answers passed their checks")
 
 
 if __name__ == "__main__":

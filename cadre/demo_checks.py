@@ -51,3 +51,30 @@ def check_caption(answer: str) -> tuple[bool, str]:
 def check_chat(answer: str) -> tuple[bool, str]:
     """A chat answer is judged by eye; only emptiness is caught here."""
     return bool(answer.strip()), "free text: read it (not machine-checked)"
+
+
+# The LoRA specialists' requests, written the way each was trained (its spec's prompt template).
+SQL_REQUEST = ("Database schema: singer(Singer_ID, Name, Country, Song_Name, Song_release_year, Age, Is_male); "
+               "concert(concert_ID, concert_Name, Theme, Stadium_ID, Year)\n"
+               "Question: How many singers are from France?\nWrite one SQL query that answers it.")
+SQL_GOLD = "SELECT count(*) FROM singer WHERE Country = 'France'"
+SPAM_REQUEST = ("SMS message: WINNER!! You have been selected to receive a £900 prize reward! To claim call "
+                "09061701461. Claim code KL341. Valid 12 hours only.\nIs this message spam or ham (a normal message)?")
+
+
+def check_sql(answer: str) -> tuple[bool, str]:
+    """A SELECT over the question's table; exact match with the gold query is reported too."""
+    from cadre.evaluation.judges import normalize_sql, sql
+
+    norm = normalize_sql(answer)
+    ok = norm.startswith("select") and "singer" in norm
+    exact = sql(answer, SQL_GOLD) == 1.0
+    how = "a SELECT over singer" if ok else "not a SELECT over singer"
+    return ok, f"{how}; {'matches' if exact else 'differs from'} the gold query {SQL_GOLD!r} (sql judge)"
+
+
+def check_spam(answer: str) -> tuple[bool, str]:
+    """The prize message is called spam."""
+    words = re.findall(r"[a-z]+", answer.lower())
+    ok = bool(words) and words[0] == "spam"
+    return ok, f"label {'spam' if ok else repr(' '.join(words[:3]))} (the message is a prize scam)"

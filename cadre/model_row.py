@@ -40,6 +40,7 @@ class ModelCapability(str, Enum):
     SUMMARIZATION = "summarization"
     TRANSLATION = "translation"
     EMBEDDING = "embedding"
+    SPECIALIST = "specialist"  # a narrow task (a LoRA adapter) reached by a route naming it
     PRIMARY_CONVERSATION = "primary_chat"  # an older name for the same capability
 
     # A member is its name as a string everywhere: ==, sets and dict keys, str() and f-strings.

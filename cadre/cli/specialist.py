@@ -65,6 +65,8 @@ def run_cmd(
                           overwrite=overwrite, unsafe_judge=unsafe_judge)
         distributed.relaunch(name, n, args)
         return
+    if local_test:
+        typer.echo(local_test_notice(effective_spec(spec, opts)), err=True)
     try:
         report = run(spec, opts)
     except CadreError as exc:
@@ -73,6 +75,15 @@ def run_cmd(
         raise
     if report is not None:  # rank 0 (or the only process)
         typer.echo(render_markdown(report))
+
+
+def local_test_notice(spec) -> str:
+    """What --local-test runs: a bounded, seeded sample, not the full evaluation."""
+    lt = spec.local_test
+    test = f"{lt.test_size} test examples" if lt.test_size else "the whole test split"
+    return (f"local test: a fixed sample (seed {spec.dataset.seed}) of {lt.train_size} training and {test}, "
+            f"{spec.training.epochs:g} epoch(s); a few minutes on 2 CPU cores. The full evaluation is "
+            f"`cadre specialist run {spec.name}` without --local-test.")
 
 
 def _forwarded(**options) -> list[str]:

@@ -38,13 +38,19 @@ def _open_text(path: Path) -> str:
         return raw.decode("cp1252", errors="replace")  # legacy files: never fail on bytes
 
 
-def read_table(path: str | Path) -> list[dict]:
-    """Rows of a CSV, TSV, JSONL or JSON file (optionally gzipped), as dicts."""
+def read_table(path: str | Path, fmt: str = "auto") -> list[dict]:
+    """Rows of a CSV, TSV, JSONL or JSON file (optionally gzipped), as dicts; `fmt` (or
+    the extension .conll / .label) selects a CoNLL NER or TREC reader (data/formats.py)."""
+    from cadre.data import formats
+
     path = Path(path)
     if not path.is_file():
         raise CadreError(f"{path}: data file not found")
     kind = path.name.removesuffix(".gz").rsplit(".", 1)[-1].lower()
+    kind = {"label": "trec"}.get(kind, kind) if fmt == "auto" else fmt
     text = _open_text(path)
+    if kind in ("conll", "trec"):
+        return formats.read_conll(text) if kind == "conll" else formats.read_trec(text)
     if kind in ("csv", "tsv"):
         # TSV files such as GLUE's are unquoted: a stray quote is text, not a delimiter
         quoting = csv.QUOTE_NONE if kind == "tsv" else csv.QUOTE_MINIMAL
@@ -87,7 +93,8 @@ def load_hf(spec: str) -> dict[str, list[dict]]:
     return {alias.get(k, k): [dict(r) for r in v] for k, v in ds.items()}
 
 
-def load_source(path: str, files: dict[str, str] | None = None) -> dict[str, tuple[str, list[dict]]]:
+def load_source(path: str, files: dict[str, str] | None = None,
+                fmt: str = "auto") -> dict[str, tuple[str, list[dict]]]:
     """{split: (where, rows)}: a folder with `files`, one file (split 'all'), or hf:NAME."""
     if path.startswith("hf:"):
         return {k: (f"{path}[{k}]", v) for k, v in load_hf(path).items()}
@@ -95,10 +102,10 @@ def load_source(path: str, files: dict[str, str] | None = None) -> dict[str, tup
     if p.is_dir():
         if not files:
             raise CadreError(f"{p}: a data folder needs `files` naming the split files")
-        return {split: (str(p / name), read_table(p / name)) for split, name in files.items()}
+        return {split: (str(p / name), read_table(p / name, fmt)) for split, name in files.items()}
     if not p.exists():
         raise CadreError(f"{p}: data path not found (pass --data PATH to point at a copy)")
-    return {"all": (str(p), read_table(p))}
+    return {"all": (str(p), read_table(p, fmt))}
 
 
 # ----------------------------------------------------------------------------- cleaning
@@ -270,7 +277,7 @@ def prepare(dataset, prompt, *, classification: bool, reference: str, path: str 
     Returns {"splits": {split: [examples]}, "labels": [...] | None, "manifest": {...}}.
     """
     path = path or dataset.path
-    source = load_source(path, dataset.files)
+    source = load_source(path, dataset.files, getattr(dataset, "format", "auto"))
     if dataset.split == "files" and "all" in source:  # --data gave one file: split it
         dataset = dataset.model_copy(update={"split": "random"})
     parts, stats = split_source(source, dataset), {}
@@ -292,8 +299,9 @@ def prepare(dataset, prompt, *, classification: bool, reference: str, path: str 
             dropped = ", ".join(f"{v} {k}" for k, v in stats.items()) or "none"
             raise CadreError(f"{wheres.get(name, path)}: split {name!r} is empty after cleaning "
                              f"(rows dropped: {dropped})")
-    splits = {k: _cap(splits[k], (sizes or {}).get(k), dataset.seed) for k in SPLITS}
+    # the label set comes from the whole train split: a capped sample may miss a rare label
     labels = _labels(splits, dataset.label_names, wheres) if classification else None
+    splits = {k: _cap(splits[k], (sizes or {}).get(k), dataset.seed) for k in SPLITS}
     formatted = {k: [format_example(r, prompt, reference, path) for r in v] for k, v in splits.items()}
     manifest = {"source": path, "source_files": _file_hashes(source), "labels": labels,
                 "seed": dataset.seed, "split_rule": dataset.split, "dropped": stats,

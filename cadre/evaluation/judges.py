@@ -1,6 +1,7 @@
 """Judges: score one model answer against a reference, returning a float in [0, 1].
 
-Built-ins: `exact`, `numeric`, `choice`, `code` and `llm:MODEL`. `get_judge(spec)` turns
+Built-ins: `exact`, `numeric`, `choice`, `code`, `entities` (NER set F1), `sql`
+(normalised exact match) and `llm:MODEL`. `get_judge(spec)` turns
 a spec string into a callable `judge(answer, reference) -> float`; an unknown name is
 rejected with the list of valid ones.
 
@@ -207,8 +208,39 @@ def parse_llm_score(reply: str) -> float:
     return 1.0 if verdict.startswith(("correct", "yes")) else 0.0
 
 
+# ----------------------------------------------------------------------------- entities, sql
+def entities(answer: str, reference: Any) -> float:
+    """F1 of the (type, words) entity sets of an NER answer and its reference
+    (`type: words | ...` or `none`); 1.0 when both name none."""
+    from cadre.data.formats import parse_entities
+
+    got, want = parse_entities(answer), parse_entities(reference)
+    if not got and not want:
+        return 1.0
+    hit = len(got & want)
+    return 0.0 if not hit else 2 * hit / (len(got) + len(want))
+
+
+_SQL_PUNCT = re.compile(r"\s*([(),=<>!*])\s*")
+
+
+def normalize_sql(text: str) -> str:
+    """SQL compared loosely: first statement, lower case, one quote style, no spaces
+    around punctuation, no trailing semicolon."""
+    first = str(text).strip().split(";")[0].splitlines()
+    sql = " ".join(" ".join(first).lower().replace('"', "'").split())
+    return _SQL_PUNCT.sub(r"\1", sql).strip()
+
+
+def sql(answer: str, reference: Any) -> float:
+    """Exact match of normalised SQL (Spider's exact-match, without the SQLite files that
+    execution accuracy needs)."""
+    return float(normalize_sql(answer) == normalize_sql(str(reference)))
+
+
 # ----------------------------------------------------------------------------- registry
-JUDGES: dict[str, Judge] = {"exact": exact, "numeric": numeric, "choice": choice, "code": code}
+JUDGES: dict[str, Judge] = {"exact": exact, "numeric": numeric, "choice": choice, "code": code,
+                            "entities": entities, "sql": sql}
 
 
 def judge_names() -> list[str]:

@@ -48,7 +48,8 @@ def connect(address: str | None, num_cpus: int | None = None) -> Iterator[dict]:
     kwargs = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
     if not address:  # the embedded default: this machine, workers seeing the driver's imports
         kwargs.update(num_cpus=num_cpus or os.cpu_count(), _node_ip_address=LOOPBACK,
-                      runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(_import_path())}})
+                      runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(_import_path()),
+                                                  **_passed_env()}})
     with contextlib.ExitStack() as stack:
         if not address:
             stack.enter_context(_loopback_only(ray))
@@ -93,6 +94,11 @@ def clusters_off(ray) -> None:
     (carried to every process Ray starts): an embedded Ray then stays on 127.0.0.1."""
     ray._private.ray_constants.ENABLE_RAY_CLUSTER = False
     os.environ[CLUSTERS_ENV] = "0"
+
+
+def _passed_env() -> dict[str, str]:
+    """Settings the workers need from the driver: where ../shared lives (CADRE_SHARED)."""
+    return {k: os.environ[k] for k in ("CADRE_SHARED",) if k in os.environ}
 
 
 def _import_path() -> list[str]:

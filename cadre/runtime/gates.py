@@ -2,9 +2,12 @@
 
 `cadre scoreboard` records, in each specialist checkpoint's cadre.json under `scoreboard`,
 the specialist's score on its route's held-out job and the primary's score on the same
-job. Serving reads that record (cached by file modification time, never re-run): the
-specialist is used when its score is at least the primary's, or when its cadre.yaml entry
-says `force: true`. A checkpoint with no record is unproven and the primary serves.
+job, with the paired evidence over the same examples (cadre.evaluation.evidence: a
+bootstrap lower bound of the difference and a sign test). Serving reads that record
+(cached by file modification time, never re-run): the specialist is used only when it wins
+with confidence (95% lower bound of specialist − primary above 0), or when its cadre.yaml
+entry says `force: true`. A checkpoint with no record, or a record without paired
+evidence, is unproven and the primary serves.
 
 Only cadre checkpoints (folders with cadre.json) are gated; a remote model or a plain
 Hugging Face folder is served as configured, since nothing here can score it for free.
@@ -67,7 +70,10 @@ def is_checkpoint(spec) -> bool:
 
 
 def verdict(spec, primary: str) -> Verdict:
-    """May `spec` serve its route instead of the primary? The reason names both scores."""
+    """May `spec` serve its route instead of the primary? Only with evidence: the recorded
+    paired comparison's 95% lower bound of specialist − primary above 0 (and its sign
+    test), which the reason shows. A higher mean alone, or a record without paired
+    evidence, leaves the route to the primary unless the entry is forced."""
     if spec.name == primary or not is_checkpoint(spec):
         return Verdict(True, "", gated=False)
     record = recorded_score(spec.path)
@@ -76,11 +82,20 @@ def verdict(spec, primary: str) -> Verdict:
         why = f"{spec.name}: specialist unscored (run cadre scoreboard)"
         return Verdict(forced, f"{why}, forced" if forced else f"{why} → primary")
     s, p = float(record["score"]), float(record["primary_score"])
-    route, metric = record.get("route", spec.name), record.get("metric", "score")
-    if s >= p:
-        return Verdict(True, f"{route}: specialist {s:.2f} ≥ primary {p:.2f} {metric} → {spec.name}")
-    compared = f"{route}: specialist {s:.2f} < primary {p:.2f} {metric}"
+    route, metric = str(record.get("route", spec.name)).removeprefix("lora:"), record.get("metric", "score")
+    evidence = record.get("evidence")
+    scores = f"{s:.2f} vs {p:.2f} {metric}"
+    if not isinstance(evidence, dict) or not isinstance(evidence.get("lower"), (int, float)):
+        compared = f"{route}: specialist {scores}, no paired evidence (rerun cadre scoreboard)"
+    else:
+        compared = f"{route}: specialist − primary ≥ {evidence['lower']:+.2f} ({_pct(evidence)}; {scores}, n={evidence.get('n')})"
+        if evidence.get("confident_win") and evidence["lower"] > 0:
+            return Verdict(True, f"{compared} → {spec.name} serves")
     return Verdict(forced, f"{compared}, forced → {spec.name}" if forced else f"{compared} → primary")
+
+
+def _pct(evidence: dict) -> str:
+    return f"{round(100 * float(evidence.get('confidence', 0.95)))}%"
 
 
 def score_label(spec, primary: str) -> str:
@@ -92,5 +107,7 @@ def score_label(spec, primary: str) -> str:
     record = recorded_score(spec.path)
     if record is None:
         return "unscored" + (" (forced)" if getattr(spec, "force", False) else "")
-    return (f"{record['score']:.2f} vs {record['primary_score']:.2f} {record.get('metric', '')}".rstrip()
+    evidence = record.get("evidence") if isinstance(record.get("evidence"), dict) else {}
+    bound = f" (Δ≥{evidence['lower']:+.2f})" if isinstance(evidence.get("lower"), (int, float)) else " (no evidence)"
+    return (f"{record['score']:.2f} vs {record['primary_score']:.2f} {record.get('metric', '')}".rstrip() + bound
             + (" (forced)" if getattr(spec, "force", False) else ""))

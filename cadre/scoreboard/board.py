@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cadre.checkpoint import METADATA_FILE, parse_metadata, update_metadata
 from cadre.errors import CadreError
-from cadre.scoreboard import jobs
+from cadre.scoreboard import costs, jobs
 from cadre.scoreboard.heldout import DEFAULT_DIR, heldout_path, load_heldout
 
 ROUTES = ("intent", "code", "math", "vision", "lora")
@@ -34,6 +34,9 @@ class Row:
     examples: int
     recorded: str | None = None     # the cadre.json the score went into
     note: str | None = None         # why a side has no score
+    evidence: dict | None = None    # paired bootstrap + sign test (cadre.evaluation.evidence)
+    specialist_cost_per_1k: float | None = None   # USD per 1,000 requests
+    primary_cost_per_1k: float | None = None
 
     def to_json(self) -> dict:
         """The JSON row of `cadre scoreboard --json`."""
@@ -84,9 +87,10 @@ def lora_rows(engine) -> list[tuple[Row, str]]:
         tuned, base = metrics["finetuned"].get(name), metrics["baseline"].get(name)
         if not isinstance(tuned, (int, float)) or not isinstance(base, (int, float)):
             continue
+        evidence = meta.get("evidence") if isinstance(meta.get("evidence"), dict) else None
         row = Row(f"lora:{meta.get('specialist', spec.name)}", name, spec.name, _round(tuned),
                   f"base {meta.get('base', '?')}", _round(base), None, None, None, None,
-                  "specialist" if tuned >= base else "primary", 0, note=None)
+                  _winner(evidence), (evidence or {}).get("n", 0), note=None, evidence=evidence)
         out.append((row, spec.path))
     return out
 
@@ -100,10 +104,25 @@ def _score(engine, route: str, examples: list[dict], path: Path) -> Row:
         spec, prim = jobs.code_job(engine, examples, specialist_for(engine, route))
     else:
         spec, prim = jobs.vision_job(engine, examples, specialist_for(engine, route))
-    wins = spec.score is not None and prim.score is not None and spec.score >= prim.score
+    evidence = _paired(spec, prim)
     return Row(route, METRICS[route], spec.model, _round(spec.score), prim.model, _round(prim.score),
                _round(spec.p50_ms, 1), _round(prim.p50_ms, 1), spec.memory_bytes, prim.memory_bytes,
-               "specialist" if wins else "primary", len(examples), note=spec.error or prim.error)
+               _winner(evidence), len(examples), note=spec.error or prim.error, evidence=evidence,
+               specialist_cost_per_1k=costs.per_1k(engine, spec), primary_cost_per_1k=costs.per_1k(engine, prim))
+
+
+def _paired(spec, prim) -> dict | None:
+    """Both sides' per-example scores compared (None when a side was not scored)."""
+    from cadre.evaluation.evidence import compare
+
+    if spec.score is None or prim.score is None or len(spec.per_example) != len(prim.per_example):
+        return None
+    return compare(spec.per_example, prim.per_example) if spec.per_example else None
+
+
+def _winner(evidence: dict | None) -> str:
+    """The specialist wins only with confidence (95% lower bound of the difference > 0)."""
+    return "specialist" if evidence and evidence.get("confident_win") else "primary"
 
 
 def _round(value, digits: int = 4):
@@ -121,7 +140,7 @@ def record_score(engine, row: Row, heldout: Path) -> str | None:
         return None
     record = {"route": row.route, "metric": row.metric, "score": row.specialist_score,
               "primary": row.primary, "primary_score": row.primary_score, "examples": row.examples,
-              "heldout": str(heldout), "winner": row.winner,
+              "heldout": str(heldout), "winner": row.winner, "evidence": row.evidence,
               "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     update_metadata(spec.path, **{SCORE_KEY: record})
     return str(Path(spec.path) / METADATA_FILE)
@@ -132,19 +151,31 @@ def format_table(rows: list[Row]) -> str:
     from cadre.runtime.memory import human
 
     head = (f"{'ROUTE':<7} {'METRIC':<9} {'SPECIALIST':<16} {'SCORE':>6} {'PRIMARY':<10} {'SCORE':>6} "
-            f"{'P50 SPEC':>9} {'P50 PRIM':>9} {'MEM SPEC':>9} {'MEM PRIM':>9} {'N':>3}  WINNER")
+            f"{'Δ≥(95%)':>8} {'P50 SPEC':>9} {'P50 PRIM':>9} {'MEM SPEC':>9} {'MEM PRIM':>9} "
+            f"{'$/1k SPEC':>10} {'$/1k PRIM':>10} {'N':>3}  WINNER")
     lines = [head]
     for r in rows:
         lines.append(f"{r.route:<7} {r.metric:<9} {r.specialist or '(none)':<16} {_f(r.specialist_score):>6} "
-                     f"{r.primary:<10} {_f(r.primary_score):>6} {_ms(r.specialist_p50_ms):>9} "
+                     f"{r.primary:<10} {_f(r.primary_score):>6} {_bound(r.evidence):>8} {_ms(r.specialist_p50_ms):>9} "
                      f"{_ms(r.primary_p50_ms):>9} {_mem(human, r.specialist_memory_bytes):>9} "
-                     f"{_mem(human, r.primary_memory_bytes):>9} {r.examples:>3}  {r.winner}")
+                     f"{_mem(human, r.primary_memory_bytes):>9} {_usd(r.specialist_cost_per_1k):>10} "
+                     f"{_usd(r.primary_cost_per_1k):>10} {r.examples:>3}  {r.winner}")
     lines += [f"  {r.route}: not scored: {r.note}" for r in rows if r.note]
     return "\n".join(lines)
 
 
 def _f(value) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _bound(evidence) -> str:
+    """The 95% lower bound of specialist − primary, the number the gate decides on."""
+    lower = (evidence or {}).get("lower")
+    return "-" if lower is None else f"{lower:+.2f}"
+
+
+def _usd(value) -> str:
+    return "-" if value is None else f"${value:.4f}" if value < 10 else f"${value:.0f}"
 
 
 def _ms(value) -> str:

@@ -24,6 +24,9 @@ class Score:
     latencies_ms: list[float] = field(default_factory=list)
     memory_bytes: int | None = None
     error: str | None = None       # why this model could not be scored (it failed to load)
+    per_example: list[float] = field(default_factory=list)  # paired with the other side's
+    tokens: list[int] = field(default_factory=list)     # prompt + completion, per request
+    cpu_s: list[float] = field(default_factory=list)    # process CPU-seconds, per request
 
     @property
     def p50_ms(self) -> float | None:
@@ -31,14 +34,20 @@ class Score:
         return statistics.median(self.latencies_ms) if self.latencies_ms else None
 
 
-def ask(engine, name: str, qa_text: str, chat_text: str, max_tokens: int) -> tuple[str, float]:
-    """One answer from a registry model: Q/A specialists get `qa_text`, chat models `chat_text`."""
+def ask(engine, name: str, qa_text: str, chat_text: str, max_tokens: int,
+        side: Score | None = None) -> tuple[str, float]:
+    """One answer from a registry model: Q/A specialists get `qa_text`, chat models `chat_text`.
+    With `side`, its tokens and CPU-seconds are recorded there (for the cost columns)."""
     manager = engine.manager
     backend = manager.acquire(name)
     try:
         content = qa_text if getattr(backend, "encoder", None) is not None else chat_text
-        started = time.perf_counter()
-        text = backend.chat([{"role": "user", "content": content}], max_tokens=max_tokens)[0]
+        started, cpu = time.perf_counter(), time.process_time()
+        answer = backend.chat([{"role": "user", "content": content}], max_tokens=max_tokens)
+        text, usage = answer[0], answer[1] if len(answer) > 1 else None
+        if side is not None:
+            side.cpu_s.append(time.process_time() - cpu)
+            side.tokens.append(int(getattr(usage, "prompt_tokens", 0) or 0) + int(getattr(usage, "completion_tokens", 0) or 0))
         return text.strip(), (time.perf_counter() - started) * 1000
     finally:
         manager.release(name)
@@ -73,12 +82,16 @@ def intent_job(engine, examples: list[dict]) -> tuple[Score, Score]:
     primary = Score(engine.primary)
     hits_r = hits_p = 0
     for ex in examples:
+        cpu = time.process_time()
         choice, ms = timed(engine.route, ex["text"])
+        router.cpu_s.append(time.process_time() - cpu)
         router.latencies_ms.append(ms)
+        router.per_example.append(float(choice.name == ex["label"]))
         hits_r += choice.name == ex["label"]
         prompt = INTENT_PROMPT.format(labels=", ".join(labels), text=ex["text"])
-        text, ms = ask(engine, engine.primary, prompt, prompt, max_tokens=8)
+        text, ms = ask(engine, engine.primary, prompt, prompt, max_tokens=8, side=primary)
         primary.latencies_ms.append(ms)
+        primary.per_example.append(float(pick_label(text, labels) == ex["label"]))
         hits_p += pick_label(text, labels) == ex["label"]
     router.score, primary.score = hits_r / len(examples), hits_p / len(examples)
     return _with_memory(engine, router), _with_memory(engine, primary)
@@ -90,7 +103,7 @@ def code_job(engine, examples: list[dict], specialist: str | None) -> tuple[Scor
     from cadre.runtime.tools import CODE_INSTRUCTION
 
     def one(side, ex):
-        text, ms = ask(engine, side.model, ex["prompt"], CODE_INSTRUCTION.format(text=ex["prompt"]), 160)
+        text, ms = ask(engine, side.model, ex["prompt"], CODE_INSTRUCTION.format(text=ex["prompt"]), 160, side)
         side.latencies_ms.append(ms)
         return code(text, ex["tests"])
     return _alternate(engine, [Score(specialist), Score(engine.primary)], examples, one)
@@ -105,16 +118,19 @@ def math_job(engine, examples: list[dict]) -> tuple[Score, Score]:
     tool, primary = Score("tool:solve_math"), Score(engine.primary)
     got_t = got_p = 0.0
     for ex in examples:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             answer = solve_math(ex["problem"]).text
         except ToolError:
             answer = ""  # the engine would hand it to the primary; as a tool it scored nothing
         tool.latencies_ms.append((time.perf_counter() - started) * 1000)
-        got_t += numeric(answer, ex["answer"])
-        text, ms = ask(engine, engine.primary, ex["problem"], ex["problem"], max_tokens=96)
+        tool.cpu_s.append(time.process_time() - cpu)
+        tool.per_example.append(numeric(answer, ex["answer"]))
+        got_t += tool.per_example[-1]
+        text, ms = ask(engine, engine.primary, ex["problem"], ex["problem"], max_tokens=96, side=primary)
         primary.latencies_ms.append(ms)
-        got_p += numeric(text, ex["answer"])
+        primary.per_example.append(numeric(text, ex["answer"]))
+        got_p += primary.per_example[-1]
     tool.score, primary.score = got_t / len(examples), got_p / len(examples)
     tool.memory_bytes = 0
     return tool, _with_memory(engine, primary)
@@ -127,7 +143,7 @@ def vision_job(engine, examples: list[dict], specialist: str | None) -> tuple[Sc
 
     def one(side, ex):
         text, ms = ask(engine, side.model, f"{VISION_MARK} {ex['features']}",
-                       VISION_INSTRUCTION.format(features=ex["features"]), 48)
+                       VISION_INSTRUCTION.format(features=ex["features"]), 48, side)
         side.latencies_ms.append(ms)
         return rouge_l([ex["caption"]], [text])
     return _alternate(engine, [Score(specialist), Score(engine.primary)], examples, one)
@@ -144,7 +160,8 @@ def _alternate(engine, sides: list[Score], examples: list[dict], one) -> tuple[S
             if side.model is None or side.error:
                 continue
             try:
-                totals[id(side)] += one(side, ex)
+                side.per_example.append(one(side, ex))
+                totals[id(side)] += side.per_example[-1]
             except (BackendError, BudgetError) as exc:
                 side.error = str(exc).splitlines()[0][:160]
     for side in sides:

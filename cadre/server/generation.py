@@ -43,7 +43,7 @@ from cadre.server.streaming import (
 )
 
 log = logging.getLogger("cadre.server")
-_READABLE = {"≥": ">=", "≤": "<=", "→": "->", "←": "<-", "…": "...", "—": "-", "–": "-"}
+_READABLE = {"≥": ">=", "≤": "<=", "→": "->", "←": "<-", "…": "...", "—": "-", "–": "-", "−": "-"}
 
 
 def route_headers(reason: str) -> dict[str, str]:

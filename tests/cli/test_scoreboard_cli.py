@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cadre.evaluation.evidence import compare
+
 HELDOUT = Path(__file__).resolve().parents[2] / "data" / "heldout"
 
 
@@ -48,18 +50,22 @@ def test_scoreboard_scores_every_route_and_records_the_scores(project, tmp_path)
         row = rows[route]
         assert row["metric"] == metric and row["examples"] == 2 and row["primary"] == "primary"
         assert 0 <= row["specialist_score"] <= 1 and 0 <= row["primary_score"] <= 1
-        wins = row["specialist_score"] >= row["primary_score"]
-        assert row["winner"] == ("specialist" if wins else "primary")
+        ev = row["evidence"]  # paired over the same 2 examples: too few for a confident win
+        assert ev["n"] == 2 and ev["wins"] + ev["losses"] + ev["ties"] == 2
+        assert ev["diff"] == pytest.approx(row["specialist_score"] - row["primary_score"], abs=1e-3)
+        assert row["winner"] == "primary" and not ev["confident_win"]
+        assert row["specialist_cost_per_1k"] is not None and row["primary_cost_per_1k"] > 0
         assert row["specialist_p50_ms"] > 0 and row["primary_p50_ms"] > 0
     assert rows["math"]["specialist"] == "tool:solve_math" and rows["math"]["specialist_score"] == 1.0
     assert rows["code"]["specialist"] == "code" and rows["vision"]["specialist"] == "vision"
     recorded = json.loads((tmp_path / "code" / "cadre.json").read_text())["scoreboard"]
     assert recorded["score"] == rows["code"]["specialist_score"] and recorded["metric"] == "pass@1"
     assert recorded["primary_score"] == rows["code"]["primary_score"] and recorded["examples"] == 2
+    assert recorded["evidence"]["n"] == 2 and recorded["winner"] == "primary"
     after = cadre("models", "list", "--config", str(project), "--json")
     listed = {r["name"]: r for r in map(json.loads, after.stdout.splitlines())}
-    assert listed["code"]["score"].endswith("pass@1") and listed["primary"]["score"] == "primary"
-    assert listed["vision"]["score"].endswith("rouge-l")
+    assert "pass@1 (Δ≥" in listed["code"]["score"] and listed["primary"]["score"] == "primary"
+    assert "rouge-l (Δ≥" in listed["vision"]["score"]
 
 
 def test_the_table_and_a_route_subset(project):
@@ -76,7 +82,8 @@ def test_a_lora_specialist_gets_a_row_from_its_recorded_metrics(project, tmp_pat
     lora.mkdir()
     (lora / "cadre.json").write_text(json.dumps({
         "format_version": 1, "type": "lora", "specialist": "sentiment", "base": "smollm2",
-        "metrics": {"baseline": {"accuracy": 0.521}, "finetuned": {"accuracy": 0.86}}}))
+        "metrics": {"baseline": {"accuracy": 0.521}, "finetuned": {"accuracy": 0.86}},
+        "evidence": compare([1.0] * 86 + [0.0] * 14, [1.0] * 52 + [0.0] * 48)}))
     project.write_text(project.read_text() + f'  - {{name: sentiment, path: "{lora}", capabilities: [embedding]}}\n')
     result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
                    "--routes", "math,lora", "--json")
@@ -85,7 +92,26 @@ def test_a_lora_specialist_gets_a_row_from_its_recorded_metrics(project, tmp_pat
     row = rows["lora:sentiment"]
     assert (row["metric"], row["specialist_score"], row["primary_score"], row["winner"]) == \
         ("accuracy", 0.86, 0.521, "specialist")
-    assert json.loads((lora / "cadre.json").read_text())["scoreboard"]["score"] == 0.86
+    assert row["evidence"]["lower"] > 0.2 and row["examples"] == 100
+    recorded = json.loads((lora / "cadre.json").read_text())["scoreboard"]
+    assert recorded["score"] == 0.86 and recorded["evidence"]["confident_win"]
+
+
+def test_a_lora_specialist_ahead_by_a_hair_is_not_the_winner(project, tmp_path):
+    lora = tmp_path / "hair"
+    lora.mkdir()
+    (lora / "cadre.json").write_text(json.dumps({
+        "format_version": 1, "type": "lora", "specialist": "hair", "base": "smollm2",
+        "metrics": {"baseline": {"accuracy": 0.5}, "finetuned": {"accuracy": 0.6667}},
+        "evidence": compare([1.0] * 4 + [0.0] * 2, [1.0] * 3 + [0.0] * 3)}))
+    project.write_text(project.read_text() + f'  - {{name: hair, path: "{lora}", capabilities: [specialist]}}\n')
+    result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
+                   "--routes", "lora", "--json")
+    assert result.returncode == 0, result.stderr
+    row = {r["route"]: r for r in json.loads(result.stdout)}["lora:hair"]
+    assert row["specialist_score"] > row["primary_score"] and row["winner"] == "primary"
+    table = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--routes", "lora", "--no-record")
+    assert "Δ≥(95%)" in table.stdout and "$/1k SPEC" in table.stdout
 
 
 @pytest.mark.parametrize("content, message", [

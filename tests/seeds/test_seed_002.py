@@ -158,7 +158,11 @@ def test_auto_assign_models(seed_project):
 def _scored_copy(src: Path, dest: Path, score: float, primary: float = 0.5) -> Path:
     shutil.copytree(src, dest)
     meta = json.loads((dest / "cadre.json").read_text())
-    meta["scoreboard"] = {"score": score, "primary_score": primary, "metric": "pass@1", "route": "code"}
+    from cadre.evaluation.evidence import compare
+
+    s, p = round(score * 100), round(primary * 100)  # paired over 100 examples, as the scoreboard records
+    meta["scoreboard"] = {"score": score, "primary_score": primary, "metric": "pass@1", "route": "code",
+                          "evidence": compare([1.0] * s + [0.0] * (100 - s), [1.0] * p + [0.0] * (100 - p))}
     (dest / "cadre.json").write_text(json.dumps(meta))
     return dest
 

@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from cadre.runtime.engine import Engine
+from cadre.evaluation.evidence import compare
 from cadre.runtime.gates import SCORE_KEY, score_label, verdict
 
 CODE_PROMPT = "write a python function to reverse strings"
@@ -37,7 +38,17 @@ models:
     return path
 
 
-LOSING = {"route": "code", "metric": "pass@1", "score": 0.02, "primary": "primary", "primary_score": 0.31}
+def _record(specialist_scores, primary_scores):
+    """A scoreboard record as `cadre scoreboard` writes it: means and the paired evidence."""
+    ev = compare(specialist_scores, primary_scores)
+    return {"route": "code", "metric": "pass@1", "score": round(ev["specialist"], 4), "primary": "primary",
+            "primary_score": round(ev["primary"], 4), "examples": ev["n"], "evidence": ev}
+
+
+LOSING = _record([1.0] * 2 + [0.0] * 98, [1.0] * 31 + [0.0] * 69)   # 0.02 vs 0.31
+# 4 wins of 6 by a hair (and 2 small losses): a higher mean, but no confidence
+HAIR = _record([0.51, 0.51, 0.51, 0.51, 0.49, 0.49], [0.50] * 6)
+CLEAR = _record([1.0] * 40 + [0.0] * 20, [1.0] * 15 + [0.0] * 45)  # 0.67 vs 0.25 on 60 examples
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +64,8 @@ def test_a_specialist_that_loses_its_row_hands_the_route_to_the_primary(tmp_path
     try:
         result = engine.generate(CODE_PROMPT, max_tokens=4)
         assert result.route.name == "code" and result.model == "primary"
-        assert "code: specialist 0.02 < primary 0.31 pass@1 → primary" in result.reason
+        assert "code: specialist − primary ≥ -0.3" in result.reason and result.reason.endswith("→ primary)")
+        assert "(95%; 0.02 vs 0.31 pass@1, n=100)" in result.reason
         assert engine.manager.slots["code"].loads == 0  # never loaded
     finally:
         engine.close()
@@ -64,13 +76,13 @@ def test_the_gate_reads_the_record_again_when_the_scoreboard_rewrites_it(tmp_pat
     engine = Engine.from_config_file(_project(tmp_path, tiny_router_dir, tiny_causal_dir, code_dir))
     try:
         meta = json.loads((code_dir / "cadre.json").read_text())
-        meta[SCORE_KEY] = {**LOSING, "score": 0.5}
+        meta[SCORE_KEY] = CLEAR
         (code_dir / "cadre.json").write_text(json.dumps(meta))
         import os
         os.utime(code_dir / "cadre.json", (1e9, 2e9))  # a new mtime even on a coarse clock
         result = engine.generate(CODE_PROMPT, max_tokens=4)
         assert result.model in ("code", "primary")  # a degenerate tiny answer may still hand over
-        assert "code: specialist 0.50 ≥ primary 0.31 pass@1 → code" in result.reason
+        assert "code: specialist − primary ≥ +0.3" in result.reason and "→ code serves" in result.reason
     finally:
         engine.close()
 
@@ -107,6 +119,39 @@ def test_the_server_reports_the_fallback_with_both_scores(tmp_path, tiny_router_
         reply = httpx.post(f"{server.base}/v1/chat/completions", timeout=60, json={
             "model": "auto", "max_tokens": 4, "messages": [{"role": "user", "content": CODE_PROMPT}]})
         assert reply.status_code == 200 and reply.json()["model"] == "primary"
-        assert "code: specialist 0.02 < primary 0.31 pass@1 -> primary" in reply.headers["x-cadre-route"]
+        route = reply.headers["x-cadre-route"]
+        assert "code: specialist" in route and "0.02 vs 0.31 pass@1" in route and route.endswith("-> primary)")
     finally:
         engine.close()
+
+
+def test_a_win_by_a_hair_on_4_of_6_does_not_serve_and_a_clear_win_does(tmp_path, tiny_causal_dir):
+    """The gate is the 95% lower bound of the paired difference, not the higher mean."""
+    assert HAIR["score"] > HAIR["primary_score"] and HAIR["evidence"]["wins"] == 4
+    hair_dir = _specialist(tiny_causal_dir, tmp_path / "hair", HAIR)
+    clear_dir = _specialist(tiny_causal_dir, tmp_path / "clear", CLEAR)
+    hair = verdict(_Entry("code", str(hair_dir)), "primary")
+    assert not hair.allowed and hair.reason.endswith("→ primary")
+    assert "code: specialist − primary ≥ -0.0" in hair.reason and "(95%;" in hair.reason
+    clear = verdict(_Entry("code", str(clear_dir)), "primary")
+    assert clear.allowed and clear.reason.startswith("code: specialist − primary ≥ +0.")
+    assert clear.reason.endswith("→ code serves")
+    assert "Δ≥+0." in score_label(_Entry("code", str(clear_dir)), "primary")
+
+
+def test_no_sample_size_lets_a_loser_serve_and_old_records_without_evidence_do_not_serve(tmp_path, tiny_causal_dir):
+    big_loser = _record([1.0] * 4900 + [0.0] * 5100, [1.0] * 5000 + [0.0] * 5000)   # 0.49 vs 0.50, n=10,000
+    loser_dir = _specialist(tiny_causal_dir, tmp_path / "loser", big_loser)
+    assert not verdict(_Entry("code", str(loser_dir)), "primary").allowed
+    legacy = {k: v for k, v in CLEAR.items() if k != "evidence"}  # a mean-only record of an older cadre
+    legacy_dir = _specialist(tiny_causal_dir, tmp_path / "legacy", legacy)
+    got = verdict(_Entry("code", str(legacy_dir)), "primary")
+    assert not got.allowed and "no paired evidence" in got.reason
+    assert verdict(_Entry("code", str(legacy_dir), force=True), "primary").allowed
+
+
+class _Entry:
+    """The registry fields the gate reads."""
+
+    def __init__(self, name, path, force=False):
+        self.name, self.path, self.force, self.backend = name, path, force, "local"

@@ -10,6 +10,7 @@ from cadre.builtin_tools import BUILTIN_TOOLS, instruction_for
 from cadre.routing.base import RouteChoice
 from cadre.runtime.decide.decision import Decision
 from cadre.runtime.decide.route import router_of
+from cadre.runtime.gates import verdict
 from cadre.runtime.gateway.learned import LearnedChoice
 from cadre.runtime.messages import last_image, target_language
 from cadre.runtime.request import ChatRequest
@@ -68,7 +69,7 @@ class Decider:
             why = "" if target is not None else f" → no target for {choice.name!r}"
             return self._primary(choice, f"{choice.reason}{why} → primary", fallback=target is None)
         if target.model:
-            return Decision("model", f"{choice.reason} → {target.model}", target.model, choice)
+            return self._gated(choice, target.model)
         if target.capability:
             return Decision("capability", choice.reason, None, choice, capability=target.capability)
         reason = f"{choice.reason} → {target.tool}"
@@ -88,6 +89,17 @@ class Decider:
         """Only when the project asks (`tool_calling: primary`): an upstream able to call
         functions is no reason to turn a plain chat into a loop over cadre's tools."""
         return self.config.runtime.tool_calling == "primary"
+
+    def _gated(self, choice: RouteChoice, name: str) -> Decision:
+        """A route naming a model: a gated specialist (a checkpoint) serves only with evidence
+        (cadre.runtime.gates reads its recorded score; nothing is loaded), and the reason shows
+        its lower bound either way."""
+        spec = self.registry.get(name) if name in self.registry else None
+        gate = verdict(spec, self.primary) if spec is not None else None
+        if gate is not None and gate.gated and not gate.allowed:
+            return self._primary(choice, f"{choice.reason} → {name} ({gate.reason})")
+        shown = f" ({gate.reason})" if gate is not None and gate.gated else ""
+        return Decision("model", f"{choice.reason} → {name}{shown}", name, choice)
 
     def _primary(self, choice: RouteChoice, reason: str, fallback: bool = True) -> Decision:
         return Decision("primary", reason, self.primary, choice, fallback=fallback)

@@ -8,6 +8,7 @@ a YAML file is an error naming the key rather than a silently ignored setting.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +39,7 @@ class DatasetSpec(_Strict):
 
     path: str
     files: dict[Literal["train", "validation", "test"], str] = Field(default_factory=dict)
+    format: Literal["auto", "csv", "tsv", "jsonl", "json", "conll", "trec"] = "auto"  # auto: by extension
     columns: dict[str, str]
     label_names: dict[str, str] = Field(default_factory=dict)
     strip: dict[str, str] = Field(default_factory=dict)  # field → regex removed while cleaning
@@ -76,6 +78,9 @@ class LoraSpec(_Strict):
     alpha: float = 16
     dropout: float = Field(0.05, ge=0, lt=1)
     target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj", "k_proj", "o_proj"])
+    # only the top N transformer layers get adapters (None: all): backpropagation then stops
+    # at the lowest adapted layer, which is what makes the CPU local-test recipe affordable
+    top_layers: int | None = Field(None, ge=1)
 
 
 class TrainingSpec(_Strict):
@@ -222,8 +227,12 @@ def load_specialist(name_or_path: str, directory: str | Path = CATALOG_DIR) -> S
 
 
 def resolve_data_path(path: str, root: str | Path = CATALOG_DIR.parents[1]) -> str:
-    """A dataset path from a YAML: `hf:` and absolute paths unchanged; relative paths are
-    taken from the current folder when they exist there, else from the project root."""
+    """A dataset path from a YAML: `hf:` and absolute paths unchanged; `../shared/...` under
+    $CADRE_SHARED when that is set; other relative paths are taken from the current folder
+    when they exist there, else from the project root."""
     if path.startswith("hf:") or Path(path).is_absolute():
         return path
+    shared = os.environ.get("CADRE_SHARED")  # where ../shared lives when not beside the project
+    if shared and Path(path).parts[:2] == ("..", "shared"):
+        return str(Path(shared, *Path(path).parts[2:]).resolve())
     return str(Path(path).resolve() if Path(path).exists() else (Path(root) / path).resolve())

@@ -106,10 +106,17 @@ def _finish(ctx: Context, opts: RunOptions, report: dict, base: dict, model, tra
     report["baseline"] = base
     if model is not None:
         report["training"] = training
-        report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate(ctx, model, "finetuned", opts))
+        report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate_merged(ctx, model, opts))
+    if model is not None:
+        report["evidence"] = paired_evidence(ctx.out / "predictions")
     report["gates"] = check_gates(ctx.spec, report, opts.baseline_only)
     if model is not None and report["gates"]["passed"]:
         report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
+    elif model is not None:  # kept for inspection and measurement, never exported or served
+        from cadre.fsutil import atomic_dir
+
+        with atomic_dir(ctx.out / "rejected-adapter") as tmp:
+            model.save_pretrained(tmp, safe_serialization=True)
     report["timings"] = ctx.timings
     write_report(report, ctx.out)
     return report
@@ -191,8 +198,12 @@ def attach_lora(model, lora, base_name: str, seed: int | None = None):
     check_targets(model, lora.target_modules, base_name)
     if seed is not None:
         torch.manual_seed(seed)
+    layers = getattr(model.config, "num_hidden_layers", None)
+    top = getattr(lora, "top_layers", None)
+    only = list(range(max(0, layers - top), layers)) if top and layers else None
     config = LoraConfig(task_type=TaskType.CAUSAL_LM, r=lora.rank, lora_alpha=lora.alpha,
-                        lora_dropout=lora.dropout, target_modules=list(lora.target_modules))
+                        lora_dropout=lora.dropout, target_modules=list(lora.target_modules),
+                        layers_to_transform=only)
     return get_peft_model(model, config)
 
 
@@ -219,6 +230,17 @@ def _evaluate(ctx: Context, model, stage: str, opts: RunOptions) -> dict:
     atomic_write_text(ctx.out / "predictions" / f"{stage}.jsonl",
                       "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in preds))
     return result
+
+
+def _evaluate_merged(ctx: Context, model, opts: RunOptions) -> dict:
+    """The fine-tuned model scored with its adapter merged into the weights (as fast as the
+    base), then unmerged so that export saves the adapter alone."""
+    model.eval()
+    model.merge_adapter()
+    try:
+        return _evaluate(ctx, model, "finetuned", opts)
+    finally:
+        model.unmerge_adapter()
 
 
 def baseline(ctx: Context, opts: RunOptions) -> dict:
@@ -265,11 +287,43 @@ def check_gates(spec: SpecialistSpec, report: dict, baseline_only: bool) -> dict
         if g.finetuned_target is not None:
             checks.append({"check": f"fine-tuned {metric} >= {g.finetuned_target}", "value": tuned,
                            "passed": tuned >= g.finetuned_target, "enforced": True})
-        checks.append({"check": f"fine-tuned - baseline {metric} > {g.min_improvement}",
-                       "value": tuned - base, "passed": tuned - base > g.min_improvement, "enforced": True})
+        checks.append(_evidence_check(report.get("evidence"), tuned - base, g.min_improvement))
     failed = [c for c in checks if c["enforced"] and not c["passed"]]
     summary = "; ".join(f"{c['check']}: {c['value']:.4f}" for c in failed) or "all gates passed"
     return {"metric": metric, "checks": checks, "passed": not failed, "summary": summary}
+
+
+def paired_evidence(folder: Path) -> dict | None:
+    """Fine-tuned against baseline on the same test examples (predictions/*.jsonl): the
+    paired bootstrap's 95% lower bound of the difference and the sign test."""
+    import json
+
+    from cadre.evaluation.evidence import compare
+
+    def scores(stage):
+        path = folder / f"{stage}.jsonl"
+        if not path.is_file():
+            return None
+        return [float(json.loads(line)["score"]) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+    tuned, base = scores("finetuned"), scores("baseline")
+    if tuned is None or base is None or len(tuned) != len(base) or not tuned:
+        return None
+    return compare(tuned, base)
+
+
+def _evidence_check(evidence: dict | None, change: float, min_improvement: float) -> dict:
+    """Fine-tuning must beat the baseline with confidence: the 95% lower bound of the
+    per-example difference above `min_improvement` (and, for a real gate, min_improvement
+    >= 0, the sign test too), not just a higher mean."""
+    if evidence is None:
+        return {"check": f"fine-tuned - baseline > {min_improvement} (no paired scores)", "value": change,
+                "passed": False, "enforced": True}
+    lower = evidence["lower"]
+    sign_ok = min_improvement < 0 or evidence["sign_p"] < 1 - evidence["confidence"]
+    return {"check": (f"fine-tuned - baseline >= {lower:+.4f} (95% lower bound; {evidence['wins']} wins, "
+                      f"{evidence['losses']} losses, sign p={evidence['sign_p']:.3g}) > {min_improvement}"),
+            "value": lower, "passed": lower > min_improvement and sign_ok, "enforced": True}
 
 
 # ----------------------------------------------------------------------------- export
@@ -285,7 +339,8 @@ def export(model, ctx: Context, report: dict, merge: bool) -> dict:
             "system_prompt": spec.prompt.system, "response_template": spec.prompt.response,
             "scoring": spec.scoring, "judge": spec.judge, "lora": spec.lora.model_dump(),
             "data_manifest": ctx.data["manifest"].get("source_files", {}),
-            "metrics": {"baseline": report["baseline"]["metrics"], "finetuned": report["finetuned"]["metrics"]}}
+            "metrics": {"baseline": report["baseline"]["metrics"], "finetuned": report["finetuned"]["metrics"]},
+            "evidence": report.get("evidence")}
     adapter = ctx.out / "adapter"
     with atomic_dir(adapter) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)

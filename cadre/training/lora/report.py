@@ -13,7 +13,9 @@ def render_markdown(report: dict) -> str:
     lines = [f"# Specialist `{report['specialist']}` ({report['task']})", "",
              (f"- base: `{report['base']}` on {report['device']}"
              f"{_processes(report.get('world_size', 1))}{' (local test)' if report['local_test'] else ''}"),
-             f"- test examples: {report['baseline']['n']}; train examples: {report['data']['rows']['train']}", "",
+             f"- test examples: {report['baseline']['n']}; train examples: {report['data']['rows']['train']}"
+             + (" (local test: a fixed seeded sample, not the full evaluation)" if report["local_test"] else ""),
+             *_evidence_line(report.get("evidence")), "",
              "| metric | baseline | fine-tuned | change |", "|---|---|---|---|"]
     for name, b in base.items():
         t = tuned.get(name)
@@ -36,6 +38,14 @@ def render_markdown(report: dict) -> str:
         why = "baseline-only run" if report["baseline_only"] else "gate missed"
         lines += ["", f"Adapter: not exported ({why}); an earlier adapter in this folder, if any, is unchanged"]
     return "\n".join(lines) + "\n"
+
+
+def _evidence_line(ev: dict | None) -> list[str]:
+    if not ev:
+        return []
+    return [f"- fine-tuned − baseline ≥ {ev['lower']:+.4f} (95% paired bootstrap; {ev['wins']} wins, "
+            f"{ev['losses']} losses, {ev['ties']} ties, sign test p={ev['sign_p']:.3g}): "
+            + ("wins with confidence" if ev["confident_win"] else "no confident win")]
 
 
 def _processes(n: int) -> str:
