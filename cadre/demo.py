@@ -136,11 +136,11 @@ def _team_router_data() -> Path:
 
 def _router_knows_team(folder: Path) -> bool:
     """A trained demo router that is exported and has a route for every team specialist."""
-    import json
+    from cadre.checkpoint import parse_metadata
 
     if not (folder / "model.onnx").is_file():
         return False
-    labels = json.loads((folder / "cadre.json").read_text(encoding="utf-8")).get("labels") or []
+    labels = parse_metadata(folder).get("labels") or []
     return all(name in labels for name in TEAM)
 
 

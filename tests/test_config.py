@@ -123,8 +123,8 @@ def test_every_yaml_settings_file_has_one_reader_that_names_the_line(tmp_path):
 
     recipe = (REPO / "configs" / "specialists" / "sentiment.yaml").read_text()
     bad = tmp_path / "sentiment.yaml"
-    bad.write_text(recipe.replace("scoring: loglik", "scoring: vibes"))
-    line = 1 + recipe.splitlines().index("scoring: loglik")
+    bad.write_text(recipe.replace("\nscoring: ", "\nscoring: vibes  # "))
+    line = 1 + next(i for i, row in enumerate(recipe.splitlines()) if row.startswith("scoring: "))
     with pytest.raises(CadreError, match=rf"^{bad}:{line}: scoring: "):
         load_spec_file(bad)
     bad.write_text("- a list\n")
