@@ -102,7 +102,7 @@ def test_catalog_yaml_errors(tmp_path):
     base = yaml.safe_load(Path("configs/specialists/sentiment.yaml").read_text())
     bad = dict(base, lora={**base["lora"], "rnak": 4})
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(bad))
-    with pytest.raises(CadreError, match=r"s.yaml: lora.rnak: Extra inputs are not permitted"):
+    with pytest.raises(CadreError, match=r"s.yaml:\d+: lora.rnak: Extra inputs are not permitted"):
         load_spec_file(tmp_path / "s.yaml")
     (tmp_path / "t.yaml").write_text("name: [unclosed\n")
     with pytest.raises(CadreError, match=r"t.yaml:\d+: invalid YAML"):

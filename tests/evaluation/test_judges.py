@@ -91,5 +91,5 @@ def test_llm_judge_and_registry():
     with pytest.raises(CadreError, match="needs a generate"):
         j.get_judge("llm:x")("a", "b")
     assert j.get_judge("numeric") is j.numeric
-    with pytest.raises(CadreError, match="valid: choice, code, exact, numeric, llm:MODEL"):
+    with pytest.raises(CadreError, match="valid: choice, code, entities, exact, numeric, sql, llm:MODEL"):
         j.get_judge("fuzzy")

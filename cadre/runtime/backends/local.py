@@ -56,9 +56,11 @@ class LocalBackend(Backend):
         """The base a LoRA folder shares with its siblings (None: not an adapter, or quantized,
         which loads merged on its own)."""
         from cadre.runtime.backends import lora_host
+        from cadre.runtime.backends.identity import backend_class
 
         try:
-            if spec.quantization is not None or spec.backend != "local" or source_kind(spec.path) != "lora":
+            if spec.quantization is not None or backend_class(spec.backend) is not cls \
+                    or source_kind(spec.path) != "lora":
                 return None
             return lora_host.base_key(spec.path)
         except CadreError:
