@@ -31,7 +31,7 @@ class Handler(BaseHTTPRequestHandler):
             srv.busy[model] = srv.busy.get(model, 0) + 1
             srv.peak[model] = max(srv.peak.get(model, 0), srv.busy[model])
             srv.calls[model] = srv.calls.get(model, 0) + 1
-        time.sleep(0.05)  # long enough for shards to overlap
+        time.sleep(0.15)  # long enough for shards to overlap, even when Ray starts workers slowly
         a, b = map(int, re.findall(r"\d+", prompt)[:2])
         total = a + b + (1 if model == "blunt" and (a + b) % 2 else 0)
         text = f"The answer is {total}."
