@@ -138,7 +138,7 @@ def throughput(manager, names: list[str], tokens: int) -> dict:
     """One request per adapter: decoded one at a time, then all in one mixed batch."""
     from cadre.runtime.backends.lora_host import Row
 
-    host = next(iter(manager.bases.values())).host
+    host = next(iter(manager.shared.bases.values())).host
     tok = host.tokenizer
     stops = {tok.eos_token_id}  # ignore <|im_end|>: every request decodes `tokens` tokens
 

@@ -118,7 +118,7 @@ def _over_budget(manager, name: str) -> str | None:
     slot = manager.slots[name]
     if slot.device == "remote" or not slot.estimate:
         return None
-    budget, need = manager.budget(slot.device), manager._need(slot)  # an adapter's need includes its base
+    budget, need = manager.budget(slot.device), manager.need(slot)  # an adapter's need includes its base
     if need <= budget:
         return None
     role = "pinned primary" if slot.spec.pinned else "model"

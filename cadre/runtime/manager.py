@@ -25,7 +25,7 @@ from cadre.runtime.backends.base import Backend, get_backend
 from cadre.runtime.backends.identity import is_remote, quantizable
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 from cadre.runtime.inline import refuse_blocking
-from cadre.runtime.manager_lora import AdapterBases
+from cadre.runtime.manager_lora import SharedBases
 from cadre.runtime.memory import (
     Meter,
     auto_budget,
@@ -40,7 +40,7 @@ from cadre.runtime.slot import Lease, Slot, is_http_upstream
 log = logging.getLogger("cadre.runtime")
 
 
-class ModelManager(AdapterBases):
+class ModelManager:
     """Loads, shares and evicts the models of a registry within per-device budgets."""
 
     def __init__(self, registry: Registry | None = None, memory_budget="auto", keep_alive: float = 300.0,
@@ -63,9 +63,10 @@ class ModelManager(AdapterBases):
         self._budget_spec = parse_budgets(memory_budget)
         self.budgets: dict[str, int] = {}
         self.lora = lora or LoraSettings()
-        self.bases: dict = {}  # "<base>@<device>" → BaseSlot, shared by that base's adapters
-        self.slots = {spec.name: self._slot(spec) for spec in registry}
+        self.slots: dict[str, Slot] = {}
         self._cond = threading.Condition()
+        self.shared = SharedBases(self.lora, self.slots, self._cond, self._unload)  # LoRA bases
+        self.slots.update({spec.name: self._slot(spec) for spec in registry})
         self._load_lock = threading.Lock()
         self._closed = threading.Event()
         self._check_smallest()
@@ -87,7 +88,7 @@ class ModelManager(AdapterBases):
         device = "remote" if is_remote(spec) else resolve_device(spec.device if spec.device != "auto" else self.default_device)
         if device.startswith("cuda") and spec.quantization == "int8":
             device = "cpu"  # dynamic int8 runs on the CPU
-        slot = Slot(spec, device, http=is_http_upstream(spec.backend), base=self._base_for(spec, device))
+        slot = Slot(spec, device, http=is_http_upstream(spec.backend), base=self.shared.base_for(spec, device))
         slot.estimate = self._estimate(slot)
         return slot
 
@@ -99,6 +100,14 @@ class ModelManager(AdapterBases):
 
             return adapter_estimate(slot.spec.path)
         return 0 if slot.device == "remote" else reserve_bytes(slot.spec, slot.device)
+
+    def need(self, slot: Slot) -> int:
+        """Bytes a load of `slot` adds (an adapter's includes its base while that is unloaded)."""
+        return self.shared.need(slot)
+
+    def bases_status(self) -> list[dict]:
+        """Every shared LoRA base: its state, memory, and the adapters loaded on it."""
+        return self.shared.status()
 
     def budget(self, device: str) -> int:
         """The byte budget of a device (automatic budgets are measured once)."""
@@ -116,10 +125,10 @@ class ModelManager(AdapterBases):
             if slot.device != "remote" and slot.estimate:
                 by_device.setdefault(slot.device, []).append(slot)
         for device, slots in by_device.items():
-            smallest = min(slots, key=self._need)
-            if self._need(smallest) > self.budget(device):
+            smallest = min(slots, key=self.need)
+            if self.need(smallest) > self.budget(device):
                 raise BudgetError(f"the {device} memory budget {human(self.budget(device))} is smaller than the "
-                                  f"smallest model ({smallest.spec.name}, ~{human(self._need(smallest))}); "
+                                  f"smallest model ({smallest.spec.name}, ~{human(self.need(smallest))}); "
                                   f"raise --memory-budget")
 
     # ------------------------------------------------------------------ use
@@ -212,17 +221,17 @@ class ModelManager(AdapterBases):
         until `slot` fits; False means wait."""
         if slot.device == "remote":
             return True
-        if not self._adapter_room(slot):
+        if not self.shared.adapter_room(slot):
             return False
-        budget, need = self.budget(slot.device), self._need(slot)
+        budget, need = self.budget(slot.device), self.need(slot)
         if need > budget:
             raise BudgetError(f"model {slot.spec.name!r} needs ~{human(need)} but the {slot.device} memory "
                               f"budget is {human(budget)}; raise --memory-budget or pick a smaller model")
         idle = [s for s in self.slots.values() if s.device == slot.device and s.state == "loaded" and s.in_use == 0]
         idle.sort(key=lambda s: (s.spec.pinned, s.base is not None and s.base is slot.base, s.last_used))
-        while self._used(slot.device) + self._need(slot) > budget and idle:
+        while self._used(slot.device) + self.need(slot) > budget and idle:
             self._unload(idle.pop(0), displaced=True)
-        need = self._need(slot)
+        need = self.need(slot)
         if self._used(slot.device) + need <= budget:
             return True
         busy = any(s.device == slot.device and (s.in_use or s.state == "loading") for s in self.slots.values())
@@ -233,7 +242,7 @@ class ModelManager(AdapterBases):
 
     def _used(self, device: str) -> int:
         return (sum(s.charge for s in self.slots.values() if s.device == device)
-                + sum(b.charge for b in self.bases.values() if b.device == device))
+                + sum(b.charge for b in self.shared.bases.values() if b.device == device))
 
     def _load(self, slot: Slot) -> Backend:
         """Load outside the manager lock (one load at a time), measuring the footprint."""
@@ -241,7 +250,7 @@ class ModelManager(AdapterBases):
             with self._load_lock:
                 cls = get_backend(slot.spec.backend)
                 cls.prepare()
-                self._ensure_base(slot)
+                self.shared.ensure_base(slot)
                 started = time.perf_counter()  # load time proper: not the wait for the lock
                 meter = Meter(slot.device)
                 before = meter.read()
@@ -256,7 +265,7 @@ class ModelManager(AdapterBases):
         except Exception as exc:
             with self._cond:
                 slot.state, slot.error = "unloaded", str(exc)
-                self._drop_base_if_unused(slot)
+                self.shared.drop_if_unused(slot)
                 self._cond.notify_all()
             if isinstance(exc, (BackendError, BudgetError)):
                 raise
@@ -306,7 +315,7 @@ class ModelManager(AdapterBases):
         started = time.perf_counter()
         slot.backend.unload()
         slot.backend, slot.state = None, "unloaded"
-        self._drop_base_if_unused(slot)
+        self.shared.drop_if_unused(slot)
         if slot.device == "cpu":
             give_back_freed_memory()
         slot.displaced = displaced and slot.spec.pinned

@@ -17,10 +17,16 @@ from cadre.runtime.slot import BaseSlot, Slot
 log = logging.getLogger("cadre.runtime")
 
 
-class AdapterBases:
-    """Mixed into ModelManager: base slots, and what adapters need from them."""
+class SharedBases:
+    """The manager's shared LoRA bases, owned by it (composition, not a mixin): the base
+    slots, and what adapters need from them. It reads the manager's slot table and lock and
+    unloads a sibling through the manager's own `unload` callback."""
 
-    def _base_for(self, spec, device: str) -> BaseSlot | None:
+    def __init__(self, settings, slots: dict, cond, unload):
+        self.lora, self.slots, self._cond, self._unload = settings, slots, cond, unload
+        self.bases: dict = {}  # "<base>@<device>" → BaseSlot, shared by that base's adapters
+
+    def base_for(self, spec, device: str) -> BaseSlot | None:
         """The shared base of a LoRA spec on a device (created once), or None."""
         if device == "remote" or not self.lora.share_base:
             return None
@@ -38,20 +44,20 @@ class AdapterBases:
             self.bases[name] = BaseSlot(key, device, estimate=base_estimate(key))
         return self.bases[name]
 
-    def _need(self, slot: Slot) -> int:
+    def need(self, slot: Slot) -> int:
         """Bytes a load of `slot` adds: its own, plus its base's when that is not loaded yet."""
         base = slot.base
         return slot.need + (base.need if base is not None and base.state == "unloaded" else 0)
 
-    def _siblings(self, slot: Slot) -> list[Slot]:
+    def siblings(self, slot: Slot) -> list[Slot]:
         return [s for s in self.slots.values() if s.base is slot.base and s is not slot and s.state != "unloaded"]
 
-    def _adapter_room(self, slot: Slot) -> bool:
+    def adapter_room(self, slot: Slot) -> bool:
         """Under `max_adapters`: evict the least recently used idle sibling; False means wait."""
         cap = self.lora.max_adapters
         if slot.base is None or not cap:
             return True
-        siblings = self._siblings(slot)
+        siblings = self.siblings(slot)
         idle = sorted((s for s in siblings if s.state == "loaded" and s.in_use == 0), key=lambda s: s.last_used)
         while len(siblings) >= cap and idle:
             victim = idle.pop(0)
@@ -59,7 +65,7 @@ class AdapterBases:
             siblings.remove(victim)
         return len(siblings) < cap
 
-    def _ensure_base(self, slot: Slot) -> None:
+    def ensure_base(self, slot: Slot) -> None:
         """Load the adapter's base if it is not loaded (caller holds the load lock)."""
         base = slot.base
         if base is None or base.host is not None:
@@ -83,10 +89,10 @@ class AdapterBases:
         log.info("loaded LoRA base %s on %s in %.0f ms (measured %s)", base.key, base.device,
                  base.last_load_ms, human(measured))
 
-    def _drop_base_if_unused(self, slot: Slot) -> None:
+    def drop_if_unused(self, slot: Slot) -> None:
         """Unload an adapter's base once no adapter on it is loaded or loading (lock held)."""
         base = slot.base
-        if base is None or base.state == "unloaded" or self._siblings(slot) or slot.state != "unloaded":
+        if base is None or base.state == "unloaded" or self.siblings(slot) or slot.state != "unloaded":
             return
         if base.host is not None:
             base.host.unload()
@@ -94,7 +100,7 @@ class AdapterBases:
         if base.device == "cpu":
             give_back_freed_memory()
 
-    def bases_status(self) -> list[dict]:
+    def status(self) -> list[dict]:
         """Every shared base: its state, memory, and the adapters loaded on it."""
         with self._cond:
             return [{"base": b.key, "device": b.device, "state": b.state, "estimated_bytes": b.estimate,
