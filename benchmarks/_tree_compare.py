@@ -1,15 +1,18 @@
 """Old tree against new, alternating in one run (`gateway_overhead.py --compare-tree DIR`).
 
 Both trees serve the same projects (the same nano and learned router folders, one stub
-upstream); each round runs every target once, in an order that rotates, so drift in the
-machine's load falls on both alike. Reported: the added p50 at 1 client (the target's p50
-minus the stub called directly in the same round) for a named model, model=auto through
-the nano router and through the learned router, and `/v1/route` decisions per second at 64
-clients; then new/old, and whether new is within 5% of old or better.
+upstream). Each round measures every kind as one paired block: the stub called directly,
+then old and new back to back (which goes first alternates by round), so drift in the
+machine's load falls on both sides of a pair alike. Reported: the added p50 at 1 client
+(the target's p50 minus the direct p50 of the same block) for a named model, model=auto
+through the nano router and through the learned router, and `/v1/route` decisions per
+second at 64 clients; then new/old as the median of the per-round ratios with a bootstrap
+95% interval, and whether new is within 5% of old or better (the median ratio).
 """
 from __future__ import annotations
 
 import os
+import random
 import statistics
 import sys
 from pathlib import Path
@@ -51,14 +54,21 @@ def targets(ports: dict) -> dict[str, tuple[int, str]]:
 
 
 async def one_round(tgts: dict, ports: dict, order: list[str], results: dict, loads: list) -> None:
-    for name in order:
-        port, model = tgts[name]
-        results.setdefault(name, []).append(await run_load(port, chat_request(port, model, False), 1, 300, 20.0))
-        loads.append(os.getloadavg()[0])
-    servers = [f"{tree}-{p}" for p in ("nano", "learned") for tree in TREES]
-    for key in servers if len(results["direct"]) % 2 else servers[::-1]:
-        request = build_request(ports[key], "/v1/route", {"input": PROMPT}, AUTH)
-        results.setdefault(("route", key), []).append(await run_load(ports[key], request, 64, 10_000, 5.0))
+    """One paired block per kind: direct, then old and new back to back (alternating)."""
+    flip = len(results.get("direct named", [])) % 2
+    kinds = [name.split(" ", 1)[1] for name in order if name.startswith("new ")]
+    for kind in kinds:
+        trees = TREES[::-1] if flip else TREES
+        for name in ("direct", *(f"{tree} {kind}" for tree in trees)):
+            port, model = tgts[name]
+            key = f"direct {kind}" if name == "direct" else name
+            results.setdefault(key, []).append(await run_load(port, chat_request(port, model, False), 1, 300, 20.0))
+            loads.append(os.getloadavg()[0])
+    for project in ("nano", "learned"):
+        for tree in TREES[::-1] if flip else TREES:
+            key = f"{tree}-{project}"
+            request = build_request(ports[key], "/v1/route", {"input": PROMPT}, AUTH)
+            results.setdefault(("route", key), []).append(await run_load(ports[key], request, 64, 10_000, 5.0))
 
 
 async def warm_up(tgts: dict, ports: dict) -> None:
@@ -69,14 +79,34 @@ async def warm_up(tgts: dict, ports: dict) -> None:
 
 
 def _added(results: dict, name: str) -> list[float]:
-    return [a["p50"] - b["p50"] for a, b in zip(results[name], results["direct"])
-            if a["p50"] is not None and b["p50"] is not None]
+    direct = results[f"direct {name.split(' ', 1)[1]}"]
+    return [a["p50"] - b["p50"] if a["p50"] is not None and b["p50"] is not None else float("nan")
+            for a, b in zip(results[name], direct)]
+
+
+def _paired_ratio(new: list[float], old: list[float]) -> tuple[float, float, float] | None:
+    """Median of the per-round new/old ratios and a seeded bootstrap 95% interval of it."""
+    ratios = [n / o for n, o in zip(new, old) if o == o and n == n and o > 0]
+    if not ratios:
+        return None
+    rng = random.Random(0)
+    boots = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(2000))
+    return statistics.median(ratios), boots[49], boots[1949]
 
 
 def _ms(values: list[float]) -> str:
+    values = [v for v in values if v == v]
     if len(values) < 2:
         return f"{values[0]:.3f}" if values else "–"
     return f"{statistics.median(values):.3f} (sd {statistics.stdev(values):.3f})"
+
+
+def _row(label: str, old: str, new: str, paired, higher_is_better: bool) -> tuple[list, bool]:
+    if paired is None:
+        return [label, old, new, "–", "–", "NO"], False
+    mid, low, high = paired
+    good = mid >= 1 - TOLERANCE if higher_is_better else mid <= 1 + TOLERANCE
+    return [label, old, new, f"{mid:.3f}", f"{low:.3f}–{high:.3f}", "yes" if good else "NO"], good
 
 
 def report(results: dict, args, loads: list) -> tuple[str, bool]:
@@ -84,23 +114,22 @@ def report(results: dict, args, loads: list) -> tuple[str, bool]:
     rows, ok = [], True
     for kind in KINDS:
         old, new = _added(results, f"old {kind}"), _added(results, f"new {kind}")
-        ratio = statistics.median(new) / statistics.median(old) if old and statistics.median(old) > 0 else None
-        good = ratio is not None and ratio <= 1 + TOLERANCE
+        row, good = _row(f"added p50 ms, {kind}", _ms(old), _ms(new), _paired_ratio(new, old), False)
+        rows.append(row)
         ok &= good
-        rows.append([f"added p50 ms, {kind}", _ms(old), _ms(new), f"{ratio:.3f}" if ratio else "–",
-                     "yes" if good else "NO"])
     for project in ("nano", "learned"):
         old = [r["rps"] for r in results[("route", f"old-{project}")]]
         new = [r["rps"] for r in results[("route", f"new-{project}")]]
-        ratio = statistics.median(new) / statistics.median(old) if old and statistics.median(old) > 0 else None
-        good = ratio is not None and ratio >= 1 - TOLERANCE
+        row, good = _row(f"/v1/route decisions/s, {project}", f"{statistics.median(old):.0f}",
+                         f"{statistics.median(new):.0f}", _paired_ratio(new, old), True)
+        rows.append(row)
         ok &= good
-        rows.append([f"/v1/route decisions/s, {project}", f"{statistics.median(old):.0f}",
-                     f"{statistics.median(new):.0f}", f"{ratio:.3f}" if ratio else "–", "yes" if good else "NO"])
-    head = (f"Old tree {args.compare_tree} against this one, {args.rounds} rounds alternating (order rotating), "
-            f"{args.workers} worker per server; medians over rounds. Load average (1 min) during the runs "
+    head = (f"Old tree {args.compare_tree} against this one, {args.rounds} rounds; each round measures every kind "
+            f"as a paired block (the stub direct, then old and new back to back, which goes first alternating), "
+            f"{args.workers} worker per server. Old and new columns: median (sd) over rounds; new/old: the median "
+            f"of the per-round ratios, with a seeded bootstrap 95% interval. Load average (1 min) during the runs "
             f"{min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores.")
-    body = "\n\n".join([head, table(["figure", "old", "new", "new/old", "within 5%"], rows)])
+    body = "\n\n".join([head, table(["figure", "old", "new", "new/old", "95% interval", "within 5%"], rows)])
     return body, ok
 
 
