@@ -7,6 +7,7 @@ routing/base.fall_through) and the route's target named. No answering model is a
 from __future__ import annotations
 
 from cadre.builtin_tools import BUILTIN_TOOLS, instruction_for
+from cadre.errors import CadreError
 from cadre.routing.base import RouteChoice
 from cadre.runtime.decide.decision import Decision
 from cadre.runtime.decide.route import router_of
@@ -17,7 +18,6 @@ from cadre.runtime.request import ChatRequest
 from cadre.runtime.sticky import UNKNOWN_CALLER
 from cadre.runtime.tool_answers import ANSWERING_TOOLS
 from cadre.runtime.vision import VISION_MARK
-
 
 
 class Decider:
@@ -44,6 +44,15 @@ class Decider:
             self.selector.parse(model)  # an unknown router name is still an error
             return Decision("tool_loop", "tool calling: primary", self.primary)
         return self.target(self.route(text, image, model), text)
+
+    def route_batch(self, texts: list[str], model: str = "auto") -> list[RouteChoice]:
+        """The routes many texts would take, with one scoring call (no generation)."""
+        for text in texts:
+            if not isinstance(text, str):
+                raise CadreError(f"text to route must be a string, not {type(text).__name__}")
+        if not self.use_routing:
+            return [RouteChoice(self.selector.default, 1.0, {}, "routing disabled") for _ in texts]
+        return self.selector.route_batch(list(texts), model)
 
     def route(self, text: str, image, model: str = "auto") -> RouteChoice:
         """The routing decision alone (images go to describe_image)."""
