@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cadre.checkpoint import read_metadata, write_metadata
+from cadre.checkpoint import find_metadata, read_metadata, write_metadata
 from cadre.errors import CadreError
 from cadre.labels import canonical_label, canonical_labels  # noqa: F401 (re-exported)
 
@@ -16,6 +16,16 @@ def router_kind(meta: dict) -> str | None:
     """A router folder's kind from its cadre.json: `router_kind`, or nano for a folder
     that `cadre train --type router` wrote; None when it is not a router folder."""
     return meta.get("router_kind") or ("nano" if meta.get("type") == "router" else None)
+
+
+def is_router_folder(path: str | Path | None) -> bool:
+    """Whether a model's folder holds a saved router, read without loading it (a missing
+    or corrupt cadre.json is not one: the backend that loads the folder reports it)."""
+    try:
+        meta = find_metadata(path)
+    except CadreError:
+        return False
+    return meta is not None and (router_kind(meta) is not None or meta.get("task_kind") == "classifier")
 
 
 def saved_router(path: str | Path | None) -> dict | None:

@@ -21,8 +21,8 @@ import time
 import weakref
 
 from cadre.runtime import timing
-from cadre.runtime.backends.base import Backend, get_backend
-from cadre.runtime.backends.identity import is_remote, quantizable
+from cadre.runtime.backends.base import Backend
+from cadre.runtime.backends.identity import is_remote, quantizable, serving_class
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 from cadre.runtime.inline import refuse_blocking
 from cadre.runtime.manager_lora import SharedBases
@@ -248,7 +248,7 @@ class ModelManager:
         """Load outside the manager lock (one load at a time), measuring the footprint."""
         try:
             with self._load_lock:
-                cls = get_backend(slot.spec.backend)
+                cls = serving_class(slot.spec)
                 cls.prepare()
                 self.shared.ensure_base(slot)
                 started = time.perf_counter()  # load time proper: not the wait for the lock

@@ -16,10 +16,10 @@ def one_thread():
     torch.set_num_threads(1)
 
 
-def project(router_dir, causal_dir, code_path=None, router_path=None, **runtime):
+def project(router_dir, causal_dir, code_path=None, router_path=None, router_backend="onnx", **runtime):
     return ProjectConfig(models=[
         ModelEntry(name="primary", path=str(causal_dir), capabilities=["primary_chat"]),
-        ModelEntry(name="router", backend="onnx", path=str(router_path or router_dir),
+        ModelEntry(name="router", backend=router_backend, path=str(router_path or router_dir),
                    capabilities=["intent_classification"]),
         ModelEntry(name="code", path=str(code_path or causal_dir), capabilities=["code_generation"],
                    force=True),
@@ -108,6 +108,18 @@ def test_missing_specialist_and_router_fall_back_and_the_engine_keeps_serving(tm
     snapshot = engine.metrics_snapshot()
     assert snapshot["requests"] == 2 and snapshot["models"]["code"]["loaded"] is False
     assert snapshot["models"]["primary"]["loaded"] and snapshot["used_bytes_cpu"] <= snapshot["budget_bytes_cpu"]
+
+
+def test_a_router_folder_named_with_local_is_served_by_the_one_router_backend(tiny_router_dir, tiny_causal_dir):
+    from cadre.runtime.backends.onnx import OnnxBackend
+
+    engine = Engine(project(tiny_router_dir, tiny_causal_dir, router_backend="local"))
+    assert engine.route("write a python function to reverse strings").name == "code"
+    with engine.manager.use("router") as backend:
+        assert type(backend) is OnnxBackend and backend.router is not None
+    asked = engine.chat([{"role": "user", "content": "write a python function to reverse strings"}], model="router")
+    assert asked.model == "router" and asked.text == "code"  # a router asked by name answers its label
+    engine.close()
 
 
 def test_routing_off_and_primary_tool_calling(tiny_router_dir, tiny_causal_dir):

@@ -95,6 +95,9 @@ class Backend(ABC):
     needs_path: ClassVar[bool] = False   # loads `path` (folder, file or hub name) in this process
     needs_url: ClassVar[bool] = False    # an HTTP upstream at `url`, the server's /v1 base
     quantizable: ClassVar[bool] = False  # runtime.quantize_int8 applies to its weights
+    # The backend that serves a saved router folder named with this one (None: routers are
+    # not special here), so one class serves every router (runtime/backends/identity.py).
+    routers_served_by: ClassVar[str | None] = None
 
     def __init__(self, spec, device: str = "cpu"):
         self.spec, self.device = spec, device

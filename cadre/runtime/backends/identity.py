@@ -16,6 +16,17 @@ def backend_class(name: str) -> type[Backend]:
         return Backend
 
 
+def serving_class(spec) -> type[Backend]:
+    """The class that loads a model: its backend's, except that a saved router folder is
+    served as a router (`routers_served_by`), whichever backend the project names."""
+    from cadre.routing.store import is_router_folder
+
+    cls = get_backend(spec.backend)
+    if cls.routers_served_by and is_router_folder(spec.path):
+        return get_backend(cls.routers_served_by)
+    return cls
+
+
 def is_remote(spec) -> bool:
     """The model runs outside this process (an HTTP upstream, a Ray replica): no local
     device, no memory charged here."""

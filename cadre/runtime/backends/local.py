@@ -1,8 +1,8 @@
 """The `local` backend: transformers in-process.
 
 It loads four kinds of model, told apart by what the path holds:
-- a cadre checkpoint (cadre.json): a generative specialist answers in the Q/A format,
-  a classifier is served as a router;
+- a cadre checkpoint (cadre.json): a generative specialist answers in the Q/A format
+  (a router folder named with `local` is served by the router backend, onnx.py);
 - a LoRA adapter folder (cadre.json `{"type": "lora", "base": ...}` + PEFT files): under
   the manager, a named adapter on one shared copy of its base (`host`, a LoraHost, with
   mixed-adapter batches); alone (no host, or quantized), the base with the adapter merged in;
@@ -44,10 +44,11 @@ class LocalBackend(Backend):
     Options = LocalOptions
     needs_path = True
     quantizable = True
+    routers_served_by = "onnx"  # a router folder given to `local` is served by the router backend
 
     def __init__(self, spec, device: str = "cpu"):
         super().__init__(spec, device)
-        self.model = self.tokenizer = self.encoder = self.router = None
+        self.model = self.tokenizer = self.encoder = None
         self.kind = self.adapter_system = None
         self.host = None  # the LoraHost this adapter is served on, set by the manager before load()
 
@@ -101,14 +102,6 @@ class LocalBackend(Backend):
         self.loaded = True
 
     def _load_cadre(self) -> None:
-        from cadre.checkpoint import read_metadata
-
-        meta = read_metadata(self.spec.path)
-        if meta.get("task_kind") == "classifier" or meta.get("type") == "router" or meta.get("router_kind"):
-            from cadre.routing.loading import load_router
-
-            self.router = load_router(self.spec.path)
-            return
         from cadre.modeling import open_checkpoint
 
         model, _, self.encoder = open_checkpoint(self.spec.path, **self._load_kwargs())
@@ -182,28 +175,20 @@ class LocalBackend(Backend):
             self.model(input_ids=torch.tensor([[1]], device=self.device))
 
     def unload(self) -> None:
-        """Drop the model, tokenizer and router (an adapter: its tensors on the shared base)."""
+        """Drop the model and tokenizer (an adapter: its tensors on the shared base)."""
         if self.host is not None:
             self.host.remove_adapter(self.spec.name)
             self.host = None
-        self.model = self.tokenizer = self.encoder = self.router = None
+        self.model = self.tokenizer = self.encoder = None
         self.loaded = False
 
     # ------------------------------------------------------------------ serving
-    def route(self, text: str):
-        """The RouteChoice of a router checkpoint."""
-        if self.router is None:
-            raise CadreError(f"model {self.spec.name!r} is not a router")
-        return self.router.route(text)
-
     @property
     def passthrough(self) -> frozenset[str]:
         """Hugging Face chat models honour response_format (constrained decoding) and seed;
-        cadre Q/A checkpoints and routers take neither."""
+        cadre Q/A checkpoints take neither."""
         from cadre.runtime import constrained
 
-        if self.router is not None:
-            return frozenset()
         sampling = frozenset({"seed", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs"})
         if self.encoder is not None or not constrained.available():
             return sampling
@@ -218,9 +203,6 @@ class LocalBackend(Backend):
         penalties = {"presence_penalty": presence_penalty or 0.0, "frequency_penalty": frequency_penalty or 0.0}
         if logprobs:
             penalties.update(trace=[], top=int(top_logprobs or 0))
-        if self.router is not None:
-            label = self.route(last_user_text(messages)).name
-            return TextStream(lambda out: iter([label]))
         if self.model is None and self.host is None:
             raise BackendError(f"model {self.spec.name!r} is not loaded")
         with self._lock:

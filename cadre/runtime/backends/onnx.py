@@ -1,6 +1,7 @@
-"""The `onnx` backend: the CPU fast path for routers.
+"""The `onnx` backend: the one class that serves routers, the CPU fast path.
 
-A router folder is opened with `cadre.routing.base.load_router` (its cadre.json names the
+Every saved router folder is served here, whichever backend the project names
+(`local` hands them over: `routers_served_by`). A router folder is opened with `cadre.routing.base.load_router` (its cadre.json names the
 kind: nano, embedding, keyword, ...); the nano router runs through ONNX Runtime, exporting
 `model.onnx` once on first load.
 """
