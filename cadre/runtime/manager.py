@@ -18,17 +18,19 @@ import contextlib
 import logging
 import threading
 import time
-import weakref
 
 from cadre.runtime import timing
 from cadre.runtime.backends.base import Backend
 from cadre.runtime.backends.identity import is_remote, quantizable, serving_class
 from cadre.runtime.errors import BackendError, BudgetError, Overloaded
 from cadre.runtime.inline import refuse_blocking
+from cadre.runtime.keep_alive import start_reaper, ttl
 from cadre.runtime.manager_lora import SharedBases
+from cadre.runtime.planner import slot_estimate
 from cadre.runtime.memory import (
     Meter,
     auto_budget,
+    check_smallest,
     give_back_freed_memory,
     human,
     parse_budgets,
@@ -69,8 +71,8 @@ class ModelManager:
         self.slots.update({spec.name: self._slot(spec) for spec in registry})
         self._load_lock = threading.Lock()
         self._closed = threading.Event()
-        self._check_smallest()
-        self._start_reaper()
+        check_smallest(self.slots.values(), self.need, self.budget)
+        start_reaper(self, self._closed)
 
     @classmethod
     def from_config(cls, config, registry: Registry | None = None, memory_budget=None) -> ModelManager:
@@ -89,17 +91,8 @@ class ModelManager:
         if device.startswith("cuda") and spec.quantization == "int8":
             device = "cpu"  # dynamic int8 runs on the CPU
         slot = Slot(spec, device, http=is_http_upstream(spec.backend), base=self.shared.base_for(spec, device))
-        slot.estimate = self._estimate(slot)
+        slot.estimate = slot_estimate(slot)
         return slot
-
-    def _estimate(self, slot: Slot) -> int | None:
-        from cadre.runtime.planner import reserve_bytes
-
-        if slot.base is not None and not slot.spec.memory_mb:  # the adapter alone: its base is counted once
-            from cadre.runtime.backends.lora_host import adapter_estimate
-
-            return adapter_estimate(slot.spec.path)
-        return 0 if slot.device == "remote" else reserve_bytes(slot.spec, slot.device)
 
     def need(self, slot: Slot) -> int:
         """Bytes a load of `slot` adds (an adapter's includes its base while that is unloaded)."""
@@ -117,19 +110,6 @@ class ModelManager:
                 value = self._budget_spec["cuda"]
             self.budgets[device] = auto_budget(device) if value == "auto" else int(value)
         return self.budgets[device]
-
-    def _check_smallest(self) -> None:
-        """A budget smaller than every model on its device can never serve: say so now."""
-        by_device: dict[str, list[Slot]] = {}
-        for slot in self.slots.values():
-            if slot.device != "remote" and slot.estimate:
-                by_device.setdefault(slot.device, []).append(slot)
-        for device, slots in by_device.items():
-            smallest = min(slots, key=self.need)
-            if self.need(smallest) > self.budget(device):
-                raise BudgetError(f"the {device} memory budget {human(self.budget(device))} is smaller than the "
-                                  f"smallest model ({smallest.spec.name}, ~{human(self.need(smallest))}); "
-                                  f"raise --memory-budget")
 
     # ------------------------------------------------------------------ use
     @contextlib.contextmanager
@@ -211,7 +191,7 @@ class ModelManager:
             slot = self.slots[name]
             slot.in_use = max(0, slot.in_use - 1)
             slot.last_used = time.monotonic()
-            if slot.in_use == 0 and self._ttl(slot) == 0 and not slot.spec.pinned:
+            if slot.in_use == 0 and ttl(slot, self.keep_alive) == 0 and not slot.spec.pinned:
                 self._unload(slot)
             self._cond.notify_all()
 
@@ -372,36 +352,16 @@ class ModelManager:
         return self._used(slot.device) - idle + need <= self.budget(slot.device)
 
     # ------------------------------------------------------------------ keep_alive
-    def _ttl(self, slot: Slot) -> float:
-        return self.keep_alive if slot.spec.keep_alive is None else slot.spec.keep_alive
-
     def reap(self) -> list[str]:
         """Unload idle, unpinned models whose keep_alive has passed; returns their names."""
         now, gone = time.monotonic(), []
         with self._cond:
             for slot in self.slots.values():
                 if (slot.state == "loaded" and slot.in_use == 0 and not slot.spec.pinned
-                        and now - slot.last_used >= self._ttl(slot)):
+                        and now - slot.last_used >= ttl(slot, self.keep_alive)):
                     self._unload(slot)
                     gone.append(slot.spec.name)
         return gone
-
-    def _start_reaper(self) -> None:
-        ttls = [self._ttl(s) for s in self.slots.values() if self._ttl(s) > 0]
-        if not ttls:
-            return
-        period, ref = max(0.05, min(min(ttls) / 4, 5.0)), weakref.ref(self)
-        stop = self._closed
-
-        def loop():  # holds only a weak reference, so an unused manager can be collected
-            while not stop.wait(period):
-                manager = ref()
-                if manager is None:
-                    return
-                manager.reap()
-                del manager
-
-        threading.Thread(target=loop, name="cadre-keep-alive", daemon=True).start()
 
     def close(self) -> None:
         """Stop the keep_alive thread and unload every idle model."""
@@ -438,15 +398,7 @@ class ModelManager:
         seconds idle since its last use (None: never used) and its keep_alive."""
         now = time.monotonic()
         with self._cond:
-            return [{"name": s.spec.name, "backend": s.spec.backend, "device": s.device,
-                     "state": s.state, "in_use": s.in_use, "pinned": s.spec.pinned,
-                     "capabilities": [c.value for c in s.spec.capabilities],
-                     "estimated_bytes": s.estimate, "measured_bytes": s.measured, "tensor_bytes": s.tensors,
-                     "charged_bytes": s.charge, "loads": s.loads, "load_seconds": round(s.load_seconds, 4),
-                     "last_load_ms": s.last_load_ms, "last_unload_ms": s.last_unload_ms, "error": s.error,
-                     "idle_s": round(now - s.last_used, 1) if s.last_used else None,
-                     "keep_alive_s": self._ttl(s), "base": s.base.key if s.base is not None else None}
-                    for s in self.slots.values()]
+            return [s.status(now, ttl(s, self.keep_alive)) for s in self.slots.values()]
 
     def used_bytes(self) -> dict[str, int]:
         """Bytes charged per device right now (what the budget is checked against)."""

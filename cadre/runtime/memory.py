@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from cadre.config import parse_size
 from cadre.errors import CadreError
+from cadre.runtime.errors import BudgetError
 
 AUTO_RAM_FRACTION = 0.8   # leave room for the process itself and the OS
 AUTO_VRAM_FRACTION = 0.9
@@ -108,3 +109,18 @@ def human(n: float | None) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.1f} {unit}"
     return f"{int(n)} B"
+
+
+def check_smallest(slots, need, budget) -> None:
+    """A budget smaller than every model on its device can never serve: say so at start.
+    `need(slot)`: the bytes a load adds; `budget(device)`: the device's budget."""
+    by_device: dict[str, list] = {}
+    for slot in slots:
+        if slot.device != "remote" and slot.estimate:
+            by_device.setdefault(slot.device, []).append(slot)
+    for device, group in by_device.items():
+        smallest = min(group, key=need)
+        if need(smallest) > budget(device):
+            raise BudgetError(f"the {device} memory budget {human(budget(device))} is smaller than the "
+                              f"smallest model ({smallest.spec.name}, ~{human(need(smallest))}); "
+                              f"raise --memory-budget")

@@ -105,6 +105,16 @@ def footprint(cands: list[Candidate]) -> int:
     return sum(c.bytes for c in cands) + sum(dict(c.base for c in cands if c.base).values())
 
 
+def slot_estimate(slot) -> int | None:
+    """What the manager reserves for a slot: an adapter alone counts its own tensors (its
+    base is counted once, by the shared base), a remote model nothing, else reserve_bytes."""
+    if slot.base is not None and not slot.spec.memory_mb:
+        from cadre.runtime.backends.lora_host import adapter_estimate
+
+        return adapter_estimate(slot.spec.path)
+    return 0 if slot.device == "remote" else reserve_bytes(slot.spec, slot.device)
+
+
 def reserve_bytes(spec: ModelSpec, device: str = "cpu") -> int | None:
     """What the manager reserves before loading a model: 0 for a remote one, `memory_mb`,
     else the backend's estimate from its files; None when unknown."""

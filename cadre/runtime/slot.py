@@ -44,6 +44,17 @@ class Slot:
     http: bool = False               # an HTTP upstream (admitted by the remote limits)
     base: BaseSlot | None = None     # a LoRA adapter: the shared base it is served on
 
+    def status(self, now: float, keep_alive_s: float) -> dict:
+        """This model's row in `ModelManager.status()` (`now`: time.monotonic())."""
+        return {"name": self.spec.name, "backend": self.spec.backend, "device": self.device,
+                "state": self.state, "in_use": self.in_use, "pinned": self.spec.pinned,
+                "capabilities": [c.value for c in self.spec.capabilities],
+                "estimated_bytes": self.estimate, "measured_bytes": self.measured, "tensor_bytes": self.tensors,
+                "charged_bytes": self.charge, "loads": self.loads, "load_seconds": round(self.load_seconds, 4),
+                "last_load_ms": self.last_load_ms, "last_unload_ms": self.last_unload_ms, "error": self.error,
+                "idle_s": round(now - self.last_used, 1) if self.last_used else None,
+                "keep_alive_s": keep_alive_s, "base": self.base.key if self.base is not None else None}
+
     @property
     def need(self) -> int:
         """Bytes to reserve: what the latest load measured (never below the tensor bytes),
