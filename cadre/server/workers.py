@@ -17,6 +17,8 @@ import shutil
 import tempfile
 import threading
 
+from cadre.runtime.memory import check_smallest
+
 ARGS_ENV = "CADRE_SERVE_ARGS"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 GAUGE_REFRESH_S = 5.0
@@ -42,7 +44,7 @@ def split_budget(manager, workers: int) -> None:
     devices = {slot.device for slot in manager.slots.values() if slot.device != "remote"}
     for device in devices:
         manager.budgets[device] = manager.budget(device) // workers
-    manager._check_smallest()
+    check_smallest(manager.slots.values(), manager.need, manager.budget)
 
 
 def start_gauge_refresh(application) -> None:
