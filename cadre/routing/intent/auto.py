@@ -24,12 +24,12 @@ import numpy as np
 from cadre.errors import CadreError
 from cadre.labels import OUT_OF_SCOPE
 from cadre.routing.base import Router
-from cadre.routing.intent.auto_cv import Folds, Scored, plan_folds, val_folds
+from cadre.routing.intent.auto_cv import LARGE, Folds, Scored, plan_folds, val_folds
 from cadre.routing.intent.encoders import MINILM, make_encoder
 from cadre.routing.intent.kinds import FitData, FitOptions, candidate_names, compute_features, encoders_for, get_kind
 
 MAX_LATENCY_MS = 2.0
-FOLDS, LARGE = 5, 4000  # from LARGE training rows on, one fold of 5 is scored: a 20% hold-out of ≥ 800 texts
+FOLDS = 5  # from LARGE training rows on, one fold of 5 is scored: a 20% hold-out of ≥ 800 texts
 # nano(texts, labels, teacher_probs (N, C over sorted(set(labels))), folder) -> a loaded Router
 NanoTrainer = Callable[[list, list, np.ndarray, Path], Router]
 
