@@ -134,7 +134,9 @@ def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: 
         log(f"warning: {line}")
     for line in folds.notes:
         log(f"note: {line}")
+    candidates, dominated = drop_dominated(candidates, n)
     candidates, dropped = drop_hopeless(candidates, options.max_latency_ms, texts)
+    dropped = dominated + dropped
     clock.lap("latency floors")
     classes = sorted(set(labels))
     data = FitData(list(texts), labels, classes, np.array([classes.index(label) for label in labels]), n,
@@ -156,6 +158,23 @@ def run_auto(texts: list[str], labels: list[str], options: AutoOptions, output: 
                         "--val" if val else "cross-validation", clock.spent)
     _save_meta(output, router, result, options)
     return result
+
+
+# kind -> a kind that fits the same classifier over its features and more, as cheaply per request:
+# on large data the superset is at least as accurate, so the subset is not cross-validated
+DOMINATED_BY = {"tfidf": "fast"}
+
+
+def drop_dominated(candidates: list[str], n_train: int) -> tuple[list[str], list[str]]:
+    """Candidates minus those another candidate dominates, from LARGE training rows on."""
+    if n_train < LARGE:
+        return candidates, []
+    gone = [c for c in candidates if DOMINATED_BY.get(c) in candidates
+            and not any(c in get_kind(k).needs for k in candidates)]
+    notes = [f"{c} not cross-validated: {DOMINATED_BY[c]} fits the same classifier over its features and more, "
+             f"and on {n_train} training texts (from {LARGE} on) does at least as well; --candidates {c} scores it"
+             for c in gone]
+    return [c for c in candidates if c not in gone], notes
 
 
 def drop_hopeless(candidates: list[str], budget_ms: float, texts: list[str]) -> tuple[list[str], list[str]]:

@@ -134,3 +134,12 @@ def test_fewer_folds_on_large_data_and_hopeless_candidates_are_skipped(monkeypat
     assert "embedding not cross-validated" in notes[0] and "5.00 ms" in notes[0]
     kept, _ = auto.drop_hopeless(["tfidf", "embedding"], 20.0, ["a"])
     assert kept == ["tfidf", "embedding"]
+
+
+def test_on_large_data_tfidf_is_left_to_fast_which_holds_its_features_and_more():
+    from cadre.routing.intent import auto
+
+    kept, notes = auto.drop_dominated(["tfidf", "fast", "ensemble", "cascade"], 10_000)
+    assert kept == ["fast", "ensemble", "cascade"] and "tfidf not cross-validated" in notes[0]
+    assert auto.drop_dominated(["tfidf", "fast"], 3_999) == (["tfidf", "fast"], [])  # small data: both scored
+    assert auto.drop_dominated(["tfidf", "ensemble"], 10_000) == (["tfidf", "ensemble"], [])  # no fast: kept
