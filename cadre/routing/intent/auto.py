@@ -5,10 +5,12 @@ single-request p50 latency fits the budget.
 The candidates are the kinds in `cadre.routing.intent.kinds` that can be scored (keyword
 only with a rules file; cascade from the fast and ensemble rows; nano on one fold,
 distilled from the best of the others). Sentence vectors are computed once per text and
-shared by every candidate and fold. To stay fast on large data: 3 folds instead of 5
-from `LARGE` training rows on, and a kind whose encoder alone is over the latency budget
-on one text is not cross-validated unless another candidate is scored from it (it cannot
-win). Latency is timed on the first fold's model, one request at a time on one thread.
+shared by every candidate and fold. To stay fast on large data: from `LARGE` training
+rows on only the first of the 5 folds is scored (a 20% hold-out), tfidf is left to fast
+(its features and more), and a kind whose encoder alone is over the latency budget on one
+text is not cross-validated unless another candidate is scored from it (it cannot win).
+On small data the linear kinds cross-validate the weight of their sentence vectors beside
+TF-IDF. Latency is timed on the first fold's model, one request at a time on one thread.
 Each stage's CPU seconds are logged. nano's trainer lives in `cadre.training`, which
 routing never imports, so the caller passes it in (`nano`).
 """

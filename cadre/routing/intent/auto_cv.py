@@ -176,7 +176,7 @@ def best_scale(kind: str, texts, x, y, n_classes: int, folds: Folds, timer, cach
     best.p50_ms, best.p99_ms = rows[0].p50_ms, rows[0].p99_ms  # the weight does not change the cost
     if len(rows) > 1:
         tried = ", ".join(f"{r.extra['embed_scale']:g}: {r.accuracy:.4f}" for r in rows)
-        best.note = f"vector weight {best.extra['embed_scale']:g} of {len(rows)} cross-validated ({tried})"
+        best.note = f"vector weight {best.extra['embed_scale']:g}, cross-validated ({tried})"
     return best
 
 
