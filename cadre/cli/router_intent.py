@@ -65,8 +65,9 @@ def train_cmd(
                                                          "decides)."),
         max_latency_ms: float = typer.Option(2.0, help="auto: single-request p50 budget (CPU ms of one thread) a candidate "
                                              "must meet."),
-        folds: Optional[int] = typer.Option(None, help="auto: cross-validation folds (default 5, or 3 from 4,000 "
-                                            "training examples on; reduced to the smallest class, with a note)."),
+        folds: Optional[int] = typer.Option(None, help="auto: cross-validation folds (default 5, only the first "
+                                            "scored from 4,000 training examples on; reduced to the smallest "
+                                            "class, with a note)."),
         candidates: str = typer.Option(_default_candidates(),
                                        help="auto: comma-separated kinds to try (keyword needs --rules)."),
         per_route: bool = typer.Option(True, "--per-route/--global", help="One threshold per route (shrunk toward "

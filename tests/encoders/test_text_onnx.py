@@ -35,3 +35,31 @@ def test_the_switch_keeps_every_encode_on_torch(monkeypatch):
         assert encode_texts(TEXTS[:1]).shape == (1, 384)
     finally:
         text_onnx.session.cache_clear()
+
+
+def test_a_checked_graph_opens_without_building_the_torch_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("CADRE_CACHE", str(tmp_path))
+    text_onnx.session.cache_clear()
+    try:
+        assert text_onnx.session() is not None  # exports, checks against torch, stamps
+        assert list((tmp_path / "minilm-onnx").glob("*/parity-ok-ort*"))
+        ref = encode_texts(TEXTS)
+        text_onnx.session.cache_clear()
+
+        def no_torch_model():
+            raise AssertionError("the torch model was built although the graph was checked before")
+
+        monkeypatch.setattr("cadre.encoders.minilm.load_minilm", no_torch_model)
+        assert text_onnx.session() is not None
+        assert np.abs(encode_texts(TEXTS) - ref).max() < 1e-6
+    finally:
+        text_onnx.session.cache_clear()
+
+
+def test_the_tokenizer_gives_the_sentence_transformers_ids_and_cuts_long_texts():
+    long = "a long prompt cut at the token limit " * 60
+    texts = TEXTS + [long, ""]
+    hf = load_minilm().tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="np")
+    ids, mask = text_onnx.token_ids(texts, text_onnx.tokenizer(256))
+    assert ids.shape == (5, 256)
+    assert (ids == hf["input_ids"]).all() and (mask == hf["attention_mask"]).all()

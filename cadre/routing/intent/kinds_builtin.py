@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from cadre.errors import CadreError
-from cadre.routing.intent.auto_cv import (EMBED_SCALE, EMBEDDING_HEAD, LINEAR_KINDS, Scored, cross_validate,
-                                          keyword_scores, time_one_thread)
+from cadre.routing.intent.auto_cv import (EMBED_SCALE, EMBEDDING_HEAD, LARGE, LINEAR_KINDS, SMALL_DATA_SCALES,
+                                          Scored, best_scale, cross_validate, keyword_scores,
+                                          time_one_thread)
 from cadre.routing.intent.encoders import MINILM, NONE, STATIC
 from cadre.routing.intent.kinds import FitData, RouterKind, register_kind
 
@@ -50,13 +51,14 @@ def _linear(kind: str):
         from cadre.routing.intent.tfidf import TfidfFeatures
 
         x, enc = data.feats[encoder]
+        scored = data.row(kind)
+        scale = (scored.extra.get("embed_scale", EMBED_SCALE) if scored is not None else EMBED_SCALE) \
+            if x.shape[1] else 0.0
         if "tfidf_all" not in data.cache:  # one TF-IDF for every linear router fitted on these rows (the cascade's two)
             tfidf = TfidfFeatures.fit(data.texts)
             data.cache["tfidf_all"] = (tfidf, tfidf.transform(data.texts))
         router = EnsembleRouter.fit(data.texts, data.labels, vectors=x, encoder=enc, encoder_name=encoder,
-                                    embed_scale=EMBED_SCALE if x.shape[1] else 0.0,
-                                    tfidf_parts=data.cache["tfidf_all"])
-        scored = data.row(kind)
+                                    embed_scale=scale, tfidf_parts=data.cache["tfidf_all"])
         if scored is not None and not router.has_detector:
             router.temperature = scored.temperature  # the scale auto's out-of-fold scores (and thresholds) were on
         return router
@@ -70,10 +72,16 @@ def _linear(kind: str):
                                     encoder=data.feats[encoder][1], encoder_name=encoder)
             return time_one_thread(router, [data.texts[i] for i in held], data.options.latency_samples)
 
-        return cross_validate(kind, data.texts, data.feats[encoder][0], data.y, len(data.classes), data.folds, timer,
-                              data.cache)
+        x = data.feats[encoder][0]
+        scales = SMALL_DATA_SCALES if x.shape[1] and _small(data) else (EMBED_SCALE,)
+        return best_scale(kind, data.texts, x, data.y, len(data.classes), data.folds, timer, data.cache, scales)
 
     return fit, score
+
+
+def _small(data: FitData) -> bool:
+    """Small training data (under LARGE rows): the vector weight is cross-validated."""
+    return data.n_train < LARGE
 
 
 # embedding -----------------------------------------------------------------------------

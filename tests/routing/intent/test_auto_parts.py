@@ -134,3 +134,51 @@ def test_fewer_folds_on_large_data_and_hopeless_candidates_are_skipped(monkeypat
     assert "embedding not cross-validated" in notes[0] and "5.00 ms" in notes[0]
     kept, _ = auto.drop_hopeless(["tfidf", "embedding"], 20.0, ["a"])
     assert kept == ["tfidf", "embedding"]
+
+
+def test_on_large_data_tfidf_is_left_to_fast_which_holds_its_features_and_more():
+    from cadre.routing.intent import auto
+
+    kept, notes = auto.drop_dominated(["tfidf", "fast", "ensemble", "cascade"], 10_000)
+    assert kept == ["fast", "ensemble", "cascade"] and "tfidf not cross-validated" in notes[0]
+    assert auto.drop_dominated(["tfidf", "fast"], 3_999) == (["tfidf", "fast"], [])  # small data: both scored
+    assert auto.drop_dominated(["tfidf", "ensemble"], 10_000) == (["tfidf", "ensemble"], [])  # no fast: kept
+
+
+def test_on_small_data_the_vector_weight_is_cross_validated_and_the_best_kept(monkeypatch):
+    from cadre.routing.intent import auto_cv
+
+    accuracy = {2.0: [0.80, 0.82], 3.0: [0.84, 0.84], 4.0: [0.84, 0.84]}
+
+    def fake(kind, texts, x, y, n, folds, timer=None, cache=None, embed_scale=2.0):
+        row = Scored(kind, accuracy[embed_scale], extra={"embed_scale": embed_scale})
+        if timer is not None:
+            row.p50_ms, row.p99_ms = 0.4, 0.9
+        return row
+
+    monkeypatch.setattr(auto_cv, "cross_validate", fake)
+    best = auto_cv.best_scale("fast", [], None, None, 2, None, object(), None, (2.0, 3.0, 4.0))
+    assert best.extra["embed_scale"] == 3.0  # 4.0 ties with it: the first of equals stays
+    assert (best.p50_ms, best.p99_ms) == (0.4, 0.9)  # timed once, on the first weight
+    assert "vector weight 3, cross-validated" in best.note and "2: 0.8100" in best.note
+    one = auto_cv.best_scale("fast", [], None, None, 2, None, None, None, (2.0,))
+    assert one.extra["embed_scale"] == 2.0 and one.note == ""
+
+
+def test_the_final_fit_uses_the_weight_auto_chose():
+    from cadre.routing.intent.auto_cv import EMBED_SCALE
+    from cadre.routing.intent.encoders import STATIC, no_vectors
+    from cadre.routing.intent.kinds import FitData, FitOptions, get_kind
+
+    rng = np.random.default_rng(0)
+    texts = [f"{w} text {i}" for i in range(30) for w in ("card", "rate", "pin")]
+    labels = [w for _ in range(30) for w in ("card", "rate", "pin")]
+    classes = sorted(set(labels))
+    x = rng.normal(size=(len(texts), 8)).astype(np.float32)
+    data = FitData(texts, labels, classes, np.array([classes.index(l) for l in labels]), len(texts),
+                   {STATIC: (x, no_vectors)}, FitOptions())
+    assert get_kind("fast").fit(data).embed_scale == EMBED_SCALE  # outside auto: the default
+    data.table.append(Scored("fast", [0.9], temperature=3.0, extra={"embed_scale": 4.0}))
+    data.cache.clear()
+    router = get_kind("fast").fit(data)
+    assert router.embed_scale == 4.0 and router.temperature == 3.0
