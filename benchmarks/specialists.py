@@ -5,10 +5,12 @@
 
 Per specialist: the primary's zero-shot score (the base model with the specialist's prompt),
 the specialist's score (base + LoRA), the paired bootstrap's 95% lower bound of their
-difference on the same test examples, the winner (a specialist wins only with confidence:
+difference on the same test examples, the winner (a specialist wins only when its gates pass: with confidence,
 lower bound > 0 and sign test p < 0.05), then p50 latency and CPU-seconds of one request
 (batch 1, one thread, 8 test prompts) for each side, memory, and cost per 1,000 requests
-(CPU-seconds x CPU_HOUR_USD). SST-2, TREC, CoNLL-2003, GSM8K and MBPP are read from
+(CPU-seconds x CPU_HOUR_USD). `--specs` runs only those; the table still lists the whole
+catalog from the finished runs in --output, so a run that died midway is completed by
+rerunning the missing ones. SST-2, TREC, CoNLL-2003, GSM8K and MBPP are read from
 ../shared (CADRE_SHARED); the rest are bundled.
 """
 from __future__ import annotations
@@ -109,7 +111,8 @@ def row(name: str, folder: Path, costs: dict, wall: float | None = None) -> list
     metric = report["gates"]["metric"]
     base, tuned = report["baseline"]["metrics"][metric], report["finetuned"]["metrics"][metric]
     ev = report.get("evidence") or {}
-    won = bool(ev.get("confident_win"))
+    # it serves only when every gate passed: the confident win and any score floor
+    won = bool(ev.get("confident_win")) and bool(report["gates"]["passed"])
     per_1k = lambda cpu: None if cpu is None else round(cpu * 1000 * CPU_HOUR_USD / 3600, 5)  # noqa: E731
     mem_s = (f"{costs['base_mb']:.0f} + {costs['adapter_mb']:.1f} MB" if "adapter_mb" in costs else "-")
     return [name, f"{metric} (n={ev.get('n', report['baseline']['n'])})", round(base, 3), round(tuned, 3),
@@ -124,7 +127,9 @@ def main() -> None:
     from cadre.training.lora.catalog import catalog
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--specs", default=",".join(catalog()))
+    parser.add_argument("--specs", default=",".join(catalog()),
+                        help="Specialists to run; the table lists the whole catalog, reusing finished runs "
+                             "in --output (so a rerun of the missing ones completes it).")
     parser.add_argument("--output", type=Path, default=ROOT / "runs" / "bench-specialists")
     parser.add_argument("--no-fleet", action="store_true", help="Only re-read the fleet folder and measure.")
     args = parser.parse_args()
@@ -133,7 +138,7 @@ def main() -> None:
     seconds, fleet_out = (0.0, "") if args.no_fleet else run_fleet(specs, args.output)
     print(fleet_out, flush=True)
     base, rows, walls = load_base(), [], fleet_walls(args.output)
-    for name in specs:
+    for name in catalog():
         folder = args.output / name
         if not (folder / "report.json").is_file() or "finetuned" not in json.loads((folder / "report.json").read_text()):
             rows.append([name, "not run", "-", "-", "-", "-", "-", "-", "-", "-"])

@@ -91,6 +91,42 @@ def test_paired_evidence_tells_a_hair_from_a_win():
     assert compare([1.0] * 30 + [0.0] * 10, [1.0] * 10 + [0.0] * 30) == clear  # seeded
 
 
+def test_macro_f1_evidence_is_bootstrapped_whole_and_a_constant_answer_cannot_pass_spam():
+    from cadre.evaluation.evidence import compare_metric
+    from cadre.evaluation.metrics import macro_f1
+
+    truth = ["ham"] * 87 + ["spam"] * 13
+    f1 = lambda t, p: macro_f1(t, p, ["ham", "spam"])  # noqa: E731
+    all_ham, all_spam = ["ham"] * 100, ["spam"] * 100
+    good = ["ham"] * 85 + ["spam"] * 2 + ["spam"] * 12 + ["ham"]  # 2 false alarms, 1 miss
+    ev = compare_metric(truth, good, all_ham, f1)
+    assert ev["specialist"] == pytest.approx(f1(truth, good)) and ev["primary"] == pytest.approx(f1(truth, all_ham))
+    assert ev["lower"] > 0.3 and ev["confident_win"] and ev["wins"] == 12 and ev["losses"] == 2
+    assert not compare_metric(truth, all_ham, good, f1)["confident_win"]
+    # accuracy would call all-ham a big win over all-spam; macro F1 caps any constant answer
+    # at 0.5, under the spam spec's local-test floor
+    spec = load_specialist("spam").for_local_test()
+    assert spec.gates.metric == "macro_f1" and spec.gates.finetuned_target > max(f1(truth, all_ham), f1(truth, all_spam))
+    report = {"baseline": {"metrics": {"macro_f1": f1(truth, all_spam)}},
+              "finetuned": {"metrics": {"macro_f1": f1(truth, all_ham)}},
+              "evidence": compare_metric(truth, all_ham, all_spam, f1)}
+    gates = lora.check_gates(spec, report, baseline_only=False)
+    assert report["evidence"]["confident_win"] and not gates["passed"]
+    assert "fine-tuned macro_f1 >= 0.6" in gates["summary"]
+
+
+def test_paired_evidence_reads_the_gate_metric_from_the_predictions(tmp_path):
+    rows = lambda preds: "".join(json.dumps({"reference": t, "prediction": p, "score": float(t == p)}) + "\n"  # noqa: E731
+                                 for t, p in zip(["a"] * 30 + ["b"] * 10, preds))
+    (tmp_path / "baseline.jsonl").write_text(rows(["a"] * 40))
+    (tmp_path / "finetuned.jsonl").write_text(rows(["a"] * 30 + ["b"] * 10))
+    acc = lora.paired_evidence(tmp_path)
+    f1 = lora.paired_evidence(tmp_path, "macro_f1", ["a", "b"])
+    assert acc["metric"] == "accuracy" and acc["diff"] == pytest.approx(0.25)
+    assert f1["metric"] == "macro_f1" and f1["primary"] == pytest.approx((30 / 35 + 0) / 2)
+    assert f1["diff"] == pytest.approx(1 - 30 / 70) and f1["confident_win"]
+
+
 def test_a_run_records_paired_evidence_and_keeps_a_rejected_adapter_apart(tmp_path, tiny_base):
     from tests.training.test_lora import _spec
 
@@ -129,7 +165,7 @@ def test_local_test_says_what_it_runs():
 
     spec = load_specialist("sentiment").for_local_test()
     text = local_test_notice(spec)
-    assert "local test: a fixed sample (seed 42) of 128 training and 60 test examples" in text
+    assert "local test: a fixed sample (seed 42) of 256 training and 200 test examples" in text
     assert "without --local-test" in text
     assert CATALOG_DIR.is_dir()
 

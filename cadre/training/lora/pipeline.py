@@ -108,7 +108,7 @@ def _finish(ctx: Context, opts: RunOptions, report: dict, base: dict, model, tra
         report["training"] = training
         report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate_merged(ctx, model, opts))
     if model is not None:
-        report["evidence"] = paired_evidence(ctx.out / "predictions")
+        report["evidence"] = paired_evidence(ctx.out / "predictions", ctx.spec.gates.metric, ctx.data["labels"])
     report["gates"] = check_gates(ctx.spec, report, opts.baseline_only)
     if model is not None and report["gates"]["passed"]:
         report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
@@ -293,23 +293,30 @@ def check_gates(spec: SpecialistSpec, report: dict, baseline_only: bool) -> dict
     return {"metric": metric, "checks": checks, "passed": not failed, "summary": summary}
 
 
-def paired_evidence(folder: Path) -> dict | None:
+def paired_evidence(folder: Path, metric: str = "accuracy", labels: list[str] | None = None) -> dict | None:
     """Fine-tuned against baseline on the same test examples (predictions/*.jsonl): the
-    paired bootstrap's 95% lower bound of the difference and the sign test."""
+    paired bootstrap's 95% lower bound of the difference in the gate's metric and the
+    sign test. Macro F1 is not a mean over examples, so it is bootstrapped whole."""
     import json
 
-    from cadre.evaluation.evidence import compare
+    from cadre.evaluation.evidence import compare, compare_metric
 
-    def scores(stage):
+    def rows(stage):
         path = folder / f"{stage}.jsonl"
         if not path.is_file():
             return None
-        return [float(json.loads(line)["score"]) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
-    tuned, base = scores("finetuned"), scores("baseline")
+    tuned, base = rows("finetuned"), rows("baseline")
     if tuned is None or base is None or len(tuned) != len(base) or not tuned:
         return None
-    return compare(tuned, base)
+    if metric == "macro_f1":
+        from cadre.evaluation.metrics import macro_f1
+
+        truth = [r.get("label", r["reference"]) for r in tuned]
+        return {**compare_metric(truth, [r["prediction"] for r in tuned], [r["prediction"] for r in base],
+                                 lambda t, p: macro_f1(t, p, labels)), "metric": metric}
+    return {**compare([float(r["score"]) for r in tuned], [float(r["score"]) for r in base]), "metric": metric}
 
 
 def _evidence_check(evidence: dict | None, change: float, min_improvement: float) -> dict:
