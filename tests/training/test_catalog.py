@@ -141,6 +141,23 @@ def test_a_run_records_paired_evidence_and_keeps_a_rejected_adapter_apart(tmp_pa
     assert not (out / "adapter").exists() and (out / "rejected-adapter" / "adapter_config.json").is_file()
 
 
+def test_on_validation_scores_the_validation_split_and_exports_nothing(tmp_path, tiny_base):
+    """Recipe picking never looks at the test split: --on-validation scores the validation
+    split in its place, and what it trains is never exported (so it never serves)."""
+    from tests.training.test_lora import _spec
+
+    path = _spec(tmp_path, tiny_base, training={"max_steps": 2})
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["specialist", "run", str(path), "--output", str(out), "--quiet", "--on-validation"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.json").read_text())
+    validation = (out / "data" / "validation.jsonl").read_text().splitlines()
+    scored = [json.loads(line)["prompt"] for line in (out / "predictions" / "finetuned.jsonl").read_text().splitlines()]
+    assert report["scored_split"] == "validation" and report["finetuned"]["n"] == len(validation) != 40
+    assert scored == [json.loads(line)["prompt"][:300] for line in validation]
+    assert report["gates"]["passed"] and not (out / "adapter").exists() and (out / "rejected-adapter").is_dir()
+
+
 def test_top_layers_adapts_only_the_top_of_the_model(tmp_path, tiny_base):
     spec = load_spec_file(_tiny_spec(tmp_path, tiny_base, {"top_layers": 1}))
     _, _, model, _ = lora.load_base(spec.base)

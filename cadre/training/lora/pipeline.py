@@ -38,6 +38,7 @@ class RunOptions:
     batch_size: int | None = None
     max_steps: int | None = None
     progress: bool = True
+    on_validation: bool = False  # score the validation split in the test split's place
 
 
 @dataclass
@@ -110,7 +111,7 @@ def _finish(ctx: Context, opts: RunOptions, report: dict, base: dict, model, tra
     if model is not None:
         report["evidence"] = paired_evidence(ctx.out / "predictions", ctx.spec.gates.metric, ctx.data["labels"])
     report["gates"] = check_gates(ctx.spec, report, opts.baseline_only)
-    if model is not None and report["gates"]["passed"]:
+    if model is not None and report["gates"]["passed"] and not opts.on_validation:  # a recipe check never serves
         report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
     elif model is not None:  # kept for inspection and measurement, never exported or served
         from cadre.fsutil import atomic_dir
@@ -137,6 +138,8 @@ def setup(spec: SpecialistSpec, opts: RunOptions, world: World | None = None) ->
     path = resolve_data_path(opts.data or spec.dataset.path)
     data = prepare(spec.dataset, spec.prompt, classification=spec.is_classification,
                    reference=spec.reference, path=path, sizes=sizes)
+    if opts.on_validation:  # recipe picking: the test split is never looked at
+        data["splits"]["test"] = data["splits"]["validation"]
     base_path, tokenizer, model, device = load_base(spec.base, spec.training)
     if not opts.baseline_only:
         check_targets(model, spec.lora.target_modules, spec.base)
@@ -370,6 +373,7 @@ def _new_report(ctx: Context, opts: RunOptions) -> dict:
     spec = ctx.spec
     return {"specialist": spec.name, "task": spec.task, "base": spec.base, "base_path": ctx.base_path,
             "device": ctx.device, "world_size": ctx.world.size, "local_test": opts.local_test, "baseline_only": opts.baseline_only,
+            "scored_split": "validation" if opts.on_validation else "test",
             "labels": ctx.data["labels"], "data": ctx.data["manifest"], "scoring": spec.scoring,
             "lora": spec.lora.model_dump(), "training_config": spec.training.model_dump()}
 
