@@ -131,6 +131,8 @@ def main() -> None:
                         help="Specialists to run; the table lists the whole catalog, reusing finished runs "
                              "in --output (so a rerun of the missing ones completes it).")
     parser.add_argument("--output", type=Path, default=ROOT / "runs" / "bench-specialists")
+    parser.add_argument("--notes", type=Path, default=ROOT / "benchmarks" / "specialists_notes.md",
+                        help="Markdown appended under the table: why each loser lost, what was tried.")
     parser.add_argument("--no-fleet", action="store_true", help="Only re-read the fleet folder and measure.")
     args = parser.parse_args()
     specs = [s for s in args.specs.split(",") if s]
@@ -157,6 +159,8 @@ def main() -> None:
               f"Latency and CPU: batch 1, one thread, the first {LATENCY_PROMPTS} test prompts. Cost: CPU-seconds "
               f"x ${CPU_HOUR_USD:.4f} per CPU-hour (c7i.large on demand). Memory: parameter bytes; a specialist "
               f"adds its adapter to the shared base.")
+    if args.notes and args.notes.is_file():
+        body += "\n\n" + args.notes.read_text(encoding="utf-8").strip()
     write_section(SECTION, body, "CADRE_SHARED=/work/shared python benchmarks/specialists.py")
     (args.output / "rows.json").write_text(json.dumps(rows, indent=1))
 
