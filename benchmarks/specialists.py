@@ -36,11 +36,11 @@ LATENCY_PROMPTS = 5
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
-def run_fleet(specs: list[str], out: Path) -> tuple[float, str]:
+def run_fleet(specs: list[str], out: Path, cpus: int = 1) -> tuple[float, str]:
     """`cadre fleet run` (resuming finished rows); (seconds, its output)."""
     t0 = time.time()
     done = subprocess.run([sys.executable, "-m", "cadre.cli.main", "fleet", "run", *specs, "--local-test",
-                           "--cpus", "1", "--quiet", "--retries", "1", "--output", str(out)],
+                           "--cpus", str(cpus), "--quiet", "--retries", "1", "--output", str(out)],
                           capture_output=True, text=True, env=ENV, cwd=ROOT)
     if done.returncode not in (0, 3):
         print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
@@ -133,11 +133,13 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "runs" / "bench-specialists")
     parser.add_argument("--notes", type=Path, default=ROOT / "benchmarks" / "specialists_notes.md",
                         help="Markdown appended under the table: why each loser lost, what was tried.")
+    parser.add_argument("--cpus", type=int, default=1, help="CPUs of the local Ray instance: specialists "
+                                                                  "trained at once, one torch thread each.")
     parser.add_argument("--no-fleet", action="store_true", help="Only re-read the fleet folder and measure.")
     args = parser.parse_args()
     specs = [s for s in args.specs.split(",") if s]
     load0 = os.getloadavg()
-    seconds, fleet_out = (0.0, "") if args.no_fleet else run_fleet(specs, args.output)
+    seconds, fleet_out = (0.0, "") if args.no_fleet else run_fleet(specs, args.output, args.cpus)
     print(fleet_out, flush=True)
     base, rows, walls = load_base(), [], fleet_walls(args.output)
     for name in catalog():
@@ -154,7 +156,7 @@ def main() -> None:
             + f"\n\n**{wins} of {len(rows)}** specialists win with confidence. Primary: the SmolLM2-135M-Instruct "
               f"base zero-shot with the specialist's prompt; specialist: the same base + the LoRA adapter its "
               f"`--local-test` run trained (a fixed seeded sample; see each spec's local_test block). Fleet: "
-              f"`cadre fleet run --local-test --cpus 1` on local Ray, {seconds:.0f} s wall; load average "
+              f"`cadre fleet run --local-test --cpus {args.cpus}` on local Ray, {seconds:.0f} s wall; load average "
               f"{load0[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (2 cores shared). "
               f"Latency and CPU: batch 1, one thread, the first {LATENCY_PROMPTS} test prompts. Cost: CPU-seconds "
               f"x ${CPU_HOUR_USD:.4f} per CPU-hour (c7i.large on demand). Memory: parameter bytes; a specialist "
