@@ -111,8 +111,9 @@ def row(name: str, folder: Path, costs: dict, wall: float | None = None) -> list
     metric = report["gates"]["metric"]
     base, tuned = report["baseline"]["metrics"][metric], report["finetuned"]["metrics"][metric]
     ev = report.get("evidence") or {}
+    won = bool(ev.get("confident_win"))
     # it serves only when every gate passed: the confident win and any score floor
-    won = bool(ev.get("confident_win")) and bool(report["gates"]["passed"])
+    serves = "yes" if report["gates"]["passed"] else "no: " + report["gates"]["summary"].split(";")[0]
     per_1k = lambda cpu: None if cpu is None else round(cpu * 1000 * CPU_HOUR_USD / 3600, 5)  # noqa: E731
     mem_s = (f"{costs['base_mb']:.0f} + {costs['adapter_mb']:.1f} MB" if "adapter_mb" in costs else "-")
     return [name, f"{metric} (n={ev.get('n', report['baseline']['n'])})", round(base, 3), round(tuned, 3),
@@ -120,7 +121,7 @@ def row(name: str, folder: Path, costs: dict, wall: float | None = None) -> list
             f"{costs['primary_p50_ms']:.0f} / {costs.get('specialist_p50_ms', float('nan')):.0f}",
             f"{costs['base_mb']:.0f} MB / {mem_s}",
             f"${per_1k(costs['primary_cpu_s'])} / ${per_1k(costs.get('specialist_cpu_s'))}",
-            "specialist" if won else "primary", "-" if wall is None else f"{wall:.0f}"]
+            "specialist" if won else "primary", serves, "-" if wall is None else f"{wall:.0f}"]
 
 
 def main() -> None:
@@ -145,15 +146,17 @@ def main() -> None:
     for name in catalog():
         folder = args.output / name
         if not (folder / "report.json").is_file() or "finetuned" not in json.loads((folder / "report.json").read_text()):
-            rows.append([name, "not run", "-", "-", "-", "-", "-", "-", "-", "-"])
+            rows.append([name, "not run", "-", "-", "-", "-", "-", "-", "-", "-", "-"])
             continue
         rows.append(row(name, folder, measure(name, folder, base), walls.get(name)))
         print(rows[-1], flush=True)
-    wins = sum(r[-2] == "specialist" for r in rows)
+    wins = sum(r[-3] == "specialist" for r in rows)
+    serving = sum(r[-2] == "yes" for r in rows)
     body = (table(["specialist", "metric (test n)", "primary zero-shot", "specialist", "95% lower bound of diff",
                    "p50 ms primary / specialist", "memory primary / specialist", "cost per 1k req primary / specialist",
-                   "winner", "local-test run s (fleet task)"], rows)
-            + f"\n\n**{wins} of {len(rows)}** specialists win with confidence. Primary: the SmolLM2-135M-Instruct "
+                   "winner (with confidence)", "serves (all gates)", "local-test run s (fleet task)"], rows)
+            + f"\n\n**{wins} of {len(rows)}** specialists win with confidence; {serving} also pass every gate "
+              f"(a spec's score floor too) and serve. Primary: the SmolLM2-135M-Instruct "
               f"base zero-shot with the specialist's prompt; specialist: the same base + the LoRA adapter its "
               f"`--local-test` run trained (a fixed seeded sample; see each spec's local_test block). Fleet: "
               f"`cadre fleet run --local-test --cpus {args.cpus}` on local Ray, {seconds:.0f} s wall; load average "

@@ -96,7 +96,7 @@ def test_macro_f1_evidence_is_bootstrapped_whole_and_a_constant_answer_cannot_pa
     from cadre.evaluation.metrics import macro_f1
 
     truth = ["ham"] * 87 + ["spam"] * 13
-    f1 = lambda t, p: macro_f1(t, p, ["ham", "spam"])  # noqa: E731
+    f1 = lambda t, p: macro_f1(t, p, ["ham", "spam"])
     all_ham, all_spam = ["ham"] * 100, ["spam"] * 100
     good = ["ham"] * 85 + ["spam"] * 2 + ["spam"] * 12 + ["ham"]  # 2 false alarms, 1 miss
     ev = compare_metric(truth, good, all_ham, f1)
@@ -116,7 +116,7 @@ def test_macro_f1_evidence_is_bootstrapped_whole_and_a_constant_answer_cannot_pa
 
 
 def test_paired_evidence_reads_the_gate_metric_from_the_predictions(tmp_path):
-    rows = lambda preds: "".join(json.dumps({"reference": t, "prediction": p, "score": float(t == p)}) + "\n"  # noqa: E731
+    rows = lambda preds: "".join(json.dumps({"reference": t, "prediction": p, "score": float(t == p)}) + "\n"
                                  for t, p in zip(["a"] * 30 + ["b"] * 10, preds))
     (tmp_path / "baseline.jsonl").write_text(rows(["a"] * 40))
     (tmp_path / "finetuned.jsonl").write_text(rows(["a"] * 30 + ["b"] * 10))
