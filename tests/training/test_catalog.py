@@ -115,6 +115,27 @@ def test_macro_f1_evidence_is_bootstrapped_whole_and_a_constant_answer_cannot_pa
     assert "fine-tuned macro_f1 >= 0.6" in gates["summary"]
 
 
+def test_spam_trains_on_a_class_balanced_sample_and_tests_on_the_natural_one(monkeypatch):
+    """13% of SMS messages are spam: the local test trains on a balanced sample (64 steps on
+    the natural one taught SmolLM2 to answer ham every time) and is scored on the natural mix."""
+    from collections import Counter
+
+    monkeypatch.delenv("CADRE_SHARED", raising=False)
+    spec = load_specialist("spam").for_local_test()
+    lt = spec.local_test
+    sizes = {"train": lt.train_size, "validation": lt.validation_size, "test": lt.test_size}
+
+    def counts(dataset):
+        data = prepare(dataset, spec.prompt, classification=True, reference=spec.reference,
+                       path=resolve_data_path(spec.dataset.path), sizes=sizes)
+        return {k: Counter(ex["metadata"]["label"] for ex in v) for k, v in data["splits"].items()}, data
+
+    (balanced, data), (natural, plain) = counts(spec.dataset), counts(spec.dataset.model_copy(update={"balance_train": False}))
+    assert spec.dataset.balance_train and balanced["train"] == {"ham": 128, "spam": 128}
+    assert natural["train"]["spam"] < 60 and balanced["test"] == natural["test"] and balanced["test"]["spam"] < 40
+    assert data["splits"]["test"] == plain["splits"]["test"]
+
+
 def test_paired_evidence_reads_the_gate_metric_from_the_predictions(tmp_path):
     rows = lambda preds: "".join(json.dumps({"reference": t, "prediction": p, "score": float(t == p)}) + "\n"
                                  for t, p in zip(["a"] * 30 + ["b"] * 10, preds))
@@ -182,7 +203,7 @@ def test_local_test_says_what_it_runs():
 
     spec = load_specialist("sentiment").for_local_test()
     text = local_test_notice(spec)
-    assert "local test: a fixed sample (seed 42) of 256 training and 200 test examples" in text
+    assert "local test: a fixed sample (seed 42) of 256 training and 200 test examples, 2 epoch(s)" in text
     assert "without --local-test" in text
     assert CATALOG_DIR.is_dir()
 
