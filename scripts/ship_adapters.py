@@ -1,15 +1,15 @@
 """Ship the demo's LoRA adapters: small SmolLM2-135M adapters (the top layers' LoRA, a
 megabyte or two each) with their recorded scores and gate evidence, in data/adapters/NAME.
 
-    python scripts/ship_adapters.py                      # train sql and spam (--local-test), ship the winners
+    python scripts/ship_adapters.py                      # train the demo's team (--local-test), ship the winners
     python scripts/ship_adapters.py --from runs/bench-specialists   # ship what benchmarks/specialists.py trained
 
 Each specialist is trained by `cadre specialist run NAME --local-test` (bundled data: no
 ../shared needed) unless --from names a folder with its finished run. Only an adapter that
 passed its gates (a confident win over the primary, exported by the run) is shipped; a
 loser is reported and left out, so `make demo` never serves it. The shipped folder holds
-adapter_model.safetensors, adapter_config.json, cadre.json (metrics, evidence; no
-machine-specific paths) and REPORT.md (the run's report); the tokenizer is the base's.
+adapter_model.safetensors, adapter_config.json, cadre.json (metrics, evidence and the
+scoreboard row they give, so the gate lets it serve; no machine-specific paths) and REPORT.md (the run's report); the tokenizer is the base's.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def train(name: str, out: Path) -> None:
 def portable_metadata(meta: dict) -> dict:
     """cadre.json without this machine's paths: the base by name, the data files by name."""
     meta = {k: v for k, v in meta.items() if k != "base_path"}
-    meta["data_manifest"] = {split: Path(str(path)).name for split, path in (meta.get("data_manifest") or {}).items()}
+    meta["data_manifest"] = {Path(str(path)).name: sha for path, sha in (meta.get("data_manifest") or {}).items()}
     return meta
 
 
@@ -59,7 +59,8 @@ def ship(name: str, run: Path) -> str:
         shutil.copy2(run / "adapter" / FILES[0], tmp / FILES[0])
         (tmp / FILES[1]).write_text(json.dumps(adapter_config, indent=2) + "\n")
         (tmp / "cadre.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        shutil.copy2(run / "report.md", tmp / "REPORT.md")
+        (tmp / "REPORT.md").write_text((run / "report.md").read_text().replace(f"{ROOT}/", ""))
+    record(name, SHIPPED / name)
     ev = meta.get("evidence") or {}
     size = (SHIPPED / name / FILES[0]).stat().st_size / 2**20
     return (f"{name}: shipped {size:.1f} MB to {SHIPPED / name}: {ev.get('metric', '?')} "
@@ -67,9 +68,24 @@ def ship(name: str, run: Path) -> str:
             f"(n={ev.get('n')})")
 
 
+def record(name: str, folder: Path, primary: str = "smollm2") -> None:
+    """Record the run's scoreboard row in the shipped cadre.json, as `cadre scoreboard
+    --routes lora` would: the gate then lets it serve (or not) from its evidence."""
+    from cadre.runtime.registry import ModelCapability, ModelSpec, Registry
+    from cadre.scoreboard.board import lora_rows, record_score
+
+    class Project:  # what lora_rows and record_score read of an engine
+        registry = Registry([ModelSpec(name=name, path=str(folder), capabilities=(ModelCapability.SPECIALIST,))])
+
+    Project.primary = primary
+    for row, _ in lora_rows(Project):
+        record_score(Project, row, Path(f"the test split of cadre specialist run {name} --local-test"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--names", default="sql,spam", help="Specialists to ship (default %(default)s).")
+    parser.add_argument("--names", default="spam,ticket_routing,topic,sql",
+                        help="Specialists to ship (default %(default)s; all on bundled data).")
     parser.add_argument("--from", dest="source", type=Path, default=None,
                         help="A folder of finished runs (NAME/report.json); default: train them now.")
     args = parser.parse_args()

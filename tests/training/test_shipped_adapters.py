@@ -36,6 +36,8 @@ def test_at_least_one_winning_adapter_ships_with_its_evidence_and_a_route():
         assert meta["type"] == "lora" and meta["base"] == "smollm2-135m-instruct"
         assert ev["confident_win"] and ev["lower"] > 0 and ev["n"] >= 40 and ev["sign_p"] < 0.05
         assert ev["specialist"] > ev["primary"] and ev["metric"] in meta["metrics"]["finetuned"]
+        board = meta["scoreboard"]  # recorded at shipping: the gate lets it serve as shipped
+        assert board["winner"] == "specialist" and board["evidence"] == ev and board["metric"] == ev["metric"]
         assert (folder / "adapter_model.safetensors").stat().st_size < 5 * 2**20  # top-layer LoRA: ~1-2 MB
         text = (folder / "cadre.json").read_text() + (folder / "adapter_config.json").read_text()
         assert "/work/" not in text and "/root/" not in text and "base_path" not in meta
@@ -53,14 +55,14 @@ def test_the_script_ships_a_winner_portably_and_never_a_loser(tmp_path, monkeypa
     ev = {"metric": "macro_f1", "primary": 0.12, "specialist": 0.9, "lower": 0.7, "n": 200}
     (run / "adapter" / "cadre.json").write_text(json.dumps({
         "type": "lora", "base": "smollm2-135m-instruct", "base_path": "/root/.cache/cadre/models/x",
-        "data_manifest": {"train": "/work/data/spam/train.jsonl"}, "evidence": ev}))
+        "data_manifest": {"/work/data/spam/train.jsonl": "ab12"}, "evidence": ev}))
     (run / "report.md").write_text("# spam\n")
     (run / "report.json").write_text(json.dumps({"gates": {"passed": True, "summary": "all gates passed"}}))
     line = ship.ship("spam", run)
     out = tmp_path / "adapters" / "spam"
     assert line.startswith("spam: shipped") and "0.120 → 0.900" in line
     meta = json.loads((out / "cadre.json").read_text())
-    assert "base_path" not in meta and meta["data_manifest"] == {"train": "train.jsonl"}
+    assert "base_path" not in meta and meta["data_manifest"] == {"train.jsonl": "ab12"}
     assert json.loads((out / "adapter_config.json").read_text())["base_model_name_or_path"] == "smollm2-135m-instruct"
     assert (out / "REPORT.md").is_file()
     (run / "report.json").write_text(json.dumps({"gates": {"passed": False, "summary": "fine-tuned macro_f1 >= 0.6: 0.46"}}))
