@@ -113,7 +113,10 @@ def row(name: str, folder: Path, costs: dict, wall: float | None = None) -> list
     ev = report.get("evidence") or {}
     won = bool(ev.get("confident_win"))
     # it serves only when every gate passed: the confident win and any score floor
-    serves = "yes" if report["gates"]["passed"] else "no: " + report["gates"]["summary"].split(";")[0]
+    floor = next((c["check"] for c in report["gates"]["checks"] if c["enforced"] and not c["passed"]
+                  and c["check"].startswith("fine-tuned ") and ">=" in c["check"] and "lower bound" not in c["check"]), None)
+    serves = ("yes" if report["gates"]["passed"] else "no: no confident win" if not won
+              else f"no: misses {floor}" if floor else "no")
     per_1k = lambda cpu: None if cpu is None else round(cpu * 1000 * CPU_HOUR_USD / 3600, 5)  # noqa: E731
     mem_s = (f"{costs['base_mb']:.0f} + {costs['adapter_mb']:.1f} MB" if "adapter_mb" in costs else "-")
     return [name, f"{metric} (n={ev.get('n', report['baseline']['n'])})", round(base, 3), round(tuned, 3),
