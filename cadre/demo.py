@@ -11,9 +11,9 @@
 5. answers chat, code, a description of the bundled photo and math (and the TEAM's
    requests) through the Engine of configs/cadre.yaml, printing route, reason, latency, answer and
    the answer's check (the code runs in the sandboxed code judge, the math is checked, the
-   caption must name the flower). With LoRA adapters in data/adapters/ (TEAM: sql, spam,
-   ticket_routing, topic), a request written in each one's prompt goes to it when its
-   recorded evidence lets it serve; the router learns their routes from their own prompts
+   caption must name the flower). With LoRA adapters in data/adapters/ (TEAM: sql, spam),
+   a request written in each one's prompt goes to it when its recorded evidence lets it
+   serve; the router learns their routes from their own prompts
    (cadre/training/lora/team.py).
 
 A second run reuses the trained models (`--fresh` retrains). Exit status 1 when an
@@ -40,7 +40,7 @@ HELDOUT = Path("data/heldout")
 # SmolLM2-135M-Instruct, shipped by scripts/ship_adapters.py from a winning `--local-test`
 # run) is in data/adapters/NAME and configs/cadre.yaml has their model entry and route
 ADAPTERS = Path("data/adapters")
-TEAM = tuple(n for n in ("sql", "spam", "ticket_routing", "topic") if (ADAPTERS / n / "cadre.json").is_file())
+TEAM = tuple(n for n in ("sql", "spam") if (ADAPTERS / n / "cadre.json").is_file())
 TEAM_ROUTER = OUT / "team_router.txt"
 
 

@@ -80,25 +80,5 @@ def check_spam(answer: str) -> tuple[bool, str]:
     return ok, f"label {'spam' if ok else repr(' '.join(words[:3]))} (the message is a prize scam)"
 
 
-TICKET_REQUEST = ("Customer message: I was charged twice for the same coffee this morning, can you fix it?\n"
-                  "Which support queue should handle it: cards, security, card_payments, cash, top_up, "
-                  "transfers, exchange or account?")
-TOPIC_REQUEST = ("Message to an assistant: how many days of vacation do I have left this year?\nWhich topic is it "
-                 "about: banking, credit_cards, kitchen_and_dining, home, auto_and_commute, travel, utility, work, "
-                 "small_talk or meta?")
-
-
-def _label_check(want: str, why: str):
-    def check(answer: str) -> tuple[bool, str]:
-        words = re.findall(r"[a-z_]+", answer.lower())
-        ok = bool(words) and words[0] == want
-        return ok, f"label {'=' if ok else '≠'} {want} ({why})"
-    return check
-
-
-check_ticket = _label_check("card_payments", "a double charge is a card payment")
-check_topic = _label_check("work", "vacation days are a work question")
-
 # each LoRA specialist the demo can ship (data/adapters/NAME): its request and its check
-TEAM_REQUESTS = {"sql": (SQL_REQUEST, check_sql), "spam": (SPAM_REQUEST, check_spam),
-                 "ticket_routing": (TICKET_REQUEST, check_ticket), "topic": (TOPIC_REQUEST, check_topic)}
+TEAM_REQUESTS = {"sql": (SQL_REQUEST, check_sql), "spam": (SPAM_REQUEST, check_spam)}

@@ -84,7 +84,7 @@ def record(name: str, folder: Path, primary: str = "smollm2") -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--names", default="spam,ticket_routing,topic,sql",
+    parser.add_argument("--names", default="spam,sql",
                         help="Specialists to ship (default %(default)s; all on bundled data).")
     parser.add_argument("--from", dest="source", type=Path, default=None,
                         help="A folder of finished runs (NAME/report.json); default: train them now.")

@@ -18,6 +18,4 @@ def test_each_team_request_is_written_in_its_specialists_prompt(name):
 
 
 def test_the_label_checks_tell_right_from_wrong():
-    assert checks.check_ticket("card_payments")[0] and not checks.check_ticket("cards")[0]
-    assert checks.check_topic("work")[0] and not checks.check_topic("travel")[0]
     assert checks.check_spam("spam")[0] and not checks.check_spam("ham")[0]
