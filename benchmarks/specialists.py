@@ -5,10 +5,12 @@
 
 Per specialist: the primary's zero-shot score (the base model with the specialist's prompt),
 the specialist's score (base + LoRA), the paired bootstrap's 95% lower bound of their
-difference on the same test examples, the winner (a specialist wins only with confidence:
+difference on the same test examples, the winner (a specialist wins only when its gates pass: with confidence,
 lower bound > 0 and sign test p < 0.05), then p50 latency and CPU-seconds of one request
 (batch 1, one thread, 8 test prompts) for each side, memory, and cost per 1,000 requests
-(CPU-seconds x CPU_HOUR_USD). SST-2, TREC, CoNLL-2003, GSM8K and MBPP are read from
+(CPU-seconds x CPU_HOUR_USD). `--specs` runs only those; the table still lists the whole
+catalog from the finished runs in --output, so a run that died midway is completed by
+rerunning the missing ones. SST-2, TREC, CoNLL-2003, GSM8K and MBPP are read from
 ../shared (CADRE_SHARED); the rest are bundled.
 """
 from __future__ import annotations
@@ -34,11 +36,11 @@ LATENCY_PROMPTS = 5
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
-def run_fleet(specs: list[str], out: Path) -> tuple[float, str]:
+def run_fleet(specs: list[str], out: Path, cpus: int = 1) -> tuple[float, str]:
     """`cadre fleet run` (resuming finished rows); (seconds, its output)."""
     t0 = time.time()
     done = subprocess.run([sys.executable, "-m", "cadre.cli.main", "fleet", "run", *specs, "--local-test",
-                           "--cpus", "1", "--quiet", "--retries", "1", "--output", str(out)],
+                           "--cpus", str(cpus), "--quiet", "--retries", "1", "--output", str(out)],
                           capture_output=True, text=True, env=ENV, cwd=ROOT)
     if done.returncode not in (0, 3):
         print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
@@ -110,6 +112,11 @@ def row(name: str, folder: Path, costs: dict, wall: float | None = None) -> list
     base, tuned = report["baseline"]["metrics"][metric], report["finetuned"]["metrics"][metric]
     ev = report.get("evidence") or {}
     won = bool(ev.get("confident_win"))
+    # it serves only when every gate passed: the confident win and any score floor
+    floor = next((c["check"] for c in report["gates"]["checks"] if c["enforced"] and not c["passed"]
+                  and c["check"].startswith("fine-tuned ") and ">=" in c["check"] and "lower bound" not in c["check"]), None)
+    serves = ("yes" if report["gates"]["passed"] else "no: no confident win" if not won
+              else f"no: misses {floor}" if floor else "no")
     per_1k = lambda cpu: None if cpu is None else round(cpu * 1000 * CPU_HOUR_USD / 3600, 5)  # noqa: E731
     mem_s = (f"{costs['base_mb']:.0f} + {costs['adapter_mb']:.1f} MB" if "adapter_mb" in costs else "-")
     return [name, f"{metric} (n={ev.get('n', report['baseline']['n'])})", round(base, 3), round(tuned, 3),
@@ -117,41 +124,51 @@ def row(name: str, folder: Path, costs: dict, wall: float | None = None) -> list
             f"{costs['primary_p50_ms']:.0f} / {costs.get('specialist_p50_ms', float('nan')):.0f}",
             f"{costs['base_mb']:.0f} MB / {mem_s}",
             f"${per_1k(costs['primary_cpu_s'])} / ${per_1k(costs.get('specialist_cpu_s'))}",
-            "specialist" if won else "primary", "-" if wall is None else f"{wall:.0f}"]
+            "specialist" if won else "primary", serves, "-" if wall is None else f"{wall:.0f}"]
 
 
 def main() -> None:
     from cadre.training.lora.catalog import catalog
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--specs", default=",".join(catalog()))
+    parser.add_argument("--specs", default=",".join(catalog()),
+                        help="Specialists to run; the table lists the whole catalog, reusing finished runs "
+                             "in --output (so a rerun of the missing ones completes it).")
     parser.add_argument("--output", type=Path, default=ROOT / "runs" / "bench-specialists")
+    parser.add_argument("--notes", type=Path, default=ROOT / "benchmarks" / "specialists_notes.md",
+                        help="Markdown appended under the table: why each loser lost, what was tried.")
+    parser.add_argument("--cpus", type=int, default=1, help="CPUs of the local Ray instance: specialists "
+                                                                  "trained at once, one torch thread each.")
     parser.add_argument("--no-fleet", action="store_true", help="Only re-read the fleet folder and measure.")
     args = parser.parse_args()
     specs = [s for s in args.specs.split(",") if s]
     load0 = os.getloadavg()
-    seconds, fleet_out = (0.0, "") if args.no_fleet else run_fleet(specs, args.output)
+    seconds, fleet_out = (0.0, "") if args.no_fleet else run_fleet(specs, args.output, args.cpus)
     print(fleet_out, flush=True)
     base, rows, walls = load_base(), [], fleet_walls(args.output)
-    for name in specs:
+    for name in catalog():
         folder = args.output / name
         if not (folder / "report.json").is_file() or "finetuned" not in json.loads((folder / "report.json").read_text()):
-            rows.append([name, "not run", "-", "-", "-", "-", "-", "-", "-", "-"])
+            rows.append([name, "not run", "-", "-", "-", "-", "-", "-", "-", "-", "-"])
             continue
         rows.append(row(name, folder, measure(name, folder, base), walls.get(name)))
         print(rows[-1], flush=True)
-    wins = sum(r[-2] == "specialist" for r in rows)
+    wins = sum(r[-3] == "specialist" for r in rows)
+    serving = sum(r[-2] == "yes" for r in rows)
     body = (table(["specialist", "metric (test n)", "primary zero-shot", "specialist", "95% lower bound of diff",
                    "p50 ms primary / specialist", "memory primary / specialist", "cost per 1k req primary / specialist",
-                   "winner", "local-test run s (fleet task)"], rows)
-            + f"\n\n**{wins} of {len(rows)}** specialists win with confidence. Primary: the SmolLM2-135M-Instruct "
+                   "winner (with confidence)", "serves (all gates)", "local-test run s (fleet task)"], rows)
+            + f"\n\n**{wins} of {len(rows)}** specialists win with confidence; {serving} also pass every gate "
+              f"(a spec's score floor too) and serve. Primary: the SmolLM2-135M-Instruct "
               f"base zero-shot with the specialist's prompt; specialist: the same base + the LoRA adapter its "
               f"`--local-test` run trained (a fixed seeded sample; see each spec's local_test block). Fleet: "
-              f"`cadre fleet run --local-test --cpus 1` on local Ray, {seconds:.0f} s wall; load average "
+              f"`cadre fleet run --local-test --cpus {args.cpus}` on local Ray, {seconds:.0f} s wall; load average "
               f"{load0[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (2 cores shared). "
               f"Latency and CPU: batch 1, one thread, the first {LATENCY_PROMPTS} test prompts. Cost: CPU-seconds "
               f"x ${CPU_HOUR_USD:.4f} per CPU-hour (c7i.large on demand). Memory: parameter bytes; a specialist "
               f"adds its adapter to the shared base.")
+    if args.notes and args.notes.is_file():
+        body += "\n\n" + args.notes.read_text(encoding="utf-8").strip()
     write_section(SECTION, body, "CADRE_SHARED=/work/shared python benchmarks/specialists.py")
     (args.output / "rows.json").write_text(json.dumps(rows, indent=1))
 

@@ -11,8 +11,8 @@
 5. answers chat, code, a description of the bundled photo and math (and the TEAM's
    requests) through the Engine of configs/cadre.yaml, printing route, reason, latency, answer and
    the answer's check (the code runs in the sandboxed code judge, the math is checked, the
-   caption must name the flower). With LoRA adapters in data/adapters/ (TEAM), a SQL
-   question and an SMS go to those specialists when their recorded evidence lets them
+   caption must name the flower). With LoRA adapters in data/adapters/ (TEAM: sql, spam),
+   a request written in each one's prompt goes to it when its recorded evidence lets it
    serve; the router learns their routes from their own prompts
    (cadre/training/lora/team.py).
 
@@ -37,8 +37,8 @@ ANSWER_RESERVE_S = 170.0   # loading SmolLM2, the scoreboard and answering the s
 SCOREBOARD_LIMIT = 6       # examples of each held-out file (`cadre scoreboard` runs them all)
 HELDOUT = Path("data/heldout")
 # LoRA specialists of the catalog that join the demo when their adapter folder (of
-# SmolLM2-135M-Instruct, from `cadre fleet run --local-test`) is in data/adapters/NAME and
-# configs/cadre.yaml has their model entry and route ({model: NAME}); none ship yet
+# SmolLM2-135M-Instruct, shipped by scripts/ship_adapters.py from a winning `--local-test`
+# run) is in data/adapters/NAME and configs/cadre.yaml has their model entry and route
 ADAPTERS = Path("data/adapters")
 TEAM = tuple(n for n in ("sql", "spam") if (ADAPTERS / n / "cadre.json").is_file())
 TEAM_ROUTER = OUT / "team_router.txt"
@@ -189,10 +189,8 @@ def requests() -> list[tuple[str, list[dict], object]]:
                                                   {"type": "image_url", "image_url": {"url": photo}}]}],
          checks.check_caption),
         ("math", [{"role": "user", "content": "Solve 3x + 7 = 22 for x."}], lambda text: checks.check_math(text, 5)),
-    ] + [team for team in (
-        ("sql", [{"role": "user", "content": checks.SQL_REQUEST}], checks.check_sql),
-        ("spam", [{"role": "user", "content": checks.SPAM_REQUEST}], checks.check_spam),
-    ) if team[0] in TEAM]
+    ] + [(name, [{"role": "user", "content": checks.TEAM_REQUESTS[name][0]}], checks.TEAM_REQUESTS[name][1])
+         for name in TEAM]
 
 
 def answer(engine) -> int:

@@ -78,3 +78,7 @@ def check_spam(answer: str) -> tuple[bool, str]:
     words = re.findall(r"[a-z]+", answer.lower())
     ok = bool(words) and words[0] == "spam"
     return ok, f"label {'spam' if ok else repr(' '.join(words[:3]))} (the message is a prize scam)"
+
+
+# each LoRA specialist the demo can ship (data/adapters/NAME): its request and its check
+TEAM_REQUESTS = {"sql": (SQL_REQUEST, check_sql), "spam": (SPAM_REQUEST, check_spam)}

@@ -24,6 +24,9 @@ def run_cmd(
     nproc: int | None = typer.Option(None, "--nproc", min=1,
                                      help="Data-parallel processes (default: the spec's resources.gpus when > 1; "
                                           "on a CPU machine N gloo processes)."),
+    on_validation: bool = typer.Option(False, "--on-validation",
+                                       help="Score the validation split instead of the test split (to pick a "
+                                            "recipe without looking at the test split)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
     overwrite: bool = typer.Option(False, "--overwrite",
                                    help="Replace an existing --output that is not this specialist's run folder."),
@@ -48,7 +51,8 @@ def run_cmd(
     spec = load_specialist(name)
     opts = RunOptions(baseline_only=baseline_only, local_test=local_test, base=base, data=data,
                       output=str(output) if output else None, merge=merge, batch_size=batch_size,
-                      max_steps=max_steps, progress=not quiet)
+                      max_steps=max_steps, progress=not quiet,
+                      on_validation=on_validation)
     under_torchrun = distributed.is_distributed()
     n = 1 if under_torchrun else distributed.process_count(effective_spec(spec, opts).resources.gpus, nproc,
                                                             distributed.cuda_devices())
@@ -62,6 +66,7 @@ def run_cmd(
     if n > 1:
         args = _forwarded(baseline_only=baseline_only, local_test=local_test, base=base, data=data, output=output,
                           merge=merge, batch_size=batch_size, max_steps=max_steps, quiet=quiet,
+                          on_validation=on_validation,
                           overwrite=overwrite, unsafe_judge=unsafe_judge)
         distributed.relaunch(name, n, args)
         return

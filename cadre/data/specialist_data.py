@@ -301,7 +301,9 @@ def prepare(dataset, prompt, *, classification: bool, reference: str, path: str 
                              f"(rows dropped: {dropped})")
     # the label set comes from the whole train split: a capped sample may miss a rare label
     labels = _labels(splits, dataset.label_names, wheres) if classification else None
-    splits = {k: _cap(splits[k], (sizes or {}).get(k), dataset.seed) for k in SPLITS}
+    balance = classification and getattr(dataset, "balance_train", False)
+    splits = {k: (_balanced_cap if balance and k == "train" else _cap)(splits[k], (sizes or {}).get(k), dataset.seed)
+              for k in SPLITS}
     formatted = {k: [format_example(r, prompt, reference, path) for r in v] for k, v in splits.items()}
     manifest = {"source": path, "source_files": _file_hashes(source), "labels": labels,
                 "seed": dataset.seed, "split_rule": dataset.split, "dropped": stats,
@@ -336,6 +338,21 @@ def _min_words(splits: dict[str, list], minimum: dict[str, int], stats: dict) ->
 
 def _cap(rows: list, size: int | None, seed: int) -> list:
     return rows if size is None or size >= len(rows) else _shuffled(rows, seed)[:size]
+
+
+def _balanced_cap(rows: list, size: int | None, seed: int) -> list:
+    """A capped sample taking each label in turn (a rare label gives all it has), shuffled."""
+    if size is None or size >= len(rows):
+        return rows
+    by_label: dict = {}
+    for row in _shuffled(rows, seed):
+        by_label.setdefault(row["label"], []).append(row)
+    queues, picked = [by_label[k] for k in sorted(by_label)], []
+    while len(picked) < size:
+        for queue in queues:
+            if queue and len(picked) < size:
+                picked.append(queue.pop())
+    return _shuffled(picked, seed)
 
 
 def _labels(splits: dict, names: dict[str, str], wheres: dict) -> list[str]:

@@ -11,11 +11,17 @@ tests over per-example scores (specialist and primary on the *same* examples):
 A specialist wins with confidence only when both agree: lower bound > 0 and sign-test
 p < 1 − confidence. No sample size lets a specialist whose mean is not above the
 primary's pass.
+
+A metric that is not a mean over examples (macro F1: a constant answer scores well on
+accuracy when one class dominates) is bootstrapped whole: each resample recomputes the
+metric for both models on the same drawn examples (`compare_metric`); the sign test still
+runs over the per-example correctness, so a handful of examples cannot pass either.
 """
 from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
@@ -58,6 +64,33 @@ def compare(specialist: list[float], primary: list[float], confidence: float = C
             "diff": round(mean, 6), "lower": round(lower, 6) if n else None, "confidence": confidence,
             "wins": wins, "losses": losses, "ties": n - wins - losses, "sign_p": round(p_sign, 6),
             "confident_win": bool(n and mean > 0 and lower > 0 and p_sign < 1 - confidence)}
+
+
+def compare_metric(truth: list, specialist: list, primary: list, metric: Callable[[list, list], float],
+                   confidence: float = CONFIDENCE, resamples: int = RESAMPLES, seed: int = 0) -> dict:
+    """Paired evidence on a whole-sample metric (e.g. macro F1) of two prediction lists
+    against `truth`: the bootstrap redraws example indices and recomputes
+    metric(specialist) - metric(primary); the sign test counts per-example correctness.
+    The same dict as `compare`, with "specialist"/"primary" the metric's values."""
+    n = len(truth)
+    if not (len(specialist) == len(primary) == n):
+        raise ValueError(f"paired predictions differ in length: {len(specialist)}, {len(primary)} vs {n}")
+    right_s = [float(s == t) for s, t in zip(specialist, truth)]
+    right_p = [float(p == t) for p, t in zip(primary, truth)]
+    signs = compare(right_s, right_p, confidence, seed)
+    if n == 0:
+        return {**signs, "diff": 0.0, "confident_win": False}
+    full = metric(truth, specialist) - metric(truth, primary)
+    rng, diffs = random.Random(seed), []
+    for _ in range(resamples):
+        idx = [rng.randrange(n) for _ in range(n)]
+        t = [truth[i] for i in idx]
+        diffs.append(metric(t, [specialist[i] for i in idx]) - metric(t, [primary[i] for i in idx]))
+    diffs.sort()
+    lower = diffs[max(0, math.floor((1 - confidence) * resamples) - 1)]
+    return {**signs, "specialist": metric(truth, specialist), "primary": metric(truth, primary),
+            "diff": round(full, 6), "lower": round(lower, 6),
+            "confident_win": bool(full > 0 and lower > 0 and signs["sign_p"] < 1 - confidence)}
 
 
 def describe(route: str, evidence: dict) -> str:

@@ -87,8 +87,11 @@ def serving(chosen: list[Candidate]) -> dict[str, str]:
     best: dict[str, Candidate] = {}
     for cand in chosen:
         for cap in cand.spec.capabilities:
-            if cap.value not in best or cand.rank > best[cap.value].rank:
-                best[cap.value] = cand
+            # a specialist (a LoRA adapter) is reached by a route naming it, so each one
+            # covers its own route rather than competing with the others for one capability
+            key = f"{cap.value}:{cand.spec.name}" if cap.value == "specialist" else cap.value
+            if key not in best or cand.rank > best[key].rank:
+                best[key] = cand
     return {cap: c.spec.name for cap, c in best.items()}
 
 

@@ -83,11 +83,13 @@ def lora_rows(engine) -> list[tuple[Row, str]]:
         metrics = meta.get("metrics") if meta.get("type") in ("lora", "lora-merged") else None
         if not isinstance(metrics, dict) or not metrics.get("finetuned") or not metrics.get("baseline"):
             continue
-        name = "accuracy" if "accuracy" in metrics["finetuned"] else next(iter(metrics["finetuned"]))
+        evidence = meta.get("evidence") if isinstance(meta.get("evidence"), dict) else None
+        gated = (evidence or {}).get("metric")  # the gate's metric (spam: macro F1), which the evidence is on
+        name = (gated if gated in metrics["finetuned"] else
+                "accuracy" if "accuracy" in metrics["finetuned"] else next(iter(metrics["finetuned"])))
         tuned, base = metrics["finetuned"].get(name), metrics["baseline"].get(name)
         if not isinstance(tuned, (int, float)) or not isinstance(base, (int, float)):
             continue
-        evidence = meta.get("evidence") if isinstance(meta.get("evidence"), dict) else None
         row = Row(f"lora:{meta.get('specialist', spec.name)}", name, spec.name, _round(tuned),
                   f"base {meta.get('base', '?')}", _round(base), None, None, None, None,
                   _winner(evidence), (evidence or {}).get("n", 0), note=None, evidence=evidence)

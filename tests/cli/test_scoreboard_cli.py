@@ -97,6 +97,22 @@ def test_a_lora_specialist_gets_a_row_from_its_recorded_metrics(project, tmp_pat
     assert recorded["score"] == 0.86 and recorded["evidence"]["confident_win"]
 
 
+def test_a_lora_row_shows_the_metric_its_gate_and_evidence_are_on(project, tmp_path):
+    """spam gates on macro F1 (accuracy rewards answering ham): its row shows macro F1."""
+    lora = tmp_path / "spam"
+    lora.mkdir()
+    (lora / "cadre.json").write_text(json.dumps({
+        "format_version": 1, "type": "lora", "specialist": "spam", "base": "smollm2",
+        "metrics": {"baseline": {"accuracy": 0.14, "macro_f1": 0.123}, "finetuned": {"accuracy": 0.95, "macro_f1": 0.9}},
+        "evidence": {**compare([1.0] * 95 + [0.0] * 5, [1.0] * 14 + [0.0] * 86), "metric": "macro_f1"}}))
+    project.write_text(project.read_text() + f'  - {{name: spam, path: "{lora}", capabilities: [embedding]}}\n')
+    result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
+                   "--routes", "lora", "--json", "--no-record")
+    assert result.returncode == 0, result.stderr
+    row = {r["route"]: r for r in json.loads(result.stdout)}["lora:spam"]
+    assert (row["metric"], row["specialist_score"], row["primary_score"]) == ("macro_f1", 0.9, 0.123)
+
+
 def test_a_lora_specialist_ahead_by_a_hair_is_not_the_winner(project, tmp_path):
     lora = tmp_path / "hair"
     lora.mkdir()

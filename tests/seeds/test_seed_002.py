@@ -214,10 +214,18 @@ def test_models_plan_cli_on_the_example_project(tmp_path, tiny_router_dir, seed_
     shutil.copytree(tiny_router_dir, tmp_path / "runs/demo/router")
     for name in ("vision", "code"):
         _scored_copy(seed_specialist, tmp_path / f"runs/demo/{name}", 0.9)
+    # the LoRA specialists' entries: those shipped in data/adapters are there, the rest missing
+    from cadre.config import load_config
+
+    lora = [m.name for m in load_config(tmp_path / "cadre.yaml").models if str(m.path).startswith("data/adapters/")]
+    shipped = [n for n in lora if (REPO / "data/adapters" / n / "cadre.json").is_file()]
+    for name in shipped:
+        shutil.copytree(REPO / "data/adapters" / name, tmp_path / "data/adapters" / name)
     cli = [sys.executable, "-m", "cadre.cli.main", "models", "plan", "--config", "cadre.yaml"]
     run = subprocess.run([*cli, "--budget", "2GB"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.startswith("budget 2.0 GB: 4 of 4 models") and "rule: primary always" in run.stdout
+    assert run.stdout.startswith(f"budget 2.0 GB: {4 + len(shipped)} of {4 + len(lora)} models"), run.stdout
+    assert "rule: primary always" in run.stdout
     assert "+ smollm2" in run.stdout and "the primary: always chosen" in run.stdout
     assert "serves code_generation (priority 100, score 0.90)" in run.stdout
     tight = subprocess.run([*cli, "--budget", "620MB", "--json"], capture_output=True, text=True, cwd=tmp_path,

@@ -91,6 +91,63 @@ def test_paired_evidence_tells_a_hair_from_a_win():
     assert compare([1.0] * 30 + [0.0] * 10, [1.0] * 10 + [0.0] * 30) == clear  # seeded
 
 
+def test_macro_f1_evidence_is_bootstrapped_whole_and_a_constant_answer_cannot_pass_spam():
+    from cadre.evaluation.evidence import compare_metric
+    from cadre.evaluation.metrics import macro_f1
+
+    truth = ["ham"] * 87 + ["spam"] * 13
+    f1 = lambda t, p: macro_f1(t, p, ["ham", "spam"])
+    all_ham, all_spam = ["ham"] * 100, ["spam"] * 100
+    good = ["ham"] * 85 + ["spam"] * 2 + ["spam"] * 12 + ["ham"]  # 2 false alarms, 1 miss
+    ev = compare_metric(truth, good, all_ham, f1)
+    assert ev["specialist"] == pytest.approx(f1(truth, good)) and ev["primary"] == pytest.approx(f1(truth, all_ham))
+    assert ev["lower"] > 0.3 and ev["confident_win"] and ev["wins"] == 12 and ev["losses"] == 2
+    assert not compare_metric(truth, all_ham, good, f1)["confident_win"]
+    # accuracy would call all-ham a big win over all-spam; macro F1 caps any constant answer
+    # at 0.5, under the spam spec's local-test floor
+    spec = load_specialist("spam").for_local_test()
+    assert spec.gates.metric == "macro_f1" and spec.gates.finetuned_target > max(f1(truth, all_ham), f1(truth, all_spam))
+    report = {"baseline": {"metrics": {"macro_f1": f1(truth, all_spam)}},
+              "finetuned": {"metrics": {"macro_f1": f1(truth, all_ham)}},
+              "evidence": compare_metric(truth, all_ham, all_spam, f1)}
+    gates = lora.check_gates(spec, report, baseline_only=False)
+    assert report["evidence"]["confident_win"] and not gates["passed"]
+    assert "fine-tuned macro_f1 >= 0.6" in gates["summary"]
+
+
+def test_spam_trains_on_a_class_balanced_sample_and_tests_on_the_natural_one(monkeypatch):
+    """13% of SMS messages are spam: the local test trains on a balanced sample (64 steps on
+    the natural one taught SmolLM2 to answer ham every time) and is scored on the natural mix."""
+    from collections import Counter
+
+    monkeypatch.delenv("CADRE_SHARED", raising=False)
+    spec = load_specialist("spam").for_local_test()
+    lt = spec.local_test
+    sizes = {"train": lt.train_size, "validation": lt.validation_size, "test": lt.test_size}
+
+    def counts(dataset):
+        data = prepare(dataset, spec.prompt, classification=True, reference=spec.reference,
+                       path=resolve_data_path(spec.dataset.path), sizes=sizes)
+        return {k: Counter(ex["metadata"]["label"] for ex in v) for k, v in data["splits"].items()}, data
+
+    (balanced, data), (natural, plain) = counts(spec.dataset), counts(spec.dataset.model_copy(update={"balance_train": False}))
+    assert spec.dataset.balance_train and balanced["train"] == {"ham": 128, "spam": 128}
+    assert natural["train"]["spam"] < 60 and balanced["test"] == natural["test"] and balanced["test"]["spam"] < 40
+    assert data["splits"]["test"] == plain["splits"]["test"]
+
+
+def test_paired_evidence_reads_the_gate_metric_from_the_predictions(tmp_path):
+    rows = lambda preds: "".join(json.dumps({"reference": t, "prediction": p, "score": float(t == p)}) + "\n"
+                                 for t, p in zip(["a"] * 30 + ["b"] * 10, preds))
+    (tmp_path / "baseline.jsonl").write_text(rows(["a"] * 40))
+    (tmp_path / "finetuned.jsonl").write_text(rows(["a"] * 30 + ["b"] * 10))
+    acc = lora.paired_evidence(tmp_path)
+    f1 = lora.paired_evidence(tmp_path, "macro_f1", ["a", "b"])
+    assert acc["metric"] == "accuracy" and acc["diff"] == pytest.approx(0.25)
+    assert f1["metric"] == "macro_f1" and f1["primary"] == pytest.approx((30 / 35 + 0) / 2)
+    assert f1["diff"] == pytest.approx(1 - 30 / 70) and f1["confident_win"]
+
+
 def test_a_run_records_paired_evidence_and_keeps_a_rejected_adapter_apart(tmp_path, tiny_base):
     from tests.training.test_lora import _spec
 
@@ -103,6 +160,23 @@ def test_a_run_records_paired_evidence_and_keeps_a_rejected_adapter_apart(tmp_pa
     assert ev["n"] == report["finetuned"]["n"] and ev["wins"] + ev["losses"] + ev["ties"] == ev["n"]
     assert any("95% lower bound" in c["check"] for c in report["gates"]["checks"])
     assert not (out / "adapter").exists() and (out / "rejected-adapter" / "adapter_config.json").is_file()
+
+
+def test_on_validation_scores_the_validation_split_and_exports_nothing(tmp_path, tiny_base):
+    """Recipe picking never looks at the test split: --on-validation scores the validation
+    split in its place, and what it trains is never exported (so it never serves)."""
+    from tests.training.test_lora import _spec
+
+    path = _spec(tmp_path, tiny_base, training={"max_steps": 2})
+    out = tmp_path / "run"
+    res = CliRunner().invoke(app, ["specialist", "run", str(path), "--output", str(out), "--quiet", "--on-validation"])
+    assert res.exit_code == 0, res.output
+    report = json.loads((out / "report.json").read_text())
+    validation = (out / "data" / "validation.jsonl").read_text().splitlines()
+    scored = [json.loads(line)["prompt"] for line in (out / "predictions" / "finetuned.jsonl").read_text().splitlines()]
+    assert report["scored_split"] == "validation" and report["finetuned"]["n"] == len(validation) != 40
+    assert scored == [json.loads(line)["prompt"][:300] for line in validation]
+    assert report["gates"]["passed"] and not (out / "adapter").exists() and (out / "rejected-adapter").is_dir()
 
 
 def test_top_layers_adapts_only_the_top_of_the_model(tmp_path, tiny_base):
@@ -129,7 +203,7 @@ def test_local_test_says_what_it_runs():
 
     spec = load_specialist("sentiment").for_local_test()
     text = local_test_notice(spec)
-    assert "local test: a fixed sample (seed 42) of 128 training and 60 test examples" in text
+    assert "local test: a fixed sample (seed 42) of 256 training and 200 test examples, 2 epoch(s)" in text
     assert "without --local-test" in text
     assert CATALOG_DIR.is_dir()
 

@@ -46,6 +46,9 @@ class DatasetSpec(_Strict):
     # field → fewest words kept in train/validation (SST-2's train split is mostly phrase
     # fragments, its test split full sentences); the test split is never filtered
     train_min_words: dict[str, int] = Field(default_factory=dict)
+    # a capped train sample (the local test) takes the labels in turn, so a skewed label set
+    # (SMS spam: 13% spam) does not teach a small model to answer the majority label
+    balance_train: bool = False
     split: Literal["files", "random", "ranges"] = "random"
     fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     seed: int = 42

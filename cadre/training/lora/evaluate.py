@@ -199,6 +199,9 @@ def evaluate(model, tokenizer, spec, examples: list[dict], labels: list[str] | N
     result["n"] = len(examples)
     result["predictions"] = [{"prompt": ex["prompt"][:300], "reference": ex["metadata"].get("reference"),
                               "prediction": p, "score": s} for ex, p, s in zip(examples, preds, scores)]
+    if spec.is_classification:  # the true label, for metrics that are not a mean over examples
+        for row, ex in zip(result["predictions"], examples):
+            row["label"] = ex["metadata"]["label"]
     return result
 
 

@@ -38,6 +38,7 @@ class RunOptions:
     batch_size: int | None = None
     max_steps: int | None = None
     progress: bool = True
+    on_validation: bool = False  # score the validation split in the test split's place
 
 
 @dataclass
@@ -108,9 +109,9 @@ def _finish(ctx: Context, opts: RunOptions, report: dict, base: dict, model, tra
         report["training"] = training
         report["finetuned"] = _timed(ctx, "finetuned", lambda: _evaluate_merged(ctx, model, opts))
     if model is not None:
-        report["evidence"] = paired_evidence(ctx.out / "predictions")
+        report["evidence"] = paired_evidence(ctx.out / "predictions", ctx.spec.gates.metric, ctx.data["labels"])
     report["gates"] = check_gates(ctx.spec, report, opts.baseline_only)
-    if model is not None and report["gates"]["passed"]:
+    if model is not None and report["gates"]["passed"] and not opts.on_validation:  # a recipe check never serves
         report["exported"] = _timed(ctx, "export", lambda: export(model, ctx, report, opts.merge))
     elif model is not None:  # kept for inspection and measurement, never exported or served
         from cadre.fsutil import atomic_dir
@@ -137,6 +138,8 @@ def setup(spec: SpecialistSpec, opts: RunOptions, world: World | None = None) ->
     path = resolve_data_path(opts.data or spec.dataset.path)
     data = prepare(spec.dataset, spec.prompt, classification=spec.is_classification,
                    reference=spec.reference, path=path, sizes=sizes)
+    if opts.on_validation:  # recipe picking: the test split is never looked at
+        data["splits"]["test"] = data["splits"]["validation"]
     base_path, tokenizer, model, device = load_base(spec.base, spec.training)
     if not opts.baseline_only:
         check_targets(model, spec.lora.target_modules, spec.base)
@@ -293,23 +296,30 @@ def check_gates(spec: SpecialistSpec, report: dict, baseline_only: bool) -> dict
     return {"metric": metric, "checks": checks, "passed": not failed, "summary": summary}
 
 
-def paired_evidence(folder: Path) -> dict | None:
+def paired_evidence(folder: Path, metric: str = "accuracy", labels: list[str] | None = None) -> dict | None:
     """Fine-tuned against baseline on the same test examples (predictions/*.jsonl): the
-    paired bootstrap's 95% lower bound of the difference and the sign test."""
+    paired bootstrap's 95% lower bound of the difference in the gate's metric and the
+    sign test. Macro F1 is not a mean over examples, so it is bootstrapped whole."""
     import json
 
-    from cadre.evaluation.evidence import compare
+    from cadre.evaluation.evidence import compare, compare_metric
 
-    def scores(stage):
+    def rows(stage):
         path = folder / f"{stage}.jsonl"
         if not path.is_file():
             return None
-        return [float(json.loads(line)["score"]) for line in path.read_text(encoding="utf-8").splitlines() if line]
+        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
-    tuned, base = scores("finetuned"), scores("baseline")
+    tuned, base = rows("finetuned"), rows("baseline")
     if tuned is None or base is None or len(tuned) != len(base) or not tuned:
         return None
-    return compare(tuned, base)
+    if metric == "macro_f1":
+        from cadre.evaluation.metrics import macro_f1
+
+        truth = [r.get("label", r["reference"]) for r in tuned]
+        return {**compare_metric(truth, [r["prediction"] for r in tuned], [r["prediction"] for r in base],
+                                 lambda t, p: macro_f1(t, p, labels)), "metric": metric}
+    return {**compare([float(r["score"]) for r in tuned], [float(r["score"]) for r in base]), "metric": metric}
 
 
 def _evidence_check(evidence: dict | None, change: float, min_improvement: float) -> dict:
@@ -363,6 +373,7 @@ def _new_report(ctx: Context, opts: RunOptions) -> dict:
     spec = ctx.spec
     return {"specialist": spec.name, "task": spec.task, "base": spec.base, "base_path": ctx.base_path,
             "device": ctx.device, "world_size": ctx.world.size, "local_test": opts.local_test, "baseline_only": opts.baseline_only,
+            "scored_split": "validation" if opts.on_validation else "test",
             "labels": ctx.data["labels"], "data": ctx.data["manifest"], "scoring": spec.scoring,
             "lora": spec.lora.model_dump(), "training_config": spec.training.model_dump()}
 
