@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -144,8 +145,17 @@ def record_score(engine, row: Row, heldout: Path) -> str | None:
               "primary": row.primary, "primary_score": row.primary_score, "examples": row.examples,
               "heldout": str(heldout), "winner": row.winner, "evidence": row.evidence,
               "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    update_metadata(spec.path, **{SCORE_KEY: record})
+    if not _same_record(parse_metadata(spec.path).get(SCORE_KEY), record):  # a shipped row re-read stays untouched
+        update_metadata(spec.path, **{SCORE_KEY: record})
     return str(Path(spec.path) / METADATA_FILE)
+
+
+def _same_record(old, new: dict) -> bool:
+    """Whether a recorded row says what `new` says (its time aside)."""
+    def said(row: dict) -> str:
+        return json.dumps({k: v for k, v in row.items() if k != "measured_at"}, sort_keys=True)
+
+    return isinstance(old, dict) and said(old) == said(json.loads(json.dumps(new)))
 
 
 def format_table(rows: list[Row]) -> str:

@@ -88,6 +88,8 @@ def test_a_shipped_adapter_serves_through_its_gate(folder, tmp_path):
 
     (row, _), = lora_rows(Engine)
     assert row.winner == "specialist"
+    shipped = (copy / "cadre.json").read_bytes()
     record_score(Engine, row, Path("the test split of cadre specialist run"))
+    assert (copy / "cadre.json").read_bytes() == shipped  # the row re-read rewrites nothing: make demo leaves a clone clean
     found = verdict(spec, "smollm2")
     assert found.allowed and f"{folder.name}: specialist − primary ≥ +" in found.reason
