@@ -77,14 +77,19 @@ def test_the_table_and_a_route_subset(project):
     assert row.split()[:4] == ["math", "numeric", "tool:solve_math", "1.00"]
 
 
-def test_a_lora_specialist_gets_a_row_from_its_recorded_metrics(project, tmp_path):
-    lora = tmp_path / "sentiment"
+def _lora(project, tmp_path, name: str, metrics: dict, evidence: dict, capability: str):
+    """A LoRA folder whose cadre.json records `metrics` and `evidence`, added to the project."""
+    lora = tmp_path / name
     lora.mkdir()
-    (lora / "cadre.json").write_text(json.dumps({
-        "format_version": 1, "type": "lora", "specialist": "sentiment", "base": "smollm2",
-        "metrics": {"baseline": {"accuracy": 0.521}, "finetuned": {"accuracy": 0.86}},
-        "evidence": compare([1.0] * 86 + [0.0] * 14, [1.0] * 52 + [0.0] * 48)}))
-    project.write_text(project.read_text() + f'  - {{name: sentiment, path: "{lora}", capabilities: [embedding]}}\n')
+    (lora / "cadre.json").write_text(json.dumps({"format_version": 1, "type": "lora", "specialist": name,
+                                                 "base": "smollm2", "metrics": metrics, "evidence": evidence}))
+    project.write_text(project.read_text() + f'  - {{name: {name}, path: "{lora}", capabilities: [{capability}]}}\n')
+    return lora
+
+
+def test_a_lora_specialist_gets_a_row_from_its_recorded_metrics(project, tmp_path):
+    lora = _lora(project, tmp_path, "sentiment", {"baseline": {"accuracy": 0.521}, "finetuned": {"accuracy": 0.86}},
+                 compare([1.0] * 86 + [0.0] * 14, [1.0] * 52 + [0.0] * 48), "embedding")
     result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
                    "--routes", "math,lora", "--json")
     assert result.returncode == 0, result.stderr
@@ -99,13 +104,9 @@ def test_a_lora_specialist_gets_a_row_from_its_recorded_metrics(project, tmp_pat
 
 def test_a_lora_row_shows_the_metric_its_gate_and_evidence_are_on(project, tmp_path):
     """spam gates on macro F1 (accuracy rewards answering ham): its row shows macro F1."""
-    lora = tmp_path / "spam"
-    lora.mkdir()
-    (lora / "cadre.json").write_text(json.dumps({
-        "format_version": 1, "type": "lora", "specialist": "spam", "base": "smollm2",
-        "metrics": {"baseline": {"accuracy": 0.14, "macro_f1": 0.123}, "finetuned": {"accuracy": 0.95, "macro_f1": 0.9}},
-        "evidence": {**compare([1.0] * 95 + [0.0] * 5, [1.0] * 14 + [0.0] * 86), "metric": "macro_f1"}}))
-    project.write_text(project.read_text() + f'  - {{name: spam, path: "{lora}", capabilities: [embedding]}}\n')
+    _lora(project, tmp_path, "spam",
+          {"baseline": {"accuracy": 0.14, "macro_f1": 0.123}, "finetuned": {"accuracy": 0.95, "macro_f1": 0.9}},
+          {**compare([1.0] * 95 + [0.0] * 5, [1.0] * 14 + [0.0] * 86), "metric": "macro_f1"}, "embedding")
     result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
                    "--routes", "lora", "--json", "--no-record")
     assert result.returncode == 0, result.stderr
@@ -114,13 +115,8 @@ def test_a_lora_row_shows_the_metric_its_gate_and_evidence_are_on(project, tmp_p
 
 
 def test_a_lora_specialist_ahead_by_a_hair_is_not_the_winner(project, tmp_path):
-    lora = tmp_path / "hair"
-    lora.mkdir()
-    (lora / "cadre.json").write_text(json.dumps({
-        "format_version": 1, "type": "lora", "specialist": "hair", "base": "smollm2",
-        "metrics": {"baseline": {"accuracy": 0.5}, "finetuned": {"accuracy": 0.6667}},
-        "evidence": compare([1.0] * 4 + [0.0] * 2, [1.0] * 3 + [0.0] * 3)}))
-    project.write_text(project.read_text() + f'  - {{name: hair, path: "{lora}", capabilities: [specialist]}}\n')
+    _lora(project, tmp_path, "hair", {"baseline": {"accuracy": 0.5}, "finetuned": {"accuracy": 0.6667}},
+          compare([1.0] * 4 + [0.0] * 2, [1.0] * 3 + [0.0] * 3), "specialist")
     result = cadre("scoreboard", "--config", str(project), "--heldout", str(HELDOUT), "--limit", "1",
                    "--routes", "lora", "--json")
     assert result.returncode == 0, result.stderr
