@@ -18,7 +18,8 @@ import numpy as np
 from cadre.errors import CadreError
 
 # Modules that register kinds, in the canonical order of the candidates table.
-KIND_MODULES = ("cadre.routing.intent.kinds_builtin", "cadre.routing.intent.finetune")
+KIND_MODULES = ("cadre.routing.intent.kinds_builtin", "cadre.routing.intent.finetune",
+                "cadre.routing.intent.blend")
 
 
 @dataclass
