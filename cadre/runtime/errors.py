@@ -38,11 +38,16 @@ class ModelFilesMissing(BackendError):
 
     def __init__(self, name: str, path: str | None, capabilities=()):
         caps = [getattr(c, "value", c) for c in capabilities]
-        kind = next((self.TRAIN_TYPES[c] for c in caps if c in self.TRAIN_TYPES), "NAME")
-        train = f"cadre train --type {kind} --data YOUR_QA_FILE --output"
+        if "specialist" in caps:  # a LoRA adapter: the specialist pipeline writes it (catalog name or spec YAML)
+            made, where = f"`cadre specialist run {name}`", f"runs/specialists/{name}/adapter"
+        else:
+            kind = next((self.TRAIN_TYPES[c] for c in caps if c in self.TRAIN_TYPES), "NAME")
+            made, where = f"`cadre train --type {kind} --data YOUR_QA_FILE --output DIR`", "DIR"
         self.client_message = (f"model {name!r} is not trained yet: its files are missing; make them with "
-                               f"`{train} DIR` and point the model's path in the project file at DIR")
-        super().__init__(f"model {name!r}: {path}: model files are missing; make them with `{train} {path}`")
+                               f"{made} and point the model's path in the project file at {where}")
+        hint = made if where == "DIR" else f"{made} (it writes {where})"
+        super().__init__(f"model {name!r}: {path}: model files are missing; make them with "
+                         f"{hint.replace('DIR', str(path))}")
 
 
 class BudgetError(CadreError):

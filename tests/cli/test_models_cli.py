@@ -87,3 +87,19 @@ def test_bad_lora_settings_are_a_one_line_error(tmp_path, tiny_causal_dir):
     result = runner.invoke(app, ["models", "list", "--config", str(path)])
     assert result.exit_code == 2 and "runtime.lora.max_batch" in result.output
     assert "Traceback" not in result.output
+
+
+def test_plan_says_how_to_make_a_missing_lora_adapter(tmp_path, tiny_causal_dir):
+    """A specialist's adapter is made by `cadre specialist run`, not `cadre train`."""
+    path = write_project(tmp_path, tiny_causal_dir)
+    path.write_text(path.read_text() + f"""\
+  - name: sql
+    backend: local
+    path: {tmp_path}/no/adapter
+    capabilities: [specialist]
+""")
+    result = runner.invoke(app, ["models", "plan", "--config", str(path), "--budget", "2GB"])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if line.strip().startswith("- sql"))
+    assert "cadre specialist run sql" in line and "runs/specialists/sql/adapter" in line
+    assert "cadre train" not in line
