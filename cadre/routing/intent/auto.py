@@ -182,16 +182,18 @@ def drop_dominated(candidates: list[str], n_train: int) -> tuple[list[str], list
 def drop_hopeless(candidates: list[str], budget_ms: float, texts: list[str]) -> tuple[list[str], list[str]]:
     """Candidates minus those that cannot win: a kind whose per-request encoder alone takes
     longer than the budget on one text (and that no other candidate is scored from)."""
-    needed = {k for c in candidates for k in get_kind(c).needs}
     floors: dict[str, float] = {}
-    kept, notes = [], []
-    for name in candidates:
-        slow = [e for e in get_kind(name).request_encoders if _encoder_p50(e, texts, floors) > budget_ms]
-        if slow and name not in needed:
-            notes.append(f"{name} not cross-validated: {slow[0]} alone takes {floors[slow[0]]:.2f} ms a text "
-                         f"(p50, one thread), over the {budget_ms} ms budget")
-            continue
-        kept.append(name)
+    slow = {name: [e for e in get_kind(name).request_encoders if _encoder_p50(e, texts, floors) > budget_ms]
+            for name in candidates}
+    kept = list(candidates)
+    while True:  # needed only by a kept candidate: blend dropped, finetune is not fine-tuned for nothing
+        needed = {k for c in kept for k in get_kind(c).needs}
+        still = [c for c in kept if not slow[c] or c in needed]
+        if still == kept:
+            break
+        kept = still
+    notes = [f"{name} not cross-validated: {slow[name][0]} alone takes {floors[slow[name][0]]:.2f} ms a text "
+             f"(p50, one thread), over the {budget_ms} ms budget" for name in candidates if name not in kept]
     return kept, notes
 
 

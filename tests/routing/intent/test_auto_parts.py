@@ -134,6 +134,12 @@ def test_fewer_folds_on_large_data_and_hopeless_candidates_are_skipped(monkeypat
     assert "embedding not cross-validated" in notes[0] and "5.00 ms" in notes[0]
     kept, _ = auto.drop_hopeless(["tfidf", "embedding"], 20.0, ["a"])
     assert kept == ["tfidf", "embedding"]
+    # blend cannot win under 2 ms, so finetune (needed only by blend) is not fine-tuned for nothing
+    kept, notes = auto.drop_hopeless(["fast", "ensemble", "cascade", "finetune", "blend"], 2.0, ["a"])
+    assert kept == ["fast", "ensemble", "cascade"]
+    assert [n.split()[0] for n in notes] == ["finetune", "blend"]
+    kept, _ = auto.drop_hopeless(["fast", "ensemble", "cascade", "finetune", "blend"], 50.0, ["a"])
+    assert kept == ["fast", "ensemble", "cascade", "finetune", "blend"]
 
 
 def test_on_large_data_tfidf_is_left_to_fast_which_holds_its_features_and_more():
