@@ -7,14 +7,8 @@ import json
 
 import pytest
 
-from tests.cli.test_router_auto import banking_rows, cli, write_csv
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("blend")
-    return root, write_csv(root / "train.csv", banking_rows("train", 20)), write_csv(root / "test.csv",
-                                                                                    banking_rows("test"))
+from tests.cli.test_router_auto import cli, write_csv
+from tests.cli.test_router_finetune import judged_and_routed, tiny  # noqa: F401 (a fixture)
 
 
 @pytest.mark.slow
@@ -27,10 +21,7 @@ def test_blend_trains_both_parts_and_routes(tiny):
     assert meta["router_kind"] == "blend" and meta["parts"] == {"finetune": 0.5, "ensemble": 0.5}
     parts = {name: json.loads((out / name / "cadre.json").read_text())["router_kind"] for name in meta["parts"]}
     assert parts == {"finetune": "finetune", "ensemble": "ensemble"}
-    report = json.loads(cli("router", "eval", out, "--data", test, "--json", "--latency-samples", "5").stdout)
-    assert report["kind"] == "blend" and report["accuracy"] > 0.85  # 240 held-out Banking77 test texts
-    routed = json.loads(cli("route", out, "my new card still has not arrived", "--json").stdout)
-    assert routed["name"] == "card_arrival" and routed["reason"].startswith("blend card_arrival")
+    judged_and_routed(out, test, "blend")
 
 
 @pytest.mark.slow

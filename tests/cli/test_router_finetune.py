@@ -41,11 +41,15 @@ def test_finetune_trains_exports_onnx_and_routes(tiny):
     assert meta["router_kind"] == "finetune" and sorted(meta["labels"]) == sorted(CLASSES)
     assert (out / "model.onnx").stat().st_size > 10_000_000 and (out / "tokenizer").is_dir()
     assert meta["training"]["epochs"] == 2.0 and meta["training"]["dtype"] in ("fp32", "bf16")
-    evaluated = cli("router", "eval", out, "--data", test, "--json", "--latency-samples", "10")
-    report = json.loads(evaluated.stdout)
-    assert report["kind"] == "finetune" and report["accuracy"] > 0.85  # 240 held-out Banking77 test texts
+    judged_and_routed(out, test, "finetune")
+
+
+def judged_and_routed(out, test, kind: str) -> None:
+    """`router eval` on the 240 held-out Banking77 test texts, and one `cadre route`."""
+    report = json.loads(cli("router", "eval", out, "--data", test, "--json", "--latency-samples", "5").stdout)
+    assert report["kind"] == kind and report["accuracy"] > 0.85
     routed = json.loads(cli("route", out, "my new card still has not arrived", "--json").stdout)
-    assert routed["name"] == "card_arrival" and routed["reason"].startswith("finetune card_arrival")
+    assert routed["name"] == "card_arrival" and routed["reason"].startswith(f"{kind} card_arrival")
 
 
 @pytest.mark.slow
