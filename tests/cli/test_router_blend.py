@@ -34,7 +34,7 @@ def test_auto_scores_blend_from_the_finetune_and_ensemble_rows(tiny):
     auto = json.loads((out / "cadre.json").read_text())["auto"]
     rows = {r["kind"]: r for r in auto["table"]}
     assert set(rows) == {"ensemble", "finetune", "blend"}
-    assert rows["blend"]["cv_accuracy"] > 0.5 and "weight chosen on" in rows["blend"]["note"]
+    assert rows["blend"]["cv_accuracy"] > 0.5 and "finetune × 0.5 + ensemble × 0.5" in rows["blend"]["note"]
     assert rows["blend"]["p50_ms"] >= rows["finetune"]["p50_ms"]  # both parts run on every request
     routed = json.loads(cli("route", out, "my new card still has not arrived", "--json").stdout)
     assert routed["name"] == "card_arrival"

@@ -1,6 +1,5 @@
 """The `blend` router: the fine-tuned MiniLM (`finetune`) and the frozen-encoder ensemble
-(MiniLM ⊕ TF-IDF) answer together, their probabilities averaged with a weight chosen out
-of fold. The two err on different texts (on Banking77 each is right on about 1.3% of
+(MiniLM ⊕ TF-IDF) answer together, their probabilities averaged. The two err on different texts (on Banking77 each is right on about 1.3% of
 test texts where the other is wrong), so the average beats either alone; it costs both
 routers' time per request (two MiniLM passes), so `auto` considers it only under a
 latency budget that admits it (`--max-latency-ms`) and with `--train-budget`.
@@ -18,8 +17,9 @@ from cadre.routing.intent.encoders import MINILM
 from cadre.routing.intent.kinds import FitData, RouterKind, get_kind, register_kind
 
 PARTS = ("finetune", "ensemble")  # the kinds blended, each saved in a subfolder of that name
-WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)  # finetune's weight; the ensemble gets the rest
-DEFAULT_WEIGHT = 0.5  # without out-of-fold scores (`--kind blend`), and on ties
+# finetune's weight (the ensemble gets the rest): fixed, the plain average of two models,
+# so that auto's held-out score of the blend is not flattered by choosing it there
+WEIGHT = 0.5
 
 
 class BlendRouter(Router):
@@ -64,29 +64,6 @@ class BlendRouter(Router):
         return finish(cls(parts, [float(weights[name]) for name in PARTS]), folder, meta)
 
 
-def blended(ft: np.ndarray, ens: np.ndarray, weight: float) -> np.ndarray:
-    return weight * ft + (1.0 - weight) * ens
-
-
-def choose_weight(ft: np.ndarray, ens: np.ndarray, y: np.ndarray) -> float:
-    """finetune's weight in WEIGHTS with the best accuracy on these rows (ties: nearest the default)."""
-    def key(w):
-        return (round(float((blended(ft, ens, w).argmax(axis=1) == y).mean()), 6), -abs(w - DEFAULT_WEIGHT))
-
-    return max(WEIGHTS, key=key)
-
-
-def cross_fitted_accuracy(ft: np.ndarray, ens: np.ndarray, y: np.ndarray, seed: int) -> float:
-    """Accuracy with each half of the rows blended at the weight chosen on the other half:
-    the weight is chosen on these rows, so scoring it on them would flatter it."""
-    half = np.random.default_rng(seed).permutation(len(y)) % 2 == 0
-    right = 0
-    for pick in (half, ~half):
-        w = choose_weight(ft[~pick], ens[~pick], y[~pick])
-        right += int((blended(ft[pick], ens[pick], w).argmax(axis=1) == y[pick]).sum())
-    return right / max(1, len(y))
-
-
 def score_blend(data: FitData):
     """From the finetune and ensemble rows' out-of-fold probabilities (no refitting), on
     the rows both scored; timing derived: the parts' p50s and p99s added."""
@@ -98,24 +75,19 @@ def score_blend(data: FitData):
                           f"({'finetune' if ft is None else 'ensemble'} sat out)")
         return None
     seen = ~np.isnan(ft.probs[:, 0]) & ~np.isnan(ens.probs[:, 0])
-    weight = choose_weight(ft.probs[seen], ens.probs[seen], data.y[seen])
-    accuracy = cross_fitted_accuracy(ft.probs[seen], ens.probs[seen], data.y[seen], data.options.seed)
     probs = np.full_like(ft.probs, np.nan)
-    probs[seen] = blended(ft.probs[seen], ens.probs[seen], weight)
+    probs[seen] = WEIGHT * ft.probs[seen] + (1.0 - WEIGHT) * ens.probs[seen]
+    accuracy = float((probs[seen].argmax(axis=1) == data.y[seen]).mean())
     timed = None not in (ft.p50_ms, ens.p50_ms, ft.p99_ms, ens.p99_ms)
-    note = (f"finetune × {weight:g} + ensemble × {1 - weight:g} (weight chosen on {int(seen.sum())} held-out texts, "
-            "scored cross-fitted); timing derived from theirs")
+    note = (f"finetune × {WEIGHT:g} + ensemble × {1 - WEIGHT:g}, scored on the {int(seen.sum())} texts both were "
+            "scored on; timing derived from theirs")
     return Scored("blend", [accuracy], probs, 1.0, ft.p50_ms + ens.p50_ms if timed else None,
-                  ft.p99_ms + ens.p99_ms if timed else None, note, {"weight": weight})
+                  ft.p99_ms + ens.p99_ms if timed else None, note, {"weight": WEIGHT})
 
 
 def fit_blend(data: FitData) -> BlendRouter:
-    """Both parts fitted as their kinds fit (finetune reuses what auto trained where it
-    can), blended at the weight auto chose, else the default."""
-    scored = data.row("blend")
-    weight = scored.extra["weight"] if scored is not None else DEFAULT_WEIGHT
-    parts = [get_kind(name).fit(data) for name in PARTS]
-    return BlendRouter(parts, [weight, 1.0 - weight])
+    """Both parts fitted as their kinds fit (finetune reuses what auto trained where it can)."""
+    return BlendRouter([get_kind(name).fit(data) for name in PARTS], [WEIGHT, 1.0 - WEIGHT])
 
 
 register_router("blend", BlendRouter, BlendRouter.load)

@@ -23,6 +23,8 @@ from cadre.routing.store import canonical_labels
 
 MODEL_FILE = "model.onnx"
 TOKENIZER_DIR = "tokenizer"
+# texts per ONNX run: one run over thousands of texts held GBs of attention activations
+SCORE_BATCH = 64
 MIN_EPOCHS = 1.0  # auto skips fine-tuning when the budget buys less than this many epochs
 
 
@@ -38,13 +40,14 @@ class FinetuneRouter(Router):
         from cadre.routing.intent.embedding import softmax
 
         texts = [t if t.strip() else " " for t in texts]
-        if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        out = [self._logits(texts[i:i + SCORE_BATCH]) for i in range(0, len(texts), SCORE_BATCH)]
+        return softmax(np.concatenate(out)) if out else np.zeros((0, len(self.labels)), dtype=np.float32)
+
+    def _logits(self, texts: list[str]) -> np.ndarray:
         enc = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_tokens, return_tensors="np")
         ids = enc["input_ids"].astype(np.int64)
-        out = self.session.run(None, {"input_ids": ids, "attention_mask": enc["attention_mask"].astype(np.int64),
-                                      "token_type_ids": np.zeros_like(ids)})[0]
-        return softmax(out.astype(np.float32))
+        return self.session.run(None, {"input_ids": ids, "attention_mask": enc["attention_mask"].astype(np.int64),
+                                       "token_type_ids": np.zeros_like(ids)})[0].astype(np.float32)
 
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
         """Copy the graph and tokenizer in, write cadre.json, atomically."""
