@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.cli.test_router_auto import cli, write_csv
-from tests.cli.test_router_finetune import judged_and_routed, tiny  # noqa: F401 (a fixture)
+from tests.cli.test_router_finetune import judged_and_routed
 
 
 @pytest.mark.slow

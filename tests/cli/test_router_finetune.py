@@ -13,14 +13,7 @@ import time
 import httpx
 import pytest
 
-from tests.cli.test_router_auto import CLASSES, banking_rows, cli, write_csv
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("finetune")
-    return root, write_csv(root / "train.csv", banking_rows("train", 20)), write_csv(root / "test.csv",
-                                                                                    banking_rows("test"))
+from tests.cli.test_router_auto import CLASSES, cli, write_csv
 
 
 def test_bad_train_budget_is_a_one_line_error(tmp_path):
