@@ -38,16 +38,16 @@ class ModelFilesMissing(BackendError):
 
     def __init__(self, name: str, path: str | None, capabilities=()):
         caps = [getattr(c, "value", c) for c in capabilities]
-        if "specialist" in caps:  # a LoRA adapter: the specialist pipeline writes it (catalog name or spec YAML)
-            made, where = f"`cadre specialist run {name}`", f"runs/specialists/{name}/adapter"
+        if "specialist" in caps:  # a LoRA adapter: the specialist pipeline writes it
+            made = f"`cadre specialist run {name}`"
+            to_client = to_server = f"{made} (it writes runs/specialists/{name}/adapter)"
         else:
             kind = next((self.TRAIN_TYPES[c] for c in caps if c in self.TRAIN_TYPES), "NAME")
-            made, where = f"`cadre train --type {kind} --data YOUR_QA_FILE --output DIR`", "DIR"
+            train = f"cadre train --type {kind} --data YOUR_QA_FILE --output"
+            to_client, to_server = f"`{train} DIR`", f"`{train} {path}`"
         self.client_message = (f"model {name!r} is not trained yet: its files are missing; make them with "
-                               f"{made} and point the model's path in the project file at {where}")
-        hint = made if where == "DIR" else f"{made} (it writes {where})"
-        super().__init__(f"model {name!r}: {path}: model files are missing; make them with "
-                         f"{hint.replace('DIR', str(path))}")
+                               f"{to_client} and point the model's path in the project file at what it writes")
+        super().__init__(f"model {name!r}: {path}: model files are missing; make them with {to_server}")
 
 
 class BudgetError(CadreError):

@@ -181,7 +181,7 @@ def drop_dominated(candidates: list[str], n_train: int) -> tuple[list[str], list
 
 def drop_hopeless(candidates: list[str], budget_ms: float, texts: list[str]) -> tuple[list[str], list[str]]:
     """Candidates minus those that cannot win: a kind whose per-request encoder alone takes
-    longer than the budget on one text (and that no other candidate is scored from)."""
+    longer than the budget on one text, unless a kept candidate is scored from it."""
     floors: dict[str, float] = {}
     slow = {name: [e for e in get_kind(name).request_encoders if _encoder_p50(e, texts, floors) > budget_ms]
             for name in candidates}
