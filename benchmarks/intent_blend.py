@@ -109,7 +109,8 @@ def main(argv=None) -> None:
         f"\n\nSeed {args.seed}: each router fitted on a stratified 90% of {args.dataset} train, tested on the whole "
         "test split. " + ("Val-calibrated: per-route thresholds at target precision 0.97 on CLINC val (as "
                           "benchmarks/intent.py). 'Any threshold': every threshold scanned on test, an upper bound, "
-                          "not a result. " if clinc else "") + f"Load average at the start: {load}.")
+                          "not a result. " if clinc else "") + f"Load average at the start: {load} (accuracies do not depend on it). One seed: no spread and no interval, so "
+        "the differences between rows are observations, not claimed wins.")
     print(body)
     if not args.no_write:
         command = "python benchmarks/intent_blend.py " + " ".join(argv if argv is not None else sys.argv[1:])

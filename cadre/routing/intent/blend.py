@@ -1,7 +1,7 @@
 """The `blend` router: the fine-tuned MiniLM (`finetune`) and the frozen-encoder ensemble
 (MiniLM ⊕ TF-IDF) answer together, their probabilities averaged. The two err on different
-texts (on Banking77 each is right on about 1.3% of test texts where the other is wrong), so
-the average beats either alone. It costs both routers' time per request (two MiniLM
+texts (on Banking77 each is right on about 1.3% of test texts where the other is wrong; on
+one seed their average scored 0.4-0.5 points above either, docs/benchmarks.md). It costs both routers' time per request (two MiniLM
 passes), so `auto` considers it only under a latency budget that admits it
 (`--max-latency-ms`) and with `--train-budget`.
 """
