@@ -192,7 +192,7 @@ def task(name: str, seed: int, fraction: float, skip: set, quick: bool, tmp: str
     """One (data set, seed); a failure is reported, not fatal to the other tasks."""
     import traceback
 
-    out = {"name": name, "seed": seed, "quality": {}, "choice": None, "drop": None}
+    out = {"name": name, "seed": seed, "quality": {}}
     try:
         task_rows(name, seed, fraction, skip, quick, tmp, out)
     except Exception:  # noqa: BLE001 — keep the other tasks' results
@@ -224,8 +224,9 @@ def task_rows(name: str, seed: int, fraction: float, skip: set, quick: bool, tmp
         if kind == "auto":
             out["choice"] = router.auto.chosen.kind
             out["auto_table"] = router.auto.summary(2.0)["table"]
-            if val is None:  # the guard's cost on held-back data
-                out["drop"] = judge(router, splits["test"], {})["accuracy"] - q["accuracy"]
+        if kind in ("auto", "auto_ft") and val is None:  # the guard's cost on held-back data
+            q["unguarded"] = judge(router, splits["test"], {})["accuracy"]
+            out["drop" if kind == "auto" else "drop_ft"] = q["unguarded"] - q["accuracy"]
         if seed == 0 and name == "banking77":
             folder = Path(tmp) / "timed" / kind
             if kind in ("auto", "auto_ft"):
@@ -234,7 +235,7 @@ def task_rows(name: str, seed: int, fraction: float, skip: set, quick: bool, tmp
             else:
                 router.save(folder)
         print(f"seed {seed} {name} {kind}: acc {q['accuracy']:.4f} in-scope {q['in_scope_accuracy']} "
-              f"oos {q['oos_recall']} ({q['train_s']:.0f} s)", flush=True)
+              f"oos {q['oos_recall']} without the guard {q.get('unguarded')} ({q['train_s']:.0f} s)", flush=True)
 
 
 def run(args, tmp: Path) -> dict:
@@ -248,20 +249,20 @@ def run(args, tmp: Path) -> dict:
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=mp.get_context("spawn")) as pool:
         done = list(pool.map(task, *zip(*jobs)))
     results = {k: {d: [] for d in DATASETS} for k in ROWS}
-    choices, drops, cv = {d: [] for d in DATASETS}, [], {d: [] for d in DATASETS}
-    choices_ft = {d: [] for d in DATASETS}
+    out_all = {"choices": {d: [] for d in DATASETS}, "choices_ft": {d: [] for d in DATASETS},
+               "cv": {d: [] for d in DATASETS}, "drops": [], "drops_ft": []}
     for out in done:
         if out.get("auto_table"):
-            cv[out["name"]].append({row["kind"]: row for row in out["auto_table"]})
+            out_all["cv"][out["name"]].append({row["kind"]: row for row in out["auto_table"]})
         for kind, q in out["quality"].items():
             results[kind][out["name"]].append(q)
-        if out["choice"]:
-            choices[out["name"]].append(out["choice"])
-        if out.get("choice_ft"):
-            choices_ft[out["name"]].append(out["choice_ft"])
-        if out["drop"] is not None:
-            drops.append(out["drop"])
-    return {"results": results, "timing": time_all(tmp, args), "choices": choices, "choices_ft": choices_ft, "drops": drops, "cv": cv}
+        for key, into in (("choice", "choices"), ("choice_ft", "choices_ft")):
+            if out.get(key):
+                out_all[into][out["name"]].append(out[key])
+        for key, into in (("drop", "drops"), ("drop_ft", "drops_ft")):
+            if out.get(key) is not None:
+                out_all[into].append(out[key])
+    return {"results": results, "timing": time_all(tmp, args), **out_all}
 
 
 def time_all(tmp: Path, args) -> dict:
@@ -310,7 +311,7 @@ def render(out: dict, args, load_before, load_after, encode_s: float) -> str:
         train_s = " / ".join(f"{np.mean([q['train_s'] for q in r]):.0f}" if r else "–" for r in (b, c))
         train_s += " (CPU-s " + " / ".join(f"{np.mean([q['train_cpu_s'] for q in r]):.0f}" if r else "–"
                                            for r in (b, c)) + ")"
-        drop = ms(out["drops"]) if kind == "auto" else "–"
+        drop = ms(out["drops" if kind == "auto" else "drops_ft"]) if kind in ("auto", "auto_ft") else "–"
         rows.append([NAMES[kind], cv_cell(out, kind), ms([q["accuracy"] for q in b]), drop,
                      ms([q["in_scope_accuracy"] for q in c]),
                      ms([q["oos_recall"] for q in c]), _f(t.get("p50_ms")), _f(t.get("p99_ms")), train_s])
@@ -368,7 +369,9 @@ def main(argv=None) -> None:
     parser.add_argument("--train-budget", type=float, default=None, help="auto's --train-budget (fine-tuning).")
     args = parser.parse_args(argv)
     if args.few_shot:
-        return few_shot(args, argv)
+        import intent_fewshot
+
+        return intent_fewshot.report(args, argv)
     args.skip = set(filter(None, args.skip.split(",")))
     if args.train_budget:  # workers are spawned: they read it from the environment
         os.environ["CADRE_BENCH_TRAIN_BUDGET"] = str(args.train_budget)
@@ -389,19 +392,6 @@ def main(argv=None) -> None:
     if not args.no_write and not args.quick:
         command = "python benchmarks/intent.py " + " ".join(argv if argv is not None else sys.argv[1:])
         write_section("Intent routing: Banking77 and CLINC150", body, command.strip())
-
-
-def few_shot(args, argv) -> None:
-    import intent_fewshot
-
-    load = tuple(round(x, 1) for x in os.getloadavg())
-    embed_all(load_data())
-    body = intent_fewshot.render(intent_fewshot.run(args.seeds, args.few_shot, args.train_budget, args.jobs),
-                                 args.few_shot, args.seeds, load)
-    print(body)
-    if not args.no_write:
-        command = "python benchmarks/intent.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_section(f"Intent routing with {args.few_shot} examples per intent", body, command.strip())
 
 
 if __name__ == "__main__":

@@ -10,13 +10,16 @@ process) are recorded too.
 """
 from __future__ import annotations
 
+import os
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from _report import write_section  # noqa: E402
 from intent import Split, embed_all, judge, load_data  # noqa: E402
 from intent_unseen import draw, plain  # noqa: E402
 
@@ -82,3 +85,14 @@ def render(done: list[dict], per_class: int, seeds: int, load: tuple) -> str:
              f"(1, 5, 15 min) at the start: {load}."]
     return table(["data", "MiniLM + LogisticRegression()", "auto (defaults)", "auto − LR", "auto chose",
                   "auto CPU-s"], rows) + "\n\n" + "\n".join(notes)
+
+
+def report(args, argv) -> None:
+    """`benchmarks/intent.py --few-shot N`: the N-per-intent rows, printed and written."""
+    load = tuple(round(x, 1) for x in os.getloadavg())
+    embed_all(load_data())
+    body = render(run(args.seeds, args.few_shot, args.train_budget, args.jobs), args.few_shot, args.seeds, load)
+    print(body)
+    if not args.no_write:
+        command = "python benchmarks/intent.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_section(f"Intent routing with {args.few_shot} examples per intent", body, command.strip())
