@@ -328,9 +328,9 @@ def render(out: dict, args, load_before, load_after, encode_s: float) -> str:
         f"- Test columns: mean ± standard deviation over {args.seeds} seed(s) (a single run when 1); each seed "
         f"trains on a stratified {args.fraction:.0%} of the training split and tests on the whole test split "
         "(Banking77 3,080; CLINC150 4,500 in-scope + 1,000 oos). The CV column is auto's own table on Banking77 "
-        "train: every candidate's accuracy, mean ± sd over the same stratified folds (nano: one fold). Every "
+        "train: every candidate auto scored, on its held-out fold (from 4,000 training rows on, one 20% fold of 5; mean ± sd when more folds are scored). Every "
         "router is what the named command builds with its defaults.",
-        f"- auto's candidates: {', '.join(CANDIDATES) if CANDIDATES else 'the CLI default (all)'}. auto chose, per seed: {auto}; allowed to fine-tune: {auto_ft}. Banking77: cross-validation on the seed's training subset (3 folds from 4,000 rows on); CLINC: "
+        f"- auto's candidates: {', '.join(CANDIDATES) if CANDIDATES else 'the CLI default (all)'}. auto chose, per seed: {auto}; allowed to fine-tune: {auto_ft}. Banking77: one held-out fold of 5 on the seed's training subset (a kind dropped before scoring shows –); CLINC: "
         f"candidates scored on CLINC val (`--val`). CLINC thresholds: `--val` (val + oos_val) at "
         f"`--target-precision {TARGET}`, per route, never fitted on test. Banking77 has no out-of-scope data and "
         "no target: auto sets its guard threshold (reject at most 0.25% of in-scope texts out of fold); "

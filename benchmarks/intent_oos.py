@@ -35,6 +35,7 @@ from cadre.labels import OUT_OF_SCOPE  # noqa: E402
 
 RECALL = intent_blend.OOS_RECALL
 SPLITS = ("train", "val", "test")
+PRODUCT = "blend top probability (the product's)"
 
 
 def tuned_vectors(splits: dict, seed: int) -> dict:
@@ -86,22 +87,22 @@ def scores(vectors: dict, probs: dict, oos: int) -> dict:
     means = np.stack([bank[ybank == c].mean(axis=0) for c in intents])  # (C, H)
     centred = bank - means[np.searchsorted(intents, ybank)]
     precision = np.linalg.inv(centred.T @ centred / len(centred) + 1e-3 * np.eye(bank.shape[1]))
-    out: dict = {"blend top probability (the product's)": {}, "Mahalanobis, nearest intent mean": {}}
+    out: dict = {PRODUCT: {}, "Mahalanobis, nearest intent mean": {}}
     for k in (1, 10):
         out[f"k-th nearest training text, k={k}"] = {}
     for split in ("val", "test"):
         v, p = vectors[split][0], _inscope(probs[split], oos)[1]
         said = np.where(np.isfinite(p), 0.0, -np.inf)  # out_of_scope by argmax: rejected by every score
-        out["blend top probability (the product's)"][split] = p
+        out[PRODUCT][split] = p
         sims = -np.sort(-(v @ bank.T), axis=1)
         for k in (1, 10):
             out[f"k-th nearest training text, k={k}"][split] = sims[:, k - 1] + said
         vp = v @ precision  # (v - m)ᵀP(v - m) expanded, without an (N, C, H) array
         dist = (vp * v).sum(axis=1)[:, None] - 2 * vp @ means.T + ((means @ precision) * means).sum(axis=1)[None]
         out["Mahalanobis, nearest intent mean"][split] = -dist.min(axis=1) + said
-    for name in [n for n in out if n != "blend top probability (the product's)"]:
+    for name in [n for n in out if n != PRODUCT]:
         out[f"even mix: blend probability + {name}"] = {
-            s: _z(out["blend top probability (the product's)"], s) + _z(out[name], s) for s in ("val", "test")}
+            s: _z(out[PRODUCT], s) + _z(out[name], s) for s in ("val", "test")}
     return out
 
 
