@@ -235,7 +235,8 @@ def task_rows(name: str, seed: int, fraction: float, skip: set, quick: bool, tmp
             else:
                 router.save(folder)
         print(f"seed {seed} {name} {kind}: acc {q['accuracy']:.4f} in-scope {q['in_scope_accuracy']} "
-              f"oos {q['oos_recall']} without the guard {q.get('unguarded')} ({q['train_s']:.0f} s)", flush=True)
+              f"oos {q['oos_recall']}" + (f", without the guard {q['unguarded']:.4f}" if "unguarded" in q else "")
+              + f" ({q['train_s']:.0f} s)", flush=True)
 
 
 def run(args, tmp: Path) -> dict:

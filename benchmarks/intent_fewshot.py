@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _report import write_section  # noqa: E402
+from _report import table, write_section  # noqa: E402
 from intent import Split, embed_all, judge, load_data  # noqa: E402
 from intent_unseen import draw, plain  # noqa: E402
 
@@ -71,8 +71,6 @@ def cell(values) -> str:
 
 
 def render(done: list[dict], per_class: int, seeds: int, load: tuple) -> str:
-    from _report import table
-
     rows = []
     for source in SOURCES:
         runs = [d for d in done if d["source"] == source]
