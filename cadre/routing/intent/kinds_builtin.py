@@ -154,8 +154,8 @@ def score_nano(data: FitData) -> Scored | None:
     parent = Path(data.output).parent if data.output and Path(data.output).parent.is_dir() else None
     with tempfile.TemporaryDirectory(dir=parent) as tmp:
         sub = [labels[i] for i in train]
-        router = trainer([texts[i] for i in train], sub, teacher_columns(teacher, train, data.classes, sub),
-                         Path(tmp) / "nano")
+        soft = teacher_columns(teacher, train, data.classes, sub)
+        router = trainer([texts[i] for i in train], sub, soft, Path(tmp) / "nano")
         probs = np.asarray(router.score_batch([texts[i] for i in held]))
         pred = [router.labels[j] for j in probs.argmax(axis=1)]
         accuracy = float(np.mean([p == labels[i] for p, i in zip(pred, held)]))
@@ -163,8 +163,18 @@ def score_nano(data: FitData) -> Scored | None:
         out[np.ix_(held, [data.classes.index(label) for label in router.labels])] = probs
         out[held] = np.nan_to_num(out[held], nan=0.0)
         p50, p99 = time_one_thread(router, [texts[i] for i in held], data.options.latency_samples)
-    note = "1 fold" + (f"; distilled from {teacher.kind}" if teacher else "")
-    return Scored("nano", [accuracy], out, 1.0, p50, p99, note)
+    return Scored("nano", [accuracy], out, 1.0, p50, p99, nano_note(teacher, soft))
+
+
+def nano_note(teacher: Scored | None, soft) -> str:
+    """What the nano learnt from: its teacher's probabilities, or (when the teacher has
+    none for the nano's training rows: one fold scored, or --val) the gold labels only."""
+    if soft is not None:
+        return f"1 fold; distilled from {teacher.kind}"
+    if teacher is None:
+        return "1 fold"
+    return (f"1 fold; not distilled: {teacher.kind} was scored on held-out rows only, so the nano's training "
+            "rows have no teacher probabilities")
 
 
 def _cannot_beat_teacher(data: FitData) -> bool:

@@ -188,3 +188,21 @@ def test_the_final_fit_uses_the_weight_auto_chose():
     data.cache.clear()
     router = get_kind("fast").fit(data)
     assert router.embed_scale == 4.0 and router.temperature == 3.0
+
+
+def test_the_nano_is_called_distilled_only_when_its_training_rows_have_teacher_probabilities():
+    from cadre.routing.intent.kinds_builtin import nano_note, teacher_columns
+
+    classes, labels = ["a", "b"], ["a", "b"] * 5
+    folds = plan_folds(labels, folds=5)
+    held, train = np.where(folds.index == 0)[0], np.where(folds.index != 0)[0]
+    one_fold = np.full((10, 2), np.nan)
+    one_fold[held] = [0.8, 0.2]  # large data: the teacher was scored on the first fold only
+    teacher = Scored("ensemble", [0.9], one_fold)
+    sub = [labels[i] for i in train]
+    assert teacher_columns(teacher, train, classes, sub) is None
+    assert "not distilled" in nano_note(teacher, None) and "ensemble" in nano_note(teacher, None)
+    every_fold = Scored("ensemble", [0.9], np.tile([[3.0, 1.0]], (10, 1)))
+    soft = teacher_columns(every_fold, train, classes, sub)
+    assert soft.shape == (len(train), 2) and np.allclose(soft.sum(axis=1), 1.0)
+    assert nano_note(every_fold, soft) == "1 fold; distilled from ensemble"
