@@ -317,7 +317,7 @@ def render(out: dict, args, load_before, load_after, encode_s: float) -> str:
                      ms([q["in_scope_accuracy"] for q in c]),
                      ms([q["oos_recall"] for q in c]), _f(t.get("p50_ms")), _f(t.get("p99_ms")), train_s])
     if out["cv"].get("banking77") and "nano" in out["cv"]["banking77"][0]:
-        rows.append(["nano distilled from the best (auto's candidate)", cv_cell(out, "nano"), "–", "–", "–", "–",
+        rows.append(["nano (auto's candidate; distilled only where every fold is scored)", cv_cell(out, "nano"), "–", "–", "–", "–",
                      _f(out["cv"]["banking77"][0]["nano"]["p50_ms"]), _f(out["cv"]["banking77"][0]["nano"]["p99_ms"]),
                      "–"])
     headers = ["router", "B77 CV on train (auto's table)", "Banking77 test acc", "guard drop (B77)", "CLINC in-scope acc", "CLINC OOS recall", "p50 ms",
