@@ -183,3 +183,15 @@ def test_eval_reports_cpu_time_and_no_oos_precision_without_oos_data(banking):
     assert 0 < report["p50_cpu_ms"] <= report["p99_cpu_ms"] and report["p50_ms"] > 0
     text = cli("router", "eval", out, "--data", test, "--latency-samples", "5").stdout
     assert "p50_cpu_ms" in text and "batch_cpu_s" in text and "oos_precision      None" in text
+
+
+def test_on_large_data_the_nano_is_not_trained_without_teacher_probabilities(tmp_path):
+    # from 4,000 rows one fold is scored: the teacher has no probabilities for the nano's training rows
+    rows = [(ex.question, ex.label) for ex in load_banking77("train")[:4000]]
+    out = tmp_path / "router"
+    result = cli("router", "train", "--data", write_csv(tmp_path / "train.csv", rows), "--output", out,
+                 "--candidates", "fast,nano", "--max-latency-ms", "0.001", "--quiet")
+    assert result.returncode == 0, result.stderr
+    auto = json.loads((out / "cadre.json").read_text())["auto"]
+    assert [row["kind"] for row in auto["table"]] == ["fast"] and auto["table"][0]["folds"] == 1
+    assert any(n.startswith("nano not trained: fast was scored on one held-out fold") for n in auto["notes"])

@@ -151,10 +151,14 @@ def score_nano(data: FitData) -> Scored | None:
         return None
     teacher, folds, labels, texts = teacher_of(data.table), data.folds, data.labels, data.texts
     train, held = np.where(folds.index != 0)[0], np.where(folds.index == 0)[0]
+    sub = [labels[i] for i in train]
+    soft = teacher_columns(teacher, train, data.classes, sub)
+    if teacher is not None and soft is None and data.n_train == len(texts):  # one fold of k scored
+        data.notes.append(f"nano not trained: {teacher.kind} was scored on one held-out fold, so it has no "
+                          "probabilities for the nano's training rows to distil (--folds 5 scores every fold)")
+        return None
     parent = Path(data.output).parent if data.output and Path(data.output).parent.is_dir() else None
     with tempfile.TemporaryDirectory(dir=parent) as tmp:
-        sub = [labels[i] for i in train]
-        soft = teacher_columns(teacher, train, data.classes, sub)
         router = trainer([texts[i] for i in train], sub, soft, Path(tmp) / "nano")
         probs = np.asarray(router.score_batch([texts[i] for i in held]))
         pred = [router.labels[j] for j in probs.argmax(axis=1)]
@@ -167,8 +171,8 @@ def score_nano(data: FitData) -> Scored | None:
 
 
 def nano_note(teacher: Scored | None, soft) -> str:
-    """What the nano learnt from: its teacher's probabilities, or (when the teacher has
-    none for the nano's training rows: one fold scored, or --val) the gold labels only."""
+    """What the nano learnt from: its teacher's probabilities, or (with --val, where the
+    teacher has none for the nano's training rows) the gold labels only."""
     if soft is not None:
         return f"1 fold; distilled from {teacher.kind}"
     if teacher is None:
