@@ -197,7 +197,7 @@ def test_the_nano_is_called_distilled_only_when_its_training_rows_have_teacher_p
     folds = plan_folds(labels, folds=5)
     held, train = np.where(folds.index == 0)[0], np.where(folds.index != 0)[0]
     one_fold = np.full((10, 2), np.nan)
-    one_fold[held] = [0.8, 0.2]  # large data: the teacher was scored on the first fold only
+    one_fold[held] = [0.8, 0.2]  # the teacher has probabilities for held-out rows only (one fold, or --val)
     teacher = Scored("ensemble", [0.9], one_fold)
     sub = [labels[i] for i in train]
     assert teacher_columns(teacher, train, classes, sub) is None
