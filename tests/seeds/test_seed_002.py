@@ -285,3 +285,28 @@ def test_a_model_loads_in_4bit_where_the_backend_exists(device, seed_specialist)
     assert four.tensor_bytes() < full.tensor_bytes()
     assert four.estimate_bytes() < full.estimate_bytes()
     assert "def reverse_string" in four.invoke("write a function to reverse a string", max_tokens=16)
+
+
+def test_4bit_layers_off_the_block_grid_run_on_every_cpu():
+    """bitsandbytes' AVX512-BF16 repacking breaks a layer whose width is not a multiple of its
+    block (64); such layers keep the dequantise path, the others keep the fast one."""
+    from cadre.runtime.backends.quant4 import fit_cpu_kernels, unavailable
+
+    if why := unavailable("cpu"):
+        pytest.skip(why)
+    import torch
+    from bitsandbytes.functional import has_avx512bf16
+    from bitsandbytes.nn import Linear4bit, Params4bit
+
+    torch.manual_seed(0)
+    for width, packed in ((96, False), (128, has_avx512bf16())):
+        dense = torch.nn.Linear(width, 64)
+        four = Linear4bit(width, 64, compute_dtype=torch.float32, quant_type="nf4")
+        four.weight = Params4bit(dense.weight.data.clone(), requires_grad=False, quant_type="nf4")
+        four.bias = torch.nn.Parameter(dense.bias.data.clone(), requires_grad=False)
+        four = fit_cpu_kernels(four.to("cpu").eval())
+        assert bool(four.support_avx512bf16_for_cpu) == packed
+        x = torch.randn(3, width)
+        with torch.no_grad():
+            want, got = dense(x), four(x)
+        assert (got - want).abs().max() < 0.25 * want.abs().max()  # NF4's own error, not a broken layout

@@ -151,7 +151,9 @@ class LocalBackend(Backend):
 
     def _place(self, model):
         """The model on this backend's device (a 4-bit load is placed already)."""
-        return model if self.spec.quantization == "4bit" else model.to(self.device)
+        from cadre.runtime.backends.quant4 import fit_cpu_kernels
+
+        return fit_cpu_kernels(model) if self.spec.quantization == "4bit" else model.to(self.device)
 
     def _quantize(self) -> None:
         """int8 dynamic quantization of the Linear layers (CPU only)."""

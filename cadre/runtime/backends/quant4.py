@@ -44,3 +44,23 @@ def is_4bit(model) -> bool:
     except ImportError:
         return False
     return any(isinstance(m, Linear4bit) for m in model.modules())
+
+
+def fit_cpu_kernels(model):
+    """The model, with bitsandbytes' AVX512-BF16 CPU path turned off for the layers it breaks.
+
+    On a CPU with AVX512-BF16, bitsandbytes 0.50.2 repacks each Linear4bit's weights at its
+    first forward, assuming in_features is a multiple of the quantisation block (64); any
+    other layer fails there ("shape '[96, 1]' is invalid for input of size 144"). Those layers
+    keep the plain dequantise-and-matmul path, which every CPU runs.
+    """
+    try:
+        from bitsandbytes.nn import Linear4bit
+    except ImportError:
+        return model
+    for layer in model.modules():
+        if isinstance(layer, Linear4bit):
+            blocksize = getattr(layer.weight.quant_state, "blocksize", 64) or 64
+            if layer.in_features % blocksize:
+                layer.support_avx512bf16_for_cpu = False
+    return model
