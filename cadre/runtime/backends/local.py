@@ -24,6 +24,7 @@ from cadre.runtime.backends.base import (
     local_sampling,
     register_backend,
 )
+from cadre.runtime.backends.quant4 import fit_cpu_kernels, load_kwargs  # light: bitsandbytes loads lazily
 from cadre.runtime.errors import BackendError, ModelFilesMissing
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -143,16 +144,10 @@ class LocalBackend(Backend):
 
     def _load_kwargs(self) -> dict:
         """`from_pretrained` keywords: NF4 weights for `quantization: 4bit`."""
-        if self.spec.quantization != "4bit":
-            return {}
-        from cadre.runtime.backends.quant4 import load_kwargs
-
-        return load_kwargs(self.device)
+        return load_kwargs(self.device) if self.spec.quantization == "4bit" else {}
 
     def _place(self, model):
         """The model on this backend's device (a 4-bit load is placed already)."""
-        from cadre.runtime.backends.quant4 import fit_cpu_kernels
-
         return fit_cpu_kernels(model) if self.spec.quantization == "4bit" else model.to(self.device)
 
     def _quantize(self) -> None:
